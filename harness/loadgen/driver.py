@@ -1,0 +1,177 @@
+"""Run one Locust load (a master plus N workers, pinned) and read back its measured window."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from hdrh.histogram import HdrHistogram
+
+from harness.errors import BenchError
+from harness.loadgen.params import DURATION_ENV, OUTPUT_ENV, PARAMS_ENV, WARMUP_ENV
+from harness.runtime.native import pinned, process_tree, stop_process_group
+from harness.runtime.server import free_port
+
+PLUGIN = Path(__file__).with_name("plugin.py")
+TAIL_S = 1.0  # run past the window so every worker's report arrives before Locust quits
+EXIT_GRACE_S = 30.0
+AGGREGATE = "Aggregated"
+
+
+@dataclass(frozen=True)
+class LoadSpec:
+    scenario_file: Path
+    host_url: str
+    users: int
+    spawn_rate: float
+    warmup_s: float
+    duration_s: float
+    workers: int = 1
+    cpus: list[int] | None = None
+    params: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def run_time_s(self) -> float:
+        return self.warmup_s + self.duration_s + TAIL_S
+
+
+@dataclass
+class EndpointResult:
+    ok: int
+    failed: int
+    histogram: HdrHistogram | None
+
+
+@dataclass
+class LoadResult:
+    duration_s: float
+    endpoints: dict[str, EndpointResult]  # by request name, plus AGGREGATE
+    errors: dict[str, int]
+    workers_reported: int
+
+
+class LocustProcesses:
+    """The master and worker processes of one run; `pids()` feeds the load generator sampler."""
+
+    def __init__(self, spec: LoadSpec, out_dir: Path) -> None:
+        self.spec = spec
+        self.out_dir = out_dir
+        self.output = out_dir / "locust-window.json"
+        self.log_path = out_dir / "locust.log"
+        self.processes: list[subprocess.Popen[bytes]] = []
+
+    def _env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update({
+            WARMUP_ENV: str(self.spec.warmup_s),
+            DURATION_ENV: str(self.spec.duration_s),
+            OUTPUT_ENV: str(self.output),
+            PARAMS_ENV: json.dumps(self.spec.params),
+            "PYTHONUNBUFFERED": "1",
+        })
+        return env
+
+    def _locust(self, *args: str) -> list[str]:
+        locustfiles = f"{self.spec.scenario_file},{PLUGIN}"
+        return pinned([sys.executable, "-m", "locust", "-f", locustfiles, *args], self.spec.cpus)
+
+    def start(self) -> None:
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        self.output.unlink(missing_ok=True)
+        port = free_port()
+        spec = self.spec
+        master = self._locust(
+            "--master", "--headless", "--only-summary", "--loglevel", "WARNING",
+            "--master-bind-host", "127.0.0.1", "--master-bind-port", str(port),
+            "--expect-workers", str(spec.workers), "--expect-workers-max-wait", "30",
+            "-u", str(spec.users), "-r", str(spec.spawn_rate), "-t", f"{spec.run_time_s:.1f}s",
+            "--stop-timeout", "0", "--host", spec.host_url,
+        )  # fmt: skip
+        worker = self._locust("--worker", "--master-host", "127.0.0.1", "--master-port", str(port))
+        log = self.log_path.open("ab")
+        env = self._env()
+        try:
+            for command in [master] + [worker] * spec.workers:
+                self.processes.append(
+                    subprocess.Popen(command, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                                     start_new_session=True)
+                )
+        finally:
+            log.close()
+
+    def pids(self) -> list[int]:
+        return [pid for p in self.processes for pid in process_tree(p.pid)]
+
+    def wait(self) -> None:
+        deadline = time.monotonic() + self.spec.run_time_s + EXIT_GRACE_S
+        master = self.processes[0]
+        while master.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.1)
+
+    def stop(self) -> None:
+        for process in self.processes:
+            stop_process_group(process)
+
+    def log_tail(self, lines: int = 6) -> str:
+        try:
+            text = self.log_path.read_text(errors="replace").strip().splitlines()
+        except OSError:
+            return "(no log)"
+        return " | ".join(text[-lines:]) or "(empty log)"
+
+    def result(self) -> LoadResult:
+        try:
+            data = json.loads(self.output.read_text())
+        except (OSError, ValueError):
+            raise BenchError(f"Locust produced no measurement (log {self.log_path}): {self.log_tail()}") from None
+        if len(data["workers"]) < data["workers_expected"]:
+            raise BenchError(
+                f"only {len(data['workers'])} of {data['workers_expected']} Locust workers reported; "
+                f"log {self.log_path}: {self.log_tail()}"
+            )
+        return merge_reports(data["workers"], self.spec.duration_s)
+
+
+def merge_reports(reports: list[dict[str, object]], duration_s: float) -> LoadResult:
+    """Sum the workers' counts and add their histograms, per request name and overall."""
+    endpoints: dict[str, EndpointResult] = {}
+    errors: dict[str, int] = {}
+    for report in reports:
+        for name, entry in report["requests"].items():  # type: ignore[union-attr]
+            _add(endpoints, name, entry)
+            _add(endpoints, AGGREGATE, entry)
+        for message, count in report["errors"].items():  # type: ignore[union-attr]
+            errors[message] = errors.get(message, 0) + count
+    endpoints.setdefault(AGGREGATE, EndpointResult(0, 0, None))
+    return LoadResult(duration_s=duration_s, endpoints=endpoints, errors=errors, workers_reported=len(reports))
+
+
+def _add(endpoints: dict[str, EndpointResult], name: str, entry: dict[str, object]) -> None:
+    current = endpoints.setdefault(name, EndpointResult(0, 0, None))
+    current.ok += int(entry["ok"])  # type: ignore[arg-type]
+    current.failed += int(entry["failed"])  # type: ignore[arg-type]
+    encoded = entry.get("histogram")
+    if encoded:
+        decoded = HdrHistogram.decode(str(encoded).encode())
+        if current.histogram is None:
+            current.histogram = decoded
+        else:
+            current.histogram.add(decoded)
+
+
+def run_load(spec: LoadSpec, out_dir: Path, on_started: object = None) -> LoadResult:
+    """Start Locust, wait for it (bounded), always stop every process, return the window's result."""
+    processes = LocustProcesses(spec, out_dir)
+    try:
+        processes.start()
+        if callable(on_started):
+            on_started(processes)
+        processes.wait()
+    finally:
+        processes.stop()
+    return processes.result()

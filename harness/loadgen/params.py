@@ -1,0 +1,17 @@
+"""Scenario parameters as seen from inside a Locust process (passed by the driver as JSON)."""
+
+from __future__ import annotations
+
+import json
+import os
+
+# Environment variables through which the driver configures the Locust processes.
+PARAMS_ENV = "BENCH_SCENARIO_PARAMS"
+WARMUP_ENV = "BENCH_WARMUP_S"
+DURATION_ENV = "BENCH_DURATION_S"
+OUTPUT_ENV = "BENCH_LOCUST_OUTPUT"
+
+
+def scenario_params() -> dict[str, object]:
+    """The resolved parameters of the scenario's current profile and step."""
+    return dict(json.loads(os.environ.get(PARAMS_ENV, "{}")))

@@ -1,0 +1,112 @@
+"""Native runtime: the target runs as a plain process group on this machine, pinned to its CPUs."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import psutil
+
+from harness.errors import BenchError
+from harness.runtime.options import LaunchOptions
+from harness.runtime.server import Server, check_port_free
+from harness.targets import Target
+
+STOP_GRACE_S = 5.0
+
+
+def pinned(command: list[str], cpus: list[int] | None) -> list[str]:
+    """Prefix `taskset` so the pin applies before exec and every forked worker inherits it.
+
+    (A `preexec_fn` would do the same but is unsafe while the sampler thread runs.)
+    """
+    if not cpus:
+        return command
+    return ["taskset", "--cpu-list", ",".join(map(str, cpus)), *command]
+
+
+def launch(target: Target, options: LaunchOptions) -> Server:
+    """Spawn the target and return at once; `Server.wait_ready` tells when it answers."""
+    target.check_requirements()
+    check_port_free(options.host, options.port)
+    command, env_extra = target.native_command(options.host, options.port, options.workers)
+    env = {**os.environ, **env_extra, **options.extra_env}
+    options.log_path.parent.mkdir(parents=True, exist_ok=True)
+    log = options.log_path.open("wb")
+    spawned_at = time.perf_counter()
+    try:
+        process = subprocess.Popen(
+            pinned(command, options.cpus),
+            cwd=target.directory,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group, so stop() reaches every worker
+        )
+    except OSError as exc:
+        log.close()
+        raise BenchError(f"cannot start {target.name} (`{' '.join(command)}`): {exc.strerror}") from None
+    finally:
+        log.close()
+    return Server(
+        name=target.name,
+        host=options.host,
+        port=options.port,
+        health_path=target.health_path,
+        log_path=options.log_path,
+        spawned_at_s=spawned_at,
+        pids=lambda: process_tree(process.pid),
+        exit_code=process.poll,
+        stop=lambda: stop_process_group(process),
+        details={"runtime": "native", "command": command, "pid": process.pid},
+    )
+
+
+def process_tree(pid: int) -> list[int]:
+    try:
+        root = psutil.Process(pid)
+        return [pid] + [child.pid for child in root.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return []
+
+
+def stop_process_group(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM the whole group, wait, then SIGKILL whatever is left, including strays."""
+    strays = process_tree(process.pid)
+    _signal_group(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=STOP_GRACE_S)
+    except subprocess.TimeoutExpired:
+        _signal_group(process.pid, signal.SIGKILL)
+        process.wait(timeout=STOP_GRACE_S)
+    _signal_group(process.pid, signal.SIGKILL)  # workers that outlived their parent
+    for pid in strays:
+        try:
+            psutil.Process(pid).kill()
+        except psutil.Error:
+            pass
+
+
+def _signal_group(pgid: int, sig: signal.Signals) -> None:
+    try:
+        os.killpg(pgid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+@contextmanager
+def start_native(
+    target: Target, port: int, workers: int = 1, cpus: list[int] | None = None, log_dir: Path = Path("build/logs")
+) -> Iterator[Server]:
+    """Convenience for tests and `bench serve`: a healthy native server, stopped on exit."""
+    from harness.runtime import running
+
+    options = LaunchOptions(port=port, workers=workers, cpus=cpus, log_path=log_dir / f"{target.name}-{port}.log")
+    with running("native", target, options) as server:
+        yield server

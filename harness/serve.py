@@ -1,0 +1,24 @@
+"""`bench serve`: one target in the foreground, started exactly as the harness starts it."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from harness.cpus import parse_cpu_list
+from harness.runtime import running
+from harness.runtime.options import LaunchOptions
+from harness.targets import discover_targets, select_targets
+
+
+def serve(targets_dir: Path, name: str, port: int, workers: int, cpus: str | None) -> None:
+    (target,) = select_targets(discover_targets(targets_dir), [name])
+    log_path = Path("build/logs") / f"serve-{target.name}-{port}.log"
+    options = LaunchOptions(port=port, workers=workers, cpus=parse_cpu_list(cpus) if cpus else None, log_path=log_path)
+    with running("native", target, options) as server:
+        start = server.details["start"]
+        print(f"{target.display_name} at {server.base_url} (ready in {start.ready_ms:.0f} ms, log: {log_path});"
+              " Ctrl-C stops it")
+        while server.exit_code() is None:
+            time.sleep(0.5)
+        print(f"{target.name} exited with code {server.exit_code()}; its log ends: {server.log_tail()}")

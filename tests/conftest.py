@@ -1,0 +1,30 @@
+"""Shared fixtures: real target servers on free loopback ports, started by the harness's own runtime."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from harness.runtime.native import start_native
+from harness.runtime.server import Server, free_port
+from harness.targets import Target, discover_targets
+
+ROOT = Path(__file__).resolve().parent.parent
+TARGETS_DIR = ROOT / "targets"
+TARGET_NAMES = ["fastapi", "express"]
+
+
+@pytest.fixture(scope="session")
+def targets() -> dict[str, Target]:
+    return discover_targets(TARGETS_DIR)
+
+
+@pytest.fixture(scope="module", params=TARGET_NAMES)
+def server(request: pytest.FixtureRequest, targets: dict[str, Target], tmp_path_factory: pytest.TempPathFactory
+           ) -> Iterator[Server]:
+    """One real server per target, shared by a test module, stopped afterwards."""
+    log_dir = tmp_path_factory.mktemp(f"logs-{request.param}")
+    with start_native(targets[request.param], port=free_port(), log_dir=log_dir) as running_server:
+        yield running_server
