@@ -1,0 +1,291 @@
+"""Statistics for benchmark results: small, typed, pure functions (no I/O), each citing its method.
+
+Everything random is seeded (`np.random.default_rng(0)`, a fresh generator per call), so the same
+input always gives the same output, whatever was computed before.
+
+Methods:
+  estimate, ratio_estimate   percentile bootstrap CI of the median (Efron & Tibshirani 1993, ch. 13)
+  little_law_error           Little's law L = λW (Little 1961)
+  linear_slope               ordinary least squares (scipy.stats.linregress)
+  usl_fit                    Gunther's Universal Scalability Law (Gunther 1993, 2007)
+  knee_point                 Kneedle (Satopää, Albrecht, Irwin & Raghavan 2011)
+  max_under_slo              highest step of an unbroken chain of steps meeting the SLO
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import optimize, stats
+
+NOISY_CV = 0.10  # a coefficient of variation above this marks an estimate as noisy
+LITTLE_TOLERANCE = 0.20  # a relative Little's-law error above this means the measurements disagree
+KNEEDLE_SENSITIVITY = 1.0  # Kneedle's S; the paper recommends S = 1 for offline data
+BOOTSTRAP_RESAMPLES = 9999  # scipy's default
+
+FloatArray = np.ndarray
+
+
+def _array(values: Sequence[float], name: str) -> FloatArray:
+    """A 1-D float array of finite values; ValueError otherwise."""
+    array = np.asarray(values, dtype=float)
+    if array.ndim != 1:
+        raise ValueError(f"{name} must be one-dimensional, got shape {array.shape}")
+    if not np.all(np.isfinite(array)):
+        raise ValueError(f"{name} contains non-finite values: {array.tolist()}")
+    return array
+
+
+def _check_level(value: float, name: str) -> None:
+    if not 0.0 < value < 1.0:
+        raise ValueError(f"{name} must be strictly between 0 and 1, got {value}")
+
+
+def _rng() -> np.random.Generator:
+    return np.random.default_rng(0)
+
+
+def _median(x: FloatArray, axis: int = -1) -> FloatArray:
+    return np.median(x, axis=axis)
+
+
+def _percentile_ci(samples: tuple[FloatArray, ...], statistic: Callable[..., FloatArray],
+                   confidence: float) -> tuple[float, float]:
+    """Percentile bootstrap CI (Efron & Tibshirani 1993, §13.3) via scipy.stats.bootstrap.
+
+    Each sample is resampled independently (paired=False). The percentile method, not BCa: BCa's
+    acceleration comes from the jackknife, which is inconsistent for the median (Efron & Tibshirani
+    1993, §11.6), and with the 3-10 trials a benchmark has, scipy's BCa often degenerates to NaN.
+    """
+    result = stats.bootstrap(samples, statistic, n_resamples=BOOTSTRAP_RESAMPLES, vectorized=True,
+                             paired=False, confidence_level=confidence, method="percentile", rng=_rng())
+    return float(result.confidence_interval.low), float(result.confidence_interval.high)
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """The median of one metric across trials, with a percentile-bootstrap CI and the CV."""
+
+    n: int
+    median: float
+    ci_low: float | None  # percentile bootstrap CI of the median; None if n < 3
+    ci_high: float | None
+    cv: float | None  # sample stdev (ddof=1) / |mean|; None if n < 2 or mean == 0
+
+    @property
+    def noisy(self) -> bool:
+        return self.cv is not None and self.cv > NOISY_CV
+
+
+def estimate(values: Sequence[float], confidence: float = 0.95) -> Estimate:
+    """Median, percentile-bootstrap CI of the median (Efron & Tibshirani 1993) and coefficient of variation.
+
+    The CI is None with fewer than 3 values; with 3 or more identical values it is [median, median].
+    The CV divides by |mean| so that it stays a non-negative spread for negative-valued metrics.
+    Raises ValueError for no values or non-finite values.
+    """
+    _check_level(confidence, "confidence")
+    x = _array(values, "values")
+    n = len(x)
+    if n == 0:
+        raise ValueError("estimate needs at least one value")
+    median = float(np.median(x))
+    ci_low: float | None = None
+    ci_high: float | None = None
+    if n >= 3:
+        if np.all(x == x[0]):
+            ci_low = ci_high = median
+        else:
+            ci_low, ci_high = _percentile_ci((x,), _median, confidence)
+    cv: float | None = None
+    mean = float(np.mean(x))
+    if n >= 2 and mean != 0.0:
+        cv = float(np.std(x, ddof=1)) / abs(mean)
+    return Estimate(n=n, median=median, ci_low=ci_low, ci_high=ci_high, cv=cv)
+
+
+@dataclass(frozen=True)
+class Ratio:
+    """The ratio of two medians, a/b, with a percentile-bootstrap CI (None if either side has < 3 values)."""
+
+    value: float
+    ci_low: float | None
+    ci_high: float | None
+
+
+def _ratio_of_medians(a: FloatArray, b: FloatArray, axis: int = -1) -> FloatArray:
+    return np.median(a, axis=axis) / np.median(b, axis=axis)
+
+
+def ratio_estimate(a: Sequence[float], b: Sequence[float], confidence: float = 0.95) -> Ratio:
+    """median(a) / median(b) with a percentile-bootstrap CI, resampling a and b independently
+    (two-sample bootstrap, Efron & Tibshirani 1993, §8.3). E.g. Express rps / FastAPI rps within one run.
+
+    Raises ValueError if either sample is empty or median(b) == 0.
+    """
+    _check_level(confidence, "confidence")
+    xa, xb = _array(a, "a"), _array(b, "b")
+    if len(xa) == 0 or len(xb) == 0:
+        raise ValueError("ratio_estimate needs at least one value on each side")
+    median_b = float(np.median(xb))
+    if median_b == 0.0:
+        raise ValueError("ratio_estimate: median of b is 0, the ratio is undefined")
+    value = float(np.median(xa)) / median_b
+    if len(xa) < 3 or len(xb) < 3:
+        return Ratio(value=value, ci_low=None, ci_high=None)
+    if np.any(xb == 0.0) and not np.all(xb == xb[0]):
+        # a resample of b could have median 0; refuse rather than return an infinite bound
+        raise ValueError("ratio_estimate: b contains zeros, a bootstrap resample's median could be 0")
+    if np.all(xa == xa[0]) and np.all(xb == xb[0]):
+        return Ratio(value=value, ci_low=value, ci_high=value)
+    low, high = _percentile_ci((xa, xb), _ratio_of_medians, confidence)
+    return Ratio(value=value, ci_low=low, ci_high=high)
+
+
+def little_law_error(concurrency: float, rps: float, mean_latency_s: float) -> float:
+    """Relative error |L − λW| / L of Little's law L = λW (Little 1961).
+
+    L is the mean number of requests in the system (the closed-loop concurrency, i.e. users),
+    λ the throughput in requests/s, W the mean latency in seconds. Above LITTLE_TOLERANCE, the
+    measured throughput and latency do not describe the same system (e.g. the load generator,
+    not the server, was the bottleneck, or users spent time outside a request).
+    """
+    if not (math.isfinite(concurrency) and concurrency > 0):
+        raise ValueError(f"concurrency must be positive and finite, got {concurrency}")
+    if not (math.isfinite(rps) and rps >= 0 and math.isfinite(mean_latency_s) and mean_latency_s >= 0):
+        raise ValueError(f"rps and mean_latency_s must be non-negative and finite, got {rps}, {mean_latency_s}")
+    return abs(concurrency - rps * mean_latency_s) / concurrency
+
+
+def linear_slope(t: Sequence[float], y: Sequence[float]) -> tuple[float, float]:
+    """(slope of y per unit of t, r²) of an ordinary least-squares line, via scipy.stats.linregress.
+
+    For rss_slope_mb_per_min pass t in minutes. With constant y the line fits exactly: slope 0, r² 1
+    (linregress reports r as NaN there). Raises ValueError for fewer than 2 points, unequal lengths
+    or all-identical t.
+    """
+    xt, xy = _array(t, "t"), _array(y, "y")
+    if len(xt) != len(xy):
+        raise ValueError(f"t and y differ in length: {len(xt)} != {len(xy)}")
+    if len(xt) < 2:
+        raise ValueError("linear_slope needs at least 2 points")
+    result = stats.linregress(xt, xy)
+    if np.all(xy == xy[0]):
+        return 0.0, 1.0
+    return float(result.slope), float(result.rvalue) ** 2
+
+
+@dataclass(frozen=True)
+class UslFit:
+    """Gunther's Universal Scalability Law X(N) = λN / (1 + σ(N−1) + κN(N−1)), fitted to (N, X)."""
+
+    lambda_: float  # throughput of one user (N = 1) without contention
+    sigma: float  # contention (serial fraction), 0 <= σ <= 1
+    kappa: float  # coherency (crosstalk) cost, κ >= 0
+    r2: float  # coefficient of determination of the fit on X
+    n_peak: float  # N of maximum throughput, sqrt((1 − σ)/κ); inf when κ == 0
+
+
+def _usl(n: FloatArray, lambda_: float, sigma: float, kappa: float) -> FloatArray:
+    return lambda_ * n / (1.0 + sigma * (n - 1.0) + kappa * n * (n - 1.0))
+
+
+def _r2(observed: FloatArray, fitted: FloatArray) -> float:
+    """Coefficient of determination 1 − SS_res/SS_tot. For constant data (0/0): 1 for an exact fit
+    (to rounding), else 0."""
+    residual = float(np.sum((observed - fitted) ** 2))
+    total = float(np.sum((observed - np.mean(observed)) ** 2))
+    if total > 0:
+        return 1.0 - residual / total
+    return 1.0 if residual <= 1e-12 * float(np.sum(observed**2)) else 0.0
+
+
+def usl_fit(n: Sequence[float], x: Sequence[float]) -> UslFit | None:
+    """Fit Gunther's Universal Scalability Law (Gunther 1993; "Guerrilla Capacity Planning", 2007)
+    by bounded non-linear least squares (scipy.optimize.curve_fit, trust-region reflective).
+
+    Bounds: λ > 0, 0 <= σ <= 1 (σ is a fraction of serialised work), κ >= 0.
+    Returns None with fewer than 3 distinct N (three parameters), or if the fit fails or is not finite.
+    """
+    xn, xx = _array(n, "n"), _array(x, "x")
+    if len(xn) != len(xx):
+        raise ValueError(f"n and x differ in length: {len(xn)} != {len(xx)}")
+    if len(np.unique(xn)) < 3:
+        return None
+    if np.any(xn <= 0):
+        raise ValueError(f"n must be positive, got {xn.tolist()}")
+    lambda0 = max(float(np.max(xx / xn)), 1e-12)  # the best per-user throughput seen
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optimize.OptimizeWarning)  # covariance not estimable: fine, unused
+            params, _ = optimize.curve_fit(_usl, xn, xx, p0=[lambda0, 0.01, 1e-4],
+                                           bounds=([1e-12, 0.0, 0.0], [np.inf, 1.0, np.inf]),
+                                           x_scale="jac", max_nfev=10_000)
+    except (RuntimeError, ValueError):
+        return None
+    lambda_, sigma, kappa = (float(p) for p in params)
+    if not all(math.isfinite(p) for p in (lambda_, sigma, kappa)):
+        return None
+    r2 = _r2(xx, _usl(xn, lambda_, sigma, kappa))
+    n_peak = math.sqrt((1.0 - sigma) / kappa) if kappa > 0 else math.inf
+    return UslFit(lambda_=lambda_, sigma=sigma, kappa=kappa, r2=r2, n_peak=n_peak)
+
+
+def knee_point(n: Sequence[float], x: Sequence[float]) -> float | None:
+    """The knee of a concave increasing throughput curve, by Kneedle (Satopää et al. 2011, offline, S = 1).
+
+    N is taken as log2(N) (steps double, so points become evenly spaced), both axes are normalised to
+    [0, 1], and the difference curve D = x_norm − n_norm is scanned: a local maximum of D is a knee if D
+    then falls below the threshold D_max − S · mean(Δn_norm) before the next local maximum. The first
+    such knee is returned, as an N value from the input. The paper's smoothing step is skipped (a
+    benchmark has a handful of steps, each already a median). None with fewer than 3 points, constant x,
+    or no knee (a straight or convex curve never drops below the threshold).
+    """
+    xn, xx = _array(n, "n"), _array(x, "x")
+    if len(xn) != len(xx):
+        raise ValueError(f"n and x differ in length: {len(xn)} != {len(xx)}")
+    if np.any(xn <= 0):
+        raise ValueError(f"n must be positive, got {xn.tolist()}")
+    order = np.argsort(xn)
+    xn, xx = xn[order], xx[order]
+    if len(np.unique(xn)) != len(xn):
+        raise ValueError(f"n has repeated values: {xn.tolist()}")
+    if len(xn) < 3 or np.ptp(xx) == 0:
+        return None
+    log_n = np.log2(xn)
+    n_norm = (log_n - log_n[0]) / (log_n[-1] - log_n[0])
+    x_norm = (xx - np.min(xx)) / np.ptp(xx)
+    diff = x_norm - n_norm
+    maxima = [i for i in range(1, len(diff) - 1) if diff[i] > diff[i - 1] and diff[i] >= diff[i + 1]]
+    step = float(np.mean(np.diff(n_norm)))
+    for k, i in enumerate(maxima):
+        threshold = diff[i] - KNEEDLE_SENSITIVITY * step
+        stop = maxima[k + 1] if k + 1 < len(maxima) else len(diff)
+        if np.any(diff[i + 1:stop] < threshold):
+            return float(xn[i])
+    return None
+
+
+def max_under_slo(steps: Sequence[float], p99_ms: Sequence[float], error_rate: Sequence[float],
+                  p99_limit_ms: float, max_error_rate: float = 0.01) -> float | None:
+    """The highest step s such that s and every lower step meet p99 < p99_limit_ms and
+    error_rate < max_error_rate (both strict).
+
+    Steps are taken in increasing order and the first failing step ends the chain: once a server fails
+    at some concurrency, a higher step that happens to pass does not count. None if the lowest step fails
+    (or there are no steps).
+    """
+    xs, xp, xe = _array(steps, "steps"), np.asarray(p99_ms, dtype=float), np.asarray(error_rate, dtype=float)
+    if not len(xs) == len(xp) == len(xe):
+        raise ValueError(f"steps, p99_ms and error_rate differ in length: {len(xs)}, {len(xp)}, {len(xe)}")
+    best: float | None = None
+    for i in np.argsort(xs, kind="stable"):
+        # NaN (a step with no measurement) fails both comparisons, so it breaks the chain
+        if not (xp[i] < p99_limit_ms and xe[i] < max_error_rate):
+            break
+        best = float(xs[i])
+    return best

@@ -1,0 +1,241 @@
+"""harness.stats on constructed data with known answers (fast, no servers)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from harness.stats import (
+    LITTLE_TOLERANCE,
+    NOISY_CV,
+    Estimate,
+    estimate,
+    knee_point,
+    linear_slope,
+    little_law_error,
+    max_under_slo,
+    ratio_estimate,
+    usl_fit,
+)
+
+DOUBLING = [1.0, 2, 4, 8, 16, 32, 64, 128, 256]
+
+
+def _usl_curve(n: np.ndarray, lambda_: float, sigma: float, kappa: float) -> np.ndarray:
+    return lambda_ * n / (1 + sigma * (n - 1) + kappa * n * (n - 1))
+
+
+# --- estimate ---------------------------------------------------------------------------------------
+
+def test_estimate_of_constant_data_has_a_zero_width_ci_and_zero_cv() -> None:
+    assert estimate([7.0, 7.0, 7.0, 7.0]) == Estimate(n=4, median=7.0, ci_low=7.0, ci_high=7.0, cv=0.0)
+
+
+def test_estimate_has_no_ci_below_three_values_and_no_cv_below_two() -> None:
+    assert estimate([3.0]) == Estimate(n=1, median=3.0, ci_low=None, ci_high=None, cv=None)
+    two = estimate([1.0, 3.0])
+    assert (two.median, two.ci_low, two.ci_high) == (2.0, None, None)
+    assert two.cv == pytest.approx(math.sqrt(2) / 2)
+
+
+def test_estimate_cv_is_none_when_the_mean_is_zero() -> None:
+    assert estimate([-1.0, 1.0, 0.0]).cv is None
+
+
+def test_estimate_ci_contains_the_median_and_shrinks_with_n() -> None:
+    rng = np.random.default_rng(42)
+    widths = []
+    for n in (5, 20, 200):
+        values = rng.normal(1000.0, 50.0, n)
+        est = estimate(values)
+        assert est.n == n
+        assert est.median == pytest.approx(float(np.median(values)))
+        assert est.ci_low is not None and est.ci_high is not None
+        assert est.ci_low < est.median < est.ci_high
+        widths.append(est.ci_high - est.ci_low)
+    assert widths[0] > widths[1] > widths[2]
+
+
+def test_estimate_is_deterministic() -> None:
+    values = [10.0, 12.0, 11.0, 15.0, 9.0, 13.0]
+    assert estimate(values) == estimate(values)
+
+
+def test_estimate_narrower_confidence_gives_a_narrower_ci() -> None:
+    values = [10.0, 12.0, 11.0, 15.0, 9.0, 13.0, 10.5, 11.5, 12.5, 14.0]
+    wide, narrow = estimate(values, 0.95), estimate(values, 0.5)
+    assert narrow.ci_high - narrow.ci_low < wide.ci_high - wide.ci_low
+
+
+def test_estimate_cv_and_noisy_flag() -> None:
+    quiet = estimate([100.0, 101.0, 99.0])  # stdev 1, mean 100
+    assert quiet.cv == pytest.approx(0.01)
+    assert not quiet.noisy
+    loud = estimate([80.0, 100.0, 120.0])  # stdev 20, mean 100
+    assert loud.cv == pytest.approx(0.20)
+    assert loud.noisy
+    at_limit = estimate([100.0 - 100 * NOISY_CV, 100.0, 100.0 + 100 * NOISY_CV])  # cv == NOISY_CV exactly
+    assert at_limit.cv == pytest.approx(NOISY_CV)
+    assert not Estimate(n=3, median=1.0, ci_low=1.0, ci_high=1.0, cv=NOISY_CV).noisy
+    assert not Estimate(n=1, median=1.0, ci_low=None, ci_high=None, cv=None).noisy
+
+
+def test_estimate_rejects_empty_and_non_finite_values() -> None:
+    with pytest.raises(ValueError):
+        estimate([])
+    with pytest.raises(ValueError):
+        estimate([1.0, float("nan"), 2.0])
+
+
+# --- ratio_estimate ---------------------------------------------------------------------------------
+
+def test_ratio_of_medians_with_ci() -> None:
+    rng = np.random.default_rng(7)
+    a = rng.normal(2000.0, 20.0, 10)
+    b = rng.normal(1000.0, 10.0, 10)
+    ratio = ratio_estimate(a, b)
+    assert ratio.value == pytest.approx(float(np.median(a) / np.median(b)))
+    assert ratio.ci_low is not None and ratio.ci_high is not None
+    assert ratio.ci_low < ratio.value < ratio.ci_high
+    assert ratio.ci_low > 1.95
+    assert ratio.ci_high < 2.05
+
+
+def test_ratio_without_ci_below_three_values_and_exact_for_constants() -> None:
+    r = ratio_estimate([4.0, 6.0], [2.0, 2.0, 2.0])
+    assert (r.value, r.ci_low, r.ci_high) == (2.5, None, None)
+    c = ratio_estimate([3.0, 3.0, 3.0], [2.0, 2.0, 2.0])
+    assert (c.value, c.ci_low, c.ci_high) == (1.5, 1.5, 1.5)
+    with pytest.raises(ValueError):
+        ratio_estimate([1.0, 2.0, 3.0], [0.0, 0.0, 0.0])
+
+
+# --- Little's law -----------------------------------------------------------------------------------
+
+def test_little_law_exact_and_off() -> None:
+    assert little_law_error(64, 3200.0, 0.020) == pytest.approx(0.0)  # 3200/s * 20 ms = 64 in flight
+    assert little_law_error(64, 1600.0, 0.020) == pytest.approx(0.5)  # only 32 in flight
+    assert little_law_error(64, 3200.0, 0.030) == pytest.approx(0.5)  # 96 in flight: over by half
+    assert little_law_error(10, 100.0, 0.085) < LITTLE_TOLERANCE < little_law_error(10, 100.0, 0.075)
+    with pytest.raises(ValueError):
+        little_law_error(0, 100.0, 0.01)
+
+
+# --- linear slope -----------------------------------------------------------------------------------
+
+def test_slope_of_a_known_line() -> None:
+    t = [0.0, 1.0, 2.0, 3.0, 4.0]
+    slope, r2 = linear_slope(t, [5.0 + 2.5 * x for x in t])
+    assert slope == pytest.approx(2.5)
+    assert r2 == pytest.approx(1.0)
+
+
+def test_slope_r2_drops_with_scatter_and_flat_line_is_exact() -> None:
+    t = [0.0, 1.0, 2.0, 3.0]
+    slope, r2 = linear_slope(t, [0.0, 2.0, 0.0, 2.0])  # least squares: slope 0.4, r² 0.2
+    assert slope == pytest.approx(0.4)
+    assert r2 == pytest.approx(0.2)
+    assert linear_slope(t, [3.0, 3.0, 3.0, 3.0]) == (0.0, 1.0)
+    with pytest.raises(ValueError):
+        linear_slope([1.0], [1.0])
+
+
+# --- Universal Scalability Law ----------------------------------------------------------------------
+
+def test_usl_fit_recovers_known_parameters_exactly_from_clean_data() -> None:
+    n = np.array(DOUBLING)
+    fit = usl_fit(n, _usl_curve(n, 1000.0, 0.05, 0.0005))
+    assert fit is not None
+    assert fit.lambda_ == pytest.approx(1000.0, rel=1e-4)
+    assert fit.sigma == pytest.approx(0.05, rel=1e-3)
+    assert fit.kappa == pytest.approx(0.0005, rel=1e-3)
+    assert fit.r2 == pytest.approx(1.0)
+    assert fit.n_peak == pytest.approx(math.sqrt(0.95 / 0.0005), rel=1e-3)
+
+
+def test_usl_fit_recovers_known_parameters_from_noisy_data() -> None:
+    n = np.array(DOUBLING)
+    noise = np.random.default_rng(3).normal(1.0, 0.02, len(n))  # 2% multiplicative noise
+    fit = usl_fit(n, _usl_curve(n, 1000.0, 0.05, 0.0005) * noise)
+    assert fit is not None
+    assert fit.lambda_ == pytest.approx(1000.0, rel=0.05)
+    assert fit.sigma == pytest.approx(0.05, abs=0.01)
+    assert fit.kappa == pytest.approx(0.0005, rel=0.1)
+    assert fit.r2 > 0.99
+    assert 35 < fit.n_peak < 55
+
+
+def test_usl_linear_scaling_has_no_peak() -> None:
+    n = np.array(DOUBLING)
+    fit = usl_fit(n, 100.0 * n)
+    assert fit is not None
+    assert fit.sigma == pytest.approx(0.0, abs=1e-6)
+    assert fit.kappa == pytest.approx(0.0, abs=1e-9)
+    assert fit.n_peak > 1e4  # inf when κ is exactly 0
+
+
+def test_usl_fit_needs_three_points() -> None:
+    assert usl_fit([1.0, 2.0], [100.0, 190.0]) is None
+    assert usl_fit([1.0, 1.0, 2.0], [100.0, 101.0, 190.0]) is None  # only 2 distinct N
+
+
+# --- knee ---------------------------------------------------------------------------------------------
+
+def test_knee_of_a_sharp_saturating_curve_is_exact() -> None:
+    n = np.array(DOUBLING)
+    assert knee_point(n, 100.0 * np.minimum(n, 32.0)) == 32.0
+    assert knee_point(n, np.minimum(np.log2(n), 3.0)) == 8.0
+
+
+def test_knee_of_a_smooth_saturating_curve_is_within_one_doubling() -> None:
+    n = np.array(DOUBLING)
+    smooth = 100.0 * n / (1 + (n / 32.0) ** 4) ** 0.25  # a smooth min(100 N, 3200): true knee at N = 32
+    knee = knee_point(n, smooth)
+    assert knee is not None
+    assert abs(math.log2(knee / 32.0)) <= 1
+
+
+def test_knee_input_order_does_not_matter() -> None:
+    n = np.array(DOUBLING)
+    x = 100.0 * np.minimum(n, 16.0)
+    assert knee_point(n[::-1], x[::-1]) == 16.0
+
+
+def test_no_knee_for_straight_lines_or_too_few_points() -> None:
+    n = np.array(DOUBLING)
+    assert knee_point(n, 3.0 * n + 1.0) is None  # straight in N (convex in log2 N)
+    assert knee_point(n, 5.0 * np.log2(n) + 2.0) is None  # straight in log2 N
+    assert knee_point(n, np.full(len(n), 7.0)) is None
+    assert knee_point([1.0, 2.0], [1.0, 2.0]) is None
+
+
+# --- max under SLO ------------------------------------------------------------------------------------
+
+def test_max_under_slo_all_pass() -> None:
+    assert max_under_slo([1, 2, 4, 8], [5, 6, 7, 8], [0, 0, 0, 0], p99_limit_ms=50) == 8.0
+
+
+def test_max_under_slo_first_fails() -> None:
+    assert max_under_slo([1, 2, 4], [60, 10, 10], [0, 0, 0], p99_limit_ms=50) is None
+    assert max_under_slo([1, 2, 4], [10, 10, 10], [0.02, 0, 0], p99_limit_ms=50) is None
+
+
+def test_max_under_slo_chain_breaks_at_first_failure() -> None:
+    # step 4 fails p99, step 8 passes again: the answer stays 2
+    assert max_under_slo([1, 2, 4, 8], [10, 20, 60, 30], [0, 0, 0, 0], p99_limit_ms=50) == 2.0
+    # an error-rate failure breaks the chain the same way
+    assert max_under_slo([1, 2, 4, 8], [10, 20, 30, 40], [0, 0.5, 0, 0], p99_limit_ms=50) == 1.0
+
+
+def test_max_under_slo_limits_are_strict_and_steps_are_sorted() -> None:
+    assert max_under_slo([1, 2], [10, 50], [0, 0], p99_limit_ms=50) == 1.0  # p99 == limit fails
+    assert max_under_slo([1, 2], [10, 10], [0, 0.01], p99_limit_ms=50, max_error_rate=0.01) == 1.0
+    assert max_under_slo([8, 1, 4, 2], [90, 10, 30, 20], [0, 0, 0, 0], p99_limit_ms=50) == 4.0
+    assert max_under_slo([1, 2], [10, float("nan")], [0, 0], p99_limit_ms=50) == 1.0
+
+
+def test_max_under_slo_rejects_mismatched_lengths() -> None:
+    with pytest.raises(ValueError):
+        max_under_slo([1, 2], [10], [0, 0], p99_limit_ms=50)
