@@ -76,7 +76,8 @@ def discover_targets(root: Path = Path("targets")) -> dict[str, Target]:
     for manifest in sorted(root.glob(f"*/{MANIFEST}")):
         target = load_target(manifest.parent)
         if target.name in targets:
-            raise BenchError(f"two targets are named {target.name!r} ({manifest.parent} and {targets[target.name].directory})")
+            other = targets[target.name].directory
+            raise BenchError(f"two targets are named {target.name!r} ({manifest.parent} and {other})")
         targets[target.name] = target
     if not targets:
         raise BenchError(f"no target manifests ({MANIFEST}) under {root.resolve()}")

@@ -53,6 +53,7 @@ class LoadResult:
     endpoints: dict[str, EndpointResult]  # by request name, plus AGGREGATE
     errors: dict[str, int]
     workers_reported: int
+    window_s: tuple[float, float]  # time.time() of the measured window, across workers
 
 
 class LocustProcesses:
@@ -124,6 +125,15 @@ class LocustProcesses:
             return "(no log)"
         return " | ".join(text[-lines:]) or "(empty log)"
 
+    def run(self) -> LoadResult:
+        """Start Locust, wait for it (bounded), always stop every process, return the window's result."""
+        try:
+            self.start()
+            self.wait()
+        finally:
+            self.stop()
+        return self.result()
+
     def result(self) -> LoadResult:
         try:
             data = json.loads(self.output.read_text())
@@ -148,7 +158,11 @@ def merge_reports(reports: list[dict[str, object]], duration_s: float) -> LoadRe
         for message, count in report["errors"].items():  # type: ignore[union-attr]
             errors[message] = errors.get(message, 0) + count
     endpoints.setdefault(AGGREGATE, EndpointResult(0, 0, None))
-    return LoadResult(duration_s=duration_s, endpoints=endpoints, errors=errors, workers_reported=len(reports))
+    windows = [report["window"] for report in reports]
+    window = (min(w[0] for w in windows), max(w[1] for w in windows)) if windows else (0.0, 0.0)  # type: ignore[index]
+    return LoadResult(
+        duration_s=duration_s, endpoints=endpoints, errors=errors, workers_reported=len(reports), window_s=window
+    )
 
 
 def _add(endpoints: dict[str, EndpointResult], name: str, entry: dict[str, object]) -> None:
@@ -162,16 +176,3 @@ def _add(endpoints: dict[str, EndpointResult], name: str, entry: dict[str, objec
             current.histogram = decoded
         else:
             current.histogram.add(decoded)
-
-
-def run_load(spec: LoadSpec, out_dir: Path, on_started: object = None) -> LoadResult:
-    """Start Locust, wait for it (bounded), always stop every process, return the window's result."""
-    processes = LocustProcesses(spec, out_dir)
-    try:
-        processes.start()
-        if callable(on_started):
-            on_started(processes)
-        processes.wait()
-    finally:
-        processes.stop()
-    return processes.result()

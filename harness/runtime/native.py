@@ -7,7 +7,7 @@ import signal
 import subprocess
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import psutil
@@ -87,17 +87,13 @@ def stop_process_group(process: subprocess.Popen[bytes]) -> None:
         process.wait(timeout=STOP_GRACE_S)
     _signal_group(process.pid, signal.SIGKILL)  # workers that outlived their parent
     for pid in strays:
-        try:
+        with suppress(psutil.Error):
             psutil.Process(pid).kill()
-        except psutil.Error:
-            pass
 
 
 def _signal_group(pgid: int, sig: signal.Signals) -> None:
-    try:
+    with suppress(ProcessLookupError, PermissionError):
         os.killpg(pgid, sig)
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 @contextmanager
@@ -110,3 +106,18 @@ def start_native(
     options = LaunchOptions(port=port, workers=workers, cpus=cpus, log_path=log_dir / f"{target.name}-{port}.log")
     with running("native", target, options) as server:
         yield server
+
+
+def check_available(targets: list[Target]) -> None:
+    """Fail early, before any trial, if a target's tools or installed dependencies are missing."""
+    from harness.targets import INSTALL_STAMP
+
+    for target in targets:
+        target.check_requirements()
+        if target.native.install and not (target.directory / INSTALL_STAMP).exists():
+            raise BenchError(f"target {target.name!r} is not installed: run `bench setup` (or `make setup`) first")
+
+
+def describe(targets: list[Target]) -> dict[str, object]:
+    """Runtime facts for the results' environment (the Docker runtime adds images here)."""
+    return {}

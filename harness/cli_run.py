@@ -1,0 +1,81 @@
+"""Argument setup and mapping for the measuring commands: `run`, `list`."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from pathlib import Path
+
+from rich.console import Console
+
+from harness.config import PROFILES, RunConfig
+from harness.errors import BenchError
+
+
+def _env_pair(text: str) -> tuple[str, str]:
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    return key, value
+
+
+def add_commands(sub: argparse._SubParsersAction, add_common: Callable[[argparse.ArgumentParser], None],
+                 positive_int: Callable[[str], int]) -> None:
+    p = sub.add_parser("run", help="benchmark the targets with the scenarios of a profile")
+    add_common(p)
+    p.add_argument("--profile", choices=PROFILES, default="quick")
+    p.add_argument("--runtime", default="native", help="native (default) or docker")
+    p.add_argument("--target", action="append", help="only this target (repeatable; default: all)")
+    p.add_argument("--scenario", action="append", help="only this scenario (repeatable; default: all in the profile)")
+    p.add_argument("--scenarios-dir", default="scenarios")
+    p.add_argument("--server-cpus", help="CPU list for the server, e.g. '0' (default: first half of the cores)")
+    p.add_argument("--loadgen-cpus", help="CPU list for Locust (default: the other half)")
+    p.add_argument("--workers", type=positive_int, default=1, help="server worker processes, same for every target")
+    p.add_argument("--loadgen-workers", type=positive_int, default=1, help="Locust worker processes")
+    p.add_argument("--sample-hz", type=float, default=10.0, help="sampling rate of the psutil samplers")
+    p.add_argument("--order", choices=["alternate", "random"], default="alternate",
+                   help="how targets are interleaved trial by trial")
+    p.add_argument("--seed", type=int, help="seed for --order random")
+    p.add_argument("--memory-limit-mb", type=positive_int, help="memory limit per server (docker runtime)")
+    p.add_argument("--server-env", type=_env_pair, action="append", default=[], metavar="KEY=VALUE",
+                   help="extra environment for every server (e.g. SLOWDOWN_US=50 for a deliberate slowdown)")
+    p.add_argument("--results-dir", default="results")
+    p.add_argument("--name", help="run directory name (default: <UTC timestamp>-<profile>)")
+    p.add_argument("--list", action="store_true", help="list the scenarios with their parameters and exit")
+    p.set_defaults(func=cmd_run)
+
+
+def config_from_args(args: argparse.Namespace) -> RunConfig:
+    return RunConfig(
+        profile=args.profile, runtime=args.runtime, targets=args.target, scenarios=args.scenario,
+        server_cpus=args.server_cpus, loadgen_cpus=args.loadgen_cpus, workers=args.workers,
+        loadgen_workers=args.loadgen_workers, sample_hz=args.sample_hz, order=args.order, seed=args.seed,
+        memory_limit_mb=args.memory_limit_mb, server_env=dict(args.server_env), results_dir=Path(args.results_dir),
+        targets_dir=Path(args.targets_dir), scenarios_dir=Path(args.scenarios_dir), run_name=args.name,
+    )  # fmt: skip
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from pydantic import ValidationError
+
+    try:
+        config = config_from_args(args)
+    except ValidationError as exc:
+        raise BenchError(f"bad option: {exc.errors()[0]['loc'][0]}: {exc.errors()[0]['msg']}") from None
+    console = Console(stderr=False)
+    if args.list:
+        from harness.listing import print_scenarios
+
+        print_scenarios(console, config)
+        return 0
+    from harness.results import load_results
+    from harness.run import prepare_run
+    from harness.terminal import print_summary, progress_reporter
+
+    prepared = prepare_run(config)
+    try:
+        with progress_reporter(console) as report:
+            prepared.execute(report)
+    finally:
+        print_summary(console, load_results(prepared.directory), prepared.directory)
+    return 0

@@ -1,0 +1,32 @@
+"""The resolved configuration of one run: what the CLI maps its flags onto, stored with the results."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PositiveInt
+
+PROFILES = ("quick", "full", "ci", "test")
+
+
+class RunConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    profile: str = "quick"
+    runtime: str = "native"
+    targets: list[str] | None = None  # None: every target found
+    scenarios: list[str] | None = None  # None: every scenario with the profile
+    server_cpus: str | None = None  # None: the first half of the usable cores
+    loadgen_cpus: str | None = None  # None: the other half
+    workers: PositiveInt = 1  # server worker processes, the same for every target
+    loadgen_workers: PositiveInt = 1  # Locust worker processes
+    sample_hz: float = Field(default=10.0, gt=0, le=100)
+    order: Literal["alternate", "random"] = "alternate"
+    seed: int | None = None
+    memory_limit_mb: PositiveInt | None = None
+    server_env: dict[str, str] = Field(default_factory=dict)  # extra environment for every server
+    results_dir: Path = Path("results")
+    targets_dir: Path = Path("targets")
+    scenarios_dir: Path = Path("scenarios")
+    run_name: str | None = None  # default: <UTC timestamp>-<profile>

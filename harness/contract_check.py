@@ -1,0 +1,65 @@
+"""A quick check, before any load, that a target answers the contract.
+
+Not the full contract suite (that is tests/test_contract.py): a handful of requests whose
+wrong answer would make every number measured afterwards meaningless.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+from typing import Any
+
+from harness.errors import BenchError
+
+Check = tuple[str, str, Any, int, Any]  # method, path, JSON body, expected status, expected body (None: any)
+
+VALID_USER = {"name": "Contract Check", "email": "check@example.com"}
+
+
+def _request(host: str, port: int, method: str, path: str, body: Any = None) -> tuple[int, Any]:
+    conn = http.client.HTTPConnection(host, port, timeout=10)
+    try:
+        payload = None if body is None else json.dumps(body)
+        headers = {"Content-Type": "application/json"} if body is not None else {}
+        conn.request(method, path, body=payload, headers=headers)
+        response = conn.getresponse()
+        raw = response.read()
+    finally:
+        conn.close()
+    try:
+        return response.status, json.loads(raw) if raw else None
+    except ValueError:
+        return response.status, raw[:200].decode(errors="replace")
+
+
+def _expect(name: str, method: str, path: str, got: tuple[int, Any], status: int, body: Any = None) -> None:
+    if got[0] != status or (body is not None and got[1] != body):
+        raise BenchError(
+            f"{name} answered the contract wrongly: {method} {path} gave {got[0]} {json.dumps(got[1])[:120]}, "
+            f"expected {status}{' ' + json.dumps(body) if body is not None else ''}"
+        )
+
+
+def check_contract(name: str, host: str, port: int) -> dict[str, Any]:
+    """Raise BenchError on the first wrong answer; return what was checked."""
+    def call(method: str, path: str, status: int, body: Any = None, send: Any = None) -> Any:
+        got = _request(host, port, method, path, send)
+        _expect(name, method, path, got, status, body)
+        return got[1]
+
+    call("GET", "/health", 200, {"status": "ok"})
+    call("GET", "/json", 200, {"message": "Hello, World!"})
+    created = call("POST", "/users", 201, send=VALID_USER)
+    if not isinstance(created, dict) or {k: created.get(k) for k in VALID_USER} != VALID_USER or "id" not in created:
+        raise BenchError(f"{name} answered the contract wrongly: POST /users gave {json.dumps(created)[:120]}")
+    user_path = f"/users/{created['id']}"
+    call("GET", user_path, 200, created)
+    invalid = call("POST", "/users", 422, send={"name": "x", "email": "not-an-email"})
+    if not (isinstance(invalid, dict) and isinstance(invalid.get("detail"), list) and invalid["detail"]):
+        raise BenchError(f"{name} answered the contract wrongly: a 422 without a detail list: {invalid}")
+    call("DELETE", user_path, 204)
+    call("GET", user_path, 404, {"detail": "Not Found"})
+    cpu = call("GET", "/cpu?n=1000", 200)
+    call("GET", "/io?ms=1", 200)
+    return {"endpoints_checked": 9, "cpu_result_n1000": cpu}

@@ -1,0 +1,70 @@
+"""How a run was obtained: machine, software versions, pinning and the git commit.
+
+Stored once per run (as asv stores machine details apart from results).
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+import sys
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from harness.targets import Target, framework_versions
+
+HARNESS_PACKAGES = ["locust", "hdrhistogram", "psutil", "scipy", "pandas", "pydantic", "gevent", "geventhttpclient"]
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def _command_output(command: list[str], cwd: Path | None = None) -> str | None:
+    try:
+        return subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=10, check=True).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def git_state(root: Path) -> dict[str, Any]:
+    commit = _command_output(["git", "rev-parse", "HEAD"], root)
+    dirty = _command_output(["git", "status", "--porcelain", "--untracked-files=no"], root)
+    return {"commit": commit, "dirty": bool(dirty) if dirty is not None else None}
+
+
+def package_versions(names: list[str]) -> dict[str, str]:
+    versions = {}
+    for name in names:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
+
+
+def capture_environment(root: Path, targets: list[Target]) -> dict[str, Any]:
+    return {
+        "hostname": platform.node(),
+        "os": f"{platform.system()} {platform.release()}",
+        "cpu_model": cpu_model(),
+        "cpu_count_logical": psutil.cpu_count(logical=True),
+        "cpu_count_physical": psutil.cpu_count(logical=False),
+        "cpus_usable": sorted(os.sched_getaffinity(0)),
+        "memory_total_gb": round(psutil.virtual_memory().total / 1e9, 2),
+        "python": sys.version.split()[0],
+        "node": _command_output(["node", "--version"]),
+        "harness_packages": package_versions(HARNESS_PACKAGES),
+        "targets": {t.name: framework_versions(t) for t in targets},
+        "git": git_state(root),
+    }

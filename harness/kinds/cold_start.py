@@ -1,0 +1,60 @@
+"""Cold start: spawn a fresh server, time it to its first TCP accept and first correct answer.
+
+"Cold" means a new process; the OS page cache is warm after the first start (as on a
+serverless host that keeps the image cached). Each trial is one start, so trials interleave
+targets start by start. Idle memory is read after a settle time, from the whole process tree.
+"""
+
+from __future__ import annotations
+
+import time
+
+import psutil
+from pydantic import BaseModel, ConfigDict, Field, PositiveInt
+
+from harness.kinds.base import TrialContext, TrialOutcome
+from harness.runtime import get_runtime
+from harness.sampler import MB
+
+MIB = 1024 * 1024
+
+
+class Params(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    trials: PositiveInt  # one start per trial
+    settle_s: float = Field(default=1.0, ge=0)  # wait before reading idle memory
+    timeout_s: float = Field(default=30.0, gt=0)
+
+
+def idle_memory(pids: list[int]) -> tuple[float, float]:
+    """Summed RSS and USS in bytes over the process tree (USS: memory no other process shares)."""
+    rss = uss = 0
+    for pid in pids:
+        try:
+            info = psutil.Process(pid).memory_full_info()
+        except psutil.Error:
+            continue
+        rss, uss = rss + info.rss, uss + info.uss
+    return float(rss), float(uss)
+
+
+def run_trial(ctx: TrialContext) -> TrialOutcome:
+    params: Params = ctx.params
+    server = get_runtime(ctx.placement.runtime).launch(ctx.target, ctx.launch_options())
+    try:
+        timings = server.wait_ready(params.timeout_s)
+        time.sleep(params.settle_s)
+        rss, uss = idle_memory(server.pids())
+    finally:
+        server.stop()
+    outcome = TrialOutcome(server=dict(server.details))
+    for metric, value, unit in (
+        ("cold_start_ms", timings.ready_ms, "ms"),
+        ("listen_ms", timings.listen_ms, "ms"),
+        ("rss_idle_mb", rss / MB, "MB"),
+        ("rss_idle_mib", rss / MIB, "MiB"),
+        ("uss_idle_mb", uss / MB, "MB"),
+    ):
+        outcome.metrics.append(ctx.metric(metric, value, unit))
+    return outcome

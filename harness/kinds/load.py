@@ -1,0 +1,137 @@
+"""Load scenarios: Locust users against a fresh server, at one or more steps of concurrency.
+
+Per step the server stays up (a trial is one server process); each step is its own Locust
+run with its own warm-up, so a step's figures never include the previous step's ramp.
+"""
+
+from __future__ import annotations
+
+import itertools
+import resource
+from dataclasses import asdict
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, PositiveInt
+
+from harness.contract_check import check_contract
+from harness.errors import BenchError
+from harness.kinds.base import TrialContext, TrialOutcome
+from harness.loadgen.driver import AGGREGATE, LoadResult, LoadSpec, LocustProcesses
+from harness.measure import endpoint_figures, little_law_ratio, resource_figures
+from harness.results import Sample, step_label
+from harness.runtime import running
+from harness.runtime.server import Server
+from harness.sampler import Reading, Sampler
+
+LITTLE_TOLERANCE = 0.20  # a step whose X(R+Z)/N is off by more than this is flagged
+
+
+class Params(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    users: list[PositiveInt] = Field(min_length=1)  # one step per entry
+    warmup_s: float = Field(ge=0)
+    duration_s: float = Field(gt=0)
+    trials: PositiveInt
+    spawn_rate: float | None = Field(default=None, gt=0)  # users/s; None: all users within about a second
+    think_s: float = Field(default=0.0, ge=0)  # each user's pause between requests (passed to the users)
+    matrix: dict[str, list[Any]] = Field(default_factory=dict)  # more step dimensions, e.g. {"ms": [20, 100]}
+    params: dict[str, Any] = Field(default_factory=dict)  # fixed parameters for the users
+    open_files: PositiveInt | None = None  # raise RLIMIT_NOFILE to this for many connections
+    summary: dict[str, Any] = Field(default_factory=dict)  # settings of the scenario's summary figures
+
+    def steps(self) -> list[dict[str, Any]]:
+        names = sorted(self.matrix)
+        combos = itertools.product(*(self.matrix[n] for n in names)) if names else [()]
+        return [{**dict(zip(names, combo, strict=True)), "users": users} for combo in combos for users in self.users]
+
+
+def raise_open_files(limit: int) -> None:
+    """Servers and Locust inherit the harness's file limit; many connections need a higher one."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = min(limit, hard) if hard != resource.RLIM_INFINITY else limit
+    if soft < wanted:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+
+
+def run_trial(ctx: TrialContext) -> TrialOutcome:
+    params: Params = ctx.params
+    if params.open_files:
+        raise_open_files(params.open_files)
+    outcome = TrialOutcome()
+    with running(ctx.placement.runtime, ctx.target, ctx.launch_options()) as server:
+        outcome.server = {"start": asdict(server.details.pop("start")), **server.details}
+        outcome.server["contract"] = check_contract(ctx.target.name, server.host, server.port)
+        for step in params.steps():
+            ctx.progress(step_label(step))
+            _measure_step(ctx, server, step, outcome)
+    return outcome
+
+
+def _measure_step(ctx: TrialContext, server: Server, step: dict[str, Any], outcome: TrialOutcome) -> None:
+    params: Params = ctx.params
+    label = step_label(step)
+    spec = LoadSpec(
+        scenario_file=ctx.scenario.path,
+        host_url=server.base_url,
+        users=step["users"],
+        spawn_rate=params.spawn_rate or step["users"],
+        warmup_s=params.warmup_s,
+        duration_s=params.duration_s,
+        workers=ctx.placement.loadgen_workers,
+        cpus=ctx.placement.loadgen_cpus,
+        params={**params.params, **step, "think_s": params.think_s},
+    )
+    processes = LocustProcesses(spec, ctx.work_dir / f"locust-{label.replace(',', '-').replace('=', '')}")
+    with Sampler({"server": server.pids, "loadgen": processes.pids}, rate_hz=ctx.placement.sample_hz) as sampler:
+        result = processes.run()
+    if server.exit_code() is not None:
+        raise BenchError(f"{ctx.target.name} exited during the load at {label}; its log ends: {server.log_tail()}")
+    _record_step(ctx, label, step, result, sampler, outcome)
+
+
+def _record_step(
+    ctx: TrialContext, label: str, step: dict[str, Any], result: LoadResult, sampler: Sampler, outcome: TrialOutcome
+) -> None:
+    multi_endpoint = len(result.endpoints) > 2  # more than one request name besides the aggregate
+    for name, endpoint in result.endpoints.items():
+        if name != AGGREGATE and not multi_endpoint:
+            continue
+        where = label if name == AGGREGATE else f"{label},endpoint={name}"
+        for metric, (value, unit) in endpoint_figures(endpoint, result.duration_s).items():
+            outcome.metrics.append(ctx.metric(metric, value, unit, where))
+    start, end = result.window_s
+    server_readings, loadgen_readings = sampler.window("server", start, end), sampler.window("loadgen", start, end)
+    resources = resource_figures(server_readings, loadgen_readings)
+    for metric, value, unit in (
+        ("server_cpu_pct", resources.server_cpu_pct, "%"),
+        ("server_rss_mb", resources.server_rss_mb, "MB"),
+        ("server_rss_peak_mb", resources.server_rss_peak_mb, "MB"),
+        ("loadgen_cpu_pct", resources.loadgen_cpu_pct, "%"),
+        ("sampler_cpu_pct", sampler.cost_pct, "%"),
+    ):
+        if value is not None:
+            outcome.metrics.append(ctx.metric(metric, value, unit, label))
+    if resources.loadgen_saturated:
+        outcome.flags.append(f"loadgen_saturated:{label}")
+    ratio = little_law_ratio(step["users"], result, ctx.params.think_s)
+    if ratio is not None:
+        outcome.metrics.append(ctx.metric("little_law_ratio", ratio, "ratio", label))
+        if abs(ratio - 1) > LITTLE_TOLERANCE:
+            outcome.flags.append(f"little_law:{label}")
+    for message, count in result.errors.items():
+        outcome.errors[message] = outcome.errors.get(message, 0) + count
+    outcome.samples.extend(_samples(ctx, label, "server", sampler.readings["server"], start))
+    outcome.samples.extend(_samples(ctx, label, "loadgen", sampler.readings["loadgen"], start))
+
+
+def _samples(ctx: TrialContext, step: str, role: str, readings: list[Reading], t0: float) -> list[Sample]:
+    return [
+        Sample(
+            target=ctx.target.name, scenario=ctx.scenario.name, trial=ctx.trial, step=step, role=role,
+            t_s=round(r.t_s - t0, 3), cpu_pct=round(r.cpu_pct, 1), rss_mb=round(r.rss_mb, 3),
+            uss_mb=None if r.uss_mb is None else round(r.uss_mb, 3),
+            pss_mb=None if r.pss_mb is None else round(r.pss_mb, 3),
+        )
+        for r in readings
+    ]

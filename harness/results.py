@@ -1,0 +1,160 @@
+"""The results format: typed records, one versioned JSON file, and tidy CSV tables.
+
+Format history (bump SCHEMA_VERSION on any incompatible change; keep loading old versions):
+  1 (2026-11-27): first format: environment, config, trials, metrics, summaries, warnings.
+
+Files in a run directory, each rewritten atomically after every trial so an interrupted run
+keeps everything it measured:
+  results.json  everything below plus environment and the resolved configuration
+  metrics.csv   tidy: target, scenario, trial, step, metric, value, unit (one row per figure)
+  samples.csv   the samplers' time series: target, scenario, trial, step, role, t_s, ...
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from harness.errors import BenchError
+
+SCHEMA_VERSION = 1
+METRIC_COLUMNS = ["target", "scenario", "trial", "step", "metric", "value", "unit"]
+SAMPLE_COLUMNS = ["target", "scenario", "trial", "step", "role", "t_s", "cpu_pct", "rss_mb", "uss_mb", "pss_mb"]
+
+
+class Metric(BaseModel):
+    target: str
+    scenario: str
+    trial: int
+    step: str = ""  # "" for a whole trial; "users=64" or "ms=20,users=32" for one step of it
+    metric: str
+    value: float
+    unit: str
+
+
+class Sample(BaseModel):
+    target: str
+    scenario: str
+    trial: int
+    step: str
+    role: str  # "server" or "loadgen"
+    t_s: float  # seconds since the step's measured window began (negative: warm-up)
+    cpu_pct: float  # percent of one core, summed over the role's processes
+    rss_mb: float
+    uss_mb: float | None = None
+    pss_mb: float | None = None
+
+
+class TrialRecord(BaseModel):
+    target: str
+    scenario: str
+    trial: int
+    order: int  # position in the run's interleaved sequence, to spot drift over time
+    started_at: str
+    wall_s: float
+    params: dict[str, Any] = Field(default_factory=dict)
+    server: dict[str, Any] = Field(default_factory=dict)
+    flags: list[str] = Field(default_factory=list)  # e.g. "loadgen_saturated:users=64"
+    errors: dict[str, int] = Field(default_factory=dict)
+
+
+class Summary(BaseModel):
+    """One metric of one target × scenario × step across its trials."""
+
+    target: str
+    scenario: str
+    step: str
+    metric: str
+    unit: str
+    n: int
+    median: float
+    ci_low: float | None  # bootstrap 95% CI of the median; None with fewer than 3 trials
+    ci_high: float | None
+    cv: float | None  # coefficient of variation across trials
+    flags: list[str] = Field(default_factory=list)
+
+
+class RunResults(BaseModel):
+    schema_version: int = SCHEMA_VERSION
+    run_id: str
+    created_at: str
+    complete: bool = False  # False while running, or if the run was interrupted
+    environment: dict[str, Any] = Field(default_factory=dict)
+    config: dict[str, Any] = Field(default_factory=dict)
+    trials: list[TrialRecord] = Field(default_factory=list)
+    metrics: list[Metric] = Field(default_factory=list)
+    summaries: list[Summary] = Field(default_factory=list)
+    checks: dict[str, Any] = Field(default_factory=dict)  # behaviour checks made during the run (F1, F2)
+    warnings: list[str] = Field(default_factory=list)
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def _csv_text(columns: list[str], rows: list[dict[str, Any]]) -> str:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: ("" if row.get(k) is None else row.get(k)) for k in columns})
+    return buffer.getvalue()
+
+
+@dataclass
+class ResultsStore:
+    """A run directory; `save()` rewrites every file atomically from the in-memory results."""
+
+    directory: Path
+    results: RunResults
+    samples: list[Sample]
+
+    def save(self) -> None:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(self.directory / "results.json", self.results.model_dump_json(indent=1))
+        metric_rows = [m.model_dump() for m in self.results.metrics]
+        atomic_write_text(self.directory / "metrics.csv", _csv_text(METRIC_COLUMNS, metric_rows))
+        sample_rows = [s.model_dump() for s in self.samples]
+        atomic_write_text(self.directory / "samples.csv", _csv_text(SAMPLE_COLUMNS, sample_rows))
+
+
+def load_results(run_dir: Path) -> RunResults:
+    """Read a stored run; refuse a missing run or a format this version cannot read."""
+    path = run_dir / "results.json"
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise BenchError(f"no results.json in {run_dir}: is it a run directory?") from None
+    except ValueError as exc:
+        raise BenchError(f"{path} is not valid JSON: {exc}") from None
+    version = data.get("schema_version")
+    if version != SCHEMA_VERSION:
+        raise BenchError(f"{path} has results format {version}; this harness reads format {SCHEMA_VERSION}")
+    return RunResults.model_validate(data)
+
+
+def step_params(step: str) -> dict[str, float | str]:
+    """'ms=20,users=32' -> {'ms': 20.0, 'users': 32.0}; '' -> {}; non-numbers stay strings."""
+    if not step:
+        return {}
+    return {key: _number_or_text(value) for key, value in (part.split("=", 1) for part in step.split(","))}
+
+
+def _number_or_text(text: str) -> float | str:
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
+def step_label(params: dict[str, Any]) -> str:
+    return ",".join(f"{key}={params[key]}" for key in sorted(params))

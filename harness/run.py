@@ -1,0 +1,157 @@
+"""`bench run`: the whole pipeline of one benchmark run, as a library call.
+
+resolve config → plan interleaved trials → for each: run the scenario kind → save → summarise.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from harness.config import RunConfig
+from harness.cpus import split_cpus
+from harness.environment import capture_environment
+from harness.errors import BenchError
+from harness.kinds.base import Placement, TrialContext, TrialOutcome
+from harness.results import ResultsStore, RunResults, TrialRecord
+from harness.runtime import get_runtime
+from harness.runtime.server import free_port
+from harness.scenario import Scenario, discover_scenarios, select_scenarios
+from harness.summarize import summarize
+from harness.targets import Target, discover_targets, select_targets
+
+
+@dataclass(frozen=True)
+class PlannedTrial:
+    scenario: Scenario
+    target: Target
+    trial: int  # 1-based, per target and scenario
+
+
+def plan_trials(scenarios: list[Scenario], targets: list[Target], profile: str, order: str, rng: random.Random
+                ) -> list[PlannedTrial]:
+    """Interleave targets trial by trial so slow drift of the machine hits both alike.
+
+    "alternate" counterbalances (A B, B A, A B, ...); "random" shuffles each round.
+    """
+    plan: list[PlannedTrial] = []
+    for scenario in scenarios:
+        for trial in range(1, scenario.params(profile).trials + 1):
+            round_targets = list(targets)
+            if order == "random":
+                rng.shuffle(round_targets)
+            elif trial % 2 == 0:
+                round_targets.reverse()
+            plan.extend(PlannedTrial(scenario, target, trial) for target in round_targets)
+    return plan
+
+
+def check_config(config: RunConfig, scenarios: list[Scenario]) -> None:
+    if config.workers > 1:
+        stateful = [s.name for s in scenarios if s.stateful]
+        if stateful:
+            raise BenchError(
+                f"scenario {stateful[0]!r} writes to the in-memory store, which is per worker process: "
+                f"with --workers {config.workers} a read can miss a write. Run it with --workers 1, "
+                "or leave it out (--scenario ...); a shared store is not implemented"
+            )
+
+
+def default_run_name(profile: str) -> str:
+    return f"{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}-{profile}"
+
+
+@dataclass
+class PreparedRun:
+    """A run whose directory and plan exist; `execute()` measures, saving after every trial."""
+
+    config: RunConfig
+    store: ResultsStore
+    plan: list[PlannedTrial]
+    placement: Placement
+
+    @property
+    def directory(self) -> Path:
+        return self.store.directory
+
+    def execute(self, progress: Callable[[str, int, int], None] | None = None) -> Path:
+        try:
+            for order, planned in enumerate(self.plan, start=1):
+                _run_one(self.store, planned, order, self.placement, self.config, progress, len(self.plan))
+            self.store.results.complete = True
+        finally:
+            summarize(self.store.results)
+            self.store.save()
+        return self.directory
+
+
+def prepare_run(config: RunConfig) -> PreparedRun:
+    """Resolve and check everything that can be checked before the first trial."""
+    targets = select_targets(discover_targets(config.targets_dir), config.targets)
+    scenarios = select_scenarios(discover_scenarios(config.scenarios_dir), config.scenarios, config.profile)
+    check_config(config, scenarios)
+    server_cpus, loadgen_cpus = split_cpus(config.server_cpus, config.loadgen_cpus)
+    get_runtime(config.runtime).check_available(targets)
+    seed = config.seed if config.seed is not None else random.SystemRandom().randrange(2**31)
+    plan = plan_trials(scenarios, targets, config.profile, config.order, random.Random(seed))
+    placement = Placement(
+        runtime=config.runtime, server_cpus=server_cpus, loadgen_cpus=loadgen_cpus, workers=config.workers,
+        loadgen_workers=config.loadgen_workers, sample_hz=config.sample_hz, memory_limit_mb=config.memory_limit_mb,
+    )  # fmt: skip
+    run_name = config.run_name or default_run_name(config.profile)
+    directory = config.results_dir / run_name
+    if (directory / "results.json").exists():
+        raise BenchError(f"{directory} already holds a run; pick another --name")
+    store = ResultsStore(directory, _new_results(config, run_name, targets, placement, seed, plan), samples=[])
+    store.save()
+    return PreparedRun(config, store, plan, placement)
+
+
+def run_benchmark(config: RunConfig, progress: Callable[[str, int, int], None] | None = None) -> Path:
+    """Prepare and execute a run; return its directory."""
+    return prepare_run(config).execute(progress)
+
+
+def _new_results(config: RunConfig, run_name: str, targets: list[Target], placement: Placement, seed: int,
+                 plan: list[PlannedTrial]) -> RunResults:
+    environment = capture_environment(Path.cwd(), targets)
+    environment["runtime"] = config.runtime
+    environment.update(get_runtime(config.runtime).describe(targets))
+    resolved = config.model_dump(mode="json")
+    resolved.update({
+        "server_cpus": placement.server_cpus, "loadgen_cpus": placement.loadgen_cpus, "seed": seed,
+        "plan": [f"{p.scenario.name}:{p.target.name}:{p.trial}" for p in plan],
+        "scenario_params": {p.scenario.name: p.scenario.params(config.profile).model_dump(mode="json")
+                            for p in plan},
+    })  # fmt: skip
+    return RunResults(run_id=run_name, created_at=datetime.now(UTC).isoformat(), environment=environment,
+                      config=resolved)
+
+
+def _run_one(store: ResultsStore, planned: PlannedTrial, order: int, placement: Placement, config: RunConfig,
+             progress: Callable[[str, int, int], None] | None, total: int) -> None:
+    scenario, target = planned.scenario, planned.target
+    label = f"{scenario.name} · {target.name} · trial {planned.trial}"
+    work_dir = store.directory / "logs" / f"{order:03d}-{scenario.name}-{target.name}-{planned.trial}"
+    work_dir.mkdir(parents=True, exist_ok=True)
+    ctx = TrialContext(
+        target=target, scenario=scenario, params=scenario.params(config.profile), trial=planned.trial,
+        placement=placement, work_dir=work_dir, port=free_port(), server_env=config.server_env,
+        progress=lambda step: progress(f"{label} · {step}", order, total) if progress else None,
+    )  # fmt: skip
+    if progress:
+        progress(label, order, total)
+    started_at, start = datetime.now(UTC).isoformat(), time.perf_counter()
+    outcome: TrialOutcome = scenario.kind_module().run_trial(ctx)
+    store.results.trials.append(TrialRecord(
+        target=target.name, scenario=scenario.name, trial=planned.trial, order=order, started_at=started_at,
+        wall_s=round(time.perf_counter() - start, 3), params=ctx.params.model_dump(mode="json"),
+        server=outcome.server, flags=outcome.flags, errors=outcome.errors,
+    ))  # fmt: skip
+    store.results.metrics.extend(outcome.metrics)
+    store.samples.extend(outcome.samples)
+    store.save()

@@ -1,0 +1,123 @@
+"""psutil samplers: a background thread reading the server's and load generator's processes.
+
+CPU% and RSS are cheap (one /proc read each) and sampled at the full rate; USS/PSS need
+/proc/<pid>/smaps_rollup and are sampled every `full_memory_every` ticks. The thread measures
+its own CPU time so the results can state the sampler's cost.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import psutil
+
+MB = 1_000_000  # the results use MB = 10^6 bytes; MiB appear only where named so
+PID_REFRESH_S = 0.5  # how often a role's process tree is re-read (workers may fork late)
+
+
+@dataclass
+class Reading:
+    t_s: float  # time.time(), so readings line up with the load generator's window
+    cpu_pct: float  # percent of one core, summed over the role's processes
+    rss_mb: float
+    uss_mb: float | None = None
+    pss_mb: float | None = None
+    per_process_cpu_pct: dict[int, float] = field(default_factory=dict)
+
+
+class _Role:
+    """The processes of one role, as psutil objects kept across ticks (cpu_percent needs that)."""
+
+    def __init__(self, pids: Callable[[], list[int]]) -> None:
+        self.pids = pids
+        self.processes: dict[int, psutil.Process] = {}
+        self.refreshed_at = 0.0
+
+    def refresh(self, now: float) -> None:
+        if now - self.refreshed_at < PID_REFRESH_S and self.processes:
+            return
+        self.refreshed_at = now
+        current = set(self.pids())
+        for pid in list(self.processes):
+            if pid not in current:
+                del self.processes[pid]
+        for pid in current - set(self.processes):
+            try:
+                process = psutil.Process(pid)
+                process.cpu_percent(None)  # first call primes the counter and returns 0
+                self.processes[pid] = process
+            except psutil.Error:
+                pass
+
+    def read(self, now: float, full_memory: bool) -> Reading:
+        self.refresh(now)
+        cpu: dict[int, float] = {}
+        rss = uss = pss = 0
+        for pid, process in list(self.processes.items()):
+            try:
+                with process.oneshot():
+                    cpu[pid] = process.cpu_percent(None)
+                    if full_memory:
+                        info = process.memory_full_info()
+                        rss, uss, pss = rss + info.rss, uss + info.uss, pss + getattr(info, "pss", 0)
+                    else:
+                        rss += process.memory_info().rss
+            except psutil.Error:
+                continue
+        return Reading(
+            t_s=now,
+            cpu_pct=sum(cpu.values()),
+            rss_mb=rss / MB,
+            uss_mb=uss / MB if full_memory else None,
+            pss_mb=pss / MB if full_memory else None,
+            per_process_cpu_pct=cpu,
+        )
+
+
+class Sampler:
+    """Samples named roles at `rate_hz` until stopped; use as a context manager."""
+
+    def __init__(self, roles: dict[str, Callable[[], list[int]]], rate_hz: float = 10.0, full_memory_every: int = 10):
+        self.roles = {name: _Role(pids) for name, pids in roles.items()}
+        self.interval_s = 1.0 / rate_hz
+        self.full_memory_every = full_memory_every
+        self.readings: dict[str, list[Reading]] = {name: [] for name in roles}
+        self.thread_cpu_s = 0.0
+        self.wall_s = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="bench-sampler", daemon=True)
+
+    def __enter__(self) -> Sampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def _loop(self) -> None:
+        start_wall, start_cpu = time.perf_counter(), time.thread_time()
+        tick = 0
+        next_at = start_wall
+        while not self._stop.is_set():
+            now = time.time()
+            full = tick % self.full_memory_every == 0
+            for name, role in self.roles.items():
+                self.readings[name].append(role.read(now, full))
+            tick += 1
+            next_at += self.interval_s
+            self._stop.wait(max(0.0, next_at - time.perf_counter()))
+        self.thread_cpu_s = time.thread_time() - start_cpu
+        self.wall_s = time.perf_counter() - start_wall
+
+    @property
+    def cost_pct(self) -> float:
+        """The sampler thread's own CPU use, in percent of one core."""
+        return 100.0 * self.thread_cpu_s / self.wall_s if self.wall_s else 0.0
+
+    def window(self, role: str, start_s: float, end_s: float) -> list[Reading]:
+        """Readings of one role inside [start_s, end_s) (time.time() seconds)."""
+        return [r for r in self.readings[role] if start_s <= r.t_s < end_s]
