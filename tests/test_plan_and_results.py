@@ -1,0 +1,67 @@
+import json
+import random
+from pathlib import Path
+
+import pytest
+
+from harness.config import RunConfig
+from harness.errors import BenchError
+from harness.results import ResultsStore, RunResults, Sample, load_results, step_label, step_params
+from harness.run import check_config, plan_trials
+from harness.scenario import load_scenario
+from harness.targets import Target
+
+SCENARIO = "SCENARIO = {'kind': 'cold_start', 'stateful': %s, 'profiles': {'quick': {'trials': 3}}}"
+
+
+def scenario(tmp_path: Path, stateful: bool = False):
+    path = tmp_path / "s.py"
+    path.write_text(SCENARIO % stateful)
+    return load_scenario(path)
+
+
+def target(name: str) -> Target:
+    return Target(name=name, display_name=name, language="x", native={"command": ["true"]})
+
+
+def test_alternate_order_counterbalances_targets(tmp_path):
+    plan = plan_trials([scenario(tmp_path)], [target("a"), target("b")], "quick", "alternate", random.Random(0))
+    assert [(p.target.name, p.trial) for p in plan] == [("a", 1), ("b", 1), ("b", 2), ("a", 2), ("a", 3), ("b", 3)]
+
+
+def test_random_order_is_reproducible_from_its_seed(tmp_path):
+    s = scenario(tmp_path)
+    first = plan_trials([s], [target("a"), target("b")], "quick", "random", random.Random(7))
+    again = plan_trials([s], [target("a"), target("b")], "quick", "random", random.Random(7))
+    assert [p.target.name for p in first] == [p.target.name for p in again]
+
+
+def test_stateful_scenario_with_several_workers_is_refused(tmp_path):
+    with pytest.raises(BenchError, match="per worker process"):
+        check_config(RunConfig(workers=2), [scenario(tmp_path, stateful=True)])
+    check_config(RunConfig(workers=2), [scenario(tmp_path, stateful=False)])
+
+
+def test_step_labels_round_trip():
+    assert step_label({"users": 32, "ms": 20}) == "ms=20,users=32"
+    assert step_params("ms=20,users=32,endpoint=GET /x") == {"ms": 20.0, "users": 32.0, "endpoint": "GET /x"}
+    assert step_params("") == {}
+
+
+def test_store_writes_every_file_and_reads_back(tmp_path):
+    results = RunResults(run_id="r", created_at="now")
+    store = ResultsStore(tmp_path / "run", results, samples=[Sample(
+        target="a", scenario="s", trial=1, step="", role="server", t_s=0.1, cpu_pct=5, rss_mb=10)])
+    store.save()
+    assert load_results(tmp_path / "run").run_id == "r"
+    assert (tmp_path / "run" / "metrics.csv").read_text().startswith("target,scenario,trial,step,metric,value,unit")
+    assert "server" in (tmp_path / "run" / "samples.csv").read_text()
+    assert not list((tmp_path / "run").glob(".*.tmp"))
+
+
+def test_unknown_schema_version_is_refused(tmp_path):
+    (tmp_path / "results.json").write_text(json.dumps({"schema_version": 99}))
+    with pytest.raises(BenchError, match="format 99"):
+        load_results(tmp_path)
+    with pytest.raises(BenchError, match="no results.json"):
+        load_results(tmp_path / "missing")

@@ -1,0 +1,53 @@
+"""The Locust-side window recorder and the harness-side merge, without starting Locust."""
+
+import sys
+
+from harness.loadgen.driver import AGGREGATE, merge_reports
+from harness.loadgen.window import WindowRecorder
+
+
+def recorder_with(samples: list[tuple[str, float, bool, float]]) -> WindowRecorder:
+    recorder = WindowRecorder(warmup_s=1.0, duration_s=2.0)
+    recorder.start(now=100.0)  # window is [101, 103)
+    for name, ms, failed, at in samples:
+        recorder.record(name, ms, RuntimeError("boom") if failed else None, now=at)
+    return recorder
+
+
+def test_warmup_and_after_window_are_excluded():
+    recorder = recorder_with([("a", 1.0, False, 100.5), ("a", 2.0, False, 101.0), ("a", 3.0, False, 103.0)])
+    assert recorder.ok["a"] == 1
+    assert recorder.histograms["a"].get_max_value() == recorder.histograms["a"].get_min_value()
+
+
+def test_failures_are_counted_not_timed():
+    recorder = recorder_with([("a", 0.01, True, 101.5), ("a", 5.0, False, 101.5)])
+    assert (recorder.ok["a"], recorder.failed["a"]) == (1, 1)
+    assert recorder.histograms["a"].get_total_count() == 1
+    assert any("RuntimeError: boom" in key for key in recorder.errors)
+
+
+def test_microsecond_resolution_survives():
+    recorder = recorder_with([("a", 0.123, False, 102.0)])
+    value = recorder.histograms["a"].get_value_at_percentile(50)
+    assert abs(value - 123) <= 1  # 3 significant digits
+
+
+def test_merge_adds_workers_and_builds_the_aggregate():
+    one = recorder_with([("a", 1.0, False, 101.1), ("b", 4.0, False, 101.2)]).payload()
+    two = recorder_with([("a", 2.0, False, 101.3), ("a", 9.0, True, 101.4)]).payload()
+    result = merge_reports([one, two], duration_s=2.0)
+    assert result.workers_reported == 2
+    assert (result.endpoints["a"].ok, result.endpoints["a"].failed) == (2, 1)
+    aggregate = result.endpoints[AGGREGATE]
+    assert (aggregate.ok, aggregate.failed) == (3, 1)
+    assert aggregate.histogram.get_total_count() == 3
+    assert 3990 <= aggregate.histogram.get_max_value() <= 4010
+    assert result.window_s == (101.0, 103.0)
+
+
+def test_the_harness_never_imports_gevent():
+    import harness.kinds.load  # noqa: F401
+    import harness.run  # noqa: F401
+
+    assert "gevent" not in sys.modules and "locust" not in sys.modules
