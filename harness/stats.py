@@ -10,6 +10,9 @@ Methods:
   usl_fit                    Gunther's Universal Scalability Law (Gunther 1993, 2007)
   knee_point                 Kneedle (Satopää, Albrecht, Irwin & Raghavan 2011)
   max_under_slo              highest step of an unbroken chain of steps meeting the SLO
+  compare_samples            two-sided Mann-Whitney U (Mann & Whitney 1947) AND a relative threshold,
+                             the rule airspeed velocity (asv) uses to flag regressions
+  min_trials_for_alpha       smallest n per side an exact Mann-Whitney test needs to reach p < alpha
 """
 
 from __future__ import annotations
@@ -26,6 +29,9 @@ NOISY_CV = 0.10  # a coefficient of variation above this marks an estimate as no
 LITTLE_TOLERANCE = 0.20  # a relative Little's-law error above this means the measurements disagree
 KNEEDLE_SENSITIVITY = 1.0  # Kneedle's S; the paper recommends S = 1 for offline data
 BOOTSTRAP_RESAMPLES = 9999  # scipy's default
+POWER = 0.80  # the power at which min_detectable_pct is computed (Cohen 1988's conventional 80%)
+# asymptotic relative efficiency of Mann-Whitney vs the t test under normality (Hodges & Lehmann 1956)
+MWU_EFFICIENCY = 3 / math.pi
 
 FloatArray = np.ndarray
 
@@ -289,3 +295,102 @@ def max_under_slo(steps: Sequence[float], p99_ms: Sequence[float], error_rate: S
             break
         best = float(xs[i])
     return best
+
+
+def _min_mwu_p(n1: int, n2: int) -> float:
+    """The smallest two-sided p an exact Mann-Whitney test can give for sample sizes n1, n2.
+
+    It is reached when the samples do not overlap: 2 of the C(n1+n2, n1) equally likely rank
+    arrangements under H0 are that extreme (one per tail), so p_min = 2 / C(n1+n2, n1) (Mann & Whitney 1947).
+    """
+    return min(1.0, 2.0 / math.comb(n1 + n2, n1))
+
+
+def min_trials_for_alpha(alpha: float = 0.05) -> int:
+    """The smallest n per side for which an exact two-sided Mann-Whitney test can give p < alpha.
+
+    p_min(n, n) = 2 / C(2n, n): 1 for n=1, 0.333 for n=2, 0.1 for n=3, 0.0286 for n=4, 0.0079 for n=5;
+    so 4 for alpha = 0.05 and 5 for alpha = 0.01.
+    """
+    _check_level(alpha, "alpha")
+    n = 1
+    while _min_mwu_p(n, n) >= alpha:
+        n += 1
+    return n
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """A new sample of one metric against a base sample (see compare_samples)."""
+
+    change_pct: float  # (median_new − median_base) / median_base × 100
+    ci_low_pct: float | None  # percentile bootstrap CI of change_pct at 1 − alpha; None if either n < 3
+    ci_high_pct: float | None
+    p_value: float | None  # two-sided Mann-Whitney U; None if either sample has < 2 values
+    verdict: str  # "regression" | "improvement" | "no change" | "too few trials"
+    min_detectable_pct: float | None  # max(threshold_pct, MDE at 80% power); None with too few trials
+
+
+def _min_detectable_pct(base: FloatArray, new: FloatArray, base_median: float, alpha: float) -> float:
+    """The minimum detectable effect, in percent of the base median, of a two-sided test at alpha with
+    80% power: (z_{1−α/2} + z_{0.80}) · s · sqrt(1/n1 + 1/n2) (Cohen 1988; Bloom 1995), where s is the
+    pooled robust relative spread, each sample's MAD × 1.4826 (Rousseeuw & Croux 1993,
+    scipy.stats.median_abs_deviation(scale="normal")) over |median_base|, pooled like variances.
+    Divided by sqrt(3/π), the efficiency of Mann-Whitney relative to the t test under normality
+    (Hodges & Lehmann 1956), because the test used is Mann-Whitney.
+    """
+    n1, n2 = len(base), len(new)
+    s1 = float(stats.median_abs_deviation(base, scale="normal")) / abs(base_median)
+    s2 = float(stats.median_abs_deviation(new, scale="normal")) / abs(base_median)
+    pooled = math.sqrt(((n1 - 1) * s1**2 + (n2 - 1) * s2**2) / (n1 + n2 - 2))
+    z = float(stats.norm.ppf(1 - alpha / 2) + stats.norm.ppf(POWER))
+    return 100.0 * z * pooled * math.sqrt(1 / n1 + 1 / n2) / math.sqrt(MWU_EFFICIENCY)
+
+
+def compare_samples(base: Sequence[float], new: Sequence[float], higher_is_better: bool,
+                    threshold_pct: float = 5.0, alpha: float = 0.05) -> Comparison:
+    """Compare two samples of one metric (e.g. per-trial rps of two runs) with asv's rule: flag a
+    regression or an improvement only when a two-sided Mann-Whitney U test (Mann & Whitney 1947,
+    scipy.stats.mannwhitneyu, exact for small samples without ties) finds a difference, p < alpha,
+    AND the change of the median exceeds threshold_pct in the bad or good direction.
+
+    "too few trials" when either sample has fewer than 3 values, or when the exact test cannot reach
+    p < alpha at these sample sizes at all (its smallest p is 2 / C(n1+n2, n1)): with 3 vs 3 the
+    smallest two-sided p is 0.1, so at alpha = 0.05 three trials a side can never flag anything and
+    calling that "no change" would mislead. min_trials_for_alpha(0.05) == 4 per side (smallest p
+    0.0286); unbalanced sizes can also do (3 vs 5: 0.0357), while 3 vs 4 (0.0571) cannot.
+
+    The CI of the change is a percentile bootstrap of median(new)/median(base) − 1 at confidence
+    1 − alpha, resampling both samples independently (see ratio_estimate); None if either n < 3.
+    min_detectable_pct is max(threshold_pct, the 80%-power minimum detectable effect from the samples'
+    robust spread, see _min_detectable_pct): changes well below it are not expected to be flagged.
+
+    Raises ValueError for an empty sample or a zero base median.
+    """
+    _check_level(alpha, "alpha")
+    if not (math.isfinite(threshold_pct) and threshold_pct >= 0):
+        raise ValueError(f"threshold_pct must be non-negative, got {threshold_pct}")
+    xb, xn = _array(base, "base"), _array(new, "new")
+    n1, n2 = len(xb), len(xn)
+    if n1 == 0 or n2 == 0:
+        raise ValueError("compare_samples needs at least one value in each sample")
+    base_median = float(np.median(xb))
+    if base_median == 0.0:
+        raise ValueError("compare_samples: the base median is 0, a relative change is undefined")
+    change_pct = (float(np.median(xn)) - base_median) / base_median * 100.0
+    ratio = ratio_estimate(xn, xb, confidence=1 - alpha)
+    ci_low_pct = None if ratio.ci_low is None else (ratio.ci_low - 1.0) * 100.0
+    ci_high_pct = None if ratio.ci_high is None else (ratio.ci_high - 1.0) * 100.0
+    p_value: float | None = None
+    if n1 >= 2 and n2 >= 2:
+        p_value = float(stats.mannwhitneyu(xb, xn, alternative="two-sided").pvalue)
+    if min(n1, n2) < 3 or _min_mwu_p(n1, n2) >= alpha:
+        return Comparison(change_pct=change_pct, ci_low_pct=ci_low_pct, ci_high_pct=ci_high_pct,
+                          p_value=p_value, verdict="too few trials", min_detectable_pct=None)
+    verdict = "no change"
+    if p_value is not None and p_value < alpha and abs(change_pct) > threshold_pct:
+        better = change_pct > 0 if higher_is_better else change_pct < 0
+        verdict = "improvement" if better else "regression"
+    min_detectable = max(threshold_pct, _min_detectable_pct(xb, xn, base_median, alpha))
+    return Comparison(change_pct=change_pct, ci_low_pct=ci_low_pct, ci_high_pct=ci_high_pct,
+                      p_value=p_value, verdict=verdict, min_detectable_pct=min_detectable)

@@ -6,16 +6,20 @@ import math
 
 import numpy as np
 import pytest
+from scipy import stats
 
 from harness.stats import (
     LITTLE_TOLERANCE,
     NOISY_CV,
+    Comparison,
     Estimate,
+    compare_samples,
     estimate,
     knee_point,
     linear_slope,
     little_law_error,
     max_under_slo,
+    min_trials_for_alpha,
     ratio_estimate,
     usl_fit,
 )
@@ -239,3 +243,120 @@ def test_max_under_slo_limits_are_strict_and_steps_are_sorted() -> None:
 def test_max_under_slo_rejects_mismatched_lengths() -> None:
     with pytest.raises(ValueError):
         max_under_slo([1, 2], [10], [0, 0], p99_limit_ms=50)
+
+
+# --- compare_samples ----------------------------------------------------------------------------------
+
+def _normal(seed: int, mean: float, sd: float, n: int = 10) -> np.ndarray:
+    return np.random.default_rng(seed).normal(mean, sd, n)
+
+
+def test_rps_drop_of_20_percent_is_a_regression() -> None:
+    base, new = _normal(1, 1000.0, 10.0), _normal(2, 800.0, 8.0)
+    result = compare_samples(base, new, higher_is_better=True)
+    assert result.verdict == "regression"
+    assert result.change_pct == pytest.approx((np.median(new) - np.median(base)) / np.median(base) * 100)
+    assert -22 < result.change_pct < -18
+    assert result.p_value is not None and result.p_value < 0.001
+    assert result.ci_low_pct is not None and result.ci_high_pct is not None
+    assert result.ci_low_pct < result.change_pct < result.ci_high_pct < 0
+    assert result.min_detectable_pct == 5.0  # quiet data: the threshold is the binding limit
+
+
+def test_latency_rise_is_a_regression_when_lower_is_better() -> None:
+    base, new = _normal(3, 10.0, 0.2, 8), _normal(4, 12.0, 0.2, 8)
+    assert compare_samples(base, new, higher_is_better=False).verdict == "regression"
+    assert compare_samples(base, new, higher_is_better=True).verdict == "improvement"
+
+
+def test_improvements_in_both_directions() -> None:
+    assert compare_samples(_normal(5, 1000.0, 10.0), _normal(6, 1200.0, 10.0), higher_is_better=True).verdict \
+        == "improvement"
+    assert compare_samples(_normal(7, 20.0, 0.3), _normal(8, 15.0, 0.3), higher_is_better=False).verdict \
+        == "improvement"
+
+
+@pytest.mark.parametrize("seed", [100, 101, 102])
+def test_noise_only_is_no_change(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    base, new = rng.normal(1000.0, 30.0, 10), rng.normal(1000.0, 30.0, 10)  # one distribution
+    result = compare_samples(base, new, higher_is_better=True)
+    assert result.verdict == "no change"
+    assert result.p_value is not None and result.p_value > 0.05
+    assert result.ci_low_pct is not None and result.ci_high_pct is not None
+    assert result.ci_low_pct < 0 < result.ci_high_pct
+
+
+def test_significant_change_below_threshold_is_no_change() -> None:
+    base, new = _normal(9, 1000.0, 3.0), _normal(10, 1030.0, 3.0)  # +3%, tiny noise
+    result = compare_samples(base, new, higher_is_better=True)
+    assert result.p_value is not None and result.p_value < 0.001
+    assert 2 < result.change_pct < 4
+    assert result.verdict == "no change"
+    assert compare_samples(base, new, higher_is_better=True, threshold_pct=2.0).verdict == "improvement"
+
+
+def test_large_change_without_significance_is_no_change() -> None:
+    base = [80.0, 90.0, 100.0, 110.0, 120.0]
+    new = [70.0, 85.0, 92.0, 100.0, 115.0]  # median -8%, but the samples overlap heavily
+    result = compare_samples(base, new, higher_is_better=True)
+    assert result.change_pct == pytest.approx(-8.0)
+    assert result.p_value is not None and result.p_value > 0.05
+    assert result.verdict == "no change"
+
+
+def test_too_few_trials() -> None:
+    two = compare_samples([999.0, 1001.0], [499.0, 501.0], higher_is_better=True)
+    assert two == Comparison(change_pct=-50.0, ci_low_pct=None, ci_high_pct=None,
+                             p_value=pytest.approx(1 / 3), verdict="too few trials", min_detectable_pct=None)
+    one = compare_samples([1000.0], [500.0, 501.0, 502.0], higher_is_better=True)
+    assert one.verdict == "too few trials"
+    assert one.p_value is None
+
+
+def test_three_against_three_cannot_reach_alpha_but_three_against_five_can() -> None:
+    base = [100.0, 101.0, 102.0]
+    three = compare_samples(base, [80.0, 81.0, 82.0], higher_is_better=True)
+    assert three.p_value == pytest.approx(0.1)  # the smallest p 3 vs 3 can give
+    assert three.verdict == "too few trials"
+    assert three.ci_low_pct is not None  # a CI is still reported from 3 values a side
+    five = compare_samples(base, [78.0, 79.0, 80.0, 81.0, 82.0], higher_is_better=True)
+    assert five.p_value == pytest.approx(2 / 56)
+    assert five.verdict == "regression"
+
+
+def test_min_detectable_follows_the_documented_formula() -> None:
+    quiet = [98.0, 99.0, 100.0, 101.0, 102.0]  # median 100, MAD 1
+    noisy = [80.0, 90.0, 100.0, 110.0, 120.0]  # median 100, MAD 10
+    z = stats.norm.ppf(0.975) + stats.norm.ppf(0.80)
+    expected = 100 * z * (1.4826 * 10 / 100) * math.sqrt(2 / 5) * math.sqrt(math.pi / 3)
+    assert expected > 20
+    noisy_result = compare_samples(noisy, noisy, higher_is_better=True)
+    assert noisy_result.min_detectable_pct == pytest.approx(expected, rel=1e-4)
+    assert compare_samples(quiet, quiet, higher_is_better=True).min_detectable_pct == 5.0  # MDE ≈ 2.7% < 5%
+    assert compare_samples(quiet, quiet, higher_is_better=True, threshold_pct=1.0).min_detectable_pct \
+        == pytest.approx(expected / 10, rel=1e-4)
+
+
+def test_compare_samples_rejects_a_zero_base_median() -> None:
+    with pytest.raises(ValueError):
+        compare_samples([0.0, 0.0, 0.0, 0.0], [1.0, 1.0, 1.0, 1.0], higher_is_better=True)
+
+
+# --- min_trials_for_alpha -----------------------------------------------------------------------------
+
+def test_min_trials_for_alpha() -> None:
+    assert min_trials_for_alpha(0.05) == 4
+    assert min_trials_for_alpha() == 4
+    assert min_trials_for_alpha(0.01) == 5
+    assert min_trials_for_alpha(0.2) == 3
+
+
+@pytest.mark.parametrize("alpha", [0.2, 0.05, 0.01])
+def test_min_trials_agrees_with_scipy_exact_test(alpha: float) -> None:
+    n = min_trials_for_alpha(alpha)
+
+    def smallest_p(k: int) -> float:  # fully separated samples give the exact test's smallest p
+        return float(stats.mannwhitneyu(range(k), range(k, 2 * k), method="exact").pvalue)
+
+    assert smallest_p(n) < alpha <= smallest_p(n - 1)
