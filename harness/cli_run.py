@@ -37,6 +37,8 @@ def add_commands(sub: argparse._SubParsersAction, add_common: Callable[[argparse
                    help="how targets are interleaved trial by trial")
     p.add_argument("--seed", type=int, help="seed for --order random")
     p.add_argument("--memory-limit-mb", type=positive_int, help="memory limit per server (docker runtime)")
+    p.add_argument("--base-image", type=_env_pair, action="append", default=[], metavar="TARGET=IMAGE",
+                   help="docker: build TARGET on this base image instead of its Dockerfile's default")
     p.add_argument("--server-env", type=_env_pair, action="append", default=[], metavar="KEY=VALUE",
                    help="extra environment for every server (e.g. SLOWDOWN_US=50 for a deliberate slowdown)")
     p.add_argument("--results-dir", default="results")
@@ -50,7 +52,7 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
         profile=args.profile, runtime=args.runtime, targets=args.target, scenarios=args.scenario,
         server_cpus=args.server_cpus, loadgen_cpus=args.loadgen_cpus, workers=args.workers,
         loadgen_workers=args.loadgen_workers, sample_hz=args.sample_hz, order=args.order, seed=args.seed,
-        memory_limit_mb=args.memory_limit_mb, server_env=dict(args.server_env), results_dir=Path(args.results_dir),
+        memory_limit_mb=args.memory_limit_mb, server_env=dict(args.server_env), base_images=dict(args.base_image), results_dir=Path(args.results_dir),
         targets_dir=Path(args.targets_dir), scenarios_dir=Path(args.scenarios_dir), run_name=args.name,
     )  # fmt: skip
 

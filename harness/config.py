@@ -25,6 +25,7 @@ class RunConfig(BaseModel):
     order: Literal["alternate", "random"] = "alternate"
     seed: int | None = None
     memory_limit_mb: PositiveInt | None = None
+    base_images: dict[str, str] = Field(default_factory=dict)  # docker: target name -> base image
     server_env: dict[str, str] = Field(default_factory=dict)  # extra environment for every server
     results_dir: Path = Path("results")
     targets_dir: Path = Path("targets")

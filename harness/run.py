@@ -95,12 +95,13 @@ def prepare_run(config: RunConfig) -> PreparedRun:
     scenarios = select_scenarios(discover_scenarios(config.scenarios_dir), config.scenarios, config.profile)
     check_config(config, scenarios)
     server_cpus, loadgen_cpus = split_cpus(config.server_cpus, config.loadgen_cpus)
-    get_runtime(config.runtime).check_available(targets)
+    get_runtime(config.runtime).check_available(targets, config)
     seed = config.seed if config.seed is not None else random.SystemRandom().randrange(2**31)
     plan = plan_trials(scenarios, targets, config.profile, config.order, random.Random(seed))
     placement = Placement(
         runtime=config.runtime, server_cpus=server_cpus, loadgen_cpus=loadgen_cpus, workers=config.workers,
         loadgen_workers=config.loadgen_workers, sample_hz=config.sample_hz, memory_limit_mb=config.memory_limit_mb,
+        base_images=config.base_images,
     )  # fmt: skip
     run_name = config.run_name or default_run_name(config.profile)
     directory = config.results_dir / run_name
@@ -120,7 +121,7 @@ def _new_results(config: RunConfig, run_name: str, targets: list[Target], placem
                  plan: list[PlannedTrial]) -> RunResults:
     environment = capture_environment(Path.cwd(), targets)
     environment["runtime"] = config.runtime
-    environment.update(get_runtime(config.runtime).describe(targets))
+    environment.update(get_runtime(config.runtime).describe(targets, config))
     resolved = config.model_dump(mode="json")
     resolved.update({
         "server_cpus": placement.server_cpus, "loadgen_cpus": placement.loadgen_cpus, "seed": seed,

@@ -24,6 +24,7 @@ class Placement:
     loadgen_workers: int
     sample_hz: float
     memory_limit_mb: int | None = None
+    base_images: dict[str, str] = field(default_factory=dict)  # docker: target name -> base image
 
 
 @dataclass
@@ -46,6 +47,7 @@ class TrialContext:
             log_path=self.work_dir / "server.log",
             extra_env=self.server_env,
             memory_limit_mb=self.placement.memory_limit_mb,
+            base_image=self.placement.base_images.get(self.target.name),
         )
 
     def metric(self, metric: str, value: float, unit: str, step: str = "") -> Metric:

@@ -1,7 +1,11 @@
 """Runtimes start a target and hand back a `Server`; picked by name from a registry.
 
-A runtime is a module with `launch(target, options) -> Server`; the registry maps a name to
-its module path so that an unused runtime's dependencies (the Docker SDK) are never imported.
+A runtime is a module with three functions:
+  launch(target, options: LaunchOptions) -> Server    spawn and return at once (not yet ready)
+  check_available(targets, config) -> None            raise BenchError before any trial if it cannot run
+  describe(targets, config) -> dict                   facts for the results' environment (images, versions)
+The registry maps a name to its module path so that an unused runtime's dependencies (the
+Docker SDK) are never imported.
 """
 
 from __future__ import annotations

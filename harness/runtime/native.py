@@ -108,7 +108,7 @@ def start_native(
         yield server
 
 
-def check_available(targets: list[Target]) -> None:
+def check_available(targets: list[Target], config: object = None) -> None:
     """Fail early, before any trial, if a target's tools or installed dependencies are missing."""
     from harness.targets import INSTALL_STAMP
 
@@ -118,6 +118,6 @@ def check_available(targets: list[Target]) -> None:
             raise BenchError(f"target {target.name!r} is not installed: run `bench setup` (or `make setup`) first")
 
 
-def describe(targets: list[Target]) -> dict[str, object]:
+def describe(targets: list[Target], config: object = None) -> dict[str, object]:
     """Runtime facts for the results' environment (the Docker runtime adds images here)."""
     return {}

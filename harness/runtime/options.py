@@ -15,3 +15,4 @@ class LaunchOptions:
     cpus: list[int] | None = None  # None: not pinned
     extra_env: dict[str, str] = field(default_factory=dict)
     memory_limit_mb: int | None = None  # honoured by runtimes that can enforce it (docker)
+    base_image: str | None = None  # docker: the base-image build argument (None: the Dockerfile's default)
