@@ -52,7 +52,8 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
         profile=args.profile, runtime=args.runtime, targets=args.target, scenarios=args.scenario,
         server_cpus=args.server_cpus, loadgen_cpus=args.loadgen_cpus, workers=args.workers,
         loadgen_workers=args.loadgen_workers, sample_hz=args.sample_hz, order=args.order, seed=args.seed,
-        memory_limit_mb=args.memory_limit_mb, server_env=dict(args.server_env), base_images=dict(args.base_image), results_dir=Path(args.results_dir),
+        memory_limit_mb=args.memory_limit_mb, server_env=dict(args.server_env), base_images=dict(args.base_image),
+        results_dir=Path(args.results_dir),
         targets_dir=Path(args.targets_dir), scenarios_dir=Path(args.scenarios_dir), run_name=args.name,
     )  # fmt: skip
 
