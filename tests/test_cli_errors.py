@@ -1,0 +1,129 @@
+"""Bad input gets one clear line and a non-zero exit, never a traceback."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import sys
+from pathlib import Path
+
+import pytest
+
+from harness.cli import main
+
+FIXTURES = Path(__file__).parent / "fixtures"
+MANIFEST = """
+name = "{name}"
+display_name = "{name}"
+language = "python"
+requires = {requires}
+[native]
+command = {command}
+env = {{ HOST = "{{host}}", PORT = "{{port}}" }}
+"""
+
+
+def make_target(root: Path, name: str, command: list[str], requires: list[str] | None = None) -> Path:
+    folder = root / name
+    folder.mkdir(parents=True)
+    (folder / "target.toml").write_text(
+        MANIFEST.format(name=name, command=_toml_list(command), requires=_toml_list(requires or []))
+    )
+    return root
+
+
+def _toml_list(items: list[str]) -> str:
+    return "[" + ", ".join(f'"{item}"' for item in items) + "]"
+
+
+def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
+    code = main(list(args))
+    err = capsys.readouterr().err
+    return code, err
+
+
+def error_line(err: str) -> str:
+    lines = [line for line in err.splitlines() if line.startswith("bench: error:")]
+    assert len(lines) == 1, err
+    assert "Traceback" not in err
+    return lines[0]
+
+
+def test_unknown_profile_is_rejected_by_the_parser(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["run", "--profile", "nope"])
+    assert exc.value.code == 2
+    assert "invalid choice: 'nope'" in capsys.readouterr().err
+
+
+def test_bad_workers_value(capsys):
+    with pytest.raises(SystemExit):
+        main(["run", "--workers", "0"])
+    assert "expected a positive integer" in capsys.readouterr().err
+
+
+def test_unknown_scenario(capsys, tmp_path):
+    code, err = run_cli(capsys, "run", "--scenario", "nope", "--results-dir", str(tmp_path))
+    assert code == 2 and "unknown scenario 'nope'" in error_line(err)
+
+
+def test_bad_scenario_file(capsys, tmp_path):
+    scenarios = tmp_path / "scenarios"
+    scenarios.mkdir()
+    (scenarios / "broken.py").write_text("SCENARIO = {'kind': 'load'\n")
+    code, err = run_cli(capsys, "run", "--scenarios-dir", str(scenarios), "--results-dir", str(tmp_path))
+    assert code == 2 and "bad scenario file" in error_line(err)
+
+
+def test_missing_tool_is_named(capsys, tmp_path):
+    root = make_target(tmp_path / "targets", "needy", ["true"], requires=["no-such-node-xyz"])
+    code, err = run_cli(capsys, "run", "--targets-dir", str(root), "--scenario", "cold_start", "--profile", "test",
+                        "--results-dir", str(tmp_path / "r"))
+    assert code == 2 and "needs 'no-such-node-xyz'" in error_line(err)
+
+
+def test_target_crashing_at_start_shows_its_log(capsys, tmp_path):
+    command = [sys.executable, "-c", "import sys; print('boom: cannot import app'); sys.exit(3)"]
+    root = make_target(tmp_path / "targets", "crashy", command)
+    code, err = run_cli(capsys, "run", "--targets-dir", str(root), "--scenario", "cold_start", "--profile", "test",
+                        "--results-dir", str(tmp_path / "r"))
+    line = error_line(err)
+    assert code == 2 and "exited with code 3" in line and "boom: cannot import app" in line
+
+
+def test_target_answering_wrongly_is_refused_before_load(capsys, tmp_path):
+    root = make_target(tmp_path / "targets", "wrong", [sys.executable, str(FIXTURES / "wrong_server.py")])
+    code, err = run_cli(capsys, "run", "--targets-dir", str(root), "--scenario", "throughput", "--profile", "test",
+                        "--results-dir", str(tmp_path / "r"))
+    line = error_line(err)
+    assert code == 2 and "answered the contract wrongly: GET /json" in line
+
+
+def test_port_in_use(capsys, tmp_path):
+    root = make_target(tmp_path / "targets", "any", ["true"])
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        port = sock.getsockname()[1]
+        code, err = run_cli(capsys, "serve", "any", "--targets-dir", str(root), "--port", str(port))
+    assert code == 2 and f"port {port} on 127.0.0.1 is in use" in error_line(err)
+
+
+def test_overlapping_cpu_sets(capsys, tmp_path):
+    if len(os.sched_getaffinity(0)) < 2:
+        pytest.skip("needs two usable cores")
+    cpu = str(min(os.sched_getaffinity(0)))
+    code, err = run_cli(capsys, "run", "--server-cpus", cpu, "--loadgen-cpus", cpu, "--results-dir", str(tmp_path))
+    assert code == 2 and "overlap" in error_line(err)
+
+
+def test_stateful_scenario_with_workers_is_refused(capsys, tmp_path):
+    scenarios = tmp_path / "scenarios"
+    scenarios.mkdir()
+    shutil.copy(Path(__file__).parent.parent / "scenarios" / "cold_start.py", scenarios / "writer.py")
+    text = (scenarios / "writer.py").read_text().replace('"kind": "cold_start",', '"kind": "cold_start", "stateful": True,')
+    (scenarios / "writer.py").write_text(text)
+    code, err = run_cli(capsys, "run", "--scenarios-dir", str(scenarios), "--workers", "2", "--results-dir",
+                        str(tmp_path / "r"))
+    assert code == 2 and "--workers 1" in error_line(err)
