@@ -164,7 +164,7 @@ def little_law_error(concurrency: float, rps: float, mean_latency_s: float) -> f
         raise ValueError(f"concurrency must be positive and finite, got {concurrency}")
     if not (math.isfinite(rps) and rps >= 0 and math.isfinite(mean_latency_s) and mean_latency_s >= 0):
         raise ValueError(f"rps and mean_latency_s must be non-negative and finite, got {rps}, {mean_latency_s}")
-    return abs(concurrency - rps * mean_latency_s) / (rps * mean_latency_s)
+    return abs(concurrency - rps * mean_latency_s) / concurrency
 
 
 def linear_slope(t: Sequence[float], y: Sequence[float]) -> tuple[float, float]:
