@@ -50,15 +50,23 @@ def plan_trials(scenarios: list[Scenario], targets: list[Target], profile: str, 
     return plan
 
 
-def check_config(config: RunConfig, scenarios: list[Scenario]) -> None:
-    if config.workers > 1:
-        stateful = [s.name for s in scenarios if s.stateful]
-        if stateful:
-            raise BenchError(
-                f"scenario {stateful[0]!r} writes to the in-memory store, which is per worker process: "
-                f"with --workers {config.workers} a read can miss a write. Run it with --workers 1, "
-                "or leave it out (--scenario ...); a shared store is not implemented"
-            )
+def check_config(config: RunConfig, scenarios: list[Scenario]) -> list[Scenario]:
+    """The scenarios this configuration can run.
+
+    The apps keep users in memory, one store per worker process, so with several workers a
+    read can land on a worker that never saw the write. A stateful scenario named on the
+    command line is refused; one picked by default is left out, and the results say so.
+    """
+    if config.workers == 1:
+        return scenarios
+    stateful = [s.name for s in scenarios if s.stateful]
+    if stateful and config.scenarios:
+        raise BenchError(
+            f"scenario {stateful[0]!r} writes to the in-memory store, which is per worker process: "
+            f"with --workers {config.workers} a read can miss a write. Run it with --workers 1; "
+            "a shared store is not implemented"
+        )
+    return [s for s in scenarios if not s.stateful]
 
 
 def default_run_name(profile: str) -> str:
@@ -92,8 +100,10 @@ class PreparedRun:
 def prepare_run(config: RunConfig) -> PreparedRun:
     """Resolve and check everything that can be checked before the first trial."""
     targets = select_targets(discover_targets(config.targets_dir), config.targets)
-    scenarios = select_scenarios(discover_scenarios(config.scenarios_dir), config.scenarios, config.profile)
-    check_config(config, scenarios)
+    chosen = select_scenarios(discover_scenarios(config.scenarios_dir), config.scenarios, config.profile)
+    scenarios = check_config(config, chosen)
+    if not scenarios:
+        raise BenchError(f"no scenario of the {config.profile!r} profile can run with --workers {config.workers}")
     server_cpus, loadgen_cpus = split_cpus(config.server_cpus, config.loadgen_cpus)
     get_runtime(config.runtime).check_available(targets, config)
     seed = config.seed if config.seed is not None else random.SystemRandom().randrange(2**31)
@@ -108,6 +118,9 @@ def prepare_run(config: RunConfig) -> PreparedRun:
     if (directory / "results.json").exists():
         raise BenchError(f"{directory} already holds a run; pick another --name")
     store = ResultsStore(directory, _new_results(config, run_name, targets, placement, seed, plan), samples=[])
+    store.results.config["skipped_scenarios"] = {
+        s.name: "stateful: needs --workers 1 (one in-memory store per worker)" for s in chosen if s not in scenarios
+    }
     store.save()
     return PreparedRun(config, store, plan, placement)
 

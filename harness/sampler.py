@@ -28,6 +28,18 @@ class Reading:
     per_process_cpu_pct: dict[int, float] = field(default_factory=dict)
 
 
+def tree_memory(pids: list[int]) -> tuple[float, float]:
+    """Summed RSS and USS in bytes over a process tree (USS: memory no other process shares)."""
+    rss = uss = 0
+    for pid in pids:
+        try:
+            info = psutil.Process(pid).memory_full_info()
+        except psutil.Error:
+            continue
+        rss, uss = rss + info.rss, uss + info.uss
+    return float(rss), float(uss)
+
+
 class _Role:
     """The processes of one role, as psutil objects kept across ticks (cpu_percent needs that)."""
 

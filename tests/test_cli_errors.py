@@ -122,8 +122,9 @@ def test_stateful_scenario_with_workers_is_refused(capsys, tmp_path):
     scenarios = tmp_path / "scenarios"
     scenarios.mkdir()
     shutil.copy(Path(__file__).parent.parent / "scenarios" / "cold_start.py", scenarios / "writer.py")
-    text = (scenarios / "writer.py").read_text().replace('"kind": "cold_start",', '"kind": "cold_start", "stateful": True,')
+    original = (scenarios / "writer.py").read_text()
+    text = original.replace('"kind": "cold_start",', '"kind": "cold_start", "stateful": True,')
     (scenarios / "writer.py").write_text(text)
-    code, err = run_cli(capsys, "run", "--scenarios-dir", str(scenarios), "--workers", "2", "--results-dir",
-                        str(tmp_path / "r"))
+    code, err = run_cli(capsys, "run", "--scenarios-dir", str(scenarios), "--scenario", "writer", "--workers", "2",
+                        "--results-dir", str(tmp_path / "r"))
     assert code == 2 and "--workers 1" in error_line(err)

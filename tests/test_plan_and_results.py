@@ -36,10 +36,16 @@ def test_random_order_is_reproducible_from_its_seed(tmp_path):
     assert [p.target.name for p in first] == [p.target.name for p in again]
 
 
-def test_stateful_scenario_with_several_workers_is_refused(tmp_path):
+def test_stateful_scenario_with_several_workers_is_refused_when_named(tmp_path):
     with pytest.raises(BenchError, match="per worker process"):
-        check_config(RunConfig(workers=2), [scenario(tmp_path, stateful=True)])
-    check_config(RunConfig(workers=2), [scenario(tmp_path, stateful=False)])
+        check_config(RunConfig(workers=2, scenarios=["s"]), [scenario(tmp_path, stateful=True)])
+
+
+def test_stateful_scenario_is_left_out_when_picked_by_default(tmp_path):
+    stateless = scenario(tmp_path, stateful=False)
+    assert check_config(RunConfig(workers=2), [stateless]) == [stateless]
+    assert check_config(RunConfig(workers=2), [scenario(tmp_path, stateful=True)]) == []
+    assert len(check_config(RunConfig(workers=1), [scenario(tmp_path, stateful=True)])) == 1
 
 
 def test_step_labels_round_trip():
@@ -63,5 +69,5 @@ def test_unknown_schema_version_is_refused(tmp_path):
     (tmp_path / "results.json").write_text(json.dumps({"schema_version": 99}))
     with pytest.raises(BenchError, match="format 99"):
         load_results(tmp_path)
-    with pytest.raises(BenchError, match="no results.json"):
+    with pytest.raises(BenchError, match=r"no results\.json"):
         load_results(tmp_path / "missing")

@@ -207,6 +207,14 @@ def test_knee_input_order_does_not_matter() -> None:
     assert knee_point(n[::-1], x[::-1]) == 16.0
 
 
+def test_no_knee_for_a_wiggly_straight_line() -> None:
+    # ±2% wiggles make small local maxima in the difference curve; Kneedle's threshold
+    # (D_max − S · mean spacing) ignores them
+    n = np.array(DOUBLING)
+    wiggle = np.array([0.0, 0.1, -0.1, 0.1, -0.1, 0.1, -0.1, 0.1, 0.0])
+    assert knee_point(n, np.log2(n) + wiggle) is None
+
+
 def test_no_knee_for_straight_lines_or_too_few_points() -> None:
     n = np.array(DOUBLING)
     assert knee_point(n, 3.0 * n + 1.0) is None  # straight in N (convex in log2 N)
@@ -309,6 +317,10 @@ def test_too_few_trials() -> None:
     two = compare_samples([999.0, 1001.0], [499.0, 501.0], higher_is_better=True)
     assert two == Comparison(change_pct=-50.0, ci_low_pct=None, ci_high_pct=None,
                              p_value=pytest.approx(1 / 3), verdict="too few trials", min_detectable_pct=None)
+    # 2 vs 10 separated samples reach p = 4/132 < 0.05, but two trials are still too few
+    lopsided = compare_samples([999.0, 1001.0], [float(v) for v in range(500, 510)], higher_is_better=True)
+    assert lopsided.p_value is not None and lopsided.p_value < 0.05
+    assert lopsided.verdict == "too few trials"
     one = compare_samples([1000.0], [500.0, 501.0, 502.0], higher_is_better=True)
     assert one.verdict == "too few trials"
     assert one.p_value is None
@@ -350,9 +362,11 @@ def test_min_trials_for_alpha() -> None:
     assert min_trials_for_alpha() == 4
     assert min_trials_for_alpha(0.01) == 5
     assert min_trials_for_alpha(0.2) == 3
+    assert min_trials_for_alpha(0.1) == 4  # 3 vs 3 gives p = 0.1 at best, which is not < 0.1
+    assert min_trials_for_alpha(0.1001) == 3
 
 
-@pytest.mark.parametrize("alpha", [0.2, 0.05, 0.01])
+@pytest.mark.parametrize("alpha", [0.2, 0.1, 0.05, 0.01])
 def test_min_trials_agrees_with_scipy_exact_test(alpha: float) -> None:
     n = min_trials_for_alpha(alpha)
 

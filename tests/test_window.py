@@ -47,7 +47,7 @@ def test_merge_adds_workers_and_builds_the_aggregate():
 
 
 def test_the_harness_never_imports_gevent():
-    import harness.kinds.load  # noqa: F401
+    import harness.kinds.load
     import harness.run  # noqa: F401
 
     assert "gevent" not in sys.modules and "locust" not in sys.modules

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import time
 
-import psutil
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt
 
 from harness.kinds.base import TrialContext, TrialOutcome
 from harness.runtime import get_runtime
-from harness.sampler import MB
+from harness.sampler import MB, tree_memory
 
 MIB = 1024 * 1024
 
@@ -27,25 +26,13 @@ class Params(BaseModel):
     timeout_s: float = Field(default=30.0, gt=0)
 
 
-def idle_memory(pids: list[int]) -> tuple[float, float]:
-    """Summed RSS and USS in bytes over the process tree (USS: memory no other process shares)."""
-    rss = uss = 0
-    for pid in pids:
-        try:
-            info = psutil.Process(pid).memory_full_info()
-        except psutil.Error:
-            continue
-        rss, uss = rss + info.rss, uss + info.uss
-    return float(rss), float(uss)
-
-
 def run_trial(ctx: TrialContext) -> TrialOutcome:
     params: Params = ctx.params
     server = get_runtime(ctx.placement.runtime).launch(ctx.target, ctx.launch_options())
     try:
         timings = server.wait_ready(params.timeout_s)
         time.sleep(params.settle_s)
-        rss, uss = idle_memory(server.pids())
+        rss, uss = tree_memory(server.pids())
     finally:
         server.stop()
     outcome = TrialOutcome(server=dict(server.details))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import resource
+import time
 from dataclasses import asdict
 from typing import Any
 
@@ -16,14 +17,14 @@ from pydantic import BaseModel, ConfigDict, Field, PositiveInt
 from harness.contract_check import check_contract
 from harness.errors import BenchError
 from harness.kinds.base import TrialContext, TrialOutcome
+from harness.kinds.load_summary import memory_figures, trial_figures
 from harness.loadgen.driver import AGGREGATE, LoadResult, LoadSpec, LocustProcesses
 from harness.measure import endpoint_figures, little_law_ratio, resource_figures
 from harness.results import Sample, step_label
 from harness.runtime import running
 from harness.runtime.server import Server
-from harness.sampler import Reading, Sampler
-
-LITTLE_TOLERANCE = 0.20  # a step whose X(R+Z)/N is off by more than this is flagged
+from harness.sampler import MB, Reading, Sampler, tree_memory
+from harness.stats import LITTLE_TOLERANCE
 
 
 class Params(BaseModel):
@@ -38,7 +39,8 @@ class Params(BaseModel):
     matrix: dict[str, list[Any]] = Field(default_factory=dict)  # more step dimensions, e.g. {"ms": [20, 100]}
     params: dict[str, Any] = Field(default_factory=dict)  # fixed parameters for the users
     open_files: PositiveInt | None = None  # raise RLIMIT_NOFILE to this for many connections
-    summary: dict[str, Any] = Field(default_factory=dict)  # settings of the scenario's summary figures
+    after_load_s: float | None = Field(default=None, ge=0)  # read RSS this long after each step's load
+    summary: dict[str, Any] = Field(default_factory=dict)  # settings of harness.kinds.load_summary
 
     def steps(self) -> list[dict[str, Any]]:
         names = sorted(self.matrix)
@@ -65,7 +67,12 @@ def run_trial(ctx: TrialContext) -> TrialOutcome:
         for step in params.steps():
             ctx.progress(step_label(step))
             _measure_step(ctx, server, step, outcome)
+    outcome.metrics += trial_figures(params.summary, outcome.metrics, params.think_s, _factory(ctx))
     return outcome
+
+
+def _factory(ctx: TrialContext):
+    return lambda metric, value, unit, step: ctx.metric(metric, value, unit, step)
 
 
 def _measure_step(ctx: TrialContext, server: Server, step: dict[str, Any], outcome: TrialOutcome) -> None:
@@ -88,6 +95,12 @@ def _measure_step(ctx: TrialContext, server: Server, step: dict[str, Any], outco
     if server.exit_code() is not None:
         raise BenchError(f"{ctx.target.name} exited during the load at {label}; its log ends: {server.log_tail()}")
     _record_step(ctx, label, step, result, sampler, outcome)
+    if params.summary.get("memory_series"):
+        outcome.metrics += memory_figures(outcome.samples, label, _factory(ctx))
+    if params.after_load_s is not None:
+        time.sleep(params.after_load_s)
+        rss_bytes, _ = tree_memory(server.pids())
+        outcome.metrics.append(ctx.metric("rss_after_load_mb", rss_bytes / MB, "MB", label))
 
 
 def _record_step(

@@ -1,0 +1,106 @@
+"""Per-trial figures computed across a load trial's steps, chosen by a profile's `summary` settings.
+
+  slo_p99_ms: L          max_concurrency_slo, knee_users, usl_peak_users, usl_r2 (concurrency sweep)
+  held_success: S        connections_held, memory_per_connection_kb (held connections)
+  ideal_delay_param: P   rps_ideal and io_efficiency per step, from the step's delay parameter P in ms
+  memory_series: true    rss_peak_mb, rss_slope_mb_per_min, rss_cv over the measured window
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from harness.results import Metric, Sample, step_params
+from harness.stats import knee_point, linear_slope, max_under_slo, usl_fit
+
+MetricFactory = Callable[[str, float, str, str], Metric]
+
+
+def _by_step(metrics: list[Metric], name: str) -> dict[str, float]:
+    """step label -> value of one aggregate metric (per-endpoint rows left out)."""
+    return {m.step: m.value for m in metrics if m.metric == name and "endpoint=" not in m.step}
+
+
+def _users_series(metrics: list[Metric], *names: str) -> tuple[list[float], list[list[float]]]:
+    series = [_by_step(metrics, name) for name in names]
+    steps = sorted(set.intersection(*(set(s) for s in series)), key=lambda s: float(step_params(s)["users"]))
+    users = [float(step_params(s)["users"]) for s in steps]
+    return users, [[s[step] for step in steps] for s in series]
+
+
+def concurrency_figures(metrics: list[Metric], slo_p99_ms: float, make: MetricFactory) -> list[Metric]:
+    users, (p99, errors, rps) = _users_series(metrics, "latency_p99_ms", "error_rate", "rps")
+    if not users:
+        return []
+    out = []
+    best = max_under_slo(users, p99, errors, slo_p99_ms)
+    # 0 users held means even the lowest step missed the SLO; the row still says so in numbers.
+    out.append(make("max_concurrency_slo", best or 0.0, "users", ""))
+    knee = knee_point(users, rps)
+    if knee is not None:
+        out.append(make("knee_users", knee, "users", ""))
+    fit = usl_fit(users, rps)
+    if fit is not None and math.isfinite(fit.n_peak):
+        out.append(make("usl_peak_users", fit.n_peak, "users", ""))
+    if fit is not None:
+        out.append(make("usl_r2", fit.r2, "ratio", ""))
+    return out
+
+
+def connection_figures(metrics: list[Metric], held_success: float, make: MetricFactory) -> list[Metric]:
+    users, (errors, rss) = _users_series(metrics, "error_rate", "server_rss_mb")
+    if not users:
+        return []
+    held = 0.0
+    for n, error_rate in zip(users, errors, strict=True):
+        if 1 - error_rate < held_success:
+            break
+        held = n
+    out = [make("connections_held", held, "connections", "")]
+    if len(users) >= 2:
+        slope_mb, _ = linear_slope(users, rss)
+        out.append(make("memory_per_connection_kb", slope_mb * 1000, "kB", ""))
+    return out
+
+
+def io_figures(metrics: list[Metric], delay_param: str, think_s: float, make: MetricFactory) -> list[Metric]:
+    out = []
+    for step, rps in _by_step(metrics, "rps").items():
+        params = step_params(step)
+        delay_s = float(params[delay_param]) / 1000
+        ideal = float(params["users"]) / (delay_s + think_s) if delay_s + think_s > 0 else math.inf
+        out.append(make("rps_ideal", ideal, "req/s", step))
+        out.append(make("io_efficiency", rps / ideal if math.isfinite(ideal) else 0.0, "ratio", step))
+    return out
+
+
+def memory_figures(samples: list[Sample], step: str, make: MetricFactory) -> list[Metric]:
+    """RSS over the measured window (t_s ≥ 0) of one step's server samples."""
+    window = [s for s in samples if s.role == "server" and s.step == step and s.t_s >= 0]
+    if len(window) < 3:
+        return []
+    rss = np.array([s.rss_mb for s in window])
+    minutes = [s.t_s / 60 for s in window]
+    slope, _ = linear_slope(minutes, rss.tolist())
+    cv = float(np.std(rss, ddof=1) / np.mean(rss)) if np.mean(rss) else 0.0
+    return [
+        make("rss_peak_mb", float(rss.max()), "MB", step),
+        make("rss_slope_mb_per_min", slope, "MB/min", step),
+        make("rss_cv", cv, "ratio", step),
+    ]
+
+
+def trial_figures(settings: dict[str, Any], metrics: list[Metric], think_s: float, make: MetricFactory
+                  ) -> list[Metric]:
+    out: list[Metric] = []
+    if "slo_p99_ms" in settings:
+        out += concurrency_figures(metrics, float(settings["slo_p99_ms"]), make)
+    if "held_success" in settings:
+        out += connection_figures(metrics, float(settings["held_success"]), make)
+    if "ideal_delay_param" in settings:
+        out += io_figures(metrics, str(settings["ideal_delay_param"]), think_s, make)
+    return out

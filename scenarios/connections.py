@@ -1,0 +1,49 @@
+"""Held connections: many mostly idle keep-alive connections, stepped up to thousands.
+
+Each user holds one keep-alive connection and sends `GET /json` every `think_s` seconds.
+Per step: the share of requests answered (1 - error_rate), latency, server RSS. Per trial:
+`connections_held`, the highest step with at least 99% of requests answered (every lower step
+too), and `memory_per_connection_kb`, the slope of server RSS against connections. The
+open-file limit is raised as needed. The second reading of P1.
+"""
+
+SCENARIO = {
+    "kind": "load",
+    "claims": ["P1"],
+    "profiles": {
+        "quick": {"users": [250, 1000, 2000], "think_s": 2.0, "warmup_s": 5, "duration_s": 4, "trials": 1,
+                  "spawn_rate": 1000, "open_files": 65536, "summary": {"held_success": 0.99}},
+        "full": {"users": [500, 1000, 2000, 4000, 8000], "think_s": 5.0, "warmup_s": 15, "duration_s": 20,
+                 "trials": 5, "spawn_rate": 1000, "open_files": 65536, "summary": {"held_success": 0.99}},
+        "ci": {"users": [500], "think_s": 2.0, "warmup_s": 3, "duration_s": 4, "trials": 3, "spawn_rate": 1000,
+               "open_files": 65536, "summary": {"held_success": 0.99}},
+        "test": {"users": [20, 50], "think_s": 0.5, "warmup_s": 1, "duration_s": 1, "trials": 1,
+                 "open_files": 65536, "summary": {"held_success": 0.99}},
+    },
+}
+
+# Below this line runs only inside Locust processes; the harness reads SCENARIO without importing.
+import random  # noqa: E402
+
+from locust import FastHttpUser, task  # noqa: E402
+
+from harness.loadgen.params import scenario_params  # noqa: E402
+
+THINK_S = float(scenario_params().get("think_s", 2.0))
+
+
+class IdleUser(FastHttpUser):
+    # One connection per user: the pool would otherwise open more under bursts.
+    concurrency = 1
+
+    def wait_time(self) -> float:
+        # ±20% jitter so thousands of users do not fire in lock-step.
+        return THINK_S * random.uniform(0.8, 1.2)
+
+    def on_start(self) -> None:
+        # Spread first requests over one think time, then hold the connection open.
+        self.wait()
+
+    @task
+    def ping(self) -> None:
+        self.client.get("/json", name="GET /json")
