@@ -1,0 +1,88 @@
+"""Scenario logic on constructed data: SLO chain, knee, held connections, I/O ideal, RSS slope."""
+
+import pytest
+from hdrh.histogram import HdrHistogram
+
+from harness.kinds.load_summary import concurrency_figures, connection_figures, io_figures, memory_figures
+from harness.loadgen.driver import EndpointResult, LoadResult
+from harness.measure import SATURATION_PCT, little_law_ratio, resource_figures
+from harness.results import Metric, Sample
+from harness.sampler import Reading
+
+
+def make(metric, value, unit, step):
+    return Metric(target="t", scenario="s", trial=1, step=step, metric=metric, value=value, unit=unit)
+
+
+def step_metrics(rows):
+    """rows: (users, rps, p99_ms, error_rate, rss_mb)"""
+    out = []
+    for users, rps, p99, err, rss in rows:
+        step = f"users={users}"
+        out += [make("rps", rps, "req/s", step), make("latency_p99_ms", p99, "ms", step),
+                make("error_rate", err, "ratio", step), make("server_rss_mb", rss, "MB", step)]
+    out.append(make("rps", 1.0, "req/s", "users=8,endpoint=GET /x"))  # per-endpoint rows are ignored
+    return out
+
+
+def by_name(metrics):
+    return {m.metric: m.value for m in metrics}
+
+
+def test_concurrency_summary_finds_the_slo_step_and_the_knee():
+    rows = [(8, 1000, 5, 0, 50), (16, 1900, 8, 0, 50), (32, 3000, 12, 0, 51), (64, 3300, 25, 0, 52),
+            (128, 3350, 60, 0, 53), (256, 3360, 130, 0, 55)]
+    figures = by_name(concurrency_figures(step_metrics(rows), 100, make))
+    assert figures["max_concurrency_slo"] == 128
+    assert figures["knee_users"] in (32, 64)
+
+
+def test_concurrency_summary_with_errors_at_the_first_step_is_zero():
+    rows = [(8, 1000, 5, 0.5, 50), (16, 1900, 8, 0, 50), (32, 3000, 12, 0, 51)]
+    assert by_name(concurrency_figures(step_metrics(rows), 100, make))["max_concurrency_slo"] == 0
+
+
+def test_connections_held_stops_at_the_first_failing_step_and_memory_slope():
+    rows = [(500, 250, 5, 0.0, 60), (1000, 500, 6, 0.005, 70), (2000, 900, 9, 0.2, 90), (4000, 1000, 9, 0.0, 130)]
+    figures = by_name(connection_figures(step_metrics(rows), 0.99, make))
+    assert figures["connections_held"] == 1000
+    assert figures["memory_per_connection_kb"] == pytest.approx(20.0, rel=0.05)  # 20 MB per 1000 connections
+
+
+def test_io_ideal_and_efficiency():
+    metrics = [make("rps", 600.0, "req/s", "ms=20,users=16")]
+    figures = by_name(io_figures(metrics, "ms", 0.0, make))
+    assert figures["rps_ideal"] == pytest.approx(800.0)
+    assert figures["io_efficiency"] == pytest.approx(0.75)
+
+
+def test_memory_series_slope_and_cv_use_only_the_measured_window():
+    samples = [Sample(target="t", scenario="s", trial=1, step="users=4", role="server", t_s=t, cpu_pct=0,
+                      rss_mb=100 + 2 * t / 60) for t in range(0, 120, 6)]
+    samples.append(Sample(target="t", scenario="s", trial=1, step="users=4", role="server", t_s=-1, cpu_pct=0,
+                          rss_mb=500))  # warm-up: excluded
+    figures = by_name(memory_figures(samples, "users=4", make))
+    assert figures["rss_slope_mb_per_min"] == pytest.approx(2.0)
+    assert figures["rss_peak_mb"] < 105
+    assert 0 < figures["rss_cv"] < 0.05
+
+
+def test_saturation_is_judged_on_the_busiest_load_generator_process():
+    loadgen = [Reading(t_s=i, cpu_pct=100, rss_mb=1, per_process_cpu_pct={1: 5.0, 2: 95.0}) for i in range(5)]
+    resources = resource_figures(server=[], loadgen=loadgen)
+    assert resources.loadgen_busiest_process_pct == pytest.approx(95.0)
+    assert resources.loadgen_saturated
+    calm = [Reading(t_s=i, cpu_pct=100, rss_mb=1, per_process_cpu_pct={1: 50.0, 2: 50.0}) for i in range(5)]
+    assert not resource_figures(server=[], loadgen=calm).loadgen_saturated
+    assert SATURATION_PCT == 90.0
+
+
+def test_little_law_ratio_with_and_without_think_time():
+    hist = HdrHistogram(1, 100_000_000, 3)
+    for _ in range(100):
+        hist.record_value(10_000)  # 10 ms
+    result = LoadResult(duration_s=1.0, endpoints={"Aggregated": EndpointResult(100, 0, hist)}, errors={},
+                        workers_reported=1, window_s=(0, 1))
+    assert little_law_ratio(1, result) == pytest.approx(1.0, rel=0.01)  # 100 req/s × 10 ms = 1 user
+    assert little_law_ratio(2, result) == pytest.approx(0.5, rel=0.01)
+    assert little_law_ratio(11, result, think_s=0.1) == pytest.approx(1.0, rel=0.01)  # 100 × 0.11 = 11
