@@ -1,0 +1,270 @@
+"""FastAPI reference app: the benchmark contract, written as FastAPI users write it.
+
+The Express app in ../express_app serves the same contract; ../../contract/openapi.json
+is generated from this module (contract/generate.py) and both apps are tested against it.
+"""
+
+import asyncio
+import itertools
+import json
+import os
+import time
+from typing import Annotated
+
+from fastapi import APIRouter, FastAPI, HTTPException, Query, Request, Response
+from fastapi.encoders import jsonable_encoder
+from fastapi.exception_handlers import request_validation_exception_handler
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
+from pydantic import BaseModel, EmailStr, Field
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+# Request bodies above this many bytes get 413. FastAPI sets no limit unless asked.
+MAX_BODY_BYTES = 1024 * 1024
+# Largest n for /cpu: about 0.1 s of CPU here in CPython (Node needs about 5 ms).
+CPU_MAX_N = 100_000
+CPU_DEFAULT_N = 10_000
+IO_MAX_MS = 1000
+IO_DEFAULT_MS = 20
+# Python ints are unbounded; JavaScript numbers are exact up to 2**53 - 1. Bounding the
+# offset there lets both apps echo it back exactly.
+OFFSET_MAX = 2**53 - 1
+
+
+class Message(BaseModel):
+    message: str
+
+
+class Health(BaseModel):
+    status: str
+
+
+class ErrorMessage(BaseModel):
+    detail: str
+
+
+class UserIn(BaseModel):
+    name: str = Field(min_length=1, max_length=100)
+    email: EmailStr
+
+
+class User(BaseModel):
+    # Built only from an already validated UserIn, so plain str: no second email check.
+    id: int
+    name: str
+    email: Annotated[str, Field(json_schema_extra={"format": "email"})]
+
+
+class UserPage(BaseModel):
+    items: list[User]
+    total: int
+    limit: int
+    offset: int
+
+
+class CpuResult(BaseModel):
+    n: int
+    result: int
+
+
+class IoResult(BaseModel):
+    ms: int
+
+
+class LimitedBodyRequest(Request):
+    """A request whose body is refused with 413 {"detail": ...} past MAX_BODY_BYTES.
+
+    FastAPI's own max_body_size (0.164+) answers a too-large declared Content-Length with
+    Starlette's plain-text 413, not the contract's JSON, hence this (the pattern from
+    FastAPI's "Custom Request and APIRoute class" docs).
+    """
+
+    async def body(self) -> bytes:
+        if not hasattr(self, "_body"):
+            try:
+                declared = int(self.headers.get("content-length", "0"))
+            except ValueError:
+                declared = 0
+            if declared > MAX_BODY_BYTES:
+                raise HTTPException(status_code=413, detail="Content Too Large")
+            chunks = []
+            size = 0
+            async for chunk in self.stream():  # chunked bodies have no Content-Length
+                size += len(chunk)
+                if size > MAX_BODY_BYTES:
+                    raise HTTPException(status_code=413, detail="Content Too Large")
+                chunks.append(chunk)
+            self._body = b"".join(chunks)
+        return self._body
+
+
+class LimitedBodyRoute(APIRoute):
+    """Used only for the routes that take a body, so that the others pay nothing for it."""
+
+    def get_route_handler(self):
+        handler = super().get_route_handler()
+
+        async def limited_body_handler(request: Request) -> Response:
+            return await handler(LimitedBodyRequest(request.scope, request.receive))
+
+        return limited_body_handler
+
+
+NOT_FOUND = {404: {"model": ErrorMessage, "description": "No user with this id"}}
+TOO_LARGE = {413: {"model": ErrorMessage, "description": "Request body over 1 MiB"}}
+# FastAPI answers 400 when a body cannot be decoded at all (e.g. invalid UTF-8).
+UNREADABLE = {400: {"model": ErrorMessage, "description": "Request body could not be decoded"}}
+
+app = FastAPI(
+    title="Benchmark reference API",
+    version="1.0.0",
+    description="The contract that both reference apps (FastAPI and Express) serve.",
+    # Express (with strict routing) answers 404 for "/users/"; Starlette would redirect it
+    # to "/users" instead. The contract says an unknown path is a 404, in both apps.
+    redirect_slashes=False,
+)
+
+
+class _AsciiJSONResponse(JSONResponse):
+    def render(self, content: object) -> bytes:
+        return json.dumps(content, ensure_ascii=True, separators=(",", ":")).encode("ascii")
+
+
+@app.exception_handler(RequestValidationError)
+async def validation_exception_handler(request: Request, exc: RequestValidationError):
+    """FastAPI's own 422 handler, except where it would crash.
+
+    The default handler echoes each error's input, and fails with a 500 when that input
+    holds a lone surrogate ("\\ud800" in the JSON body) or NaN/Infinity (which Python's
+    JSON parser accepts). Then answer the same 422 without the input, ASCII-escaped.
+    """
+    try:
+        return await request_validation_exception_handler(request, exc)
+    except ValueError:  # UnicodeEncodeError or "Out of range float values"
+        errors = [{key: value for key, value in error.items() if key != "input"} for error in exc.errors()]
+        return _AsciiJSONResponse(status_code=422, content={"detail": jsonable_encoder(errors)})
+
+
+# In-memory store, one per process: CRUD with several workers would need a shared store.
+users: dict[int, User] = {}
+next_id = 1
+
+
+@app.get("/health")
+async def health() -> Health:
+    """Liveness probe."""
+    return Health(status="ok")
+
+
+@app.get("/json")
+async def json_message() -> Message:
+    """A constant object: the cost of routing and serialising alone."""
+    return Message(message="Hello, World!")
+
+
+# The routes that read a body, with the 1 MiB limit; included into the app below.
+body_routes = APIRouter(route_class=LimitedBodyRoute)
+
+
+@body_routes.post("/users", status_code=201, responses={**UNREADABLE, **TOO_LARGE})
+async def create_user(user_in: UserIn) -> User:
+    """Validate and store a user; ids count from 1 in each process."""
+    global next_id
+    user = User(id=next_id, name=user_in.name, email=user_in.email)
+    users[user.id] = user
+    next_id += 1
+    return user
+
+
+@app.get("/users")
+async def list_users(
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    offset: Annotated[int, Query(ge=0, le=OFFSET_MAX)] = 0,
+) -> UserPage:
+    """A page of users in ascending id order (dicts keep insertion order)."""
+    items = list(itertools.islice(users.values(), offset, offset + limit))
+    return UserPage(items=items, total=len(users), limit=limit, offset=offset)
+
+
+@app.get("/users/{user_id}", responses=NOT_FOUND)
+async def get_user(user_id: int) -> User:
+    """One user by id."""
+    user = users.get(user_id)
+    if user is None:
+        raise HTTPException(status_code=404, detail="Not Found")
+    return user
+
+
+@body_routes.put("/users/{user_id}", responses={**UNREADABLE, **NOT_FOUND, **TOO_LARGE})
+async def replace_user(user_id: int, user_in: UserIn) -> User:
+    """Replace a user's name and email (the whole body, as for POST)."""
+    if user_id not in users:
+        raise HTTPException(status_code=404, detail="Not Found")
+    user = User(id=user_id, name=user_in.name, email=user_in.email)
+    users[user_id] = user
+    return user
+
+
+@app.delete("/users/{user_id}", status_code=204, responses=NOT_FOUND)
+async def delete_user(user_id: int) -> None:
+    """Delete a user; 204 with an empty body."""
+    if users.pop(user_id, None) is None:
+        raise HTTPException(status_code=404, detail="Not Found")
+
+
+def count_primes(n: int) -> int:
+    """Count the primes below n by trial division: the same loop as in the Express app."""
+    count = 0
+    for candidate in range(2, n):
+        divisor = 2
+        while divisor * divisor <= candidate:
+            if candidate % divisor == 0:
+                break
+            divisor += 1
+        else:
+            count += 1
+    return count
+
+
+# `async def` on purpose: the work then runs on the event loop and blocks it, as it does
+# in Node. A plain `def` would be run in Starlette's thread pool, a different concurrency
+# model; the benchmark compares one event loop per worker in both apps.
+@app.get("/cpu")
+async def cpu(n: Annotated[int, Query(ge=0, le=CPU_MAX_N)] = CPU_DEFAULT_N) -> CpuResult:
+    """CPU-bound work in the language itself: the number of primes below n."""
+    return CpuResult(n=n, result=count_primes(n))
+
+
+@app.get("/io")
+async def io(ms: Annotated[int, Query(ge=0, le=IO_MAX_MS)] = IO_DEFAULT_MS) -> IoResult:
+    """Wait ms milliseconds without blocking: stands in for a database or downstream call."""
+    await asyncio.sleep(ms / 1000)
+    return IoResult(ms=ms)
+
+
+app.include_router(body_routes)
+
+
+class Slowdown:
+    """Busy-waits before every request: a test-only knob for the harness's regression tests.
+
+    A pure ASGI middleware, so that it adds the busy-wait and nothing else.
+    """
+
+    def __init__(self, app: ASGIApp, microseconds: int) -> None:
+        self.app = app
+        self.seconds = microseconds / 1_000_000
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            deadline = time.perf_counter() + self.seconds
+            while time.perf_counter() < deadline:
+                pass
+        await self.app(scope, receive, send)
+
+
+# Unset or 0 installs nothing, so the measured app carries no trace of the knob.
+_slowdown_us = int(os.environ.get("SLOWDOWN_US") or 0)
+if _slowdown_us > 0:
+    app.add_middleware(Slowdown, microseconds=_slowdown_us)
