@@ -1,0 +1,308 @@
+'use strict'
+// Express reference app: the benchmark contract, as served by the FastAPI app in
+// ../fastapi_app and described by ../../contract/openapi.json. Every status code and body
+// shape, errors included, is the FastAPI app's; comments say where that took extra work.
+
+const { isUtf8 } = require('node:buffer')
+const { STATUS_CODES } = require('node:http')
+const express = require('express')
+const { z } = require('zod')
+const compat = require('./pydantic-compat')
+
+const MAX_BODY_BYTES = 1024 * 1024
+const CPU_MAX_N = 100_000
+const CPU_DEFAULT_N = 10_000
+const IO_MAX_MS = 1000
+const IO_DEFAULT_MS = 20
+// Beyond this an offset would not survive as a JavaScript number; both apps refuse it.
+const OFFSET_MAX = Number.MAX_SAFE_INTEGER
+
+const app = express()
+app.disable('x-powered-by')
+// FastAPI sends no ETag and so never answers 304; hashing every body would be extra work.
+app.disable('etag')
+// Starlette matches paths case-sensitively and "/users/" is not "/users".
+app.set('case sensitive routing', true)
+app.set('strict routing', true)
+
+// Test-only knob for the harness's regression tests: busy-wait before every request.
+// Unset or 0 installs nothing.
+const slowdownUs = Number(process.env.SLOWDOWN_US || 0)
+if (slowdownUs > 0) {
+  const slowdownNs = BigInt(Math.round(slowdownUs * 1000))
+  app.use((req, res, next) => {
+    const deadline = process.hrtime.bigint() + slowdownNs
+    while (process.hrtime.bigint() < deadline);
+    next()
+  })
+}
+
+// ---- validation: zod schemas, errors reported in FastAPI's 422 shape ----------------------
+
+/** A zod transform from a pydantic-compat check ({value} or {error}). */
+function pydanticCheck (check) {
+  return (raw, ctx) => {
+    const result = check(raw)
+    if (result.error === undefined) return result.value
+    ctx.issues.push({ code: 'custom', message: result.error.msg, input: raw, params: result.error })
+    return z.NEVER
+  }
+}
+
+const intString = z.string().transform(pydanticCheck(compat.parseInt))
+const intParam = (min, max) => intString.pipe(z.number().min(min).max(max))
+
+const UserIn = z.object({
+  name: z.string().transform(pydanticCheck(raw => compat.checkString(raw, 1, 100))),
+  email: z.string().transform(pydanticCheck(raw => {
+    const checked = compat.checkString(raw, 0, Infinity)
+    return checked.error === undefined ? compat.validateEmail(raw) : checked
+  }))
+})
+const UserPath = z.object({ user_id: intString })
+const ListQuery = z.object({
+  limit: intParam(1, 100).default(20),
+  offset: intParam(0, OFFSET_MAX).default(0)
+})
+const CpuQuery = z.object({ n: intParam(0, CPU_MAX_N).default(CPU_DEFAULT_N) })
+const IoQuery = z.object({ ms: intParam(0, IO_MAX_MS).default(IO_DEFAULT_MS) })
+
+/** zod issues -> FastAPI error items ({type, loc, msg, input, ctx}); raw is what was checked. */
+function pydanticErrors (issues, where, raw) {
+  return issues.map(issue => {
+    const loc = [where, ...issue.path]
+    const input = issue.path.length === 0 ? raw : raw?.[issue.path[0]]
+    if (issue.code === 'custom') return { ...issue.params, loc }
+    if (issue.code === 'too_small') {
+      return { type: 'greater_than_equal', loc, msg: `Input should be greater than or equal to ${issue.minimum}`, input, ctx: { ge: issue.minimum } }
+    }
+    if (issue.code === 'too_big') {
+      return { type: 'less_than_equal', loc, msg: `Input should be less than or equal to ${issue.maximum}`, input, ctx: { le: issue.maximum } }
+    }
+    if (input === undefined) {
+      // Pydantic reports a missing field with the object it was missing from.
+      const container = issue.path.length === 0 ? null : raw
+      return { type: 'missing', loc, msg: 'Field required', input: container }
+    }
+    if (issue.path.length === 0 && where === 'body') {
+      return { type: 'model_attributes_type', loc, msg: 'Input should be a valid dictionary or object to extract fields from', input }
+    }
+    return { type: 'string_type', loc, msg: 'Input should be a valid string', input }
+  })
+}
+
+/** Validate several parts of a request; answer 422 with all their errors, as FastAPI does. */
+function validate (res, parts) {
+  const values = []
+  const errors = []
+  for (const [schema, where, raw] of parts) {
+    const result = schema.safeParse(raw)
+    if (result.success) values.push(result.data)
+    else errors.push(...pydanticErrors(result.error.issues, where, raw))
+  }
+  if (errors.length === 0) return values
+  res.status(422).json({ detail: errors })
+  return null
+}
+
+/** Query values as Starlette reads them: the last one wins when a name repeats. */
+function queryOf (req, ...names) {
+  const query = req.query // a getter that parses the query string on each access
+  const picked = {}
+  for (const name of names) {
+    const value = query[name]
+    if (value !== undefined) picked[name] = Array.isArray(value) ? value[value.length - 1] : value
+  }
+  return picked
+}
+
+// ---- request bodies ----------------------------------------------------------------------
+
+// Read any body as bytes, up to 1 MiB (413 above, via the error handler below). FastAPI's
+// rules then decide what the bytes are, so express.json() is not used: it would take an
+// empty body for {}, honour charset parameters and refuse JSON scalars.
+const readBody = express.raw({ type: () => true, limit: MAX_BODY_BYTES, inflate: false })
+
+// FastAPI parses a body as JSON only under application/json or application/*+json.
+const JSON_CONTENT_TYPE = /^application\/(?:json|[^/]*\+json)$/
+
+function decodeJsonBody (req, res, next) {
+  const bytes = req.body // a Buffer, or undefined when the request had no body
+  if (bytes === undefined || bytes.length === 0) {
+    req.body = undefined // validated as a missing body, as FastAPI does
+    return next()
+  }
+  const mediaType = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase()
+  if (!JSON_CONTENT_TYPE.test(mediaType)) {
+    // FastAPI validates the raw bytes then, which fails as "not an object".
+    req.body = isUtf8(bytes) ? bytes.toString('utf8') : ''
+    return next()
+  }
+  if (!isUtf8(bytes)) {
+    return res.status(400).json({ detail: 'There was an error parsing the body' })
+  }
+  let text = bytes.toString('utf8')
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1) // Python's json accepts a BOM
+  try {
+    req.body = JSON.parse(text)
+  } catch (err) {
+    return res.status(422).json({ detail: [jsonInvalid(err, text)] })
+  }
+  next()
+}
+
+function jsonInvalid (err, text) {
+  // V8 says "... at position N" for most errors, nothing for an early end of input.
+  const match = /at position (\d+)/.exec(err.message)
+  const position = match !== null ? Number(match[1]) : text.length
+  return { type: 'json_invalid', loc: ['body', position], msg: 'JSON decode error', input: {}, ctx: { error: err.message } }
+}
+
+// FastAPI ignores Content-Encoding and takes the bytes as they come (a gzip body is then not
+// UTF-8: 400). The body reader would refuse the header with a 415 instead, so drop it.
+function ignoreContentEncoding (req, res, next) {
+  delete req.headers['content-encoding']
+  next()
+}
+
+const jsonBody = [ignoreContentEncoding, readBody, decodeJsonBody]
+
+// ---- routes ------------------------------------------------------------------------------
+
+// In-memory store, one per process: CRUD with several workers would need a shared store.
+const users = new Map()
+let nextId = 1
+
+function notFound (res) {
+  res.status(404).json({ detail: 'Not Found' })
+}
+
+/**
+ * Register a path's handlers; other methods get FastAPI's 405. That includes HEAD and
+ * OPTIONS, which Express would otherwise answer by itself (HEAD through the GET handler).
+ */
+function resource (path, handlers) {
+  const route = app.route(path)
+  const allow = Object.keys(handlers).map(method => method.toUpperCase()).join(', ')
+  for (const [method, handler] of Object.entries(handlers)) route[method](handler)
+  const methodNotAllowed = (req, res) => {
+    res.set('Allow', allow).status(405).json({ detail: 'Method Not Allowed' })
+  }
+  if (!('head' in handlers)) route.head(methodNotAllowed)
+  route.all(methodNotAllowed)
+}
+
+resource('/health', {
+  get: (req, res) => res.json({ status: 'ok' })
+})
+
+resource('/json', {
+  get: (req, res) => res.json({ message: 'Hello, World!' })
+})
+
+resource('/users', {
+  get: (req, res) => {
+    const valid = validate(res, [[ListQuery, 'query', queryOf(req, 'limit', 'offset')]])
+    if (valid === null) return
+    const [{ limit, offset }] = valid
+    // Maps keep insertion order, which is ascending id order.
+    const items = []
+    let index = 0
+    for (const user of users.values()) {
+      if (index >= offset + limit) break
+      if (index >= offset) items.push(user)
+      index++
+    }
+    res.json({ items, total: users.size, limit, offset })
+  },
+  post: [...jsonBody, (req, res) => {
+    const valid = validate(res, [[UserIn, 'body', req.body]])
+    if (valid === null) return
+    const [{ name, email }] = valid
+    const user = { id: nextId++, name, email }
+    users.set(user.id, user)
+    res.status(201).json(user)
+  }]
+})
+
+resource('/users/:user_id', {
+  get: (req, res) => {
+    const valid = validate(res, [[UserPath, 'path', req.params]])
+    if (valid === null) return
+    const user = users.get(valid[0].user_id)
+    if (user === undefined) return notFound(res)
+    res.json(user)
+  },
+  put: [...jsonBody, (req, res) => {
+    const valid = validate(res, [[UserPath, 'path', req.params], [UserIn, 'body', req.body]])
+    if (valid === null) return
+    const [{ user_id: id }, { name, email }] = valid
+    if (!users.has(id)) return notFound(res)
+    const user = { id, name, email }
+    users.set(id, user)
+    res.json(user)
+  }],
+  delete: (req, res) => {
+    const valid = validate(res, [[UserPath, 'path', req.params]])
+    if (valid === null) return
+    if (!users.delete(valid[0].user_id)) return notFound(res)
+    res.status(204).end()
+  }
+})
+
+/** Count the primes below n by trial division: the same loop as in the FastAPI app. */
+function countPrimes (n) {
+  let count = 0
+  for (let candidate = 2; candidate < n; candidate++) {
+    let isPrime = true
+    for (let divisor = 2; divisor * divisor <= candidate; divisor++) {
+      if (candidate % divisor === 0) {
+        isPrime = false
+        break
+      }
+    }
+    if (isPrime) count++
+  }
+  return count
+}
+
+resource('/cpu', {
+  // Runs on the event loop and blocks it, as the FastAPI app's `async def` does.
+  get: (req, res) => {
+    const valid = validate(res, [[CpuQuery, 'query', queryOf(req, 'n')]])
+    if (valid === null) return
+    const [{ n }] = valid
+    res.json({ n, result: countPrimes(n) })
+  }
+})
+
+resource('/io', {
+  // Stands in for a database or downstream call: waits without blocking the loop.
+  get: (req, res) => {
+    const valid = validate(res, [[IoQuery, 'query', queryOf(req, 'ms')]])
+    if (valid === null) return
+    const [{ ms }] = valid
+    setTimeout(() => res.json({ ms }), ms)
+  }
+})
+
+app.use((req, res) => notFound(res))
+
+// Errors raised before a handler ran: the body reader's and the router's.
+app.use((err, req, res, next) => {
+  if (res.headersSent) return next(err)
+  if (err.type === 'entity.too.large') {
+    return res.status(413).json({ detail: 'Content Too Large' })
+  }
+  if (err.status === 400 && err.message.startsWith('Failed to decode param')) {
+    // "/users/%zz": Starlette keeps the undecodable text, which then fails as an integer.
+    const input = req.path.slice(req.path.lastIndexOf('/') + 1)
+    const item = compat.parseInt(input).error
+    return res.status(422).json({ detail: [{ ...item, loc: ['path', 'user_id'] }] })
+  }
+  const status = err.status >= 400 && err.status < 500 ? err.status : 500
+  if (status === 500) console.error(err)
+  res.status(status).json({ detail: STATUS_CODES[status] })
+})
+
+module.exports = app

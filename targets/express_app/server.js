@@ -1,0 +1,43 @@
+'use strict'
+// Launch the Express app as it is run in production: NODE_ENV=production, no access log,
+// HOST/PORT/WORKERS from the environment. With WORKERS > 1, node:cluster forks that many
+// workers, all listening on the same port; with 1 the app listens in this process.
+
+process.env.NODE_ENV ??= 'production' // before Express is loaded: it reads it at startup
+
+const cluster = require('node:cluster')
+
+const host = process.env.HOST || '127.0.0.1'
+const port = Number(process.env.PORT || 8000)
+const workers = Number(process.env.WORKERS || 1)
+
+if (workers > 1 && cluster.isPrimary) {
+  let stopping = false
+  for (let i = 0; i < workers; i++) cluster.fork()
+  // Replace a worker that dies, as Uvicorn's supervisor does.
+  cluster.on('exit', (worker, code, signal) => {
+    if (stopping) {
+      if (Object.keys(cluster.workers).length === 0) process.exit(0)
+      return
+    }
+    console.error(`worker ${worker.process.pid} died (${signal || code}); starting another`)
+    cluster.fork()
+  })
+  const stop = () => {
+    stopping = true
+    for (const worker of Object.values(cluster.workers)) worker.process.kill('SIGTERM')
+  }
+  process.on('SIGTERM', stop)
+  process.on('SIGINT', stop)
+} else {
+  const app = require('./app')
+  const server = app.listen(port, host, err => {
+    if (err) {
+      console.error(err)
+      process.exit(1)
+    }
+  })
+  const stop = () => server.close(() => process.exit(0))
+  process.on('SIGTERM', stop)
+  process.on('SIGINT', stop)
+}
