@@ -65,7 +65,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         config = config_from_args(args)
     except ValidationError as exc:
         raise BenchError(f"bad option: {exc.errors()[0]['loc'][0]}: {exc.errors()[0]['msg']}") from None
-    console = Console(stderr=False)
+    console = Console()
+    if not console.is_terminal:
+        console = Console(width=160)  # a log file or CI: do not fold the table to 80 columns
     if args.list:
         from harness.listing import print_scenarios
 

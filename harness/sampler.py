@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import psutil
 
 MB = 1_000_000  # the results use MB = 10^6 bytes; MiB appear only where named so
-PID_REFRESH_S = 0.5  # how often a role's process tree is re-read (workers may fork late)
+PID_REFRESH_S = 1.0  # how often a role's process tree is re-read (workers may fork late); a walk costs ~1 ms
 
 
 @dataclass

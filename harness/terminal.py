@@ -35,14 +35,15 @@ def progress_reporter(console: Console) -> Iterator[object]:
         progress.update(task, completed=progress.tasks[0].total or 0, description="done")
 
 
+MARKS = {"single_trial": "†", "noisy": "~", "loadgen_saturated": "!", "little_law": "L"}
+LEGEND = "† one trial, no CI · ~ noisy (CV > 10%) · ! load generator saturated · L Little's law check failed"
+
+
 def format_estimate(s: Summary) -> str:
     value = _fmt(s.median, s.unit)
-    if s.ci_low is None or s.ci_high is None:
-        interval = " (1 trial, no CI)" if s.n == 1 else ""
-    else:
-        interval = f" [{_fmt(s.ci_low, s.unit)}–{_fmt(s.ci_high, s.unit)}]"
-    marks = "".join(f" [yellow]{flag}[/]" for flag in s.flags if flag in ("noisy", "loadgen_saturated", "little_law"))
-    return f"{value}{interval}{marks}"
+    interval = "" if s.ci_low is None or s.ci_high is None else f" [{_fmt(s.ci_low, s.unit)}–{_fmt(s.ci_high, s.unit)}]"
+    marks = "".join(mark for flag, mark in MARKS.items() if flag in s.flags)
+    return f"{value}{interval}{' [yellow]' + marks + '[/]' if marks else ''}"
 
 
 def _fmt(value: float, unit: str) -> str:
@@ -55,7 +56,7 @@ def _fmt(value: float, unit: str) -> str:
 
 def summary_table(results: RunResults) -> Table:
     targets = list(dict.fromkeys(t.target for t in results.trials))
-    table = Table(title=f"{results.run_id}: median [95% CI] across trials", show_lines=False)
+    table = Table(title=f"{results.run_id}: median [95% CI] across trials", show_lines=False, title_justify="left")
     for column in ("scenario", "step", "metric", *targets):
         table.add_column(column, overflow="fold")
     if len(targets) == 2:
@@ -66,13 +67,11 @@ def summary_table(results: RunResults) -> Table:
                   key=lambda r: (r[0], _step_sort(r[1]), ALL_HEADLINES.index(r[2])))
     for scenario, step, metric in rows:
         cells = [by_key.get((scenario, step, metric, t)) for t in targets]
-        unit = next((c.unit for c in cells if c), "")
-        row = [scenario, step, f"{metric}", *[format_estimate(c) if c else "—" for c in cells]]
+        row = [scenario, step, metric, *[format_estimate(c) if c else "—" for c in cells]]
         if len(targets) == 2:
             a, b = cells
             row.append(f"{b.median / a.median:.2f}×" if a and b and a.median else "—")
         table.add_row(*row)
-        del unit
     return table
 
 
@@ -88,6 +87,7 @@ def _step_sort(step: str) -> tuple[float, ...]:
 
 def print_summary(console: Console, results: RunResults, directory: object) -> None:
     console.print(summary_table(results))
+    console.print(LEGEND, style="dim")
     for warning in results.warnings:
         console.print(f"[yellow]warning:[/] {warning}")
     state = "complete" if results.complete else "[red]incomplete (interrupted or failed)[/]"

@@ -47,4 +47,4 @@ def test_single_trial_says_it_has_no_interval():
     console = Console(record=True, width=200)
     console.print(summary_table(results))
     text = console.export_text()
-    assert "1 trial, no CI" in text and "2.00×" in text
+    assert "1,000 †" in text and "2.00×" in text

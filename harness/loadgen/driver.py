@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import subprocess
 import sys
@@ -14,7 +15,7 @@ from hdrh.histogram import HdrHistogram
 
 from harness.errors import BenchError
 from harness.loadgen.params import DURATION_ENV, OUTPUT_ENV, PARAMS_ENV, WARMUP_ENV
-from harness.runtime.native import pinned, process_tree, stop_process_group
+from harness.runtime.native import pinned, stop_process_group
 from harness.runtime.server import free_port
 
 PLUGIN = Path(__file__).with_name("plugin.py")
@@ -36,8 +37,9 @@ class LoadSpec:
     params: dict[str, object] = field(default_factory=dict)
 
     @property
-    def run_time_s(self) -> float:
-        return self.warmup_s + self.duration_s + TAIL_S
+    def run_time_s(self) -> int:
+        """Locust's --run-time takes whole seconds; the window itself is timed by the plugin."""
+        return math.ceil(self.warmup_s + self.duration_s + TAIL_S)
 
 
 @dataclass
@@ -90,7 +92,7 @@ class LocustProcesses:
             "--master", "--headless", "--only-summary", "--loglevel", "WARNING",
             "--master-bind-host", "127.0.0.1", "--master-bind-port", str(port),
             "--expect-workers", str(spec.workers), "--expect-workers-max-wait", "30",
-            "-u", str(spec.users), "-r", str(spec.spawn_rate), "-t", f"{spec.run_time_s:.1f}s",
+            "-u", str(spec.users), "-r", str(spec.spawn_rate), "-t", f"{spec.run_time_s}s",
             "--stop-timeout", "0", "--host", spec.host_url,
         )  # fmt: skip
         worker = self._locust("--worker", "--master-host", "127.0.0.1", "--master-port", str(port))
@@ -106,7 +108,8 @@ class LocustProcesses:
             log.close()
 
     def pids(self) -> list[int]:
-        return [pid for p in self.processes for pid in process_tree(p.pid)]
+        # Locust forks nothing and taskset execs in place, so no process-tree walk is needed.
+        return [p.pid for p in self.processes if p.poll() is None]
 
     def wait(self) -> None:
         deadline = time.monotonic() + self.spec.run_time_s + EXIT_GRACE_S
