@@ -64,6 +64,7 @@ def run_trial(ctx: TrialContext) -> TrialOutcome:
     with running(ctx.placement.runtime, ctx.target, ctx.launch_options()) as server:
         outcome.server = {"start": asdict(server.details.pop("start")), **server.details}
         outcome.server["contract"] = check_contract(ctx.target.name, server.host, server.port)
+        outcome.server["processes"] = len(server.pids())  # shows worker parity (--workers N)
         for step in params.steps():
             ctx.progress(step_label(step))
             _measure_step(ctx, server, step, outcome)

@@ -1,0 +1,148 @@
+"""End to end: the real apps, real Locust runs, tiny durations (the `test` profile)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+from harness.config import RunConfig
+from harness.run import run_benchmark
+
+pytestmark = pytest.mark.e2e
+ROOT = Path(__file__).resolve().parent.parent
+BENCH = [sys.executable, "-m", "harness"]
+
+REQUIRED = {
+    "throughput": {"rps", "latency_p50_ms", "latency_p90_ms", "latency_p99_ms", "latency_max_ms", "error_rate",
+                   "server_cpu_pct", "loadgen_cpu_pct"},
+    "cold_start": {"cold_start_ms", "listen_ms", "rss_idle_mb", "uss_idle_mb"},
+    "crud": {"rps", "latency_p99_ms", "error_rate"},
+    "concurrency": {"rps", "latency_p50_ms", "latency_p99_ms", "error_rate", "server_cpu_pct", "server_rss_mb",
+                    "max_concurrency_slo"},
+    "connections": {"rps", "error_rate", "server_rss_mb", "connections_held", "memory_per_connection_kb"},
+    "memory": {"rss_peak_mb", "rss_slope_mb_per_min", "rss_cv", "rss_after_load_mb"},
+    "cpu": {"rps", "latency_p99_ms"},
+    "io": {"rps", "latency_p99_ms", "rps_ideal", "io_efficiency"},
+}
+
+
+@pytest.fixture(scope="module")
+def full_test_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    results = tmp_path_factory.mktemp("results")
+    config = RunConfig(profile="test", results_dir=results, targets_dir=ROOT / "targets",
+                       scenarios_dir=ROOT / "scenarios", run_name="e2e")
+    return run_benchmark(config)
+
+
+def read_metrics(run_dir: Path) -> list[dict[str, str]]:
+    with (run_dir / "metrics.csv").open() as fh:
+        return list(csv.DictReader(fh))
+
+
+def test_every_scenario_gives_its_metrics_for_both_targets(full_test_run):
+    rows = read_metrics(full_test_run)
+    for scenario, metrics in REQUIRED.items():
+        for target in ("fastapi", "express"):
+            found = {r["metric"] for r in rows if r["scenario"] == scenario and r["target"] == target}
+            assert metrics <= found, (scenario, target, metrics - found)
+    rps = [float(r["value"]) for r in rows if r["metric"] == "rps" and r["scenario"] == "throughput"]
+    assert all(value > 0 for value in rps)
+    errors = [float(r["value"]) for r in rows if r["metric"] == "error_rate" and "endpoint" not in r["step"]
+              and r["scenario"] != "connections"]
+    assert max(errors) == 0.0
+
+
+def test_crud_has_per_endpoint_rows(full_test_run):
+    steps = {r["step"] for r in read_metrics(full_test_run) if r["scenario"] == "crud"}
+    assert {"users=4,endpoint=POST /users", "users=4,endpoint=GET /users/{id}"} <= steps
+
+
+def test_results_record_how_they_were_obtained(full_test_run):
+    results = json.loads((full_test_run / "results.json").read_text())
+    assert results["schema_version"] == 1 and results["complete"] is True
+    env = results["environment"]
+    for key in ("cpu_model", "cpu_count_logical", "python", "node", "git", "runtime"):
+        assert env[key] not in (None, ""), key
+    assert env["harness_packages"]["locust"] != "not installed"
+    assert {"fastapi", "uvicorn", "pydantic"} <= set(env["targets"]["fastapi"])
+    assert {"express", "zod", "node"} <= set(env["targets"]["express"])
+    config = results["config"]
+    assert config["profile"] == "test" and config["workers"] == 1
+    assert not set(config["server_cpus"]) & set(config["loadgen_cpus"])
+    assert config["scenario_params"]["throughput"]["duration_s"] > 0
+    orders = [t["target"] for t in results["trials"] if t["scenario"] == "cold_start"]
+    assert orders[:2] != orders[2:4]  # alternated A B, B A
+    assert {s["metric"] for s in results["summaries"]} >= {"rps", "cold_start_ms"}
+
+
+def test_samples_cover_server_and_load_generator(full_test_run):
+    with (full_test_run / "samples.csv").open() as fh:
+        roles = {row["role"] for row in csv.DictReader(fh)}
+    assert roles == {"server", "loadgen"}
+
+
+def test_several_workers_run_as_several_processes(tmp_path):
+    config = RunConfig(profile="test", workers=2, scenarios=["throughput"], results_dir=tmp_path,
+                       targets_dir=ROOT / "targets", scenarios_dir=ROOT / "scenarios", run_name="w2")
+    results = json.loads((run_benchmark(config) / "results.json").read_text())
+    for trial in results["trials"]:
+        assert trial["server"]["processes"] >= 3, trial["target"]  # a supervisor plus two workers
+    assert results["config"]["workers"] == 2
+
+
+def _descendants(pid: int) -> list[psutil.Process]:
+    try:
+        return psutil.Process(pid).children(recursive=True)
+    except psutil.NoSuchProcess:
+        return []
+
+
+def test_ctrl_c_keeps_results_and_leaves_no_process(tmp_path):
+    command = [*BENCH, "run", "--profile", "test", "--scenario", "memory", "--results-dir", str(tmp_path),
+               "--name", "interrupted"]
+    bench = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    results_file = tmp_path / "interrupted" / "results.json"
+    deadline = time.monotonic() + 60
+    children: list[psutil.Process] = []
+    while time.monotonic() < deadline:  # wait until a server and Locust are both running
+        children = _descendants(bench.pid)
+        if any("locust" in " ".join(p.cmdline()) for p in children if p.is_running()):
+            break
+        time.sleep(0.2)
+    assert children, "bench started no process"
+    time.sleep(1.0)
+    children = _descendants(bench.pid)
+    bench.send_signal(signal.SIGINT)
+    _, err = bench.communicate(timeout=60)
+    assert bench.returncode == 130, err
+    assert "interrupted" in err and "Traceback" not in err
+    results = json.loads(results_file.read_text())
+    assert results["complete"] is False
+    _, alive = psutil.wait_procs(children, timeout=10)
+    assert not alive, [p.cmdline() for p in alive]
+
+
+def test_serve_runs_a_target_until_interrupted(tmp_path):
+    from harness.runtime.server import free_port, http_get
+
+    port = free_port()
+    serve = subprocess.Popen([*BENCH, "serve", "express", "--port", str(port)], cwd=ROOT, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True, env={**os.environ})
+    line = serve.stdout.readline()
+    assert f"http://127.0.0.1:{port}" in line
+    assert http_get("127.0.0.1", port, "/json") == (200, b'{"message":"Hello, World!"}')
+    children = _descendants(serve.pid)
+    serve.send_signal(signal.SIGINT)
+    serve.communicate(timeout=30)
+    assert serve.returncode == 130
+    _, alive = psutil.wait_procs(children, timeout=10)
+    assert not alive
