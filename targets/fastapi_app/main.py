@@ -136,12 +136,13 @@ async def validation_exception_handler(request: Request, exc: RequestValidationE
     """FastAPI's own 422 handler, except where it would crash.
 
     The default handler echoes each error's input, and fails with a 500 when that input
-    holds a lone surrogate ("\\ud800" in the JSON body) or NaN/Infinity (which Python's
-    JSON parser accepts). Then answer the same 422 without the input, ASCII-escaped.
+    holds a lone surrogate ("\\ud800" in the JSON body), NaN/Infinity (which Python's JSON
+    parser accepts) or nests so deep that encoding it hits the recursion limit (parsing
+    it did not, just). Then answer the same 422 without the input, ASCII-escaped.
     """
     try:
         return await request_validation_exception_handler(request, exc)
-    except ValueError:  # UnicodeEncodeError or "Out of range float values"
+    except (ValueError, RecursionError):  # ValueError: UnicodeEncodeError, "Out of range float values"
         errors = [{key: value for key, value in error.items() if key != "input"} for error in exc.errors()]
         return _AsciiJSONResponse(status_code=422, content={"detail": jsonable_encoder(errors)})
 
