@@ -16,6 +16,10 @@ const IO_MAX_MS = 1000
 const IO_DEFAULT_MS = 20
 // Beyond this an offset would not survive as a JavaScript number; both apps refuse it.
 const OFFSET_MAX = Number.MAX_SAFE_INTEGER
+// Python's json module recurses once per nested array/object, and in the FastAPI app
+// CPython's recursion limit stops it past 968 levels: a 400 there. Deeper JSON is refused
+// here too (V8 would parse it, then fail to echo it back in a 422).
+const MAX_JSON_DEPTH = 968
 
 const app = express()
 app.disable('x-powered-by')
@@ -148,7 +152,30 @@ function decodeJsonBody (req, res, next) {
   } catch (err) {
     return res.status(422).json({ detail: [jsonInvalid(err, text)] })
   }
+  if (text.length > 2 * MAX_JSON_DEPTH && nestsDeeperThan(text, MAX_JSON_DEPTH)) {
+    return res.status(400).json({ detail: 'There was an error parsing the body' })
+  }
   next()
+}
+
+/** Whether valid JSON text opens more than `limit` arrays/objects inside one another. */
+function nestsDeeperThan (text, limit) {
+  let depth = 0
+  let inString = false
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    if (inString) {
+      if (c === 0x5c) i++ // backslash: skip the escaped character
+      else if (c === 0x22) inString = false
+    } else if (c === 0x22) {
+      inString = true
+    } else if (c === 0x5b || c === 0x7b) {
+      if (++depth > limit) return true
+    } else if (c === 0x5d || c === 0x7d) {
+      depth--
+    }
+  }
+  return false
 }
 
 function jsonInvalid (err, text) {

@@ -37,7 +37,13 @@ if (workers > 1 && cluster.isPrimary) {
       process.exit(1)
     }
   })
-  const stop = () => server.close(() => process.exit(0))
+  const stop = () => {
+    // Finish the requests in flight, drop idle keep-alive connections, and do not wait
+    // for ever on a client that keeps its connection open.
+    server.close(() => process.exit(0))
+    server.closeIdleConnections()
+    setTimeout(() => process.exit(0), 2000).unref()
+  }
   process.on('SIGTERM', stop)
   process.on('SIGINT', stop)
 }
