@@ -150,12 +150,34 @@ function decodeJsonBody (req, res, next) {
   try {
     req.body = JSON.parse(text)
   } catch (err) {
-    return res.status(422).json({ detail: [jsonInvalid(err, text)] })
+    const lenient = parseWithPythonConstants(text)
+    if (lenient === undefined) return res.status(422).json({ detail: [jsonInvalid(err, text)] })
+    req.body = lenient
   }
   if (text.length > 2 * MAX_JSON_DEPTH && nestsDeeperThan(text, MAX_JSON_DEPTH)) {
     return res.status(400).json({ detail: 'There was an error parsing the body' })
   }
   next()
+}
+
+// Python's json module also reads NaN, Infinity and -Infinity (and Python clients send them).
+// Read them as null: in a validated field that fails as "not a string", as NaN does in
+// FastAPI, and in an ignored field it stays ignored. Only tried once JSON.parse has failed.
+const STRING_OR_PYTHON_CONSTANT = /"(?:[^"\\]|\\.)*"|-?Infinity|NaN/g
+
+function parseWithPythonConstants (text) {
+  let found = false
+  const patched = text.replace(STRING_OR_PYTHON_CONSTANT, token => {
+    if (token[0] === '"') return token // leave strings alone
+    found = true
+    return 'null'
+  })
+  if (!found) return undefined
+  try {
+    return JSON.parse(patched)
+  } catch {
+    return undefined
+  }
 }
 
 /** Whether valid JSON text opens more than `limit` arrays/objects inside one another. */
