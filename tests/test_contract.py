@@ -359,6 +359,19 @@ def test_json_nested_too_deep_for_python_is_400(client):
     assert errors_of(response) == [(["body"], "model_attributes_type")]
 
 
+def test_python_json_constants_are_read_as_python_reads_them(client):
+    # Python's json module (so FastAPI) reads NaN and ±Infinity: they fail as strings, and are ignored elsewhere.
+    headers = {"content-type": "application/json"}
+    ignored = client.post(
+        "/users", content=b'{"name": "N", "email": "n@example.com", "x": [NaN, -Infinity]}', headers=headers
+    )
+    assert ignored.status_code == 201, ignored.text
+    response = client.post("/users", content=b'{"name": NaN, "email": Infinity}', headers=headers)
+    assert errors_of(response) == [(["body", "name"], "string_type"), (["body", "email"], "string_type")]
+    [(loc, kind)] = errors_of(client.post("/users", content=b'{"name": -NaN}', headers=headers))
+    assert (loc[0], kind) == ("body", "json_invalid")  # not even Python reads -NaN
+
+
 def test_content_encoding_is_not_decoded(client):
     # FastAPI takes the bytes as they come: gzip bytes are not UTF-8.
     headers = {"content-type": "application/json", "content-encoding": "gzip"}
