@@ -130,9 +130,7 @@ def _base_image_id(base_image: str | None, dockerfile: Path) -> str:
         return ""
     try:
         return str(client().images.get(name).id)
-    except docker.errors.ImageNotFound:
-        return ""
-    except docker.errors.DockerException:
+    except (docker.errors.DockerException, BenchError):  # not here (or no engine): the name alone
         return ""
 
 
