@@ -3,7 +3,7 @@
 import sys
 
 from harness.loadgen.driver import AGGREGATE, merge_reports
-from harness.loadgen.window import WindowRecorder
+from harness.loadgen.window import StepSchedule, WindowRecorder
 
 
 def recorder_with(samples: list[tuple[str, float, bool, float]]) -> WindowRecorder:
@@ -51,3 +51,20 @@ def test_the_harness_never_imports_gevent():
     import harness.run  # noqa: F401
 
     assert "gevent" not in sys.modules and "locust" not in sys.modules
+
+
+def test_step_schedule_places_windows_back_to_back_and_holds_the_last_step():
+    schedule = StepSchedule([{"users": 8, "spawn_rate": 8, "warmup_s": 1, "duration_s": 2},
+                             {"users": 32, "spawn_rate": 16, "warmup_s": 1, "duration_s": 3}])
+    schedule.start(now=100.0)
+    assert [(r.window_start, r.window_end) for r in schedule.recorders] == [(101.0, 103.0), (104.0, 107.0)]
+    schedule.record("a", 1.0, None, now=102.0)
+    schedule.record("a", 1.0, None, now=103.5)  # second step's warm-up: nobody records it
+    schedule.record("a", 1.0, None, now=106.9)
+    assert [r.ok["a"] for r in schedule.recorders] == [1, 1]
+    assert schedule.total_s == 7.0
+    assert schedule.users_at(0.5, tail_s=1) == (8, 8.0)
+    assert schedule.users_at(3.0, tail_s=1) == (32, 16.0)
+    assert schedule.users_at(7.5, tail_s=1) == (32, 16.0)  # the tail keeps the last step's users
+    assert schedule.users_at(8.0, tail_s=1) is None
+    assert len(schedule.payload()["steps"]) == 2

@@ -18,7 +18,7 @@ from harness.contract_check import check_contract
 from harness.errors import BenchError
 from harness.kinds.base import TrialContext, TrialOutcome
 from harness.kinds.load_summary import memory_figures, trial_figures
-from harness.loadgen.driver import AGGREGATE, LoadResult, LoadSpec, LocustProcesses
+from harness.loadgen.driver import AGGREGATE, LoadResult, LoadSpec, LocustProcesses, StepSpec
 from harness.measure import endpoint_figures, little_law_ratio, resource_figures
 from harness.results import Sample, step_label
 from harness.runtime import running
@@ -42,10 +42,18 @@ class Params(BaseModel):
     after_load_s: float | None = Field(default=None, ge=0)  # read RSS this long after each step's load
     summary: dict[str, Any] = Field(default_factory=dict)  # settings of harness.kinds.load_summary
 
-    def steps(self) -> list[dict[str, Any]]:
+    def runs(self) -> list[tuple[dict[str, Any], list[int]]]:
+        """One Locust run per combination of the matrix, each stepping through `users`.
+
+        Matrix values are read by the user classes when Locust starts, so they cannot
+        change within a run; the user count can.
+        """
         names = sorted(self.matrix)
         combos = itertools.product(*(self.matrix[n] for n in names)) if names else [()]
-        return [{**dict(zip(names, combo, strict=True)), "users": users} for combo in combos for users in self.users]
+        return [(dict(zip(names, combo, strict=True)), list(self.users)) for combo in combos]
+
+    def steps(self) -> list[dict[str, Any]]:
+        return [{**fixed, "users": users} for fixed, users_list in self.runs() for users in users_list]
 
 
 def raise_open_files(limit: int) -> None:
@@ -65,9 +73,8 @@ def run_trial(ctx: TrialContext) -> TrialOutcome:
         outcome.server = {"start": asdict(server.details.pop("start")), **server.details}
         outcome.server["contract"] = check_contract(ctx.target.name, server.host, server.port)
         outcome.server["processes"] = len(server.pids())  # shows worker parity (--workers N)
-        for step in params.steps():
-            ctx.progress(step_label(step))
-            _measure_step(ctx, server, step, outcome)
+        for fixed, users in params.runs():
+            _measure_run(ctx, server, fixed, users, outcome)
     outcome.metrics += trial_figures(params.summary, outcome.metrics, params.think_s, _factory(ctx))
     return outcome
 
@@ -76,32 +83,35 @@ def _factory(ctx: TrialContext):
     return lambda metric, value, unit, step: ctx.metric(metric, value, unit, step)
 
 
-def _measure_step(ctx: TrialContext, server: Server, step: dict[str, Any], outcome: TrialOutcome) -> None:
+def _measure_run(ctx: TrialContext, server: Server, fixed: dict[str, Any], users: list[int],
+                 outcome: TrialOutcome) -> None:
+    """One Locust run through every user count of `users`, recorded step by step."""
     params: Params = ctx.params
-    label = step_label(step)
+    labels = [step_label({**fixed, "users": n}) for n in users]
+    ctx.progress(f"{labels[0]} … {labels[-1]}" if len(labels) > 1 else labels[0])
     spec = LoadSpec(
         scenario_file=ctx.scenario.path,
         host_url=server.base_url,
-        users=step["users"],
-        spawn_rate=params.spawn_rate or step["users"],
-        warmup_s=params.warmup_s,
-        duration_s=params.duration_s,
+        steps=[StepSpec(n, params.spawn_rate or n, params.warmup_s, params.duration_s) for n in users],
         workers=ctx.placement.loadgen_workers,
         cpus=ctx.placement.loadgen_cpus,
-        params={**params.params, **step, "think_s": params.think_s},
+        params={**params.params, **fixed, "think_s": params.think_s},
     )
-    processes = LocustProcesses(spec, ctx.work_dir / f"locust-{label.replace(',', '-').replace('=', '')}")
+    run_name = step_label(fixed).replace(",", "-").replace("=", "") or "load"
+    processes = LocustProcesses(spec, ctx.work_dir / f"locust-{run_name}")
     with Sampler({"server": server.pids, "loadgen": processes.pids}, rate_hz=ctx.placement.sample_hz) as sampler:
-        result = processes.run()
+        results = processes.run()
     if server.exit_code() is not None:
-        raise BenchError(f"{ctx.target.name} exited during the load at {label}; its log ends: {server.log_tail()}")
-    _record_step(ctx, label, step, result, sampler, outcome)
-    if params.summary.get("memory_series"):
-        outcome.metrics += memory_figures(outcome.samples, label, _factory(ctx))
+        raise BenchError(f"{ctx.target.name} exited during the load at {labels[-1]}; "
+                         f"its log ends: {server.log_tail()}")
+    for label, n, result in zip(labels, users, results, strict=True):
+        _record_step(ctx, label, {**fixed, "users": n}, result, sampler, outcome)
+        if params.summary.get("memory_series"):
+            outcome.metrics += memory_figures(outcome.samples, label, _factory(ctx))
     if params.after_load_s is not None:
         time.sleep(params.after_load_s)
         rss_bytes, _ = tree_memory(server.pids())
-        outcome.metrics.append(ctx.metric("rss_after_load_mb", rss_bytes / MB, "MB", label))
+        outcome.metrics.append(ctx.metric("rss_after_load_mb", rss_bytes / MB, "MB", labels[-1]))
 
 
 def _record_step(
@@ -135,8 +145,10 @@ def _record_step(
             outcome.flags.append(f"little_law:{label}")
     for message, count in result.errors.items():
         outcome.errors[message] = outcome.errors.get(message, 0) + count
-    outcome.samples.extend(_samples(ctx, label, "server", sampler.readings["server"], start))
-    outcome.samples.extend(_samples(ctx, label, "loadgen", sampler.readings["loadgen"], start))
+    # The step's samples: its warm-up (negative t_s) and its window.
+    span_start = start - ctx.params.warmup_s
+    for role in ("server", "loadgen"):
+        outcome.samples.extend(_samples(ctx, label, role, sampler.window(role, span_start, end), start))
 
 
 def _samples(ctx: TrialContext, step: str, role: str, readings: list[Reading], t0: float) -> list[Sample]:

@@ -1,4 +1,4 @@
-"""Run one Locust load (a master plus N workers, pinned) and read back its measured window."""
+"""Run one Locust load (a master plus N workers, pinned) over one or more steps; read back each window."""
 
 from __future__ import annotations
 
@@ -8,38 +8,42 @@ import os
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from hdrh.histogram import HdrHistogram
 
 from harness.errors import BenchError
-from harness.loadgen.params import DURATION_ENV, OUTPUT_ENV, PARAMS_ENV, WARMUP_ENV
+from harness.loadgen.params import OUTPUT_ENV, PARAMS_ENV, STEPS_ENV, TAIL_S
 from harness.runtime.native import pinned, stop_process_group
 from harness.runtime.server import free_port
 
 PLUGIN = Path(__file__).with_name("plugin.py")
-TAIL_S = 1.0  # run past the window so every worker's report arrives before Locust quits
-EXIT_GRACE_S = 30.0
+EXIT_GRACE_S = 30.0  # Locust start-up and shutdown, on top of the run time
 AGGREGATE = "Aggregated"
+
+
+@dataclass(frozen=True)
+class StepSpec:
+    users: int
+    spawn_rate: float
+    warmup_s: float
+    duration_s: float
 
 
 @dataclass(frozen=True)
 class LoadSpec:
     scenario_file: Path
     host_url: str
-    users: int
-    spawn_rate: float
-    warmup_s: float
-    duration_s: float
+    steps: list[StepSpec]
     workers: int = 1
     cpus: list[int] | None = None
     params: dict[str, object] = field(default_factory=dict)
 
     @property
     def run_time_s(self) -> int:
-        """Locust's --run-time takes whole seconds; the window itself is timed by the plugin."""
-        return math.ceil(self.warmup_s + self.duration_s + TAIL_S)
+        """A bound on Locust's run (whole seconds); the steps and windows are timed by the plugin."""
+        return math.ceil(sum(s.warmup_s + s.duration_s for s in self.steps) + TAIL_S + 5)
 
 
 @dataclass
@@ -71,8 +75,7 @@ class LocustProcesses:
     def _env(self) -> dict[str, str]:
         env = dict(os.environ)
         env.update({
-            WARMUP_ENV: str(self.spec.warmup_s),
-            DURATION_ENV: str(self.spec.duration_s),
+            STEPS_ENV: json.dumps([asdict(step) for step in self.spec.steps]),
             OUTPUT_ENV: str(self.output),
             PARAMS_ENV: json.dumps(self.spec.params),
             "PYTHONUNBUFFERED": "1",
@@ -92,7 +95,7 @@ class LocustProcesses:
             "--master", "--headless", "--only-summary", "--loglevel", "WARNING",
             "--master-bind-host", "127.0.0.1", "--master-bind-port", str(port),
             "--expect-workers", str(spec.workers), "--expect-workers-max-wait", "30",
-            "-u", str(spec.users), "-r", str(spec.spawn_rate), "-t", f"{spec.run_time_s}s",
+            "-t", f"{spec.run_time_s}s",
             "--stop-timeout", "0", "--host", spec.host_url,
         )  # fmt: skip
         worker = self._locust("--worker", "--master-host", "127.0.0.1", "--master-port", str(port))
@@ -128,7 +131,7 @@ class LocustProcesses:
             return "(no log)"
         return " | ".join(text[-lines:]) or "(empty log)"
 
-    def run(self) -> LoadResult:
+    def run(self) -> list[LoadResult]:
         """Start Locust, wait for it (bounded), always stop every process, return the window's result."""
         try:
             self.start()
@@ -137,7 +140,8 @@ class LocustProcesses:
             self.stop()
         return self.result()
 
-    def result(self) -> LoadResult:
+    def result(self) -> list[LoadResult]:
+        """One result per step, each merged over the workers."""
         try:
             data = json.loads(self.output.read_text())
         except (OSError, ValueError):
@@ -147,7 +151,10 @@ class LocustProcesses:
                 f"only {len(data['workers'])} of {data['workers_expected']} Locust workers reported; "
                 f"log {self.log_path}: {self.log_tail()}"
             )
-        return merge_reports(data["workers"], self.spec.duration_s)
+        return [
+            merge_reports([worker["steps"][i] for worker in data["workers"]], step.duration_s)
+            for i, step in enumerate(self.spec.steps)
+        ]
 
 
 def merge_reports(reports: list[dict[str, object]], duration_s: float) -> LoadResult:

@@ -7,8 +7,8 @@ import os
 
 # Environment variables through which the driver configures the Locust processes.
 PARAMS_ENV = "BENCH_SCENARIO_PARAMS"
-WARMUP_ENV = "BENCH_WARMUP_S"
-DURATION_ENV = "BENCH_DURATION_S"
+TAIL_S = 1.0  # a load run goes on this long after its last window, for the workers' reports to arrive
+STEPS_ENV = "BENCH_STEPS"  # JSON list of {"users", "spawn_rate", "warmup_s", "duration_s"}
 OUTPUT_ENV = "BENCH_LOCUST_OUTPUT"
 
 

@@ -1,11 +1,12 @@
 """Loaded into every Locust process next to the scenario file (`locust -f scenario.py,plugin.py`).
 
+The master runs `StepShape`, which holds each step's user count for its warm-up plus duration.
 Workers record each completed request's latency in microseconds in an HDR histogram per
-request name, but only inside the measured window (warm-up excluded). At the window's end
-each worker sends its histograms to the master as a custom message, so workers on other
-machines would work unchanged; the master merges nothing itself and writes what it received
-to the file the driver reads. Locust's own percentiles are rounded to whole milliseconds,
-too coarse for loopback latencies, hence the histograms.
+request name and step, only inside each step's measured window (warm-up excluded). After the
+last window each worker sends its histograms to the master as a custom message, so workers on
+other machines would work unchanged; the master writes what it received to the file the
+driver reads. Locust's own percentiles are rounded to whole milliseconds, too coarse for
+loopback latencies, hence the histograms.
 """
 
 from __future__ import annotations
@@ -16,16 +17,32 @@ import time
 from typing import Any
 
 import gevent
-from locust import events
+from locust import LoadTestShape, events
 from locust.runners import MasterRunner, WorkerRunner
 
-from harness.loadgen.params import DURATION_ENV, OUTPUT_ENV, WARMUP_ENV
-from harness.loadgen.window import WindowRecorder
+from harness.loadgen.params import OUTPUT_ENV, STEPS_ENV, TAIL_S
+from harness.loadgen.window import StepSchedule
 
 MESSAGE = "bench_window_result"
+SEND_GRACE_S = 0.05  # after the last window, so its final in-window completions are counted
 
 
-_recorder: WindowRecorder | None = None
+def _schedule() -> StepSchedule:
+    return StepSchedule(json.loads(os.environ[STEPS_ENV]))
+
+
+class StepShape(LoadTestShape):
+    """Runs on the master: the user count of whichever step is current, then stop."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.schedule = _schedule()
+
+    def tick(self) -> tuple[int, float] | None:
+        return self.schedule.users_at(self.get_run_time(), TAIL_S)
+
+
+_schedule_on_worker: StepSchedule | None = None
 _received: list[dict[str, Any]] = []
 
 
@@ -42,7 +59,7 @@ def _write_output(environment: Any) -> None:
 
 @events.init.add_listener
 def _on_init(environment: Any, **_: Any) -> None:
-    global _recorder
+    global _schedule_on_worker
     runner = environment.runner
     if isinstance(runner, MasterRunner):
 
@@ -52,23 +69,23 @@ def _on_init(environment: Any, **_: Any) -> None:
 
         runner.register_message(MESSAGE, on_result)
     elif isinstance(runner, WorkerRunner):
-        _recorder = WindowRecorder(float(os.environ[WARMUP_ENV]), float(os.environ[DURATION_ENV]))
+        _schedule_on_worker = _schedule()
 
 
 @events.test_start.add_listener
 def _on_test_start(environment: Any, **_: Any) -> None:
-    if _recorder is None or not isinstance(environment.runner, WorkerRunner):
+    schedule = _schedule_on_worker
+    if schedule is None or not isinstance(environment.runner, WorkerRunner):
         return
-    _recorder.start(time.time())
+    schedule.start(time.time())
 
     def send() -> None:
-        environment.runner.send_message(MESSAGE, _recorder.payload())
+        environment.runner.send_message(MESSAGE, schedule.payload())
 
-    # Small grace after the window so the last in-window completions are counted.
-    gevent.spawn_later(_recorder.warmup_s + _recorder.duration_s + 0.05, send)
+    gevent.spawn_later(schedule.total_s + SEND_GRACE_S, send)
 
 
 @events.request.add_listener
 def _on_request(name: str, response_time: float, exception: BaseException | None = None, **_: Any) -> None:
-    if _recorder is not None:
-        _recorder.record(name, response_time, exception, time.time())
+    if _schedule_on_worker is not None:
+        _schedule_on_worker.record(name, response_time, exception, time.time())

@@ -21,9 +21,13 @@ def new_histogram() -> HdrHistogram:
 
 
 class WindowRecorder:
-    """Per-worker state: histograms and counts of requests completed inside the window."""
+    """Per-worker state of one step: histograms and counts of requests completed inside its window.
 
-    def __init__(self, warmup_s: float, duration_s: float) -> None:
+    `offset_s` is when the step begins, counted from the start of the Locust run.
+    """
+
+    def __init__(self, warmup_s: float, duration_s: float, offset_s: float = 0.0) -> None:
+        self.offset_s = offset_s
         self.warmup_s = warmup_s
         self.duration_s = duration_s
         self.window_start = float("inf")
@@ -34,7 +38,7 @@ class WindowRecorder:
         self.errors: Counter[str] = Counter()
 
     def start(self, now: float) -> None:
-        self.window_start = now + self.warmup_s
+        self.window_start = now + self.offset_s + self.warmup_s
         self.window_end = self.window_start + self.duration_s
 
     def record(self, name: str, response_time_ms: float, exception: BaseException | None, now: float) -> None:
@@ -68,3 +72,44 @@ class WindowRecorder:
             },
             "errors": dict(self.errors.most_common(20)),
         }
+
+
+class StepSchedule:
+    """The steps of one Locust run, back to back: each holds its users for warm-up + duration.
+
+    One Locust run serves every step of a sweep (a LoadTestShape changes the user count), so
+    a step costs its own time only, not a Locust start-up each.
+    """
+
+    def __init__(self, steps: list[dict[str, Any]]) -> None:
+        self.steps = steps
+        self.recorders: list[WindowRecorder] = []
+        offset = 0.0
+        for step in steps:
+            self.recorders.append(WindowRecorder(float(step["warmup_s"]), float(step["duration_s"]), offset))
+            offset += float(step["warmup_s"]) + float(step["duration_s"])
+        self.total_s = offset
+
+    def start(self, now: float) -> None:
+        for recorder in self.recorders:
+            recorder.start(now)
+
+    def record(self, name: str, response_time_ms: float, exception: BaseException | None, now: float) -> None:
+        for recorder in self.recorders:  # windows are disjoint: at most one records it
+            recorder.record(name, response_time_ms, exception, now)
+
+    def users_at(self, elapsed_s: float, tail_s: float) -> tuple[int, float] | None:
+        """(users, spawn rate) of the step running `elapsed_s` into the run; None when done.
+
+        The last step's users keep running for `tail_s` after its window, so the workers'
+        reports reach the master before the run ends (and the window's end sees no ramp-down).
+        """
+        for recorder, step in zip(self.recorders, self.steps, strict=True):
+            if elapsed_s < recorder.offset_s + recorder.warmup_s + recorder.duration_s:
+                return int(step["users"]), float(step["spawn_rate"])
+        if self.steps and elapsed_s < self.total_s + tail_s:
+            return int(self.steps[-1]["users"]), float(self.steps[-1]["spawn_rate"])
+        return None
+
+    def payload(self) -> dict[str, Any]:
+        return {"steps": [recorder.payload() for recorder in self.recorders]}

@@ -38,7 +38,7 @@ from harness.errors import BenchError
 from harness.runtime.native import process_tree
 from harness.runtime.options import LaunchOptions
 from harness.runtime.server import Server, check_port_free
-from harness.targets import Target
+from harness.targets import Target, discover_targets
 
 DEFAULT_HOST = "unix:///var/run/docker.sock"
 LABEL = "bench.harness"  # on every container and image this runtime makes
@@ -249,9 +249,13 @@ def check_available(targets: list[Target], config: Any = None) -> None:
     client()
     remove_strays()
     base_images: dict[str, str] = dict(getattr(config, "base_images", None) or {})
-    unknown = sorted(set(base_images) - {t.name for t in targets})
+    known = {t.name for t in targets}
+    targets_dir = getattr(config, "targets_dir", None)
+    if targets_dir is not None:
+        known |= set(discover_targets(Path(targets_dir)))  # a base image for a target left out of this run is fine
+    unknown = sorted(set(base_images) - known)
     if unknown:
-        raise BenchError(f"--base-image names {unknown[0]!r}, which is not a target of this run")
+        raise BenchError(f"--base-image names {unknown[0]!r}, which is not a target; known: {', '.join(sorted(known))}")
     for target in targets:
         _specs.pop((str(target.directory), base_images.get(target.name)), None)  # re-hash: files may have changed
         spec = _spec_for(target, base_images.get(target.name))
