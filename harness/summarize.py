@@ -11,10 +11,18 @@ from collections import defaultdict
 from harness.results import RunResults, Summary
 from harness.stats import NOISY_CV, estimate
 
-ADVICE_NOISY = "close other programs, use longer durations or more trials (--profile full)"
-ADVICE_SATURATED = ("the load generator, not the server, was the limit: give it more cores (--loadgen-cpus) "
-                    "or workers (--loadgen-workers); these figures understate the server")
-ADVICE_LITTLE = "throughput × latency disagrees with the concurrency: requests queued outside the measurement"
+NOISY_WATCHED = ("rps", "latency_p99_ms", "cold_start_ms", "rss_idle_mb")
+HEADLINES = {
+    "noisy": f"noisy (CV over {NOISY_CV:.0%} across trials)",
+    "saturated": "load generator saturated (a Locust process above 90% of a core)",
+    "little": "Little's law check failed (X·(R+Z) off N by over 20%)",
+}
+ADVICE = {
+    "noisy": "Close other programs, or use longer durations or more trials (--profile full).",
+    "saturated": "The load generator, not the server, was the limit there, so these figures understate the server:"
+                 " give it more cores (--loadgen-cpus) or workers (--loadgen-workers), or compare with wrk.",
+    "little": "Throughput × latency disagrees with the concurrency: requests queued outside the measurement.",
+}
 
 
 def _trial_flags(results: RunResults) -> dict[tuple[str, str, str], set[str]]:
@@ -49,16 +57,16 @@ def summarize(results: RunResults) -> None:
 
 
 def _warnings(summaries: list[Summary]) -> list[str]:
-    warnings = []
+    """One line per kind of problem, naming every figure it touches, with what to do about it."""
+    found: dict[str, list[str]] = defaultdict(list)
     for s in summaries:
         if "endpoint=" in s.step:
             continue
         where = f"{s.target} {s.scenario}{' ' + s.step if s.step else ''}"
-        if "noisy" in s.flags and s.metric in ("rps", "latency_p99_ms", "cold_start_ms"):
-            warnings.append(f"noisy: {where} {s.metric} varies by {s.cv:.0%} across trials (over {NOISY_CV:.0%}): "
-                            f"{ADVICE_NOISY}")
+        if "noisy" in s.flags and s.metric in NOISY_WATCHED:
+            found["noisy"].append(f"{where} {s.metric} (CV {s.cv:.0%})")
         if s.metric == "rps" and "loadgen_saturated" in s.flags:
-            warnings.append(f"load generator saturated: {where}: {ADVICE_SATURATED}")
+            found["saturated"].append(where)
         if s.metric == "rps" and "little_law" in s.flags:
-            warnings.append(f"Little's law check failed: {where}: {ADVICE_LITTLE}")
-    return warnings
+            found["little"].append(where)
+    return [f"{HEADLINES[kind]}: {'; '.join(places)}. {ADVICE[kind]}" for kind, places in found.items()]

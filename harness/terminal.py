@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -21,6 +22,15 @@ ALL_HEADLINES = [m for metrics in HEADLINE.values() for m in metrics]
 
 @contextmanager
 def progress_reporter(console: Console) -> Iterator[object]:
+    """A live bar on a terminal; elsewhere (CI logs, files) one plain line per trial and run."""
+    if not console.is_terminal:
+        start = time.monotonic()
+
+        def log(description: str, done: int, total: int) -> None:
+            console.print(f"[{done}/{total} {time.monotonic() - start:5.0f}s] {description}", highlight=False)
+
+        yield log
+        return
     progress = Progress(
         TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
         console=console, transient=False,
