@@ -12,13 +12,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from harness.behaviour import behaviour_checks
 from harness.config import RunConfig
 from harness.cpus import split_cpus
 from harness.environment import capture_environment
 from harness.errors import BenchError
 from harness.kinds.base import Placement, TrialContext, TrialOutcome
 from harness.results import ResultsStore, RunResults, TrialRecord
-from harness.runtime import get_runtime
+from harness.runtime import get_runtime, running
+from harness.runtime.options import LaunchOptions
 from harness.runtime.server import free_port
 from harness.scenario import Scenario, discover_scenarios, select_scenarios
 from harness.summarize import summarize
@@ -88,6 +90,7 @@ class PreparedRun:
 
     def execute(self, progress: Callable[[str, int, int], None] | None = None) -> Path:
         try:
+            self.check_behaviour()
             for order, planned in enumerate(self.plan, start=1):
                 _run_one(self.store, planned, order, self.placement, self.config, progress, len(self.plan))
             self.store.results.complete = True
@@ -95,6 +98,18 @@ class PreparedRun:
             summarize(self.store.results)
             self.store.save()
         return self.directory
+
+
+    def check_behaviour(self) -> None:
+        """Real requests for the article's behaviour claims (F1, F2), once per target."""
+        for target in {p.target.name: p.target for p in self.plan}.values():
+            options = LaunchOptions(port=free_port(), cpus=self.placement.server_cpus, workers=1,
+                                    log_path=self.directory / "logs" / f"behaviour-{target.name}.log",
+                                    base_image=self.placement.base_images.get(target.name),
+                                    memory_limit_mb=self.placement.memory_limit_mb)
+            with running(self.placement.runtime, target, options) as server:
+                self.store.results.checks[target.name] = behaviour_checks(server)
+        self.store.save()
 
 
 def prepare_run(config: RunConfig) -> PreparedRun:

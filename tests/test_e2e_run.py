@@ -146,3 +146,13 @@ def test_serve_runs_a_target_until_interrupted(tmp_path):
     assert serve.returncode == 130
     _, alive = psutil.wait_procs(children, timeout=10)
     assert not alive
+
+
+def test_behaviour_checks_are_recorded_for_the_claims(full_test_run):
+    checks = json.loads((full_test_run / "results.json").read_text())["checks"]
+    for target in ("fastapi", "express"):
+        assert checks[target]["invalid_email"]["status"] == 422
+        assert checks[target]["invalid_email"]["names_the_field"] is True
+    assert checks["fastapi"]["docs"]["status"] == 200 and checks["fastapi"]["docs"]["looks_right"]
+    assert checks["fastapi"]["redoc"]["status"] == 200
+    assert checks["express"]["docs"]["status"] == 404
