@@ -31,20 +31,56 @@ if ((${#missing[@]})); then
     apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-if ! pgrep -x dockerd >/dev/null; then
-    echo "starting dockerd (log: $LOG)"
-    # setsid: its own session, so it outlives this script and a Ctrl-C in the caller's terminal.
-    setsid dockerd --iptables=false --ip6tables=false --bridge=none --host="unix://$SOCK" \
-        >>"$LOG" 2>&1 </dev/null &
-fi
+alive() {  # a process that exists and is not a zombie (a killed dockerd may linger as one)
+    local state
+    state=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null || true)
+    [[ -n $state && $state != Z ]]
+}
 
-for ((i = 0; i < WAIT_S * 2; i++)); do
-    if engine_answers; then
+live() {  # a live process of this exact name, e.g. a dockerd still starting up
+    local pid
+    for pid in $(pgrep -x "$1"); do alive "$pid" && return 0; done
+    return 1
+}
+
+# A killed dockerd leaves pid files behind (its own, and its containerd's), and dockerd trusts
+# a pid file while that pid exists, zombies included: it then refuses to start, or waits on a
+# containerd that is gone. With no live process of that name, the file is stale.
+remove_stale_pid_files() {
+    live dockerd || rm -f /var/run/docker.pid
+    live containerd || rm -f /var/run/docker/containerd/containerd.pid
+}
+
+# start_and_wait: 0 once the engine answers, 1 if the dockerd started here died, 2 on time-out.
+start_and_wait() {
+    local started="" i
+    if ! live dockerd; then
+        echo "starting dockerd (log: $LOG)"
+        remove_stale_pid_files
+        # setsid: its own session, so it outlives this script and a Ctrl-C in the caller's terminal.
+        setsid dockerd --iptables=false --ip6tables=false --bridge=none --host="unix://$SOCK" \
+            >>"$LOG" 2>&1 </dev/null &
+        started=$!
+    fi
+    for ((i = 0; i < WAIT_S * 2; i++)); do
+        engine_answers && return 0
+        [[ -n $started ]] && ! alive "$started" && return 1
+        sleep 0.5
+    done
+    return 2
+}
+
+for attempt in 1 2 3; do
+    status=0
+    start_and_wait || status=$?
+    if ((status == 0)); then
         echo "docker engine answers: $(DOCKER_HOST="unix://$SOCK" docker version --format '{{.Server.Version}}')"
         exit 0
     fi
-    sleep 0.5
+    ((status == 2)) && break
+    echo "dockerd exited during start-up (attempt $attempt); retrying" >&2
+    sleep 3
 done
-echo "dockerd did not answer on $SOCK within ${WAIT_S}s; its log ends:" >&2
+echo "no Docker engine answers on $SOCK; the dockerd log ends:" >&2
 tail -n 20 "$LOG" >&2 || true
 exit 1
