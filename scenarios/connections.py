@@ -11,7 +11,7 @@ SCENARIO = {
     "kind": "load",
     "claims": ["P1"],
     "profiles": {
-        "quick": {"users": [250, 1000, 2000], "think_s": 2.0, "warmup_s": 5, "duration_s": 4, "trials": 1,
+        "quick": {"users": [250, 1000, 2000], "think_s": 2.0, "warmup_s": 3.5, "duration_s": 3, "trials": 1,
                   "spawn_rate": 1000, "open_files": 65536, "summary": {"held_success": 0.99}},
         "full": {"users": [500, 1000, 2000, 4000, 8000], "think_s": 5.0, "warmup_s": 15, "duration_s": 20,
                  "trials": 5, "spawn_rate": 1000, "open_files": 65536, "summary": {"held_success": 0.99}},
