@@ -1,0 +1,470 @@
+"""`bench compare`: two stored runs, metric by metric, with asv's regression rule.
+
+For every target × scenario × step × metric found in both runs, the per-trial values of the base
+run and of the new run go to harness.stats.compare_samples: a change is a regression only when a
+two-sided Mann-Whitney U test finds a difference (p < alpha) AND the median moved by more than
+the threshold in the metric's bad direction (the rule airspeed velocity uses). DIRECTIONS says
+which way is better; a metric without a direction is reported but never called a regression.
+
+Machine-independent reading: within each run, the ratio of every target to a reference target
+(e.g. Express/FastAPI rps, harness.stats.ratio_estimate on the trials) is compared across the two
+runs. Both targets of a run share one machine and alternate trial by trial, so a runner that is
+uniformly faster or slower cancels out of the ratio.
+
+This module reads stored results only; it never runs a benchmark. compare.json format history:
+  1 (2026-11-27): first format.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import defaultdict
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from harness.errors import BenchError
+from harness.results import RunResults, atomic_write_text, load_results
+from harness.stats import Comparison, compare_samples, min_trials_for_alpha, ratio_estimate
+
+COMPARE_VERSION = 1
+Direction = Literal["higher", "lower", "none"]
+
+# Which way is better, by exact metric name; then by prefix (PREFIX_DIRECTIONS); anything else: "none".
+DIRECTIONS: dict[str, Direction] = {
+    "rps": "higher",
+    "io_efficiency": "higher",
+    "max_concurrency_slo": "higher",
+    "connections_held": "higher",
+    "knee_users": "higher",
+    "usl_peak_users": "higher",
+    "error_rate": "lower",
+    "cold_start_ms": "lower",
+    "listen_ms": "lower",
+    "memory_per_connection_kb": "lower",
+    "server_rss_mb": "lower",
+    "server_rss_peak_mb": "lower",
+    # Reported, never a regression:
+    "latency_max_ms": "none",  # one request's outlier: a scheduling hiccup moves it, not the code
+    "requests": "none",  # rps × duration: judging both would count one change twice
+    "rps_ideal": "none",  # computed from the scenario's parameters, not measured
+    "server_cpu_pct": "none",  # a saturated server is busy either way; more or less is neither good nor bad
+    "loadgen_cpu_pct": "none",
+    "sampler_cpu_pct": "none",
+    "little_law_ratio": "none",  # a consistency check of the measurement, not a property of the server
+    "usl_r2": "none",
+    "rss_cv": "none",
+    "rss_slope_mb_per_min": "none",  # near 0 and of either sign: a percent change of it means nothing
+}
+PREFIX_DIRECTIONS: tuple[tuple[str, Direction], ...] = (
+    ("latency_", "lower"),
+    ("rss_", "lower"),
+    ("uss_", "lower"),
+    ("pss_", "lower"),
+)
+REFERENCE_TARGET = "fastapi"  # the denominator of the ratios when a run has it
+JUDGED_VERDICTS = ("regression", "improvement")
+
+
+def direction(metric: str) -> Direction:
+    """"higher" or "lower" is better, or "none" (reported only) for a metric name."""
+    if metric in DIRECTIONS:
+        return DIRECTIONS[metric]
+    for prefix, value in PREFIX_DIRECTIONS:
+        if metric.startswith(prefix):
+            return value
+    return "none"
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """Where a compared run came from, as shown in the report's header."""
+
+    path: str
+    run_id: str
+    created_at: str
+    profile: str | None
+    git_commit: str | None
+    cpu_model: str | None
+    complete: bool
+
+
+@dataclass(frozen=True)
+class MetricChange:
+    """One metric of one target × scenario × step, new run against base run."""
+
+    target: str
+    scenario: str
+    step: str
+    metric: str
+    unit: str
+    direction: Direction
+    base_n: int
+    new_n: int
+    base_median: float
+    new_median: float
+    change_pct: float | None  # None when the base median is 0 (a relative change is undefined)
+    ci_low_pct: float | None  # CI of change_pct at 1 − alpha (bootstrap of the ratio of medians)
+    ci_high_pct: float | None
+    p_value: float | None  # two-sided Mann-Whitney U
+    verdict: str  # regression | improvement | no change | too few trials | changed (direction "none")
+    min_detectable_pct: float | None  # the smallest change this comparison could have flagged
+
+
+@dataclass(frozen=True)
+class RatioChange:
+    """A target's figure relative to the reference target's within each run, compared across runs."""
+
+    scenario: str
+    step: str
+    metric: str
+    direction: Direction
+    numerator: str
+    denominator: str
+    base_ratio: float
+    base_ci: tuple[float, float] | None
+    new_ratio: float
+    new_ci: tuple[float, float] | None
+    change_pct: float
+    verdict: str  # "changed" | "no change" | "no CI" (a side with < 3 trials)
+
+
+@dataclass
+class CompareResult:
+    base: RunInfo
+    new: RunInfo
+    threshold_pct: float
+    alpha: float
+    rows: list[MetricChange] = field(default_factory=list)
+    ratios: list[RatioChange] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def regressions(self) -> list[MetricChange]:
+        return [r for r in self.rows if r.verdict == "regression"]
+
+    @property
+    def improvements(self) -> list[MetricChange]:
+        return [r for r in self.rows if r.verdict == "improvement"]
+
+    @property
+    def exit_code(self) -> int:
+        """0 with no regression, 1 with at least one (2, bad input, is raised as BenchError)."""
+        return 1 if self.regressions else 0
+
+
+Key = tuple[str, str, str, str]  # target, scenario, step, metric
+Values = dict[Key, list[float]]
+
+
+def compare_runs(base_dir: Path, new_dir: Path, threshold_pct: float = 5.0, metrics: list[str] | None = None,
+                 alpha: float = 0.05, endpoints: bool = False, reference: str | None = None) -> CompareResult:
+    """Compare every metric of `new_dir` against `base_dir`; BenchError (exit code 2) for bad input."""
+    if not (math.isfinite(threshold_pct) and threshold_pct >= 0):
+        raise BenchError(f"the threshold must be a non-negative percentage, got {threshold_pct}")
+    base, new = _load(base_dir, "base"), _load(new_dir, "new")
+    _check_compatible(base, new)
+    base_values, new_values = _values(base, endpoints), _values(new, endpoints)
+    keys = _common_keys(base_values, new_values, metrics)
+    units = {(m.target, m.scenario, m.step, m.metric): m.unit for m in new.metrics}
+    result = CompareResult(base=_info(base_dir, base), new=_info(new_dir, new), threshold_pct=threshold_pct,
+                           alpha=alpha, warnings=_warnings(base, new))
+    for key in keys:
+        result.rows.append(_compare_metric(key, units[key], base_values[key], new_values[key], threshold_pct, alpha))
+    result.ratios = _ratio_rows(keys, base_values, new_values, threshold_pct, alpha, reference)
+    return result
+
+
+def _load(run_dir: Path, which: str) -> RunResults:
+    if not run_dir.is_dir():
+        raise BenchError(f"{which} run {run_dir} does not exist")
+    return load_results(run_dir)
+
+
+def _check_compatible(base: RunResults, new: RunResults) -> None:
+    """Refuse runs whose figures measure different things: another profile or another scenario set."""
+    base_profile, new_profile = base.config.get("profile"), new.config.get("profile")
+    if base_profile != new_profile:
+        raise BenchError(f"the runs used different profiles (base {base_profile!r}, new {new_profile!r}): "
+                         "their durations and loads differ, so their figures are not comparable")
+    base_scenarios, new_scenarios = _scenarios(base), _scenarios(new)
+    if base_scenarios != new_scenarios:
+        only_base, only_new = sorted(base_scenarios - new_scenarios), sorted(new_scenarios - base_scenarios)
+        raise BenchError(f"the runs measured different scenarios (only in base: {', '.join(only_base) or '-'}; "
+                         f"only in new: {', '.join(only_new) or '-'}): run both with the same --scenario options")
+    if not _targets(base) & _targets(new):
+        raise BenchError(f"the runs have no target in common (base: {', '.join(sorted(_targets(base)))}; "
+                         f"new: {', '.join(sorted(_targets(new)))})")
+
+
+def _scenarios(results: RunResults) -> set[str]:
+    return {m.scenario for m in results.metrics}
+
+
+def _targets(results: RunResults) -> set[str]:
+    return {m.target for m in results.metrics}
+
+
+def _values(results: RunResults, endpoints: bool) -> Values:
+    """(target, scenario, step, metric) -> the per-trial values, in trial order."""
+    values: Values = defaultdict(list)
+    for m in sorted(results.metrics, key=lambda m: m.trial):
+        if endpoints or "endpoint=" not in m.step:
+            values[(m.target, m.scenario, m.step, m.metric)].append(m.value)
+    return values
+
+
+def _common_keys(base: Values, new: Values, metrics: list[str] | None) -> list[Key]:
+    common = set(base) & set(new)
+    if metrics:
+        known = {key[3] for key in common}
+        missing = [m for m in metrics if m not in known]
+        if missing:
+            raise BenchError(f"no metric {missing[0]!r} in both runs; they share: {', '.join(sorted(known)) or '-'}")
+        common = {key for key in common if key[3] in metrics}
+    if not common:
+        raise BenchError("the runs have no metric in common for a target × scenario × step")
+    return sorted(common, key=lambda k: (k[1], k[2], k[0], k[3]))
+
+
+def _info(run_dir: Path, results: RunResults) -> RunInfo:
+    git = results.environment.get("git") or {}
+    return RunInfo(path=str(run_dir), run_id=results.run_id, created_at=results.created_at,
+                   profile=results.config.get("profile"), git_commit=git.get("commit"),
+                   cpu_model=results.environment.get("cpu_model"), complete=results.complete)
+
+
+# Settings that change what a run measures; a difference is shown above the comparison.
+COMPARED_CONFIG = ("runtime", "workers", "loadgen_workers", "server_cpus", "loadgen_cpus", "memory_limit_mb",
+                   "server_env", "base_images", "sample_hz")
+COMPARED_ENVIRONMENT = ("cpu_model", "cpu_count_logical", "node", "python")
+
+
+def _warnings(base: RunResults, new: RunResults) -> list[str]:
+    found = [f"the {which} run is incomplete (interrupted or failed): it has fewer trials than planned"
+             for which, run in (("base", base), ("new", new)) if not run.complete]
+    found += _differences("config", base.config, new.config, COMPARED_CONFIG)
+    machine = _differences("environment", base.environment, new.environment, COMPARED_ENVIRONMENT)
+    found += machine
+    if machine:
+        found.append("the runs may come from different machines: the ratio rows survive that, absolute ones do not")
+    base_params, new_params = base.config.get("scenario_params", {}), new.config.get("scenario_params", {})
+    found += [f"scenario {name} ran with other parameters: base {base_params[name]}, new {new_params[name]}"
+              for name in sorted(set(base_params) & set(new_params)) if base_params[name] != new_params[name]]
+    only_base, only_new = _targets(base) - _targets(new), _targets(new) - _targets(base)
+    if only_base or only_new:
+        found.append(f"targets in one run only are left out (base only: {', '.join(sorted(only_base)) or '-'}; "
+                     f"new only: {', '.join(sorted(only_new)) or '-'})")
+    return found
+
+
+def _differences(what: str, base: dict[str, Any], new: dict[str, Any], keys: tuple[str, ...]) -> list[str]:
+    return [f"{what} {key} differs: base {base.get(key)!r}, new {new.get(key)!r}"
+            for key in keys if base.get(key) != new.get(key)]
+
+
+def _compare_metric(key: Key, unit: str, base: list[float], new: list[float], threshold_pct: float,
+                    alpha: float) -> MetricChange:
+    target, scenario, step, metric = key
+    way = direction(metric)
+    comparison = _comparison(base, new, way, threshold_pct, alpha)
+    verdict = comparison.verdict
+    if way == "none" and verdict in JUDGED_VERDICTS:
+        verdict = "changed"
+    return MetricChange(
+        target=target, scenario=scenario, step=step, metric=metric, unit=unit, direction=way, base_n=len(base),
+        new_n=len(new), base_median=_median(base), new_median=_median(new), change_pct=_finite(comparison.change_pct),
+        ci_low_pct=comparison.ci_low_pct, ci_high_pct=comparison.ci_high_pct, p_value=_finite(comparison.p_value),
+        verdict=verdict, min_detectable_pct=comparison.min_detectable_pct,
+    )  # fmt: skip
+
+
+def _comparison(base: list[float], new: list[float], way: Direction, threshold_pct: float,
+                alpha: float) -> Comparison:
+    higher_is_better = way == "higher"
+    if _median(base) != 0.0:
+        return compare_samples(base, new, higher_is_better, threshold_pct, alpha)
+    return _from_zero_base(base, new, higher_is_better, threshold_pct, alpha)
+
+
+def _from_zero_base(base: list[float], new: list[float], higher_is_better: bool, threshold_pct: float,
+                    alpha: float) -> Comparison:
+    """A base median of 0 (typically error_rate): no relative change exists, but errors appearing is a
+    regression. The test runs the other way round (the new median as the reference, which the
+    Mann-Whitney test does not care about: it is symmetric), and its verdict is turned back.
+    change_pct is NaN (undefined), reported as None."""
+    if _median(new) == 0.0:
+        enough = min(len(base), len(new)) >= min_trials_for_alpha(alpha)
+        return Comparison(change_pct=0.0, ci_low_pct=None, ci_high_pct=None, p_value=None,
+                          verdict="no change" if enough else "too few trials", min_detectable_pct=None)
+    backwards = compare_samples(new, base, higher_is_better, threshold_pct, alpha)
+    flipped = {"regression": "improvement", "improvement": "regression"}.get(backwards.verdict, backwards.verdict)
+    return Comparison(change_pct=math.nan, ci_low_pct=None, ci_high_pct=None, p_value=backwards.p_value,
+                      verdict=flipped, min_detectable_pct=None)
+
+
+def _median(values: list[float]) -> float:
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+
+
+def _finite(value: float | None) -> float | None:
+    return None if value is None or math.isnan(value) else value
+
+
+def _ratio_rows(keys: list[Key], base: Values, new: Values, threshold_pct: float, alpha: float,
+                reference: str | None) -> list[RatioChange]:
+    """Each target against the reference target, per scenario × step × metric with a direction."""
+    targets = {key[0] for key in keys}
+    denominator = reference or (REFERENCE_TARGET if REFERENCE_TARGET in targets else min(targets))
+    if reference and reference not in targets:
+        raise BenchError(f"no target {reference!r} in both runs to divide by; they share: {', '.join(sorted(targets))}")
+    rows = []
+    for target, scenario, step, metric in keys:
+        ref = (denominator, scenario, step, metric)
+        if target == denominator or ref not in base or direction(metric) == "none":
+            continue
+        row = _ratio_change((target, scenario, step, metric), ref, base, new, threshold_pct, alpha)
+        if row is not None:
+            rows.append(row)
+    return rows
+
+
+def _ratio_change(key: Key, ref: Key, base: Values, new: Values, threshold_pct: float,
+                  alpha: float) -> RatioChange | None:
+    """None when a ratio is undefined (a reference median of 0, e.g. an error rate)."""
+    try:
+        before = ratio_estimate(base[key], base[ref], confidence=1 - alpha)
+        after = ratio_estimate(new[key], new[ref], confidence=1 - alpha)
+    except ValueError:
+        return None
+    if before.value == 0.0:
+        return None
+    change_pct = (after.value / before.value - 1.0) * 100.0
+    base_ci = None if before.ci_low is None or before.ci_high is None else (before.ci_low, before.ci_high)
+    new_ci = None if after.ci_low is None or after.ci_high is None else (after.ci_low, after.ci_high)
+    return RatioChange(scenario=key[1], step=key[2], metric=key[3], direction=direction(key[3]), numerator=key[0],
+                       denominator=ref[0], base_ratio=before.value, base_ci=base_ci, new_ratio=after.value,
+                       new_ci=new_ci, change_pct=change_pct, verdict=_ratio_verdict(base_ci, new_ci, change_pct,
+                                                                                    threshold_pct))
+
+
+def _ratio_verdict(base_ci: tuple[float, float] | None, new_ci: tuple[float, float] | None, change_pct: float,
+                   threshold_pct: float) -> str:
+    """"changed" when the two intervals do not overlap AND the ratio moved by more than the threshold.
+
+    Non-overlap of two (1 − alpha) intervals is a conservative test of a difference at level alpha
+    (Schenker & Gentleman 2001, "On judging the significance of differences by examining the overlap
+    between confidence intervals"): it misses some real changes and raises few false ones.
+    """
+    if base_ci is None or new_ci is None:
+        return "no CI"
+    apart = base_ci[1] < new_ci[0] or new_ci[1] < base_ci[0]
+    return "changed" if apart and abs(change_pct) > threshold_pct else "no change"
+
+
+# ---- exporters: one small function per format -------------------------------------------------------
+
+
+def to_json(result: CompareResult) -> str:
+    data: dict[str, Any] = {"compare_version": COMPARE_VERSION, **asdict(result),
+                            "regressions": len(result.regressions), "improvements": len(result.improvements),
+                            "exit_code": result.exit_code}
+    return json.dumps(_no_nan(data), indent=1)
+
+
+def _no_nan(value: Any) -> Any:
+    """JSON has no NaN or Infinity: write null instead."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _no_nan(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_no_nan(v) for v in value]
+    return value
+
+
+def fmt_value(value: float | None) -> str:
+    if value is None:
+        return "—"
+    if abs(value) >= 100:
+        return f"{value:,.0f}"
+    return f"{value:.2f}" if abs(value) >= 1 else f"{value:.3g}"
+
+
+def fmt_change(row: MetricChange) -> str:
+    if row.change_pct is None:
+        return f"{fmt_value(row.base_median)} → {fmt_value(row.new_median)}"
+    interval = "" if row.ci_low_pct is None else f" [{row.ci_low_pct:+.1f}, {row.ci_high_pct:+.1f}]"
+    return f"{row.change_pct:+.1f}%{interval}"
+
+
+def fmt_p(p_value: float | None) -> str:
+    return "—" if p_value is None else f"{p_value:.3f}"
+
+
+def fmt_mde(value: float | None) -> str:
+    return "—" if value is None else f"{value:.1f}%"
+
+
+def fmt_ratio(value: float, ci: tuple[float, float] | None) -> str:
+    return f"{value:.3f}" + ("" if ci is None else f" [{ci[0]:.3f}, {ci[1]:.3f}]")
+
+
+def headline(result: CompareResult) -> str:
+    regressions, improvements = len(result.regressions), len(result.improvements)
+    too_few = sum(r.verdict == "too few trials" and r.direction != "none" for r in result.rows)
+    text = f"{regressions} regression(s), {improvements} improvement(s) in {len(result.rows)} figures"
+    return text + (f"; {too_few} judged figure(s) had too few trials to test" if too_few else "")
+
+
+def rule(result: CompareResult) -> str:
+    return (f"A regression: two-sided Mann-Whitney U p < {result.alpha:g} AND the median worse by more than "
+            f"{result.threshold_pct:g}% (asv's rule). Change: median(new)/median(base) − 1 with its "
+            f"{1 - result.alpha:.0%} bootstrap CI. MDE: the smallest change this comparison could detect "
+            "(80% power, from the trials' spread, at least the threshold).")
+
+
+def to_markdown(result: CompareResult) -> str:
+    lines = [f"# Comparison: {result.new.run_id} against {result.base.run_id}", "",
+             "| | run | created | git commit | profile |", "|---|---|---|---|---|"]
+    for which, info in (("base", result.base), ("new", result.new)):
+        commit = (info.git_commit or "?")[:12]
+        lines.append(f"| {which} | {info.run_id} | {info.created_at[:19]} | {commit} | {info.profile} |")
+    lines += ["", f"**{headline(result)}.**", "", rule(result), ""]
+    lines += [f"- warning: {w}" for w in result.warnings] + ([""] if result.warnings else [])
+    if result.regressions:
+        lines += ["## Regressions", ""] + [f"- {_row_label(r)}: {fmt_change(r)}" for r in result.regressions] + [""]
+    lines += ["## All figures", "", "| scenario | step | metric | target | better | base | new | change [CI] "
+              "| p | MDE | verdict |", "|---|---|---|---|---|---|---|---|---|---|---|"]
+    lines += [_markdown_row(r) for r in result.rows]
+    if result.ratios:
+        lines += ["", "## Ratios within each run (machine-independent)", "",
+                  "| scenario | step | metric | ratio | base [CI] | new [CI] | change | verdict |",
+                  "|---|---|---|---|---|---|---|---|"]
+        lines += [f"| {r.scenario} | {r.step} | {r.metric} | {r.numerator}/{r.denominator} | "
+                  f"{fmt_ratio(r.base_ratio, r.base_ci)} | {fmt_ratio(r.new_ratio, r.new_ci)} | "
+                  f"{r.change_pct:+.1f}% | {r.verdict} |" for r in result.ratios]
+    return "\n".join(lines) + "\n"
+
+
+def _row_label(r: MetricChange) -> str:
+    return f"{r.target} {r.scenario}{' ' + r.step if r.step else ''} {r.metric}"
+
+
+def _markdown_row(r: MetricChange) -> str:
+    verdict = f"**{r.verdict}**" if r.verdict in JUDGED_VERDICTS else r.verdict
+    return (f"| {r.scenario} | {r.step} | {r.metric} | {r.target} | {r.direction} | {fmt_value(r.base_median)} | "
+            f"{fmt_value(r.new_median)} | {fmt_change(r)} | {fmt_p(r.p_value)} | {fmt_mde(r.min_detectable_pct)} "
+            f"| {verdict} |")
+
+
+def write_reports(result: CompareResult, out_dir: Path) -> list[Path]:
+    """compare.md and compare.json in out_dir (created if needed)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = [out_dir / "compare.md", out_dir / "compare.json"]
+    atomic_write_text(paths[0], to_markdown(result))
+    atomic_write_text(paths[1], to_json(result))
+    return paths

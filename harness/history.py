@@ -1,0 +1,223 @@
+"""`bench history`: one metric across the runs stored in a results folder, oldest first.
+
+Each run gives, per target, the median of the metric across its trials with a bootstrap CI
+(harness.stats.estimate), and its change against the previous run of the same profile with
+asv's rule (harness.stats.compare_samples, as `bench compare` does). A run whose change was a
+regression is marked in the table and on the plot. Reads stored results only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from harness.compare import Direction, direction
+from harness.errors import BenchError
+from harness.results import RunResults, atomic_write_text, load_results
+from harness.stats import compare_samples, estimate
+
+
+@dataclass(frozen=True)
+class HistoryPoint:
+    """One target in one run."""
+
+    run_id: str
+    created_at: str
+    git_commit: str | None
+    target: str
+    n: int
+    median: float
+    ci_low: float | None
+    ci_high: float | None
+    change_pct: float | None  # against the previous run that has this target; None for the first
+    verdict: str  # as bench compare; "" for the first run
+
+
+@dataclass
+class History:
+    scenario: str
+    step: str
+    metric: str
+    unit: str
+    direction: Direction
+    profile: str | None
+    points: list[HistoryPoint] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # runs left out, with why
+
+    @property
+    def targets(self) -> list[str]:
+        return sorted({p.target for p in self.points})
+
+    @property
+    def runs(self) -> list[str]:
+        return list(dict.fromkeys(p.run_id for p in self.points))
+
+
+def stored_runs(results_dir: Path) -> tuple[list[RunResults], list[str]]:
+    """Every readable run under results_dir, oldest first, and a note for each folder left out."""
+    if not results_dir.is_dir():
+        raise BenchError(f"no results folder at {results_dir}")
+    runs, skipped = [], []
+    for folder in sorted(p for p in results_dir.iterdir() if (p / "results.json").is_file()):
+        try:
+            runs.append(load_results(folder))
+        except BenchError as exc:
+            skipped.append(f"{folder.name}: {exc}")
+    if not runs:
+        raise BenchError(f"no stored run in {results_dir} (a run is a folder with a results.json)")
+    return sorted(runs, key=lambda r: r.created_at), skipped
+
+
+def history(results_dir: Path, metric: str = "rps", scenario: str = "throughput", step: str | None = None,
+            targets: list[str] | None = None, profile: str | None = None, threshold_pct: float = 5.0,
+            alpha: float = 0.05, last: int | None = None) -> History:
+    """The series of one scenario × step × metric; profile defaults to the newest run's that has it."""
+    runs, skipped = stored_runs(results_dir)
+    having = [r for r in runs if _values_by_target(r, scenario, None, metric)]
+    if not having:
+        raise BenchError(f"no stored run in {results_dir} has {metric!r} in scenario {scenario!r}")
+    profile = profile or having[-1].config.get("profile")
+    skipped += [f"{r.run_id}: profile {r.config.get('profile')!r}, not {profile!r}" for r in having
+                if r.config.get("profile") != profile]
+    chosen = [r for r in having if r.config.get("profile") == profile][-last if last else None:]
+    if not chosen:
+        raise BenchError(f"no stored run of profile {profile!r} has {metric!r} in scenario {scenario!r}")
+    step = _pick_step(chosen, scenario, step, metric)
+    result = History(scenario=scenario, step=step, metric=metric, unit=_unit(chosen, scenario, step, metric),
+                     direction=direction(metric), profile=profile, skipped=skipped)
+    result.points = _points(chosen, scenario, step, metric, targets, threshold_pct, alpha)
+    return result
+
+
+def _values_by_target(run: RunResults, scenario: str, step: str | None, metric: str) -> dict[str, list[float]]:
+    values: dict[str, list[float]] = {}
+    for m in sorted(run.metrics, key=lambda m: m.trial):
+        if m.scenario == scenario and m.metric == metric and (m.step == step or (step is None
+                                                                                and "endpoint=" not in m.step)):
+            values.setdefault(m.target, []).append(m.value)
+    return values
+
+
+def _pick_step(runs: list[RunResults], scenario: str, step: str | None, metric: str) -> str:
+    steps = sorted({m.step for r in runs for m in r.metrics if m.scenario == scenario and m.metric == metric
+                    and "endpoint=" not in m.step})
+    if step is not None:
+        if step not in steps:
+            raise BenchError(f"no step {step!r} of {metric!r} in scenario {scenario!r}; there are: {', '.join(steps)}")
+        return step
+    if len(steps) > 1:
+        raise BenchError(f"{metric!r} in scenario {scenario!r} has several steps; pick one with --step: "
+                         f"{', '.join(steps)}")
+    return steps[0]
+
+
+def _unit(runs: list[RunResults], scenario: str, step: str, metric: str) -> str:
+    return next((m.unit for r in runs for m in r.metrics
+                 if m.scenario == scenario and m.step == step and m.metric == metric), "")
+
+
+def _points(runs: list[RunResults], scenario: str, step: str, metric: str, targets: list[str] | None,
+            threshold_pct: float, alpha: float) -> list[HistoryPoint]:
+    way = direction(metric)
+    previous: dict[str, list[float]] = {}
+    points = []
+    for run in runs:
+        commit = (run.environment.get("git") or {}).get("commit")
+        for target, values in sorted(_values_by_target(run, scenario, step, metric).items()):
+            if targets and target not in targets:
+                continue
+            change_pct, verdict = _change(previous.get(target), values, way, threshold_pct, alpha)
+            est = estimate(values)
+            points.append(HistoryPoint(run_id=run.run_id, created_at=run.created_at, git_commit=commit,
+                                       target=target, n=est.n, median=est.median, ci_low=est.ci_low,
+                                       ci_high=est.ci_high, change_pct=change_pct, verdict=verdict))
+            previous[target] = values
+    return points
+
+
+def _change(before: list[float] | None, after: list[float], way: Direction, threshold_pct: float,
+            alpha: float) -> tuple[float | None, str]:
+    if before is None:
+        return None, ""
+    try:
+        comparison = compare_samples(before, after, way == "higher", threshold_pct, alpha)
+    except ValueError:  # a base median of 0: no relative change
+        return None, "undefined"
+    verdict = comparison.verdict
+    if way == "none" and verdict in ("regression", "improvement"):
+        verdict = "changed"
+    return comparison.change_pct, verdict
+
+
+# ---- exporters ----------------------------------------------------------------------------------------
+
+
+def title(h: History) -> str:
+    where = f"{h.scenario}{' ' + h.step if h.step else ''}"
+    better = {"higher": "higher is better", "lower": "lower is better", "none": "no direction"}[h.direction]
+    return f"{h.metric} ({h.unit}) in {where}, profile {h.profile}: median [95% CI] per run ({better})"
+
+
+def fmt_point(p: HistoryPoint) -> str:
+    interval = "" if p.ci_low is None or p.ci_high is None else f" [{p.ci_low:.4g}–{p.ci_high:.4g}]"
+    change = "" if p.change_pct is None else f" {p.change_pct:+.1f}%"
+    mark = " REGRESSION" if p.verdict == "regression" else ""
+    return f"{p.median:.4g}{interval}{change}{mark}"
+
+
+def table_rows(h: History) -> list[list[str]]:
+    """One row per run: run, date, commit, then one cell per target."""
+    rows = []
+    for run_id in h.runs:
+        points = {p.target: p for p in h.points if p.run_id == run_id}
+        first = next(iter(points.values()))
+        rows.append([run_id, first.created_at[:16].replace("T", " "), (first.git_commit or "?")[:10],
+                     *[fmt_point(points[t]) if t in points else "—" for t in h.targets]])
+    return rows
+
+
+def to_markdown(h: History) -> str:
+    columns = ["run", "date (UTC)", "commit", *h.targets]
+    lines = [f"# {title(h)}", "", "| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    lines += ["| " + " | ".join(row) + " |" for row in table_rows(h)]
+    lines += ["", "REGRESSION: worse than the previous run by asv's rule (Mann-Whitney p < alpha AND beyond the "
+              "threshold)."]
+    lines += [f"- left out: {note}" for note in h.skipped]
+    return "\n".join(lines) + "\n"
+
+
+def plot(h: History, path: Path) -> Path:
+    """The medians with their CIs per target across runs; regressions circled in red. Agg: no display."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(max(6.0, 0.6 * len(h.runs) + 3), 4.5), layout="constrained")
+    FigureCanvasAgg(figure)
+    axes = figure.add_subplot()
+    index = {run_id: i for i, run_id in enumerate(h.runs)}
+    for target in h.targets:
+        points = [p for p in h.points if p.target == target]
+        x = [index[p.run_id] for p in points]
+        low = [p.median - p.ci_low if p.ci_low is not None else 0.0 for p in points]
+        high = [p.ci_high - p.median if p.ci_high is not None else 0.0 for p in points]
+        axes.errorbar(x, [p.median for p in points], yerr=[low, high], marker="o", capsize=3, label=target)
+        bad = [p for p in points if p.verdict == "regression"]
+        axes.scatter([index[p.run_id] for p in bad], [p.median for p in bad], s=160, facecolors="none",
+                     edgecolors="red", linewidths=2, zorder=3, label=f"{target}: regression" if bad else None)
+    axes.set_xticks(range(len(h.runs)), [r[:24] for r in h.runs], rotation=30, ha="right", fontsize=8)
+    axes.set_ylabel(f"{h.metric} ({h.unit})")
+    axes.set_title(title(h), fontsize=9)
+    axes.grid(alpha=0.3)
+    axes.legend(fontsize=8)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=120)
+    return path
+
+
+def write_reports(h: History, out_dir: Path) -> list[Path]:
+    stem = "-".join(part for part in ("history", h.scenario, h.step.replace(",", "_").replace("=", ""), h.metric)
+                    if part)
+    markdown = out_dir / f"{stem}.md"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(markdown, to_markdown(h))
+    return [markdown, plot(h, out_dir / f"{stem}.png")]
