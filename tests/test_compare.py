@@ -1,0 +1,348 @@
+"""bench compare and bench history on constructed stored runs: verdicts, directions, ratios, bad input."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import pytest
+
+from harness import cli, cli_compare
+from harness.compare import compare_runs, direction, headline, to_json
+from harness.errors import BenchError
+from harness.history import history
+from harness.results import Metric, ResultsStore, RunResults
+from harness.summarize import summarize
+
+UNITS = {"rps": "req/s", "latency_p99_ms": "ms", "error_rate": "ratio", "loadgen_cpu_pct": "%", "cold_start_ms": "ms"}
+STEADY = [1000.0, 1010.0, 990.0, 1005.0, 995.0]  # about 0.8% spread
+
+
+def scaled(values: list[float], factor: float) -> list[float]:
+    return [v * factor for v in values]
+
+
+def make_run(root: Path, name: str, figures: dict[tuple[str, str, str, str], list[float]], profile: str = "ci",
+             created_at: str = "2026-11-27T10:00:00+00:00", complete: bool = True, server_env: dict | None = None,
+             commit: str = "abc123") -> Path:
+    """A stored run from {(target, scenario, step, metric): per-trial values}, written by ResultsStore."""
+    metrics = [Metric(target=t, scenario=s, trial=i, step=step, metric=m, value=v, unit=UNITS.get(m, "x"))
+               for (t, s, step, m), values in figures.items() for i, v in enumerate(values, start=1)]
+    scenarios = {key[1] for key in figures}
+    results = RunResults(run_id=name, created_at=created_at, complete=complete, metrics=metrics,
+                         environment={"cpu_model": "Test CPU", "cpu_count_logical": 2, "git": {"commit": commit}},
+                         config={"profile": profile, "server_env": server_env or {}, "workers": 1,
+                                 "scenario_params": {s: {"trials": 5} for s in scenarios}})
+    summarize(results)
+    ResultsStore(root / name, results, samples=[]).save()
+    return root / name
+
+
+def throughput(fastapi: list[float], express: list[float] | None = None, metric: str = "rps", step: str = "users=32"
+               ) -> dict[tuple[str, str, str, str], list[float]]:
+    figures = {("fastapi", "throughput", step, metric): fastapi}
+    if express is not None:
+        figures[("express", "throughput", step, metric)] = express
+    return figures
+
+
+def row(result, target: str = "fastapi", metric: str = "rps"):
+    return next(r for r in result.rows if r.target == target and r.metric == metric)
+
+
+@pytest.fixture
+def bench(monkeypatch: pytest.MonkeyPatch):
+    """harness.cli.main with compare/history registered (a no-op once harness/cli.py registers them)."""
+    original = cli.build_parser
+
+    def build() -> argparse.ArgumentParser:
+        parser = original()
+        sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+        if "compare" not in sub.choices:
+            cli_compare.add_commands(sub, cli._add_common, cli._positive_int)
+        return parser
+
+    monkeypatch.setattr(cli, "build_parser", build)
+    return lambda *args: cli.main([str(a) for a in args])
+
+
+# ---- verdicts on constructed samples -------------------------------------------------------------------
+
+
+def test_clear_regression(tmp_path):
+    base = make_run(tmp_path, "base", throughput(STEADY))
+    new = make_run(tmp_path, "new", throughput(scaled(STEADY, 0.8)))
+    result = compare_runs(base, new)
+    r = row(result)
+    assert r.verdict == "regression" and result.exit_code == 1
+    assert r.change_pct == pytest.approx(-20.0)
+    assert r.ci_low_pct < -19 and r.ci_high_pct > -21 and r.ci_low_pct <= r.ci_high_pct
+    assert r.p_value < 0.05
+    assert 5.0 <= r.min_detectable_pct < 20.0  # the smallest change this comparison could flag, reported
+
+
+def test_improvement_in_a_lower_is_better_metric(tmp_path):
+    base = make_run(tmp_path, "base", throughput([10.0, 10.2, 9.9, 10.1, 10.0], metric="latency_p99_ms"))
+    new = make_run(tmp_path, "new", throughput([7.0, 7.1, 6.9, 7.2, 7.0], metric="latency_p99_ms"))
+    result = compare_runs(base, new)
+    assert row(result, metric="latency_p99_ms").verdict == "improvement"
+    assert result.exit_code == 0 and result.improvements and not result.regressions
+
+
+def test_latency_up_is_a_regression(tmp_path):
+    base = make_run(tmp_path, "base", throughput([10.0, 10.2, 9.9, 10.1, 10.0], metric="latency_p99_ms"))
+    new = make_run(tmp_path, "new", throughput([13.0, 13.1, 12.9, 13.2, 13.0], metric="latency_p99_ms"))
+    assert row(compare_runs(base, new), metric="latency_p99_ms").verdict == "regression"
+
+
+def test_noise_only_is_no_change(tmp_path):
+    base = make_run(tmp_path, "base", throughput([1000.0, 1040.0, 970.0, 1020.0, 985.0]))
+    new = make_run(tmp_path, "new", throughput([1010.0, 960.0, 1030.0, 995.0, 1005.0]))
+    result = compare_runs(base, new)
+    assert row(result).verdict == "no change" and result.exit_code == 0
+
+
+def test_a_significant_change_below_the_threshold_is_no_change(tmp_path):
+    base = make_run(tmp_path, "base", throughput(STEADY))
+    new = make_run(tmp_path, "new", throughput(scaled(STEADY, 0.97)))  # every trial lower, but by 3%
+    r = row(compare_runs(base, new))
+    assert r.p_value < 0.05 and r.verdict == "no change"
+    assert row(compare_runs(base, new, threshold_pct=2.0)).verdict == "regression"
+
+
+def test_a_big_change_with_wild_noise_is_not_called(tmp_path):
+    base = make_run(tmp_path, "base", throughput([1000.0, 600.0, 1400.0, 800.0, 1200.0]))
+    new = make_run(tmp_path, "new", throughput([900.0, 500.0, 1300.0, 700.0, 1000.0]))
+    r = row(compare_runs(base, new))
+    assert r.verdict == "no change" and r.change_pct == pytest.approx(-10.0)
+    assert r.min_detectable_pct > 30  # says how little such a run can see
+
+
+def test_too_few_trials_says_so(tmp_path):
+    base = make_run(tmp_path, "base", throughput(STEADY[:3]))
+    new = make_run(tmp_path, "new", throughput(scaled(STEADY[:3], 0.5)))
+    result = compare_runs(base, new)
+    r = row(result)
+    assert r.verdict == "too few trials" and r.min_detectable_pct is None
+    assert result.exit_code == 0
+    assert "1 judged figure(s) had too few trials to test" in headline(result)
+
+
+# ---- directions ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("metric", "expected"), [
+    ("rps", "higher"), ("io_efficiency", "higher"), ("max_concurrency_slo", "higher"), ("connections_held", "higher"),
+    ("latency_p50_ms", "lower"), ("latency_p999_ms", "lower"), ("error_rate", "lower"), ("cold_start_ms", "lower"),
+    ("listen_ms", "lower"), ("rss_idle_mb", "lower"), ("uss_idle_mb", "lower"), ("rss_peak_mb", "lower"),
+    ("memory_per_connection_kb", "lower"), ("server_rss_mb", "lower"),
+    ("loadgen_cpu_pct", "none"), ("sampler_cpu_pct", "none"), ("little_law_ratio", "none"), ("usl_r2", "none"),
+    ("latency_max_ms", "none"), ("rss_slope_mb_per_min", "none"), ("a_metric_nobody_declared", "none"),
+])  # fmt: skip
+def test_direction_table(metric, expected):
+    assert direction(metric) == expected
+
+
+def test_an_undirected_metric_is_reported_but_never_a_regression(tmp_path):
+    base = make_run(tmp_path, "base", throughput([50.0, 51.0, 49.0, 50.5, 49.5], metric="loadgen_cpu_pct"))
+    new = make_run(tmp_path, "new", throughput([90.0, 91.0, 89.0, 90.5, 89.5], metric="loadgen_cpu_pct"))
+    result = compare_runs(base, new)
+    r = row(result, metric="loadgen_cpu_pct")
+    assert r.direction == "none" and r.verdict == "changed" and result.exit_code == 0
+
+
+def test_errors_appearing_from_zero_are_a_regression(tmp_path):
+    base = make_run(tmp_path, "base", throughput([0.0] * 5, metric="error_rate"))
+    new = make_run(tmp_path, "new", throughput([0.02, 0.03, 0.025, 0.02, 0.03], metric="error_rate"))
+    same = make_run(tmp_path, "same", throughput([0.0] * 5, metric="error_rate"))
+    r = row(compare_runs(base, new), metric="error_rate")
+    assert r.verdict == "regression" and r.change_pct is None
+    assert row(compare_runs(base, same), metric="error_rate").verdict == "no change"
+    assert row(compare_runs(new, base), metric="error_rate").verdict == "improvement"
+
+
+def test_metric_filter_and_endpoint_rows(tmp_path):
+    figures = {**throughput(STEADY), **throughput(STEADY, metric="latency_p99_ms"),
+               ("fastapi", "throughput", "users=32,endpoint=GET /json", "rps"): STEADY}
+    base, new = make_run(tmp_path, "base", figures), make_run(tmp_path, "new", figures)
+    assert {r.metric for r in compare_runs(base, new, metrics=["rps"]).rows} == {"rps"}
+    assert all("endpoint=" not in r.step for r in compare_runs(base, new).rows)
+    assert any("endpoint=" in r.step for r in compare_runs(base, new, endpoints=True).rows)
+
+
+# ---- the machine-independent ratio -----------------------------------------------------------------------
+
+
+def test_a_slower_machine_moves_absolute_figures_but_not_the_ratio(tmp_path):
+    base = make_run(tmp_path, "base", throughput(STEADY, scaled(STEADY, 2.0)))
+    new = make_run(tmp_path, "new", throughput(scaled(STEADY, 0.5), STEADY))  # everything half as fast
+    result = compare_runs(base, new)
+    assert {r.verdict for r in result.rows} == {"regression"}
+    (ratio,) = result.ratios
+    assert (ratio.numerator, ratio.denominator) == ("express", "fastapi")
+    assert ratio.base_ratio == pytest.approx(2.0) and ratio.new_ratio == pytest.approx(2.0)
+    assert ratio.verdict == "no change" and ratio.change_pct == pytest.approx(0.0)
+
+
+def test_one_target_slowed_shifts_the_ratio(tmp_path):
+    base = make_run(tmp_path, "base", throughput(STEADY, scaled(STEADY, 2.0)))
+    new = make_run(tmp_path, "new", throughput(STEADY, scaled(STEADY, 1.4)))
+    result = compare_runs(base, new)
+    assert row(result, "express").verdict == "regression" and row(result, "fastapi").verdict == "no change"
+    (ratio,) = result.ratios
+    assert ratio.verdict == "changed" and ratio.change_pct == pytest.approx(-30.0)
+    assert ratio.base_ci[0] <= 2.0 <= ratio.base_ci[1]
+
+
+def test_reference_target_can_be_chosen(tmp_path):
+    base = make_run(tmp_path, "base", throughput(STEADY, scaled(STEADY, 2.0)))
+    (ratio,) = compare_runs(base, base, reference="express").ratios
+    assert (ratio.numerator, ratio.denominator) == ("fastapi", "express")
+    with pytest.raises(BenchError, match="no target 'django'"):
+        compare_runs(base, base, reference="django")
+
+
+# ---- reports and warnings --------------------------------------------------------------------------------
+
+
+def test_reports_are_written_next_to_the_new_run(tmp_path, bench, capsys):
+    base = make_run(tmp_path, "base", throughput(STEADY, STEADY))
+    new = make_run(tmp_path, "new", throughput(scaled(STEADY, 0.8), STEADY))
+    assert bench("compare", base, new) == 1
+    out = capsys.readouterr().out
+    assert "regression" in out and "1 regression(s)" in out
+    data = json.loads((new / "compare.json").read_text())
+    assert data["compare_version"] == 1 and data["regressions"] == 1 and data["exit_code"] == 1
+    assert data["base"]["git_commit"] == "abc123"
+    markdown = (new / "compare.md").read_text()
+    assert "## Regressions" in markdown and "fastapi throughput users=32 rps: -20.0%" in markdown
+
+
+def test_out_folder(tmp_path, bench):
+    base = make_run(tmp_path, "base", throughput(STEADY))
+    assert bench("compare", base, base, "--out", tmp_path / "report") == 0
+    assert (tmp_path / "report" / "compare.md").exists() and (tmp_path / "report" / "compare.json").exists()
+
+
+def test_json_has_no_nan(tmp_path):
+    base = make_run(tmp_path, "base", throughput([5.0] * 5, metric="cold_start_ms"))
+    text = to_json(compare_runs(base, base))
+    assert "NaN" not in text and json.loads(text)["rows"][0]["verdict"] == "no change"
+
+
+def test_warnings_name_what_differs(tmp_path):
+    base = make_run(tmp_path, "base", throughput(STEADY, STEADY))
+    new = make_run(tmp_path, "new", throughput(STEADY), complete=False, server_env={"SLOWDOWN_US": "300"})
+    warnings = " | ".join(compare_runs(base, new).warnings)
+    assert "new run is incomplete" in warnings
+    assert "server_env differs" in warnings and "SLOWDOWN_US" in warnings
+    assert "base only: express" in warnings
+
+
+# ---- bad input: one line, exit code 2 --------------------------------------------------------------------
+
+
+def error_line(err: str) -> str:
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("bench: error:") and "Traceback" not in err, err
+    return lines[0]
+
+
+def test_missing_run_exits_2(tmp_path, bench, capsys):
+    base = make_run(tmp_path, "base", throughput(STEADY))
+    assert bench("compare", base, tmp_path / "nope") == 2
+    assert "new run" in error_line(capsys.readouterr().err)
+    (tmp_path / "empty").mkdir()
+    assert bench("compare", tmp_path / "empty", base) == 2
+    assert "no results.json" in error_line(capsys.readouterr().err)
+
+
+def test_incompatible_schema_exits_2(tmp_path, bench, capsys):
+    base = make_run(tmp_path, "base", throughput(STEADY))
+    old = make_run(tmp_path, "old", throughput(STEADY))
+    data = json.loads((old / "results.json").read_text())
+    data["schema_version"] = 99
+    (old / "results.json").write_text(json.dumps(data))
+    assert bench("compare", old, base) == 2
+    assert "format 99" in error_line(capsys.readouterr().err)
+
+
+def test_different_scenarios_exit_2(tmp_path, bench, capsys):
+    base = make_run(tmp_path, "base", throughput(STEADY))
+    other = make_run(tmp_path, "other", {("fastapi", "cold_start", "", "cold_start_ms"): STEADY})
+    assert bench("compare", base, other) == 2
+    line = error_line(capsys.readouterr().err)
+    assert "different scenarios" in line and "only in base: throughput" in line and "only in new: cold_start" in line
+
+
+def test_different_profiles_are_refused(tmp_path, bench, capsys):
+    base = make_run(tmp_path, "base", throughput(STEADY), profile="quick")
+    new = make_run(tmp_path, "new", throughput(STEADY), profile="ci")
+    assert bench("compare", base, new) == 2
+    assert "different profiles" in error_line(capsys.readouterr().err)
+
+
+def test_no_metric_or_target_in_common_exits_2(tmp_path, bench, capsys):
+    base = make_run(tmp_path, "base", throughput(STEADY))
+    latency = make_run(tmp_path, "latency", throughput(STEADY, metric="latency_p99_ms"))
+    assert bench("compare", base, latency) == 2
+    assert "no metric in common" in error_line(capsys.readouterr().err)
+    assert bench("compare", base, base, "--metric", "rss_idle_mb") == 2
+    assert "no metric 'rss_idle_mb' in both runs" in error_line(capsys.readouterr().err)
+    express = make_run(tmp_path, "express", {("express", "throughput", "users=32", "rps"): STEADY})
+    assert bench("compare", base, express) == 2
+    assert "no target in common" in error_line(capsys.readouterr().err)
+
+
+def test_bad_threshold_is_refused_by_the_parser(bench, capsys):
+    with pytest.raises(SystemExit) as exc:
+        bench("compare", "a", "b", "--threshold", "-3")
+    assert exc.value.code == 2 and "percentage" in capsys.readouterr().err
+
+
+# ---- history ---------------------------------------------------------------------------------------------
+
+
+def three_runs(root: Path) -> Path:
+    results = root / "results"
+    make_run(results, "r1", throughput(STEADY, STEADY), created_at="2026-11-01T10:00:00+00:00", commit="c1")
+    make_run(results, "r2", throughput(scaled(STEADY, 1.01), STEADY), created_at="2026-11-02T10:00:00+00:00",
+             commit="c2")
+    make_run(results, "r3", throughput(scaled(STEADY, 0.7), STEADY), created_at="2026-11-03T10:00:00+00:00",
+             commit="c3")
+    make_run(results, "q1", throughput(STEADY, STEADY), profile="quick", created_at="2026-10-01T10:00:00+00:00")
+    return results
+
+
+def test_history_marks_the_regressed_run(tmp_path):
+    h = history(three_runs(tmp_path), metric="rps", scenario="throughput")
+    assert h.profile == "ci" and h.runs == ["r1", "r2", "r3"] and h.targets == ["express", "fastapi"]
+    verdicts = {(p.run_id, p.target): p.verdict for p in h.points}
+    assert verdicts[("r1", "fastapi")] == ""
+    assert verdicts[("r2", "fastapi")] == "no change"
+    assert verdicts[("r3", "fastapi")] == "regression" and verdicts[("r3", "express")] == "no change"
+    assert any("q1" in note for note in h.skipped)
+
+
+def test_history_command_writes_table_and_plot(tmp_path, bench, capsys):
+    results = three_runs(tmp_path)
+    assert bench("history", results, "--metric", "rps", "--scenario", "throughput", "--out", tmp_path / "out") == 0
+    out = capsys.readouterr().out
+    assert "REGRESSION" in out and "c3" in out
+    markdown = (tmp_path / "out" / "history-throughput-users32-rps.md").read_text()
+    assert markdown.count("REGRESSION") == 2  # the r3 fastapi cell and the legend
+    png = (tmp_path / "out" / "history-throughput-users32-rps.png").read_bytes()
+    assert png.startswith(b"\x89PNG")
+
+
+def test_history_bad_input(tmp_path, bench, capsys):
+    results = three_runs(tmp_path)
+    assert bench("history", tmp_path / "none") == 2
+    assert "no results folder" in error_line(capsys.readouterr().err)
+    assert bench("history", results, "--metric", "cold_start_ms") == 2
+    assert "no stored run" in error_line(capsys.readouterr().err)
+    make_run(results, "r4", throughput(STEADY, STEADY, step="users=64"), created_at="2026-11-04T10:00:00+00:00")
+    assert bench("history", results) == 2
+    assert "--step" in error_line(capsys.readouterr().err)
+    assert bench("history", results, "--step", "users=64") == 0
