@@ -403,13 +403,15 @@ def _extreme(candidates: list[str], key: str, how: str, reference: float | None)
     if not candidates:
         return None
     value: Callable[[str], float] = lambda s: float(step_params(s)[key])  # noqa: E731
-    if how == "max":
-        return max(candidates, key=value)
-    if how == "min":
-        return min(candidates, key=value)
-    if reference is None or reference <= 0:
-        return None
-    return min(candidates, key=lambda s: abs(math.log(max(value(s), 1e-9) / reference)))
+    if how == "same":
+        if reference is None or reference <= 0:
+            return None
+        distance: Callable[[str], float] = lambda s: abs(math.log(max(value(s), 1e-9) / reference))  # noqa: E731
+    else:
+        distance = (lambda s: -value(s)) if how == "max" else value
+    best = min(distance(s) for s in candidates)
+    ties = [s for s in candidates if distance(s) == best]
+    return ties[0] if len(ties) == 1 else None  # a tie (e.g. two matrix values) is ambiguous
 
 
 @dataclass(frozen=True)

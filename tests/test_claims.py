@@ -1,0 +1,438 @@
+"""The verdict logic of harness.claims on constructed results and small claims files."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+from harness.claims import (
+    DEFAULT_CLAIMS,
+    fmt,
+    judge_claims,
+    load_claims,
+    select_step,
+    verdicts_table,
+)
+from harness.errors import BenchError
+from harness.results import Metric, RunResults, TrialRecord
+
+STABLE = [100.0, 102.0, 98.0, 101.0, 99.0]  # CV 1.6%, CI of the median about [98, 102]
+
+
+def run_with(figures: dict[tuple[str, str, str, str], list[float]],
+             flags: dict[tuple[str, str], list[str]] | None = None, checks: dict | None = None,
+             config: dict | None = None) -> RunResults:
+    """A RunResults with one Metric per value (trial 1, 2, ...) and one TrialRecord per target × scenario × trial."""
+    results = RunResults(run_id="t", created_at="now", checks=checks or {}, config=config or {})
+    seen: set[tuple[str, str, int]] = set()
+    for (target, scenario, step, metric), values in figures.items():
+        for trial, value in enumerate(values, start=1):
+            results.metrics.append(Metric(target=target, scenario=scenario, trial=trial, step=step, metric=metric,
+                                          value=value, unit="u"))
+            if (target, scenario, trial) not in seen:
+                seen.add((target, scenario, trial))
+                results.trials.append(TrialRecord(
+                    target=target, scenario=scenario, trial=trial, order=len(seen), started_at="now", wall_s=1,
+                    flags=(flags or {}).get((target, scenario), []),
+                ))  # fmt: skip
+    return results
+
+
+def claims_file(tmp_path: Path, body: str) -> Path:
+    path = tmp_path / "claims.toml"
+    path.write_text(textwrap.dedent(body))
+    return path
+
+
+def verdict(tmp_path: Path, body: str, results: RunResults):
+    (only,) = judge_claims(results, load_claims(claims_file(tmp_path, body)))
+    return only
+
+
+RANGE = """
+    [[claims]]
+    id = "P4"
+    claim = "starts in 50-200 ms"
+    [[claims.checks]]
+    type = "range"
+    target = "express"
+    scenario = "cold_start"
+    metric = "cold_start_ms"
+    min = 50
+    max = 200
+"""
+
+
+def cold(values):
+    return run_with({("express", "cold_start", "", "cold_start_ms"): values})
+
+
+def test_a_ci_inside_the_range_supports(tmp_path):
+    v = verdict(tmp_path, RANGE, cold(STABLE))
+    assert v.verdict == "supported"
+    assert "95% CI [" in v.reason and "is in [50, 200]" in v.reason
+    assert v.measured().startswith("express 100 u [")
+
+
+def test_a_ci_outside_the_range_refutes(tmp_path):
+    v = verdict(tmp_path, RANGE, cold([x * 3 for x in STABLE]))
+    assert v.verdict == "refuted" and "is not in [50, 200]" in v.reason
+
+
+def test_a_ci_straddling_a_bound_is_inconclusive(tmp_path):
+    v = verdict(tmp_path, RANGE, cold([196.0, 198.0, 200.0, 202.0, 204.0]))
+    assert v.verdict == "inconclusive" and "straddles a bound" in v.reason
+
+
+def test_a_noisy_figure_can_neither_support_nor_refute(tmp_path):
+    v = verdict(tmp_path, RANGE, cold([100.0, 150.0, 60.0, 120.0, 90.0]))  # inside the range, CV about 30%
+    assert v.verdict == "inconclusive"
+    assert "noisy" in v.reason and "neither support nor refute" in v.reason
+
+
+def test_a_single_trial_is_judged_on_its_point_value_and_says_so(tmp_path):
+    v = verdict(tmp_path, RANGE, cold([120.0]))
+    assert v.verdict == "supported" and "single trial, no CI: judged on the point value" in v.reason
+    assert "(1 trial, no CI)" in v.measured()
+
+
+def test_policy_can_refuse_to_judge_a_single_trial(tmp_path):
+    v = verdict(tmp_path, '[policy]\nsingle_trial = "inconclusive"\n' + RANGE, cold([120.0]))
+    assert v.verdict == "inconclusive" and "no CI" in v.reason
+
+
+def test_a_missing_metric_is_not_checkable_with_a_reason(tmp_path):
+    results = run_with({("express", "throughput", "users=64", "rps"): STABLE})
+    v = verdict(tmp_path, RANGE, results)
+    assert v.verdict == "not checkable" and v.reason == "scenario cold_start was not run for express"
+    results = run_with({("express", "cold_start", "", "listen_ms"): STABLE})
+    assert verdict(tmp_path, RANGE, results).reason == "express has no cold_start_ms in scenario cold_start"
+
+
+def test_a_skipped_scenario_says_why(tmp_path):
+    results = run_with({("express", "throughput", "users=64", "rps"): STABLE},
+                       config={"skipped_scenarios": {"cold_start": "stateful: needs --workers 1"}})
+    assert "was skipped: stateful" in verdict(tmp_path, RANGE, results).reason
+
+
+RATIO = """
+    [[claims]]
+    id = "P2"
+    claim = "comparable"
+    [[claims.checks]]
+    type = "ratio"
+    scenario = "crud"
+    step = "users=max"
+    metric = "rps"
+    numerator = "express"
+    denominator = "fastapi"
+    min = 0.9
+    max = 1.1
+"""
+
+
+def crud(express, fastapi, flags=None):
+    return run_with({("express", "crud", "users=32", "rps"): express, ("fastapi", "crud", "users=32", "rps"): fastapi},
+                    flags)
+
+
+def test_a_ratio_inside_the_tolerance_supports_and_shows_both_targets(tmp_path):
+    v = verdict(tmp_path, RATIO, crud(STABLE, [x * 1.02 for x in STABLE]))
+    assert v.verdict == "supported"
+    text = v.measured()
+    assert "express 100 u [" in text and "fastapi 102 u [" in text and "express/fastapi 0.98" in text
+
+
+def test_a_ratio_outside_the_tolerance_refutes(tmp_path):
+    assert verdict(tmp_path, RATIO, crud(STABLE, [x * 1.5 for x in STABLE])).verdict == "refuted"
+
+
+def test_a_saturated_load_generator_blocks_a_verdict(tmp_path):
+    results = crud(STABLE, [x * 1.5 for x in STABLE], flags={("fastapi", "crud"): ["loadgen_saturated:users=32"]})
+    v = verdict(tmp_path, RATIO, results)
+    assert v.verdict == "inconclusive"
+    assert "load generator saturated at users=32" in v.reason and "neither support nor refute" in v.reason
+
+
+def test_a_flag_at_another_step_does_not_block(tmp_path):
+    results = crud(STABLE, [x * 1.5 for x in STABLE], flags={("fastapi", "crud"): ["loadgen_saturated:users=512"]})
+    assert verdict(tmp_path, RATIO, results).verdict == "refuted"
+
+
+P1 = """
+    [[claims]]
+    id = "P1"
+    claim = "40-60% more"
+    [[claims.checks]]
+    type = "ratio"
+    scenario = "concurrency"
+    metric = "max_concurrency_slo"
+    numerator = "express"
+    denominator = "fastapi"
+    min = 1.4
+    max = 1.6
+    quantized = "users"
+"""
+SWEEP = {"scenario_params": {"concurrency": {"users": [8, 32, 128, 512]}}}
+
+
+def sweep(express, fastapi, flags=None):
+    return run_with({("express", "concurrency", "", "max_concurrency_slo"): express,
+                     ("fastapi", "concurrency", "", "max_concurrency_slo"): fastapi}, flags, config=SWEEP)
+
+
+def test_a_coarse_sweep_cannot_resolve_a_narrow_ratio(tmp_path):
+    v = verdict(tmp_path, P1, sweep([128.0], [32.0]))
+    # express in [128, 512), fastapi in [32, 128): the ratio lies in [1, 16)
+    assert v.verdict == "inconclusive" and "step resolution [1–16]" in v.reason
+
+
+def test_a_ratio_far_beyond_the_steps_refutes(tmp_path):
+    v = verdict(tmp_path, P1, sweep([512.0], [8.0]))  # express ≥ 512 (top step), fastapi in [8, 32)
+    assert v.verdict == "refuted" and "step resolution [16–∞]" in v.reason
+
+
+def test_a_whole_trial_figure_inherits_every_steps_flags(tmp_path):
+    results = sweep([512.0], [8.0], flags={("express", "concurrency"): ["loadgen_saturated:users=128",
+                                                                         "little_law:users=512"]})
+    v = verdict(tmp_path, P1, results)
+    assert v.verdict == "inconclusive"
+    assert "load generator saturated at users=128" in v.reason and "Little's law check failed at users=512" in v.reason
+
+
+P5 = """
+    [[claims]]
+    id = "P5"
+    claim = "FastAPI 80-120 MB"
+    readings_must_agree = true
+    [[claims.checks]]
+    type = "range"
+    reading = "MB = 10^6 B"
+    target = "fastapi"
+    scenario = "cold_start"
+    metric = "rss_idle_mb"
+    min = 80
+    max = 120
+    [[claims.checks]]
+    type = "range"
+    reading = "MB = 2^20 B"
+    target = "fastapi"
+    scenario = "cold_start"
+    metric = "rss_idle_mib"
+    min = 80
+    max = 120
+"""
+
+
+def idle(mb: float):
+    values = [mb * f for f in (0.999, 1.0, 1.001)]
+    return run_with({("fastapi", "cold_start", "", "rss_idle_mb"): values,
+                     ("fastapi", "cold_start", "", "rss_idle_mib"): [v * 1e6 / 2**20 for v in values]})
+
+
+def test_mb_versus_mib_disagreeing_is_inconclusive_with_the_ambiguity_stated(tmp_path):
+    v = verdict(tmp_path, P5, idle(82.0))  # 82 MB is 78.2 MiB: in range in one reading only
+    assert v.verdict == "inconclusive"
+    assert "depends on the reading" in v.reason
+    assert "the MB = 10^6 B reading gives supported" in v.reason and "the MB = 2^20 B reading gives refuted" in v.reason
+
+
+def test_mb_and_mib_agreeing_give_that_verdict(tmp_path):
+    v = verdict(tmp_path, P5, idle(52.4))
+    assert v.verdict == "refuted" and "same verdict in every reading" in v.reason
+    assert "MB = 10^6 B: fastapi 52.4 u" in v.measured() and "MB = 2^20 B: fastapi 50" in v.measured()
+
+
+COMPARE = """
+    [[claims]]
+    id = "P6"
+    claim = "FastAPI drifts less"
+    [[claims.checks]]
+    type = "compare"
+    scenario = "memory"
+    step = "users=max"
+    metric = "rss_slope_mb_per_min"
+    transform = "abs"
+    lower = "fastapi"
+    higher = "express"
+"""
+
+
+def memory(fastapi, express):
+    return run_with({("fastapi", "memory", "users=32", "rss_slope_mb_per_min"): fastapi,
+                     ("express", "memory", "users=32", "rss_slope_mb_per_min"): express})
+
+
+def test_compare_uses_the_absolute_value_when_asked(tmp_path):
+    v = verdict(tmp_path, COMPARE, memory([-0.5], [2.0]))
+    assert v.verdict == "supported" and "fastapi/express 0.25 is below 1" in v.reason
+    assert verdict(tmp_path, COMPARE, memory([-3.0], [2.0])).verdict == "refuted"
+
+
+def test_equal_figures_are_not_lower(tmp_path):
+    assert verdict(tmp_path, COMPARE, memory([2.0], [2.0])).verdict == "refuted"
+
+
+def test_compare_refuses_negative_figures_without_abs(tmp_path):
+    v = verdict(tmp_path, COMPARE.replace('transform = "abs"\n', ""), memory([-0.5], [2.0]))
+    assert v.verdict == "not checkable" and 'transform = "abs"' in v.reason
+
+
+GAP = """
+    [[claims]]
+    id = "P3"
+    claim = "gap at cpu"
+    [[claims.checks]]
+    type = "gap"
+    metric = "rps"
+    numerator = "express"
+    denominator = "fastapi"
+    larger = { scenario = "cpu", step = "users=max" }
+    smaller = { scenario = "crud", step = "users=max" }
+"""
+
+
+def gaps(cpu_ratio: float, crud_ratio: float):
+    return run_with({("express", "cpu", "users=8", "rps"): [x * cpu_ratio for x in STABLE],
+                     ("fastapi", "cpu", "users=8", "rps"): STABLE,
+                     ("express", "crud", "users=32", "rps"): [x * crud_ratio for x in STABLE],
+                     ("fastapi", "crud", "users=32", "rps"): STABLE})
+
+
+def test_a_gap_that_is_clearly_larger_supports(tmp_path):
+    # express 5x faster at cpu, 1.5x slower at crud: gaps 5 vs 1.5 whichever the direction
+    v = verdict(tmp_path, GAP, gaps(5.0, 1 / 1.5))
+    assert v.verdict == "supported" and "at cpu users=8 rps" in v.reason
+
+
+def test_gaps_with_overlapping_intervals_are_inconclusive(tmp_path):
+    v = verdict(tmp_path, GAP, gaps(1.02, 1.01))
+    assert v.verdict == "inconclusive" and "intervals overlap" in v.reason
+
+
+def test_a_smaller_gap_refutes(tmp_path):
+    assert verdict(tmp_path, GAP, gaps(1.0 / 1.2, 3.0)).verdict == "refuted"
+
+
+BEHAVIOUR = """
+    [[claims]]
+    id = "F1"
+    claim = "422"
+    [[claims.checks]]
+    type = "behaviour"
+    target = "fastapi"
+    check = "invalid_email"
+    expect = { status = 422, names_the_field = true }
+    present = ["message"]
+"""
+
+
+def test_behaviour_checks_are_judged_from_the_recorded_answers(tmp_path):
+    good = {"fastapi": {"invalid_email": {"status": 422, "names_the_field": True, "message": "not an email"}}}
+    v = verdict(tmp_path, BEHAVIOUR, run_with({}, checks=good))
+    assert v.verdict == "supported" and "status=422" in v.measured()
+    bad = {"fastapi": {"invalid_email": {"status": 400, "names_the_field": False, "message": None}}}
+    v = verdict(tmp_path, BEHAVIOUR, run_with({}, checks=bad))
+    assert v.verdict == "refuted" and "status=400 (expected 422)" in v.reason and "message missing" in v.reason
+    v = verdict(tmp_path, BEHAVIOUR, run_with({}))
+    assert v.verdict == "not checkable" and "no behaviour check 'invalid_email'" in v.reason
+
+
+def test_a_code_verdict_holds_only_while_its_evidence_is_there(tmp_path):
+    (tmp_path / "app.js").write_text("const r = schema.safeParse(body)\n")
+    body = """
+        [[claims]]
+        id = "F3"
+        claim = "by hand"
+        [[claims.checks]]
+        type = "code"
+        verdict = "supported"
+        reason = "zod, added by hand"
+        evidence = [{ path = "app.js", contains = "safeParse" }]
+    """
+    assert verdict(tmp_path, body, run_with({})).verdict == "supported"
+    (tmp_path / "app.js").write_text("app.use(express.validate())\n")
+    v = verdict(tmp_path, body, run_with({}))
+    assert v.verdict == "inconclusive" and "app.js lacks 'safeParse'" in v.reason
+
+
+def test_a_second_reading_is_reported_but_does_not_decide(tmp_path):
+    body = RANGE + """
+    [[claims.checks]]
+    type = "range"
+    reading = "listen"
+    target = "express"
+    scenario = "cold_start"
+    metric = "listen_ms"
+    max = 10
+    """
+    results = run_with({("express", "cold_start", "", "cold_start_ms"): STABLE,
+                        ("express", "cold_start", "", "listen_ms"): STABLE})
+    v = verdict(tmp_path, body, results)
+    assert v.verdict == "supported" and "[listen reading: refuted]" in v.reason
+
+
+@pytest.mark.parametrize(("body", "message"), [
+    ("[[claims]]\nid = \"X\"\nclaim = ", "bad claims file"),
+    ('[[claims]]\nid = "X"\nclaim = "c"\n[[claims.checks]]\ntype = "guess"\n', "claims.0.checks.0"),
+    ('[[claims]]\nid = "X"\nclaim = "c"\n[[claims.checks]]\ntype = "range"\ntarget = "a"\nscenario = "s"\n'
+     'metric = "m"\nmin = 5\nmax = 1\n', "min 5.0 is above max 1.0"),
+    ('[[claims]]\nid = "X"\nclaim = "c"\n[[claims.checks]]\ntype = "ratio"\nscenario = "s"\nmetric = "m"\n'
+     'numerator = "a"\ndenominator = "b"\n', "give min, max or both"),
+    ('[[claims]]\nid = "X"\nclaim = "c"\n[[claims.checks]]\ntype = "not_checkable"\nreason = "r"\n'
+     '[[claims]]\nid = "X"\nclaim = "d"\n[[claims.checks]]\ntype = "not_checkable"\nreason = "r"\n',
+     "claim id 'X' appears twice"),
+    ('[[claims]]\nid = "X"\nclaim = "c"\ncheks = []\n', "claims.0.checks: Field required"),
+])  # fmt: skip
+def test_a_bad_claims_file_is_one_line_naming_the_problem(tmp_path, body, message):
+    with pytest.raises(BenchError) as info:
+        load_claims(claims_file(tmp_path, body))
+    text = str(info.value)
+    assert text.startswith("bad claims file ") and message in text and "\n" not in text
+
+
+def test_a_missing_claims_file_is_one_line(tmp_path):
+    with pytest.raises(BenchError, match="cannot read claims file"):
+        load_claims(tmp_path / "nope.toml")
+
+
+def test_the_projects_claims_file_covers_every_article_claim():
+    claims = load_claims(DEFAULT_CLAIMS)
+    ids = [c.id for c in claims.claims]
+    assert ids == ["P1", "P2", "P3", "P4", "P5", "P6", "P7", "F1", "F2", "F3", "E1", "E2", "E3"]
+    for claim in claims.claims:
+        if claim.id in ("P1", "P2", "P6", "P7"):
+            assert claim.definition and claim.tolerance, claim.id
+
+
+def test_every_claim_gets_a_verdict_and_a_reason_even_on_an_empty_run():
+    verdicts = judge_claims(run_with({}), load_claims(DEFAULT_CLAIMS))
+    assert len(verdicts) == 13
+    assert all(v.verdict in ("supported", "not checkable") and v.reason for v in verdicts)
+    assert {v.claim.id for v in verdicts if v.verdict == "supported"} == {"F3"}  # judged from the code
+
+
+def test_step_selectors():
+    steps = ["ms=20,users=16", "ms=20,users=64", "ms=20,users=256", "ms=100,users=256", "users=64,endpoint=GET /x"]
+    assert select_step(steps, "ms=20,users=max") == "ms=20,users=256"
+    assert select_step(steps, "ms=20,users=min") == "ms=20,users=16"
+    assert select_step(steps, "ms=20,users=same", {"users": 50.0}) == "ms=20,users=64"
+    assert select_step([""], "") == ""
+    with pytest.raises(Exception, match="no single step matches"):
+        select_step(steps, "users=max")  # ms=20 and ms=100 both have users=256
+
+
+def test_number_format():
+    assert [fmt(x) for x in (0.0, 0.12345, 5.5, 52.44, 200.0, 3137.2, float("inf"), None)] == \
+        ["0", "0.123", "5.5", "52.4", "200", "3,137", "∞", "—"]
+
+
+def test_the_table_shows_every_claim_with_its_verdict(tmp_path):
+    verdicts = judge_claims(cold(STABLE), load_claims(claims_file(tmp_path, RANGE)))
+    console = Console(record=True, width=200)
+    console.print(verdicts_table(verdicts))
+    text = console.export_text()
+    assert "P4" in text and "supported" in text and "express 100 u [" in text
