@@ -264,6 +264,7 @@ class Figure:
         return self.low is not None and self.high is not None
 
     def text(self) -> str:
+        """E.g. "express 255 ms [230–270]", "express/fastapi 0.66× (1 trial, no CI)"."""
         value = f"{self.label} {fmt(self.value)}{'' if self.unit in ('', '×') else ' ' + self.unit}"
         if self.unit == "×":
             value += "×"
@@ -279,6 +280,8 @@ def fmt(value: float | None) -> str:
         return "—"
     if math.isinf(value):
         return "∞" if value > 0 else "-∞"
+    if abs(value) < 1e-9:  # e.g. the CV of a constant series, 1e-16 from rounding
+        return "0"
     if abs(value) >= 100 or value == int(value):
         return f"{value:,.0f}"
     return f"{value:.3g}" if abs(value) < 10 else f"{value:.1f}"
@@ -295,8 +298,13 @@ class CheckOutcome:
     measured_text: str = ""  # for checks without figures (behaviour, code)
 
     def measured(self, short: bool = False) -> list[str]:
+        """Figures grouped by where they were read: "crud users=32 rps: express 773 req/s; …; express/fastapi 0.66×"."""
         shown = self.figures if short else [*self.context, *self.figures]
-        return [f.text() for f in shown] or ([self.measured_text] if self.measured_text else [])
+        groups: dict[str, list[str]] = defaultdict(list)
+        for f in shown:
+            groups[f.where].append(f.text())
+        return [f"{where}: {', '.join(texts)}" for where, texts in groups.items()] or (
+            [self.measured_text] if self.measured_text else [])
 
 
 @dataclass(frozen=True)
@@ -512,7 +520,7 @@ def judge_figure(figure: Figure, lo: float | None, hi: float | None, policy: Pol
     """(verdict, reason) of one figure against [lo, hi], applying the blocking-flag and single-trial rules."""
     blocked = blocking(figure.flags, policy)
     if blocked:
-        return "inconclusive", f"{figure.label} {figure.where}: {blocked}, which can neither support nor refute"
+        return "inconclusive", f"{figure.label} {figure.where} {blocked}: cannot support or refute"
     wanted = wanted or range_text(lo, hi, unit)
     if figure.has_interval:
         assert figure.low is not None and figure.high is not None
@@ -669,9 +677,9 @@ def judge_gap(check: GapCheck, ctx: Context) -> CheckOutcome:
 
 
 def _compare_gaps(big: Figure, small: Figure, policy: Policy) -> tuple[str, str]:
-    blocked = "; ".join(f"{f.where}: {b}" for f in (big, small) if (b := blocking(f.flags, policy)))
+    blocked = "; ".join(f"{f.where} {b}" for f in (big, small) if (b := blocking(f.flags, policy)))
     if blocked:
-        return "inconclusive", f"{blocked}, which can neither support nor refute"
+        return "inconclusive", f"{blocked}: cannot support or refute"
     gb, gs = gap_factor(big), gap_factor(small)
     text = f"gap {_gap_text(gb)} at {big.where} vs {_gap_text(gs)} at {small.where}"
     if gb.low is not None and gb.high is not None and gs.low is not None and gs.high is not None:

@@ -74,7 +74,7 @@ def test_a_ci_inside_the_range_supports(tmp_path):
     v = verdict(tmp_path, RANGE, cold(STABLE))
     assert v.verdict == "supported"
     assert "95% CI [" in v.reason and "is in [50, 200]" in v.reason
-    assert v.measured().startswith("express 100 u [")
+    assert v.measured().startswith("cold_start cold_start_ms: express 100 u [")
 
 
 def test_a_ci_outside_the_range_refutes(tmp_path):
@@ -90,7 +90,7 @@ def test_a_ci_straddling_a_bound_is_inconclusive(tmp_path):
 def test_a_noisy_figure_can_neither_support_nor_refute(tmp_path):
     v = verdict(tmp_path, RANGE, cold([100.0, 150.0, 60.0, 120.0, 90.0]))  # inside the range, CV about 30%
     assert v.verdict == "inconclusive"
-    assert "noisy" in v.reason and "neither support nor refute" in v.reason
+    assert "noisy" in v.reason and "cannot support or refute" in v.reason
 
 
 def test_a_single_trial_is_judged_on_its_point_value_and_says_so(tmp_path):
@@ -143,7 +143,8 @@ def test_a_ratio_inside_the_tolerance_supports_and_shows_both_targets(tmp_path):
     v = verdict(tmp_path, RATIO, crud(STABLE, [x * 1.02 for x in STABLE]))
     assert v.verdict == "supported"
     text = v.measured()
-    assert "express 100 u [" in text and "fastapi 102 u [" in text and "express/fastapi 0.98" in text
+    assert text.startswith("crud users=32 rps: express 100 u [")
+    assert "fastapi 102 u [" in text and "express/fastapi 0.98" in text
 
 
 def test_a_ratio_outside_the_tolerance_refutes(tmp_path):
@@ -154,7 +155,7 @@ def test_a_saturated_load_generator_blocks_a_verdict(tmp_path):
     results = crud(STABLE, [x * 1.5 for x in STABLE], flags={("fastapi", "crud"): ["loadgen_saturated:users=32"]})
     v = verdict(tmp_path, RATIO, results)
     assert v.verdict == "inconclusive"
-    assert "load generator saturated at users=32" in v.reason and "neither support nor refute" in v.reason
+    assert "load generator saturated at users=32" in v.reason and "cannot support or refute" in v.reason
 
 
 def test_a_flag_at_another_step_does_not_block(tmp_path):
@@ -243,7 +244,8 @@ def test_mb_versus_mib_disagreeing_is_inconclusive_with_the_ambiguity_stated(tmp
 def test_mb_and_mib_agreeing_give_that_verdict(tmp_path):
     v = verdict(tmp_path, P5, idle(52.4))
     assert v.verdict == "refuted" and "same verdict in every reading" in v.reason
-    assert "MB = 10^6 B: fastapi 52.4 u" in v.measured() and "MB = 2^20 B: fastapi 50" in v.measured()
+    assert "MB = 10^6 B: cold_start rss_idle_mb: fastapi 52.4 u" in v.measured()
+    assert "MB = 2^20 B: cold_start rss_idle_mib: fastapi 50" in v.measured()
 
 
 COMPARE = """
@@ -432,7 +434,7 @@ def test_number_format():
 
 def test_the_table_shows_every_claim_with_its_verdict(tmp_path):
     verdicts = judge_claims(cold(STABLE), load_claims(claims_file(tmp_path, RANGE)))
-    console = Console(record=True, width=200)
+    console = Console(record=True, width=300)
     console.print(verdicts_table(verdicts))
     text = console.export_text()
-    assert "P4" in text and "supported" in text and "express 100 u [" in text
+    assert "P4" in text and "supported" in text and "express 100 u" in text

@@ -1,0 +1,76 @@
+"""A stored run as the report reads it: results.json plus samples.csv, never a re-run."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from harness.claims import ClaimVerdict
+from harness.results import SAMPLE_COLUMNS, RunResults, Summary, load_results, step_params
+
+
+class Skip(Exception):
+    """A plot or section that this run has no data for; the message says why, for the report."""
+
+
+@dataclass
+class RunData:
+    directory: Path
+    results: RunResults
+    samples: pd.DataFrame  # samples.csv; empty when the file is missing
+    verdicts: list[ClaimVerdict] = field(default_factory=list)
+
+    @classmethod
+    def load(cls, run_dir: Path) -> RunData:
+        return cls(run_dir, load_results(run_dir), read_samples(run_dir / "samples.csv"))
+
+    def targets(self) -> list[str]:
+        """Targets in a stable order (alphabetical), so colours and columns match across plots."""
+        return sorted({m.target for m in self.results.metrics} | {t.target for t in self.results.trials})
+
+    def scenarios(self) -> set[str]:
+        return {m.scenario for m in self.results.metrics}
+
+    def summary(self, target: str, scenario: str, step: str, metric: str) -> Summary | None:
+        for s in self.results.summaries:
+            if (s.target, s.scenario, s.step, s.metric) == (target, scenario, step, metric):
+                return s
+        return None
+
+    def by_users(self, target: str, scenario: str, metric: str, **fixed: float) -> list[tuple[float, Summary]]:
+        """(users, summary) of one metric across a scenario's steps, per-endpoint rows left out."""
+        out = []
+        for s in self.results.summaries:
+            if (s.target, s.scenario, s.metric) != (target, scenario, metric) or "endpoint=" in s.step:
+                continue
+            params = step_params(s.step)
+            if "users" in params and all(params.get(k) == float(v) for k, v in fixed.items()):
+                out.append((float(params["users"]), s))
+        return sorted(out, key=lambda pair: pair[0])
+
+    def values(self, target: str, scenario: str, metric: str, step: str = "") -> list[float]:
+        """Per-trial values of one figure."""
+        return [m.value for m in self.results.metrics
+                if (m.target, m.scenario, m.step, m.metric) == (target, scenario, step, metric)]
+
+    def top_step(self, scenario: str, metric: str = "rps") -> str:
+        """The highest-users step of a scenario that every target has (the one the claims use by default)."""
+        per_target = [{s.step for _, s in self.by_users(t, scenario, metric)} for t in self.targets()]
+        shared = set.intersection(*per_target) if per_target else set()
+        if not shared:
+            raise Skip(f"no {metric} step of scenario {scenario} that every target has")
+        return max(shared, key=lambda step: float(step_params(step)["users"]))
+
+    def require(self, *scenarios: str) -> None:
+        missing = [s for s in scenarios if s not in self.scenarios()]
+        if missing:
+            raise Skip(f"scenario {', '.join(missing)} is not in this run")
+
+
+def read_samples(path: Path) -> pd.DataFrame:
+    if not path.exists():
+        return pd.DataFrame(columns=SAMPLE_COLUMNS)
+    return pd.read_csv(path, dtype={"step": str, "target": str, "scenario": str, "role": str},
+                       keep_default_na=False, na_values={"uss_mb": [""], "pss_mb": [""]})

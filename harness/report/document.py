@@ -1,0 +1,271 @@
+"""The report as a list of plain blocks (headings, paragraphs, tables, images), built once from a stored
+run and rendered by one small exporter per format (markdown.py, html.py), as hyperfine does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harness.claims import ClaimVerdict, Place, Policy, fmt
+from harness.cpus import format_cpu_list
+from harness.report.data import RunData
+from harness.report.plots import PlotSpec
+from harness.stats import NOISY_CV
+
+
+@dataclass(frozen=True)
+class Heading:
+    text: str
+    level: int = 2
+    anchor: str = ""
+
+
+@dataclass(frozen=True)
+class Para:
+    text: str
+
+
+@dataclass(frozen=True)
+class Bullets:
+    items: list[str]
+
+
+@dataclass(frozen=True)
+class Table:
+    header: list[str]
+    rows: list[list[str]]
+
+
+@dataclass(frozen=True)
+class Image:
+    path: Path  # absolute; renderers make it relative or embed it
+    alt: str
+    anchor: str
+
+
+@dataclass(frozen=True)
+class Ref:
+    """A pointer to an image shown earlier."""
+
+    title: str
+    anchor: str
+
+
+@dataclass(frozen=True)
+class Code:
+    text: str
+
+
+Block = Heading | Para | Bullets | Table | Image | Ref | Code
+
+
+@dataclass
+class Plots:
+    """The plots drawn (name -> path), the ones skipped (name -> why), and which were already shown."""
+
+    specs: list[PlotSpec]
+    drawn: dict[str, Path]
+    skipped: dict[str, str]
+    shown: set[str] = field(default_factory=set)
+
+    def show(self, name: str) -> list[Block]:
+        """The image the first time; a pointer to it afterwards, so the HTML embeds each image once."""
+        spec = next(s for s in self.specs if s.name == name)
+        if name in self.skipped:
+            return [Para(f"Figure “{spec.title}” was not drawn: {self.skipped[name]}.")]
+        if name in self.shown:
+            return [Ref(spec.title, f"fig-{name}")]
+        self.shown.add(name)
+        return [Image(self.drawn[name], spec.title, f"fig-{name}")]
+
+    def for_claim(self, verdict: ClaimVerdict) -> list[str]:
+        pairs = set(claim_pairs(verdict))
+        return [s.name for s in self.specs if pairs & set(s.shows)]
+
+
+def claim_pairs(verdict: ClaimVerdict) -> list[tuple[str, str]]:
+    pairs = []
+    for check in verdict.claim.checks:
+        if isinstance(check, Place):
+            pairs.append((check.scenario, check.metric))
+        elif hasattr(check, "larger"):
+            pairs += [(check.larger.scenario, check.metric), (check.smaller.scenario, check.metric)]
+    return pairs
+
+
+def build_document(data: RunData, plots: Plots, policy: Policy) -> list[Block]:
+    return [
+        *_title(data),
+        *_claims_section(data, plots),
+        *_environment(data),
+        *_method(data, policy),
+        *_each_claim(data, plots),
+        *_other_figures(plots),
+        *_warnings(data, plots),
+        *_reproduce(data),
+    ]
+
+
+def _title(data: RunData) -> list[Block]:
+    r = data.results
+    state = "complete" if r.complete else "INCOMPLETE (interrupted or failed): figures cover only the trials run"
+    return [
+        Heading(f"Benchmark report: {r.run_id}", 1),
+        Para(f"Run {state}; created {r.created_at}; profile {r.config.get('profile', '?')}, runtime "
+             f"{r.config.get('runtime', '?')}, targets {', '.join(data.targets()) or 'none'}. "
+             "This report was generated from the stored results only; nothing was re-run."),
+    ]
+
+
+def claims_rows(verdicts: list[ClaimVerdict], short: bool = True) -> list[list[str]]:
+    return [[v.claim.id, v.claim.claim, v.measured(short), v.expected(), v.verdict, v.reason] for v in verdicts]
+
+
+def _claims_section(data: RunData, plots: Plots) -> list[Block]:
+    return [
+        Heading("Claims", 2, "claims"),
+        Para("Each claim of the article, judged on this run (details per claim below). Ratios are Express over "
+             "FastAPI; values are medians across trials with a 95% bootstrap CI in brackets."),
+        Table(["id", "claim", "measured", "expected", "verdict", "reason"], claims_rows(data.verdicts)),
+        *plots.show("claims_overview"),
+    ]
+
+
+def _environment(data: RunData) -> list[Block]:
+    env = data.results.environment
+    rows = [
+        ["host", f"{env.get('hostname', '?')} ({env.get('os', '?')})"],
+        ["CPU", f"{env.get('cpu_model', '?')}, {env.get('cpu_count_logical', '?')} logical cores "
+                f"(usable: {format_cpu_list(env.get('cpus_usable', []))})"],
+        ["memory", f"{env.get('memory_total_gb', '?')} GB"],
+        ["Python / Node.js", f"{env.get('python', '?')} / {env.get('node', '?')}"],
+        ["runtime", str(env.get("runtime", "?"))],
+        ["git commit", _commit(env)],
+    ]
+    for target, versions in sorted(env.get("targets", {}).items()):
+        rows.append([f"target {target}", ", ".join(f"{k} {v}" for k, v in versions.items())])
+    rows.append(["harness packages", ", ".join(f"{k} {v}" for k, v in env.get("harness_packages", {}).items())])
+    return [Heading("Environment", 2, "environment"), Table(["", ""], rows)]
+
+
+def _commit(env: dict[str, Any]) -> str:
+    git = env.get("git") or {}
+    commit = git.get("commit") or "unknown"
+    return f"{commit}{' (with uncommitted changes)' if git.get('dirty') else ''}"
+
+
+def _method(data: RunData, policy: Policy) -> list[Block]:
+    config = data.results.config
+    single = ("judged on the median, and the reason says 'no CI'" if policy.single_trial == "point"
+              else "inconclusive")
+    return [
+        Heading("Method", 2, "method"),
+        Bullets([
+            f"Server on CPU {format_cpu_list(config.get('server_cpus', []))}, load generator (Locust, "
+            f"{config.get('loadgen_workers', 1)} worker(s)) on CPU {format_cpu_list(config.get('loadgen_cpus', []))}; "
+            f"{config.get('workers', 1)} server worker process(es) for every target.",
+            f"A fresh server process per trial; targets interleaved trial by trial (order {config.get('order')}, "
+            f"seed {config.get('seed')}). Samplers at {config.get('sample_hz', '?')} Hz.",
+            "Latency from HDR histograms (µs resolution) merged across Locust workers, measured window only "
+            "(warm-up excluded). Throughput counts successful responses.",
+            f"Across trials: the median, a percentile-bootstrap 95% CI of the median (Efron & Tibshirani 1993; "
+            f"none with fewer than 3 trials) and the coefficient of variation; CV over {NOISY_CV:.0%} is noisy.",
+            "Ratios: the ratio of medians with a two-sample percentile-bootstrap CI.",
+            "Units: MB = 10⁶ bytes, MiB = 2²⁰ bytes.",
+            "Verdicts: a 95% CI inside the claim's range supports it, outside refutes it, straddling a bound is "
+            f"inconclusive; a figure flagged {', '.join(policy.blocking_flags)} can neither support nor refute; "
+            f"a figure without CI (fewer than 3 trials) is {single}; a figure the run lacks is not checkable.",
+        ]),
+        Table(["scenario", "steps (users)", "other steps", "warm-up s", "measured s", "think s", "trials"],
+              _scenario_rows(config)),
+    ]
+
+
+def _scenario_rows(config: dict[str, Any]) -> list[list[str]]:
+    rows = []
+    for name, p in sorted(config.get("scenario_params", {}).items()):
+        matrix = ", ".join(f"{k}={v}" for k, v in p.get("matrix", {}).items())
+        rows.append([name, ", ".join(str(u) for u in p.get("users", [])) or "—", matrix or "—",
+                     str(p.get("warmup_s", "—")), str(p.get("duration_s", "—")), str(p.get("think_s", "—")),
+                     str(p.get("trials", "—"))])
+    return rows
+
+
+def _each_claim(data: RunData, plots: Plots) -> list[Block]:
+    blocks: list[Block] = [Heading("Each claim", 2, "each-claim")]
+    for v in data.verdicts:
+        blocks += _one_claim(v, plots)
+    return blocks
+
+
+def _one_claim(v: ClaimVerdict, plots: Plots) -> list[Block]:
+    c = v.claim
+    facts = [f"Verdict: {v.verdict}. {v.reason}"]
+    facts += [f"{label}: {text}" for label, text in (("The article", c.figure), ("Definition used", c.definition),
+                                                      ("Tolerance", c.tolerance)) if text]
+    blocks: list[Block] = [Heading(f"{c.id}: {v.verdict}", 3, f"claim-{c.id}"), Para(c.claim), Bullets(facts)]
+    blocks.append(Table(["reading", "expected", "measured", "verdict", "reason"],
+                        [[o.reading, o.expected, "; ".join(o.measured()) or "—", o.verdict, o.reason]
+                         for o in v.outcomes]))
+    for name in plots.for_claim(v):
+        blocks += plots.show(name)
+    return blocks
+
+
+def _other_figures(plots: Plots) -> list[Block]:
+    rest = [s.name for s in plots.specs if s.name not in plots.shown and s.name in plots.drawn]
+    if not rest:
+        return []
+    blocks: list[Block] = [Heading("Other figures", 2, "figures")]
+    for name in rest:
+        blocks += plots.show(name)
+    return blocks
+
+
+def _warnings(data: RunData, plots: Plots) -> list[Block]:
+    items = list(data.results.warnings)
+    if not data.results.complete:
+        items.insert(0, "The run is incomplete (interrupted or failed): some figures are missing.")
+    skipped = data.results.config.get("skipped_scenarios", {})
+    items += [f"Scenario {name} skipped: {why}" for name, why in skipped.items()]
+    items += [f"Figure {name} not drawn: {why}." for name, why in plots.skipped.items()]
+    items += _little_law_notes(data)
+    return [Heading("Warnings", 2, "warnings"), Bullets(items or ["None: no figure was flagged."])]
+
+
+def _little_law_notes(data: RunData) -> list[str]:
+    ratios = [s for s in data.results.summaries if s.metric == "little_law_ratio" and "endpoint=" not in s.step]
+    worst = sorted(ratios, key=lambda s: abs(s.median - 1), reverse=True)[:3]
+    return ["Little's law X·(R+Z)/N, furthest from 1: " + "; ".join(
+        f"{s.target} {s.scenario} {s.step} {fmt(s.median)}" for s in worst)] if worst else []
+
+
+def command_line(config: dict[str, Any]) -> str:
+    """The `bench run` command that repeats this run's configuration."""
+    parts = [".venv/bin/bench run", f"--profile {config.get('profile', 'quick')}",
+             f"--runtime {config.get('runtime', 'native')}"]
+    parts += [f"--target {t}" for t in config.get("targets") or []]
+    parts += [f"--scenario {s}" for s in config.get("scenarios") or []]
+    for flag, key in (("--server-cpus", "server_cpus"), ("--loadgen-cpus", "loadgen_cpus")):
+        if config.get(key):
+            parts.append(f"{flag} {format_cpu_list(config[key])}")
+    for flag, key, default in (("--workers", "workers", 1), ("--loadgen-workers", "loadgen_workers", 1),
+                               ("--sample-hz", "sample_hz", 10.0), ("--memory-limit-mb", "memory_limit_mb", None)):
+        if config.get(key) not in (None, default):
+            parts.append(f"{flag} {config[key]}")
+    parts.append(f"--order {config.get('order', 'alternate')}")
+    if config.get("order") == "random":
+        parts.append(f"--seed {config.get('seed')}")
+    parts += [f"--server-env {k}={v}" for k, v in config.get("server_env", {}).items()]
+    parts += [f"--base-image {k}={v}" for k, v in config.get("base_images", {}).items()]
+    return " \\\n    ".join(parts)
+
+
+def _reproduce(data: RunData) -> list[Block]:
+    commit = (data.results.environment.get("git") or {}).get("commit")
+    lines = [f"git checkout {commit}"] if commit else []
+    lines += ["make setup", command_line(data.results.config), ".venv/bin/bench report results/<new run>"]
+    return [Heading("Reproduce", 2, "reproduce"),
+            Para("On a machine like the one above, from the repository's root:"), Code("\n".join(lines))]

@@ -1,0 +1,77 @@
+"""report.html from the report's blocks: one self-contained file, images embedded as base64 PNG."""
+
+from __future__ import annotations
+
+import base64
+from functools import singledispatch
+from html import escape
+
+from harness.report.document import Block, Bullets, Code, Heading, Image, Para, Ref, Table
+
+VERDICT_CLASS = {"supported": "ok", "refuted": "bad", "inconclusive": "doubt", "not checkable": "na"}
+STYLE = """
+body { font: 15px/1.45 system-ui, sans-serif; max-width: 78rem; margin: 2rem auto; padding: 0 1rem; color: #222; }
+table { border-collapse: collapse; margin: 1rem 0; font-size: 13px; }
+th, td { border: 1px solid #ccc; padding: 4px 8px; vertical-align: top; text-align: left; }
+th { background: #f3f3f3; }
+td.ok { background: #d9f2d9; } td.bad { background: #f8d0cc; } td.doubt { background: #fdf0c2; }
+td.na { background: #eee; color: #555; }
+img { max-width: 100%; border: 1px solid #ddd; margin: 0.5rem 0 1rem; }
+pre { background: #f6f6f6; padding: 0.8rem; overflow-x: auto; }
+"""
+
+
+@singledispatch
+def _render(block: Block) -> str:
+    raise TypeError(f"no HTML for {type(block).__name__}")
+
+
+@_render.register
+def _(block: Heading) -> str:
+    anchor = f' id="{escape(block.anchor)}"' if block.anchor else ""
+    return f"<h{block.level}{anchor}>{escape(block.text)}</h{block.level}>"
+
+
+@_render.register
+def _(block: Para) -> str:
+    return f"<p>{escape(block.text)}</p>"
+
+
+@_render.register
+def _(block: Bullets) -> str:
+    return "<ul>" + "".join(f"<li>{escape(item)}</li>" for item in block.items) + "</ul>"
+
+
+def _td(text: str) -> str:
+    css = VERDICT_CLASS.get(text)
+    return f'<td class="{css}">{escape(text)}</td>' if css else f"<td>{escape(text)}</td>"
+
+
+@_render.register
+def _(block: Table) -> str:
+    head = "<tr>" + "".join(f"<th>{escape(h)}</th>" for h in block.header) + "</tr>"
+    rows = "".join("<tr>" + "".join(_td(c) for c in row) + "</tr>" for row in block.rows)
+    return f"<table>{head}{rows}</table>"
+
+
+@_render.register
+def _(block: Image) -> str:
+    data = base64.b64encode(block.path.read_bytes()).decode("ascii")
+    return (f'<figure id="{escape(block.anchor)}"><img alt="{escape(block.alt)}" '
+            f'src="data:image/png;base64,{data}"><figcaption>{escape(block.alt)}</figcaption></figure>')
+
+
+@_render.register
+def _(block: Ref) -> str:
+    return f'<p>See the figure <a href="#{escape(block.anchor)}">{escape(block.title)}</a> above.</p>'
+
+
+@_render.register
+def _(block: Code) -> str:
+    return f"<pre><code>{escape(block.text)}</code></pre>"
+
+
+def to_html(blocks: list[Block], title: str) -> str:
+    body = "\n".join(_render(block) for block in blocks)
+    return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title>'
+            f"<style>{STYLE}</style></head>\n<body>\n{body}\n</body></html>\n")

@@ -1,0 +1,429 @@
+"""The report's figures: one small function per plot, picked from a registry, each reading a stored run.
+
+Every plot shows both targets in the same colours, with units on its axes; a plot whose scenario
+is not in the run raises Skip, and the report says so instead of drawing an empty frame.
+Figures are drawn with matplotlib's Agg backend (no display needed).
+"""
+
+from __future__ import annotations
+
+import math
+import textwrap
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, NullFormatter
+
+from harness.claims import RangeCheck
+from harness.report.data import RunData, Skip
+from harness.results import Summary, step_params
+
+COLORS = {"fastapi": "#0072B2", "express": "#D55E00"}  # Okabe-Ito blue and vermillion: colour-blind safe
+SPARE_COLORS = ["#009E73", "#CC79A7", "#E69F00", "#56B4E9"]
+VERDICT_COLORS = {"supported": "#1a9850", "refuted": "#d73027", "inconclusive": "#e6a700", "not checkable": "#9e9e9e"}
+BLOCKING = ("loadgen_saturated", "little_law", "noisy")
+DPI = 110
+
+plt.rcParams.update({"font.size": 10, "axes.titlesize": 11, "axes.labelsize": 10, "legend.fontsize": 9,
+                     "axes.grid": True, "grid.alpha": 0.3})
+
+
+MARKERS = {"fastapi": "o", "express": "s"}
+
+
+def marker(target: str) -> str:
+    return MARKERS.get(target, "D")
+
+
+def _plain(value: float, _: object = None) -> str:
+    return f"{value:g}"
+
+
+def users_axis(ax: Axes, users: list[float], label: str = "concurrent users") -> None:
+    """A log₂ x axis ticked at the steps themselves, labelled with plain numbers."""
+    ax.set_xscale("log", base=2)
+    ticks = sorted(set(users))
+    if ticks:
+        ax.set_xticks(ticks, [_plain(u) for u in ticks])
+        ax.set_xlim(ticks[0] / 1.4, ticks[-1] * 1.4)
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.set_xlabel(f"{label} (log scale)")
+
+
+def auto_log_y(ax: Axes, values: list[float], label: str) -> None:
+    """A log y axis only when the values span more than a decade; plain numbers either way."""
+    positive = [v for v in values if v > 0]
+    if positive and max(positive) / min(positive) > 10:
+        ax.set_yscale("log")
+        ax.yaxis.set_major_formatter(FuncFormatter(_plain))
+        ax.yaxis.set_minor_formatter(NullFormatter())
+        label += ", log scale"
+    ax.set_ylabel(label + ")")
+
+
+def color(target: str, targets: list[str]) -> str:
+    if target in COLORS:
+        return COLORS[target]
+    others = [t for t in targets if t not in COLORS]
+    return SPARE_COLORS[others.index(target) % len(SPARE_COLORS)]
+
+
+def _figure(ncols: int, title: str, width: float = 11.0, height: float = 4.4) -> tuple[Figure, list[Axes]]:
+    fig, axes = plt.subplots(1, ncols, figsize=(width, height), layout="constrained", squeeze=False)
+    fig.suptitle(title, fontsize=12, fontweight="bold")
+    return fig, list(axes[0])
+
+
+def _errors(summaries: list[Summary]) -> np.ndarray:
+    """Asymmetric error bars from each summary's CI (zero where there is none)."""
+    low = [s.median - s.ci_low if s.ci_low is not None else 0.0 for s in summaries]
+    high = [s.ci_high - s.median if s.ci_high is not None else 0.0 for s in summaries]
+    return np.array([low, high])
+
+
+def _flagged(s: Summary) -> bool:
+    return any(flag in s.flags for flag in BLOCKING)
+
+
+def _sweep(ax: Axes, data: RunData, scenario: str, metric: str, ylabel: str, xlabel: str = "concurrent users",
+           **fixed: float) -> list[str]:
+    """One line per target of a metric against users (log x axis), CI bars, flagged steps marked ×.
+
+    `ylabel` is the axis label without its closing parenthesis, e.g. "p99 latency (ms".
+    Returns the targets with a flagged step.
+    """
+    flagged_any, all_users, all_values = [], [], []
+    for target in data.targets():
+        points = data.by_users(target, scenario, metric, **fixed)
+        if not points:
+            continue
+        users, summaries = [u for u, _ in points], [s for _, s in points]
+        all_users += users
+        all_values += [s.median for s in summaries]
+        ax.errorbar(users, [s.median for s in summaries], yerr=_errors(summaries), color=color(target, data.targets()),
+                    marker=marker(target), capsize=3, label=target)
+        bad = [(u, s.median) for u, s in points if _flagged(s)]
+        if bad:
+            ax.scatter(*zip(*bad, strict=True), marker="x", s=90, color="black", zorder=5)
+            flagged_any.append(target)
+    users_axis(ax, all_users, xlabel)
+    auto_log_y(ax, all_values, ylabel)
+    return flagged_any
+
+
+def _flag_note(fig: Figure, flagged: list[str]) -> None:
+    if flagged:
+        fig.text(0.01, 0.01, "× flagged step (load generator saturated, Little's law failed, or noisy): "
+                 "cannot support or refute a claim", fontsize=8, color="dimgray")
+
+
+def plot_concurrency(data: RunData) -> Figure:
+    data.require("concurrency")
+    fig, (left, right) = _figure(2, "Concurrency sweep: GET /json, zero think time")
+    flagged = _sweep(left, data, "concurrency", "rps", "throughput (successful requests/s")
+    left.set_title("Throughput vs concurrency (median, 95% CI)")
+    flagged += _sweep(right, data, "concurrency", "latency_p99_ms", "p99 latency (ms")
+    right.set_title("p99 latency vs concurrency")
+    slo = data.results.config.get("scenario_params", {}).get("concurrency", {}).get("summary", {}).get("slo_p99_ms")
+    if slo:
+        right.axhline(float(slo), color="crimson", linestyle="--", label=f"SLO: p99 < {slo} ms")
+    for target in data.targets():
+        held = data.summary(target, "concurrency", "", "max_concurrency_slo")
+        if held and held.median > 0:
+            right.axvline(held.median, color=color(target, data.targets()), linestyle=":", alpha=0.8,
+                          label=f"{target}: max users under SLO = {held.median:g}")
+    left.legend()
+    right.legend()
+    _flag_note(fig, flagged)
+    return fig
+
+
+LATENCY_SCENARIOS = ["throughput", "crud", "cpu", "io", "concurrency", "memory"]
+PERCENTILES = [("latency_p50_ms", 50.0), ("latency_p90_ms", 90.0), ("latency_p99_ms", 99.0),
+               ("latency_p999_ms", 99.9)]
+
+
+def _nines(p: float) -> float:
+    """Percentile on a 'nines' axis: p50 → 0.3, p90 → 1, p99 → 2, p99.9 → 3 (as HdrHistogram's plots)."""
+    return -math.log10(1 - p / 100)
+
+
+def plot_latency_percentiles(data: RunData) -> Figure:
+    scenarios = [s for s in LATENCY_SCENARIOS if s in data.scenarios()]
+    if not scenarios:
+        raise Skip("no load scenario in this run")
+    ncols = min(3, len(scenarios))
+    nrows = math.ceil(len(scenarios) / ncols)
+    fig, grid = plt.subplots(nrows, ncols, figsize=(4.0 * ncols + 1, 3.4 * nrows + 0.6), layout="constrained",
+                             squeeze=False)
+    fig.suptitle("Latency percentiles at each scenario's highest step (HDR histograms, µs resolution)",
+                 fontsize=12, fontweight="bold")
+    for ax, scenario in zip(grid.flat, scenarios, strict=False):
+        _percentile_panel(ax, data, scenario)
+    for ax in list(grid.flat)[len(scenarios):]:
+        ax.set_visible(False)
+    return fig
+
+
+def _percentile_panel(ax: Axes, data: RunData, scenario: str) -> None:
+    try:
+        step = data.top_step(scenario, "latency_p99_ms")
+    except Skip:
+        ax.text(0.5, 0.5, "no latency recorded", ha="center", transform=ax.transAxes)
+        return
+    values: list[float] = []
+    for target in data.targets():
+        points = [(_nines(p), s) for metric, p in PERCENTILES
+                  if (s := data.summary(target, scenario, step, metric)) is not None]
+        if points:
+            xs, ss = [x for x, _ in points], [s for _, s in points]
+            ax.errorbar(xs, [s.median for s in ss], yerr=_errors(ss), marker=marker(target), capsize=3, label=target,
+                        color=color(target, data.targets()))
+            values += [s.median for s in ss]
+    ax.set_xticks([_nines(p) for _, p in PERCENTILES], ["p50", "p90", "p99", "p99.9"])
+    auto_log_y(ax, values, "latency (ms")
+    ax.set_xlabel("percentile")
+    ax.set_title(f"{scenario} ({step})")
+    ax.legend()
+
+
+def _article_ranges(data: RunData, scenario: str, metric: str) -> dict[str, tuple[float, float, str]]:
+    """target -> (min, max, claim id) of the claims file's range checks on this figure."""
+    found = {}
+    for verdict in data.verdicts:
+        for check in verdict.claim.checks:
+            if isinstance(check, RangeCheck) and (check.scenario, check.metric) == (scenario, metric):
+                lo = check.min if check.min is not None else 0.0
+                hi = check.max if check.max is not None else math.inf
+                found[check.target] = (lo, hi, verdict.claim.id)
+    return found
+
+
+def _strip(ax: Axes, data: RunData, scenario: str, metric: str, unit: str) -> None:
+    """Each trial's value as a dot, the median as a bar with its CI, the article's range shaded."""
+    targets = [t for t in data.targets() if data.values(t, scenario, metric)]
+    ranges = _article_ranges(data, scenario, metric)
+    top = _top(data, scenario, metric, targets, ranges)
+    rng = np.random.default_rng(0)  # fixed jitter: the same run always draws the same picture
+    for i, target in enumerate(targets):
+        c = color(target, data.targets())
+        values = data.values(target, scenario, metric)
+        ax.scatter(i + rng.uniform(-0.12, 0.12, len(values)), values, color=c, alpha=0.6, s=22)
+        s = data.summary(target, scenario, "", metric)
+        if s:
+            ax.errorbar([i + 0.3], [s.median], yerr=_errors([s]), color=c, marker="_", markersize=18, capsize=4)
+        if target in ranges:
+            lo, hi, claim = ranges[target]
+            ax.fill_between([i - 0.4, i + 0.4], lo, min(hi, top), color=c, alpha=0.12)
+            ax.text(i - 0.38, lo, f"article ({claim}): {lo:g}–{hi:g} {unit}", fontsize=8, va="bottom", color=c)
+    ax.set_xticks(range(len(targets)), targets)
+    ax.set_xlim(-0.6, len(targets) - 0.4)
+    ax.set_ylim(0, top)
+
+
+def _top(data: RunData, scenario: str, metric: str, targets: list[str],
+         ranges: dict[str, tuple[float, float, str]]) -> float:
+    """The y-axis top: room for every value and every finite bound of the article's ranges."""
+    values = [v for t in targets for v in data.values(t, scenario, metric)]
+    bounds = [b for lo, hi, _ in ranges.values() for b in (lo, hi) if math.isfinite(b)]
+    return max(values + bounds, default=1.0) * 1.12
+
+
+def plot_cold_start(data: RunData) -> Figure:
+    data.require("cold_start")
+    fig, (left, right) = _figure(2, "Cold start: a fresh server process per trial")
+    _strip(left, data, "cold_start", "cold_start_ms", "ms")
+    left.set_ylabel("spawn → first correct /health answer (ms)")
+    left.set_title("Start time per trial (dots), median and 95% CI (bar)")
+    _strip(right, data, "cold_start", "listen_ms", "ms")
+    right.set_ylabel("spawn → port accepting connections (ms)")
+    right.set_title("Time to listen")
+    return fig
+
+
+def plot_idle_memory(data: RunData) -> Figure:
+    data.require("cold_start")
+    fig, (left, right) = _figure(2, "Idle memory: RSS of the whole server process tree, 1 s after start")
+    _strip(left, data, "cold_start", "rss_idle_mb", "MB")
+    left.set_ylabel("RSS (MB = 10⁶ bytes)")
+    left.set_title("Read as MB (10⁶ bytes)")
+    _strip(right, data, "cold_start", "rss_idle_mib", "MiB")
+    right.set_ylabel("RSS (MiB = 2²⁰ bytes)")
+    right.set_title("Read as MiB (2²⁰ bytes)")
+    return fig
+
+
+def plot_memory_over_time(data: RunData) -> Figure:
+    data.require("memory")
+    rows = data.samples[(data.samples["scenario"] == "memory") & (data.samples["role"] == "server")]
+    if rows.empty:
+        raise Skip("no server samples of the memory scenario in samples.csv")
+    fig, (ax,) = _figure(1, "RSS over time under sustained load (memory scenario)", width=10.0)
+    for (target, trial, step), group in rows.groupby(["target", "trial", "step"], sort=True):
+        ax.plot(group["t_s"], group["rss_mb"], color=color(str(target), data.targets()), alpha=0.85,
+                label=_memory_label(data, str(target), int(trial), str(step)))
+    ax.axvspan(min(rows["t_s"].min(), 0), 0, color="gray", alpha=0.15, label="warm-up (not measured)")
+    ax.set_xlabel("time since the measured window began (s)")
+    ax.set_ylabel("server RSS (MB = 10⁶ bytes)")
+    ax.legend(loc="best")
+    return fig
+
+
+def _memory_label(data: RunData, target: str, trial: int, step: str) -> str:
+    figures = {m.metric: m.value for m in data.results.metrics
+               if (m.target, m.scenario, m.trial, m.step) == (target, "memory", trial, step)}
+    label = f"{target} trial {trial} ({step})"
+    if "rss_cv" in figures and "rss_slope_mb_per_min" in figures:
+        label += f": CV {figures['rss_cv']:.1%}, drift {figures['rss_slope_mb_per_min']:+.2f} MB/min"
+    return label
+
+
+def plot_connections(data: RunData) -> Figure:
+    data.require("connections")
+    fig, (left, right) = _figure(2, "Held keep-alive connections (mostly idle users)")
+    flagged = _sweep(left, data, "connections", "server_rss_mb", "server RSS (MB = 10⁶ bytes", "open connections")
+    left.set_title("Memory vs connections held")
+    for target in data.targets():
+        per_conn = data.summary(target, "connections", "", "memory_per_connection_kb")
+        if per_conn:
+            left.plot([], [], " ", label=f"{target}: {per_conn.median:.1f} kB per connection (slope)")
+    left.legend()
+    _answered_panel(right, data)
+    _flag_note(fig, flagged)
+    return fig
+
+
+def _answered_panel(ax: Axes, data: RunData) -> None:
+    users: list[float] = []
+    for target in data.targets():
+        points = data.by_users(target, "connections", "error_rate")
+        if points:
+            ax.plot([u for u, _ in points], [100 * (1 - s.median) for _, s in points], marker=marker(target),
+                    color=color(target, data.targets()), label=target, alpha=0.8)
+            users += [u for u, _ in points]
+    held = data.results.config.get("scenario_params", {}).get("connections", {}).get("summary", {})
+    if "held_success" in held:
+        ax.axhline(100 * float(held["held_success"]), color="crimson", linestyle="--",
+                   label=f"held: ≥ {float(held['held_success']):.0%} answered")
+    users_axis(ax, users, "open connections")
+    ax.set_ylim(min(ax.get_ylim()[0], 95), 100.5)
+    ax.set_ylabel("requests answered (%)")
+    ax.set_title("Share of requests answered")
+    ax.legend()
+
+
+WORKLOADS = [("throughput", "GET /json"), ("crud", "CRUD mix"), ("cpu", "CPU-bound /cpu"), ("io", "I/O-bound /io")]
+
+
+def plot_throughput_by_workload(data: RunData) -> Figure:
+    present = [(s, label) for s, label in WORKLOADS if s in data.scenarios()]
+    if not present:
+        raise Skip("none of the throughput, crud, cpu, io scenarios is in this run")
+    fig, (left, right) = _figure(2, "Throughput by workload, Express/FastAPI ratio above each group")
+    _workload_bars(left, data, present)
+    if "io" in data.scenarios():
+        _io_panel(right, data)
+    else:
+        right.text(0.5, 0.5, "the io scenario is not in this run", ha="center", transform=right.transAxes)
+    return fig
+
+
+def _workload_bars(ax: Axes, data: RunData, present: list[tuple[str, str]]) -> None:
+    targets = data.targets()
+    width = 0.8 / len(targets)
+    labels = []
+    for i, (scenario, label) in enumerate(present):
+        step = data.top_step(scenario)
+        labels.append(f"{label}\n({step})")
+        medians = {}
+        for j, target in enumerate(targets):
+            s = data.summary(target, scenario, step, "rps")
+            if s:
+                medians[target] = s.median
+                ax.bar(i - 0.4 + width * (j + 0.5), s.median, width, yerr=_errors([s]), capsize=3,
+                       color=color(target, targets), label=target if i == 0 else None,
+                       hatch="//" if _flagged(s) else None, edgecolor="black" if _flagged(s) else None)
+        if medians.get("express") and medians.get("fastapi"):
+            ax.annotate(f"{medians['express'] / medians['fastapi']:.2f}×", (i, max(medians.values())),
+                        xytext=(0, 8), textcoords="offset points", ha="center", fontsize=9, fontweight="bold")
+    ax.set_xticks(range(len(present)), labels, fontsize=8)
+    ax.set_ylabel("throughput (successful requests/s)")
+    ax.set_title("Median requests/s, 95% CI; hatched = flagged")
+    ax.set_ylim(0, ax.get_ylim()[1] * 1.1)
+    ax.legend()
+
+
+def _io_panel(ax: Axes, data: RunData) -> None:
+    delays = sorted({float(step_params(m.step).get("ms", 0)) for m in data.results.metrics
+                     if m.scenario == "io" and isinstance(step_params(m.step).get("ms"), float)})
+    for ms in delays:
+        users = sorted({u for t in data.targets() for u, _ in data.by_users(t, "io", "rps", ms=ms)})
+        ax.plot(users, [u / (ms / 1000) for u in users], color="gray", linestyle="--", marker="_", markersize=16,
+                label=f"ideal: users ÷ {ms:g} ms (no server overhead)")
+        _sweep(ax, data, "io", "rps", "throughput (successful requests/s", ms=ms)
+    ax.set_title("I/O-bound: GET /io waits without blocking")
+    ax.legend()
+
+
+def plot_claims_overview(data: RunData) -> Figure:
+    if not data.verdicts:
+        raise Skip("no claims were judged")
+    rows = len(data.verdicts)
+    fig, ax = plt.subplots(figsize=(11, 0.5 * rows + 1.0), layout="constrained")
+    fig.suptitle("The article's claims on this run", fontsize=12, fontweight="bold")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(rows, 0)
+    ax.axis("off")
+    for i, v in enumerate(data.verdicts):
+        ax.text(0.0, i + 0.5, v.claim.id, va="center", fontweight="bold")
+        ax.text(0.115, i + 0.5, v.verdict, va="center", ha="center", color="white", fontweight="bold",
+                bbox={"boxstyle": "round,pad=0.35", "facecolor": VERDICT_COLORS[v.verdict], "edgecolor": "none"})
+        ax.text(0.2, i + 0.5, textwrap.shorten(v.claim.claim, 110, placeholder="…"), va="center", fontsize=9)
+    counts = {k: sum(v.verdict == k for v in data.verdicts) for k in VERDICT_COLORS}
+    fig.text(0.01, 0.005, " · ".join(f"{n} {k}" for k, n in counts.items()), fontsize=9, color="dimgray")
+    return fig
+
+
+@dataclass(frozen=True)
+class PlotSpec:
+    name: str  # the file stem under plots/
+    title: str
+    draw: Callable[[RunData], Figure]
+    shows: tuple[tuple[str, str], ...]  # (scenario, metric) pairs: a claim on one of these gets this figure
+
+
+PLOTS = [
+    PlotSpec("claims_overview", "Claims overview", plot_claims_overview, ()),
+    PlotSpec("concurrency", "Throughput and p99 latency vs concurrency", plot_concurrency,
+             (("concurrency", "rps"), ("concurrency", "latency_p99_ms"), ("concurrency", "max_concurrency_slo"))),
+    PlotSpec("connections", "Held connections vs memory", plot_connections,
+             (("connections", "connections_held"), ("connections", "memory_per_connection_kb"))),
+    PlotSpec("latency_percentiles", "Latency percentile curves", plot_latency_percentiles, ()),
+    PlotSpec("cold_start", "Cold-start distribution", plot_cold_start,
+             (("cold_start", "cold_start_ms"), ("cold_start", "listen_ms"))),
+    PlotSpec("idle_memory", "Idle memory, MB and MiB", plot_idle_memory,
+             (("cold_start", "rss_idle_mb"), ("cold_start", "rss_idle_mib"))),
+    PlotSpec("memory_over_time", "RSS over time under load", plot_memory_over_time,
+             (("memory", "rss_cv"), ("memory", "rss_slope_mb_per_min"), ("memory", "rss_peak_mb"))),
+    PlotSpec("throughput_by_workload", "CPU-bound and I/O-bound throughput", plot_throughput_by_workload,
+             (("throughput", "rps"), ("crud", "rps"), ("cpu", "rps"), ("io", "rps"), ("io", "io_efficiency"))),
+]
+
+
+def render(spec: PlotSpec, data: RunData, directory: Path) -> Path:
+    """Draw one plot into directory/<name>.png; raises Skip when the run lacks its data."""
+    fig = spec.draw(data)
+    try:
+        path = directory / f"{spec.name}.png"
+        fig.savefig(path, dpi=DPI)
+        return path
+    finally:
+        plt.close(fig)
