@@ -810,12 +810,12 @@ STYLE = {"supported": "green", "refuted": "red", "inconclusive": "yellow", "not 
 
 def verdicts_table(verdicts: list[ClaimVerdict], title: str = "The article's claims") -> Table:
     table = Table(title=title, title_justify="left", show_lines=True)
-    for column, width in (("id", None), ("claim", 34), ("measured", 46), ("expected", 30), ("verdict", None),
-                          ("reason", 52)):
+    for column, width in (("id", None), ("claim", 32), ("measured (median [95% CI])", 50), ("verdict", None),
+                          ("reason", 56)):
         table.add_column(column, overflow="fold", max_width=width)
     for v in verdicts:
-        table.add_row(v.claim.id, v.claim.claim, v.measured(short=True), v.expected(),
-                      f"[{STYLE[v.verdict]}]{v.verdict}[/]", v.reason)
+        table.add_row(v.claim.id, v.claim.claim, v.measured(short=True), f"[{STYLE[v.verdict]}]{v.verdict}[/]",
+                      v.reason)
     return table
 
 

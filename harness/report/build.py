@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+from dataclasses import dataclass
 from pathlib import Path
 
 from harness.claims import ClaimVerdict, judge_claims, load_claims
@@ -21,8 +22,21 @@ from harness.results import atomic_write_text
 CSV_COLUMNS = ["id", "claim", "scenario", "metric", "measured", "expected", "verdict", "reason"]
 
 
+@dataclass(frozen=True)
+class Written:
+    """What a report run produced: the files, and the verdicts (for the terminal)."""
+
+    run_id: str
+    paths: list[Path]
+    verdicts: list[ClaimVerdict]
+
+
 def build_report(run_dir: Path, claims_path: Path | None = None) -> list[Path]:
     """Write the report files into run_dir and return their paths."""
+    return write_report(run_dir, claims_path).paths
+
+
+def write_report(run_dir: Path, claims_path: Path | None = None) -> Written:
     claims = load_claims(claims_path)
     data = RunData.load(run_dir)
     data.verdicts = judge_claims(data.results, claims)
@@ -31,7 +45,7 @@ def build_report(run_dir: Path, claims_path: Path | None = None) -> list[Path]:
     written = [write_claims_csv(data.verdicts, run_dir / "claims.csv"), *plots.drawn.values()]
     atomic_write_text(run_dir / "report.md", to_markdown(blocks, run_dir))
     atomic_write_text(run_dir / "report.html", to_html(blocks, f"Benchmark report: {data.results.run_id}"))
-    return [*written, run_dir / "report.md", run_dir / "report.html"]
+    return Written(data.results.run_id, [*written, run_dir / "report.md", run_dir / "report.html"], data.verdicts)
 
 
 def draw_plots(data: RunData, directory: Path) -> Plots:
