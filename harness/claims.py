@@ -622,7 +622,23 @@ def judge_ratio(check: RatioCheck, ctx: Context) -> CheckOutcome:
     if math.isnan(figure.value):
         raise Missing(f"ratio {figure.label} of {figure.where} is 0/0")
     verdict, reason = judge_figure(figure, check.min, check.max, ctx.policy)
+    if check.quantized and verdict == "inconclusive":
+        reason += resolution_note(context, ctx.view.grid(check.scenario, check.quantized), check.quantized)
     return CheckOutcome(check.reading, check.expected(), verdict, reason, [figure], context)
+
+
+def resolution_note(figures: list[Figure], grid: list[float], parameter: str) -> str:
+    """Why a stepped figure is so loosely bounded: the sweep never found a target's limit."""
+    if not grid:
+        return ""
+    notes = []
+    for f in figures:
+        if f.high is not None and math.isinf(f.high):
+            notes.append(f"{f.label} passed the top step ({parameter}={fmt(grid[-1])}), so its limit is above it")
+        elif f.low == 0:
+            notes.append(f"{f.label} failed the lowest step ({parameter}={fmt(grid[0])})")
+    steps = ", ".join(fmt(g) for g in grid)
+    return f" (steps {steps}{': ' + '; '.join(notes) if notes else ''}; a finer or longer sweep would resolve it)"
 
 
 def judge_compare(check: CompareCheck, ctx: Context) -> CheckOutcome:

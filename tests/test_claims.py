@@ -189,6 +189,13 @@ def test_a_coarse_sweep_cannot_resolve_a_narrow_ratio(tmp_path):
     v = verdict(tmp_path, P1, sweep([128.0], [32.0]))
     # express in [128, 512), fastapi in [32, 128): the ratio lies in [1, 16)
     assert v.verdict == "inconclusive" and "step resolution [1–16]" in v.reason
+    assert "(steps 8, 32, 128, 512; a finer or longer sweep would resolve it)" in v.reason
+
+
+def test_a_sweep_that_never_found_a_limit_says_so(tmp_path):
+    v = verdict(tmp_path, P1, sweep([512.0], [512.0]))
+    assert v.verdict == "inconclusive"
+    assert "express passed the top step (users=512), so its limit is above it" in v.reason
 
 
 def test_a_ratio_far_beyond_the_steps_refutes(tmp_path):
