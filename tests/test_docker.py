@@ -157,6 +157,17 @@ def test_a_crash_at_start_is_reported_with_the_container_log(images, targets, ba
 
 
 @pytest.mark.docker
+def test_a_build_failure_is_one_line_with_the_last_build_line(engine, targets):
+    spec = docker_runtime.image_spec(targets["fastapi"], "bench-no-such-base:never")
+    with pytest.raises(BenchError) as caught:
+        docker_runtime.ensure_image(spec)
+    message = str(caught.value)
+    assert "\n" not in message
+    assert message.startswith("building the fastapi image on bench-no-such-base:never failed: ")
+    assert "pass --base-image fastapi=IMAGE" in message
+
+
+@pytest.mark.docker
 def test_keyboard_interrupt_inside_a_run_removes_the_container(images, targets, base_images, tmp_path):
     container_id = None
     opts = options(tmp_path, base_images, "express")

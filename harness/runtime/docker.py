@@ -191,8 +191,11 @@ def ensure_image(spec: ImageSpec) -> dict[str, Any]:
     except docker.errors.BuildError as exc:
         lines = _write_build_log(log_path, exc.build_log)
         last = (lines[-1] if lines else str(exc.msg)).strip()
+        hint = ""
+        if not _base_image_id(spec.base_image, spec.directory / spec.dockerfile):
+            hint = f"; {spec.base_image_name} is not on this machine: pull it, or pass --base-image {spec.target}=IMAGE"
         raise BenchError(
-            f"building the {spec.target} image on {spec.base_image_name} failed: {last} (build log: {log_path})"
+            f"building the {spec.target} image on {spec.base_image_name} failed: {last} (build log: {log_path}){hint}"
         ) from None
     except docker.errors.APIError as exc:
         raise BenchError(f"building the {spec.target} image failed: {_api_error(exc)}") from None
