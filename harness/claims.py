@@ -265,7 +265,7 @@ class Figure:
 
     def text(self) -> str:
         """E.g. "express 255 ms [230–270]", "express/fastapi 0.66× (1 trial, no CI)"."""
-        value = f"{self.label} {fmt(self.value)}{'' if self.unit in ('', '×') else ' ' + self.unit}"
+        value = f"{self.label} {fmt(self.value)}{'' if self.unit in ('', '×', 'ratio') else ' ' + self.unit}"
         if self.unit == "×":
             value += "×"
         if self.has_interval:
@@ -297,14 +297,20 @@ class CheckOutcome:
     context: list[Figure] = field(default_factory=list)  # each target's own figure behind a ratio
     measured_text: str = ""  # for checks without figures (behaviour, code)
 
+    def shown(self, short: bool = False) -> list[Figure]:
+        return self.figures if short else [*self.context, *self.figures]
+
     def measured(self, short: bool = False) -> list[str]:
-        """Figures grouped by where they were read: "crud users=32 rps: express 773 req/s; …; express/fastapi 0.66×"."""
-        shown = self.figures if short else [*self.context, *self.figures]
-        groups: dict[str, list[str]] = defaultdict(list)
-        for f in shown:
+        """Figures grouped by where they were read: "crud users=32 rps: express 773 req/s, …, express/fastapi 0.66×"."""
+        return grouped(self.shown(short)) or ([self.measured_text] if self.measured_text else [])
+
+
+def grouped(figures: list[Figure]) -> list[str]:
+    groups: dict[str, list[str]] = defaultdict(list)
+    for f in figures:
+        if f.text() not in groups[f.where]:
             groups[f.where].append(f.text())
-        return [f"{where}: {', '.join(texts)}" for where, texts in groups.items()] or (
-            [self.measured_text] if self.measured_text else [])
+    return [f"{where}: {', '.join(texts)}" for where, texts in groups.items()]
 
 
 @dataclass(frozen=True)
@@ -320,19 +326,25 @@ class ClaimVerdict:
         return [o for o in self.outcomes if o.reading == first]
 
     def measured(self, short: bool = False) -> str:
-        return " | ".join(_by_reading(self.outcomes, lambda o: o.measured(short))) or "—"
+        """Every figure once, grouped by reading and by where it was read."""
+        return " | ".join(_by_reading(self.outcomes, lambda outs: grouped(
+            [f for o in outs for f in o.shown(short)]) + [o.measured_text for o in outs])) or "—"
 
     def expected(self) -> str:
-        return " | ".join(_by_reading(self.outcomes, lambda o: [o.expected]))
+        return " | ".join(_by_reading(self.outcomes, lambda outs: [o.expected for o in outs]))
 
 
-def _by_reading(outcomes: list[CheckOutcome], texts: Callable[[CheckOutcome], list[str]]) -> list[str]:
-    """Texts grouped by reading, each once, the reading named when there are several."""
-    groups: dict[str, list[str]] = defaultdict(list)
+def _by_reading(outcomes: list[CheckOutcome], texts: Callable[[list[CheckOutcome]], list[str]]) -> list[str]:
+    """Texts per reading, each once, the reading named when there are several."""
+    readings: dict[str, list[CheckOutcome]] = defaultdict(list)
     for o in outcomes:
-        groups[o.reading] += [t for t in texts(o) if t and t not in groups[o.reading]]
-    single = len(groups) == 1
-    return [("" if single else f"{reading}: ") + "; ".join(items) for reading, items in groups.items() if items]
+        readings[o.reading].append(o)
+    out = []
+    for reading, outs in readings.items():
+        items = list(dict.fromkeys(t for t in texts(outs) if t))
+        if items:
+            out.append(("" if len(readings) == 1 else f"{reading}: ") + "; ".join(items))
+    return out
 
 
 # ---- reading figures from a run -----------------------------------------------------------------

@@ -112,25 +112,20 @@ def _sweep(ax: Axes, data: RunData, scenario: str, metric: str, ylabel: str, xla
                     marker=marker(target), capsize=3, label=target)
         bad = [(u, s.median) for u, s in points if _flagged(s)]
         if bad:
-            ax.scatter(*zip(*bad, strict=True), marker="x", s=90, color="black", zorder=5)
+            label = None if flagged_any else "× flagged: saturated, Little's law or noisy"
+            ax.scatter(*zip(*bad, strict=True), marker="x", s=90, color="black", zorder=5, label=label)
             flagged_any.append(target)
     users_axis(ax, all_users, xlabel)
     auto_log_y(ax, all_values, ylabel)
     return flagged_any
 
 
-def _flag_note(fig: Figure, flagged: list[str]) -> None:
-    if flagged:
-        fig.text(0.01, 0.01, "× flagged step (load generator saturated, Little's law failed, or noisy): "
-                 "cannot support or refute a claim", fontsize=8, color="dimgray")
-
-
 def plot_concurrency(data: RunData) -> Figure:
     data.require("concurrency")
     fig, (left, right) = _figure(2, "Concurrency sweep: GET /json, zero think time")
-    flagged = _sweep(left, data, "concurrency", "rps", "throughput (successful requests/s")
+    _sweep(left, data, "concurrency", "rps", "throughput (successful requests/s")
     left.set_title("Throughput vs concurrency (median, 95% CI)")
-    flagged += _sweep(right, data, "concurrency", "latency_p99_ms", "p99 latency (ms")
+    _sweep(right, data, "concurrency", "latency_p99_ms", "p99 latency (ms")
     right.set_title("p99 latency vs concurrency")
     slo = data.results.config.get("scenario_params", {}).get("concurrency", {}).get("summary", {}).get("slo_p99_ms")
     if slo:
@@ -142,7 +137,6 @@ def plot_concurrency(data: RunData) -> Figure:
                           label=f"{target}: max users under SLO = {held.median:g}")
     left.legend()
     right.legend()
-    _flag_note(fig, flagged)
     return fig
 
 
@@ -289,7 +283,7 @@ def _memory_label(data: RunData, target: str, trial: int, step: str) -> str:
 def plot_connections(data: RunData) -> Figure:
     data.require("connections")
     fig, (left, right) = _figure(2, "Held keep-alive connections (mostly idle users)")
-    flagged = _sweep(left, data, "connections", "server_rss_mb", "server RSS (MB = 10⁶ bytes", "open connections")
+    _sweep(left, data, "connections", "server_rss_mb", "server RSS (MB = 10⁶ bytes", "open connections")
     left.set_title("Memory vs connections held")
     for target in data.targets():
         per_conn = data.summary(target, "connections", "", "memory_per_connection_kb")
@@ -297,7 +291,6 @@ def plot_connections(data: RunData) -> Figure:
             left.plot([], [], " ", label=f"{target}: {per_conn.median:.1f} kB per connection (slope)")
     left.legend()
     _answered_panel(right, data)
-    _flag_note(fig, flagged)
     return fig
 
 
