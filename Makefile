@@ -5,11 +5,13 @@ BENCH := $(VENV)/bin/bench
 PROFILE ?= quick
 RUNTIME ?= native
 BENCH_ARGS ?=
+RUN_NAME ?= $(shell date -u +%Y%m%dT%H%M%SZ)-$(PROFILE)-$(RUNTIME)
 
 .PHONY: bench setup venv test test-fast lint lock clean
 
-bench: setup  ## set everything up, run the $(PROFILE) profile on every target, print the summary
-	$(BENCH) run --profile $(PROFILE) --runtime $(RUNTIME) $(BENCH_ARGS)
+bench: setup  ## set everything up, run the $(PROFILE) profile on every target, print the summary and the claims
+	$(BENCH) run --profile $(PROFILE) --runtime $(RUNTIME) --name $(RUN_NAME) $(BENCH_ARGS)
+	$(BENCH) report results/$(RUN_NAME)
 
 setup: venv  ## harness venv plus each target's own install step (venv, npm ci)
 	$(BENCH) setup

@@ -7,6 +7,7 @@ after the library has stopped every server and written what it measured.
 from __future__ import annotations
 
 import argparse
+import importlib
 import signal
 import sys
 from collections.abc import Callable, Sequence
@@ -15,6 +16,8 @@ from pathlib import Path
 from harness.errors import BenchError
 
 Command = Callable[[argparse.Namespace], int]
+# Modules that add subcommands: each has add_commands(subparsers, add_common, positive_int).
+COMMAND_MODULES = ["harness.cli_run", "harness.cli_report"]
 
 
 def _cmd_setup(args: argparse.Namespace) -> int:
@@ -63,9 +66,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--cpus", default=None, help="pin to these CPUs, e.g. '0' or '0-1' (default: not pinned)")
     p.set_defaults(func=_cmd_serve)
 
-    from harness import cli_run
-
-    cli_run.add_commands(sub, _add_common, _positive_int)
+    for module in COMMAND_MODULES:
+        importlib.import_module(module).add_commands(sub, _add_common, _positive_int)
     return parser
 
 
