@@ -5,7 +5,9 @@ BENCH := $(VENV)/bin/bench
 PROFILE ?= quick
 RUNTIME ?= native
 BENCH_ARGS ?=
-RUN_NAME ?= $(shell date -u +%Y%m%dT%H%M%SZ)-$(PROFILE)-$(RUNTIME)
+ifndef RUN_NAME  # evaluated once (:=), so `run` and `report` name the same directory
+RUN_NAME := $(shell date -u +%Y%m%dT%H%M%SZ)-$(PROFILE)-$(RUNTIME)
+endif
 
 .PHONY: bench setup venv test test-fast lint lock clean
 

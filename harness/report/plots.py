@@ -7,6 +7,7 @@ Figures are drawn with matplotlib's Agg backend (no display needed).
 
 from __future__ import annotations
 
+import io
 import math
 import textwrap
 from collections.abc import Callable
@@ -18,6 +19,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
+import PIL.Image
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, NullFormatter
@@ -416,7 +418,16 @@ def render(spec: PlotSpec, data: RunData, directory: Path) -> Path:
     fig = spec.draw(data)
     try:
         path = directory / f"{spec.name}.png"
-        fig.savefig(path, dpi=DPI)
+        save_png(fig, path)
         return path
     finally:
         plt.close(fig)
+
+
+def save_png(fig: Figure, path: Path) -> None:
+    """A 256-colour PNG: line plots lose nothing visible and shrink about 3×, which keeps the
+    self-contained report.html (images embedded as base64) near 400 kB instead of 1 MB."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, dpi=DPI, format="png")
+    image = PIL.Image.open(buffer).convert("RGB").quantize(colors=256, method=PIL.Image.Quantize.MEDIANCUT)
+    image.save(path, format="png", optimize=True)
