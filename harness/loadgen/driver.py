@@ -18,7 +18,7 @@ from hdrh.histogram import HdrHistogram
 from harness.errors import BenchError
 from harness.loadgen.params import OUTPUT_ENV, PARAMS_ENV, STEPS_ENV, TAIL_S
 from harness.runtime.native import pinned
-from harness.runtime.server import free_port
+from harness.runtime.server import free_port, log_tail
 
 PLUGIN = Path(__file__).with_name("plugin.py")
 EXIT_GRACE_S = 30.0  # Locust start-up and shutdown, on top of the run time
@@ -141,11 +141,7 @@ class LocustProcesses:
             process.wait()
 
     def log_tail(self, lines: int = 6) -> str:
-        try:
-            text = self.log_path.read_text(errors="replace").strip().splitlines()
-        except OSError:
-            return "(no log)"
-        return " | ".join(text[-lines:]) or "(empty log)"
+        return log_tail(self.log_path, lines)
 
     def run(self) -> list[LoadResult]:
         """Start Locust, wait for it (bounded), always stop every process, return the window's result."""

@@ -41,11 +41,7 @@ class Server:
         return f"http://{self.host}:{self.port}"
 
     def log_tail(self, lines: int = 8) -> str:
-        try:
-            text = self.log_path.read_text(errors="replace").strip().splitlines()
-        except OSError:
-            return "(no log)"
-        return " | ".join(text[-lines:]) or "(empty log)"
+        return log_tail(self.log_path, lines)
 
     def _check_alive(self) -> None:
         code = self.exit_code()
@@ -82,6 +78,15 @@ class Server:
         except (OSError, http.client.HTTPException):
             return False
         return status == 200 and _json_or_none(body) == {"status": "ok"}
+
+
+def log_tail(path: Path, lines: int = 8) -> str:
+    """The last lines of a log file on one line, for a one-line error message."""
+    try:
+        text = path.read_text(errors="replace").strip().splitlines()
+    except OSError:
+        return "(no log)"
+    return " | ".join(text[-lines:]) or "(empty log)"
 
 
 def http_get(host: str, port: int, path: str, timeout_s: float = 5.0) -> tuple[int, bytes]:
