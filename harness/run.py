@@ -5,6 +5,7 @@ resolve config → plan interleaved trials → for each: run the scenario kind �
 
 from __future__ import annotations
 
+import os
 import random
 import time
 from collections.abc import Callable
@@ -89,12 +90,17 @@ class PreparedRun:
         return self.store.directory
 
     def execute(self, progress: Callable[[str, int, int], None] | None = None) -> Path:
+        # The harness itself (samplers, readiness polling) runs beside the load generator,
+        # never on the server's cores; servers and Locust are pinned by taskset.
+        original_cpus = os.sched_getaffinity(0)
+        os.sched_setaffinity(0, self.placement.loadgen_cpus)
         try:
             self.check_behaviour()
             for order, planned in enumerate(self.plan, start=1):
                 _run_one(self.store, planned, order, self.placement, self.config, progress, len(self.plan))
             self.store.results.complete = True
         finally:
+            os.sched_setaffinity(0, original_cpus)
             summarize(self.store.results)
             self.store.save()
         return self.directory
@@ -153,6 +159,7 @@ def _new_results(config: RunConfig, run_name: str, targets: list[Target], placem
     resolved = config.model_dump(mode="json")
     resolved.update({
         "server_cpus": placement.server_cpus, "loadgen_cpus": placement.loadgen_cpus, "seed": seed,
+        "harness_cpus": placement.loadgen_cpus,
         "plan": [f"{p.scenario.name}:{p.target.name}:{p.trial}" for p in plan],
         "scenario_params": {p.scenario.name: p.scenario.params(config.profile).model_dump(mode="json")
                             for p in plan},
