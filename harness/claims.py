@@ -646,9 +646,11 @@ def resolution_note(figures: list[Figure], grid: list[float], parameter: str) ->
     notes = []
     for f in figures:
         if f.high is not None and math.isinf(f.high):
-            notes.append(f"{f.label} passed the top step ({parameter}={fmt(grid[-1])}), so its limit is above it")
+            who = f.label if f.value >= grid[-1] else f"at least one trial of {f.label}"
+            notes.append(f"{who} passed the top step ({parameter}={fmt(grid[-1])}), so the limit is above it")
         elif f.low == 0:
-            notes.append(f"{f.label} failed the lowest step ({parameter}={fmt(grid[0])})")
+            who = f.label if f.value < grid[0] else f"at least one trial of {f.label}"
+            notes.append(f"{who} failed the lowest step ({parameter}={fmt(grid[0])})")
     steps = ", ".join(fmt(g) for g in grid)
     return f" (steps {steps}{': ' + '; '.join(notes) if notes else ''}; a finer or longer sweep would resolve it)"
 

@@ -195,7 +195,10 @@ def test_a_coarse_sweep_cannot_resolve_a_narrow_ratio(tmp_path):
 def test_a_sweep_that_never_found_a_limit_says_so(tmp_path):
     v = verdict(tmp_path, P1, sweep([512.0], [512.0]))
     assert v.verdict == "inconclusive"
-    assert "express passed the top step (users=512), so its limit is above it" in v.reason
+    assert "express passed the top step (users=512), so the limit is above it" in v.reason
+    v = verdict(tmp_path, P1, sweep([32.0, 32.0, 512.0], [8.0, 0.0, 8.0]))
+    assert "at least one trial of express passed the top step" in v.reason
+    assert "at least one trial of fastapi failed the lowest step (users=8)" in v.reason
 
 
 def test_a_ratio_far_beyond_the_steps_refutes(tmp_path):
