@@ -16,7 +16,8 @@ from rich.table import Table
 from harness import compare as cmp
 from harness import history as hist
 
-VERDICT_STYLE = {"regression": "bold red", "improvement": "green", "too few trials": "yellow", "changed": "cyan"}
+VERDICT_STYLE = {"regression": "bold red", "improvement": "green", "too few trials": "yellow", "changed": "cyan",
+                 "unconfirmed": "magenta"}
 
 
 def _percentage(text: str) -> float:
@@ -52,6 +53,9 @@ def add_commands(sub: argparse._SubParsersAction, add_common: Callable[[argparse
     p.add_argument("--endpoints", action="store_true", help="also compare the per-endpoint rows")
     p.add_argument("--reference", help="target the other targets are divided by in the ratio rows "
                                        "(default: fastapi, else the first)")
+    p.add_argument("--absolute", action="store_true",
+                   help="judge the targets' own figures alone, without checking the ratio to the reference target "
+                        "(a dedicated quiet machine, where a change common to every target must count)")
     p.add_argument("--out", type=Path, help="folder for compare.md and compare.json (default: NEW_RUN)")
     p.add_argument("--all", action="store_true", help="show the undirected figures in the terminal too")
     p.set_defaults(func=cmd_compare)
@@ -77,7 +81,8 @@ def _console() -> Console:
 
 def cmd_compare(args: argparse.Namespace) -> int:
     return run_compare(args.base_run, args.new_run, threshold_pct=args.threshold, alpha=args.alpha,
-                       metrics=args.metric, endpoints=args.endpoints, reference=args.reference, out=args.out,
+                       metrics=args.metric, endpoints=args.endpoints, reference=args.reference, absolute=args.absolute,
+                       out=args.out,
                        show_all=args.all, console=_console())
 
 
@@ -113,23 +118,27 @@ def compare_table(result: cmp.CompareResult, show_all: bool = False) -> Table:
     for r in result.rows:
         if r.direction == "none" and not show_all:
             continue
-        style = VERDICT_STYLE.get(r.verdict, "")
-        verdict = f"[{style}]{r.verdict}[/]" if style else r.verdict
         table.add_row(r.scenario, r.step, r.metric, r.target, cmp.fmt_value(r.base_median),
-                      cmp.fmt_value(r.new_median), cmp.fmt_change(r), cmp.fmt_p(r.p_value),
-                      cmp.fmt_mde(r.min_detectable_pct), verdict)
+                      cmp.fmt_value(r.new_median), cmp.fmt_row_change(r), cmp.fmt_p(r.p_value),
+                      cmp.fmt_mde(r.min_detectable_pct), _styled(r.verdict, cmp.fmt_verdict(r)))
     return table
 
 
+def _styled(verdict: str, text: str) -> str:
+    style = VERDICT_STYLE.get(verdict, "")
+    return f"[{style}]{text}[/]" if style else text
+
+
 def ratio_table(result: cmp.CompareResult) -> Table:
-    table = Table(title="ratios within each run (machine-independent): median ratio [CI]", title_justify="left")
-    for column in ("scenario", "step", "metric", "ratio", "base", "new", "change", "verdict"):
+    table = Table(title="ratios within each run (machine-independent): ratio of medians [CI]; change of the "
+                        "per-round ratio [CI]", title_justify="left")
+    for column in ("scenario", "step", "metric", "ratio", "base", "new", "change [CI]", "p", "MDE", "verdict"):
         table.add_column(column, overflow="fold")
     for r in result.ratios:
-        verdict = "[cyan]changed[/]" if r.verdict == "changed" else r.verdict
         table.add_row(r.scenario, r.step, r.metric, f"{r.numerator}/{r.denominator}",
                       cmp.fmt_ratio(r.base_ratio, r.base_ci), cmp.fmt_ratio(r.new_ratio, r.new_ci),
-                      f"{r.change_pct:+.1f}%", verdict)
+                      cmp.fmt_change(r.change_pct, r.ci_low_pct, r.ci_high_pct), cmp.fmt_p(r.p_value),
+                      cmp.fmt_mde(r.min_detectable_pct), _styled(r.verdict, r.verdict))
     return table
 
 

@@ -9,7 +9,9 @@ which way is better; a metric without a direction is reported but never called a
 Machine-independent reading: within each run, the ratio of every target to a reference target
 (e.g. Express/FastAPI rps, harness.stats.ratio_estimate on the trials) is compared across the two
 runs. Both targets of a run share one machine and alternate trial by trial, so a runner that is
-uniformly faster or slower cancels out of the ratio.
+uniformly faster or slower cancels out of the ratio. By default a finding on a target's own
+figures must also show in its ratio to the reference target (see compare_runs), because on a
+shared machine the whole of one run is often slower than the whole of another.
 
 This module reads stored results only; it never runs a benchmark. compare.json format history:
   1 (2026-11-27): first format.
@@ -20,13 +22,13 @@ from __future__ import annotations
 import json
 import math
 from collections import defaultdict
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
 from harness.errors import BenchError
 from harness.results import RunResults, atomic_write_text, load_results
-from harness.stats import Comparison, compare_samples, min_trials_for_alpha, ratio_estimate
+from harness.stats import Comparison, Ratio, compare_samples, min_trials_for_alpha, ratio_estimate
 
 COMPARE_VERSION = 1
 Direction = Literal["higher", "lower", "none"]
@@ -108,13 +110,22 @@ class MetricChange:
     ci_low_pct: float | None  # CI of change_pct at 1 − alpha (bootstrap of the ratio of medians)
     ci_high_pct: float | None
     p_value: float | None  # two-sided Mann-Whitney U
-    verdict: str  # regression | improvement | no change | too few trials | changed (direction "none")
     min_detectable_pct: float | None  # the smallest change this comparison could have flagged
+    absolute_verdict: str  # asv's rule on this target's figures: regression | improvement | no change |
+    #                        too few trials | changed (a metric without direction)
+    ratio_check: str | None = None  # "confirmed" | "not confirmed"; None: no ratio to check, or not needed
+    verdict: str = ""  # the final call: absolute_verdict, or "unconfirmed" when the ratio check failed
 
 
 @dataclass(frozen=True)
 class RatioChange:
-    """A target's figure relative to the reference target's within each run, compared across runs."""
+    """A target's figure relative to the reference target's within each run, compared across runs.
+
+    base_ratio/new_ratio: median(target) / median(reference) within the run, with a bootstrap CI
+    (ratio_estimate). The test pairs the trials of one round (both targets back to back, see
+    harness.run.plan_trials): one ratio per round, compared across the runs with asv's rule. A
+    "regression" means the target got worse relative to the reference.
+    """
 
     scenario: str
     step: str
@@ -126,8 +137,13 @@ class RatioChange:
     base_ci: tuple[float, float] | None
     new_ratio: float
     new_ci: tuple[float, float] | None
-    change_pct: float
-    verdict: str  # "changed" | "no change" | "no CI" (a side with < 3 trials)
+    rounds: tuple[int, int]  # paired rounds in base and in new
+    change_pct: float  # of the median per-round ratio
+    ci_low_pct: float | None
+    ci_high_pct: float | None
+    p_value: float | None
+    min_detectable_pct: float | None
+    verdict: str
 
 
 @dataclass
@@ -136,6 +152,7 @@ class CompareResult:
     new: RunInfo
     threshold_pct: float
     alpha: float
+    absolute: bool  # True: judged on absolute figures alone, without the ratio check
     rows: list[MetricChange] = field(default_factory=list)
     ratios: list[RatioChange] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
@@ -155,24 +172,37 @@ class CompareResult:
 
 
 Key = tuple[str, str, str, str]  # target, scenario, step, metric
-Values = dict[Key, list[float]]
+Trials = dict[Key, dict[int, float]]  # key -> {trial number: value}
 
 
 def compare_runs(base_dir: Path, new_dir: Path, threshold_pct: float = 5.0, metrics: list[str] | None = None,
-                 alpha: float = 0.05, endpoints: bool = False, reference: str | None = None) -> CompareResult:
-    """Compare every metric of `new_dir` against `base_dir`; BenchError (exit code 2) for bad input."""
+                 alpha: float = 0.05, endpoints: bool = False, reference: str | None = None,
+                 absolute: bool = False) -> CompareResult:
+    """Compare every metric of `new_dir` against `base_dir`; BenchError (exit code 2) for bad input.
+
+    By default a regression (or improvement) of a target needs asv's rule on its own figures AND the
+    same finding on its ratio to the reference target, when the runs have one: a machine that got
+    slower between the runs moves every target's figures, not their ratio. `absolute=True` skips the
+    ratio check (a dedicated, quiet machine, where a change common to all targets must count too).
+    """
     if not (math.isfinite(threshold_pct) and threshold_pct >= 0):
         raise BenchError(f"the threshold must be a non-negative percentage, got {threshold_pct}")
     base, new = _load(base_dir, "base"), _load(new_dir, "new")
     _check_compatible(base, new)
-    base_values, new_values = _values(base, endpoints), _values(new, endpoints)
-    keys = _common_keys(base_values, new_values, metrics)
+    base_trials, new_trials = _trials(base, endpoints), _trials(new, endpoints)
+    keys = _common_keys(base_trials, new_trials, metrics)
     units = {(m.target, m.scenario, m.step, m.metric): m.unit for m in new.metrics}
     result = CompareResult(base=_info(base_dir, base), new=_info(new_dir, new), threshold_pct=threshold_pct,
-                           alpha=alpha, warnings=_warnings(base, new))
-    for key in keys:
-        result.rows.append(_compare_metric(key, units[key], base_values[key], new_values[key], threshold_pct, alpha))
-    result.ratios = _ratio_rows(keys, base_values, new_values, threshold_pct, alpha, reference)
+                           alpha=alpha, absolute=absolute, warnings=_warnings(base, new))
+    rows = [_compare_metric(key, units[key], _in_order(base_trials[key]), _in_order(new_trials[key]),
+                            threshold_pct, alpha) for key in keys]
+    result.ratios = _ratio_rows(keys, base_trials, new_trials, threshold_pct, alpha, reference)
+    result.rows = [_final(row, result.ratios, absolute) for row in rows]
+    unchecked = sum(r.absolute_verdict in JUDGED_VERDICTS and r.ratio_check is None for r in result.rows)
+    if unchecked and not absolute:
+        result.warnings.append(f"{unchecked} finding(s) have no ratio to a reference target to check them (one target "
+                               "in a run, or a zero median): they rest on absolute figures alone, which a change "
+                               "of machine speed also moves")
     return result
 
 
@@ -206,16 +236,20 @@ def _targets(results: RunResults) -> set[str]:
     return {m.target for m in results.metrics}
 
 
-def _values(results: RunResults, endpoints: bool) -> Values:
-    """(target, scenario, step, metric) -> the per-trial values, in trial order."""
-    values: Values = defaultdict(list)
-    for m in sorted(results.metrics, key=lambda m: m.trial):
+def _trials(results: RunResults, endpoints: bool) -> Trials:
+    """(target, scenario, step, metric) -> {trial: value}; per-endpoint rows only if asked for."""
+    trials: Trials = defaultdict(dict)
+    for m in results.metrics:
         if endpoints or "endpoint=" not in m.step:
-            values[(m.target, m.scenario, m.step, m.metric)].append(m.value)
-    return values
+            trials[(m.target, m.scenario, m.step, m.metric)][m.trial] = m.value
+    return trials
 
 
-def _common_keys(base: Values, new: Values, metrics: list[str] | None) -> list[Key]:
+def _in_order(by_trial: dict[int, float]) -> list[float]:
+    return [by_trial[trial] for trial in sorted(by_trial)]
+
+
+def _common_keys(base: Trials, new: Trials, metrics: list[str] | None) -> list[Key]:
     common = set(base) & set(new)
     if metrics:
         known = {key[3] for key in common}
@@ -269,15 +303,17 @@ def _compare_metric(key: Key, unit: str, base: list[float], new: list[float], th
     target, scenario, step, metric = key
     way = direction(metric)
     comparison = _comparison(base, new, way, threshold_pct, alpha)
-    verdict = comparison.verdict
-    if way == "none" and verdict in JUDGED_VERDICTS:
-        verdict = "changed"
     return MetricChange(
         target=target, scenario=scenario, step=step, metric=metric, unit=unit, direction=way, base_n=len(base),
         new_n=len(new), base_median=_median(base), new_median=_median(new), change_pct=_finite(comparison.change_pct),
         ci_low_pct=comparison.ci_low_pct, ci_high_pct=comparison.ci_high_pct, p_value=_finite(comparison.p_value),
-        verdict=verdict, min_detectable_pct=comparison.min_detectable_pct,
+        min_detectable_pct=comparison.min_detectable_pct, absolute_verdict=_undirected(comparison.verdict, way),
     )  # fmt: skip
+
+
+def _undirected(verdict: str, way: Direction) -> str:
+    """A metric without a direction is never a regression or an improvement, only "changed"."""
+    return "changed" if way == "none" and verdict in JUDGED_VERDICTS else verdict
 
 
 def _comparison(base: list[float], new: list[float], way: Direction, threshold_pct: float,
@@ -314,17 +350,17 @@ def _finite(value: float | None) -> float | None:
     return None if value is None or math.isnan(value) else value
 
 
-def _ratio_rows(keys: list[Key], base: Values, new: Values, threshold_pct: float, alpha: float,
+def _ratio_rows(keys: list[Key], base: Trials, new: Trials, threshold_pct: float, alpha: float,
                 reference: str | None) -> list[RatioChange]:
     """Each target against the reference target, per scenario × step × metric with a direction."""
     targets = {key[0] for key in keys}
-    denominator = reference or (REFERENCE_TARGET if REFERENCE_TARGET in targets else min(targets))
     if reference and reference not in targets:
         raise BenchError(f"no target {reference!r} in both runs to divide by; they share: {', '.join(sorted(targets))}")
+    denominator = reference or (REFERENCE_TARGET if REFERENCE_TARGET in targets else min(targets))
     rows = []
     for target, scenario, step, metric in keys:
         ref = (denominator, scenario, step, metric)
-        if target == denominator or ref not in base or direction(metric) == "none":
+        if target == denominator or ref not in base or ref not in new or direction(metric) == "none":
             continue
         row = _ratio_change((target, scenario, step, metric), ref, base, new, threshold_pct, alpha)
         if row is not None:
@@ -332,37 +368,59 @@ def _ratio_rows(keys: list[Key], base: Values, new: Values, threshold_pct: float
     return rows
 
 
-def _ratio_change(key: Key, ref: Key, base: Values, new: Values, threshold_pct: float,
+def _round_ratios(trials: Trials, key: Key, ref: Key) -> list[float]:
+    """target / reference for each trial number (round) that both have; ValueError on a zero reference."""
+    rounds = sorted(set(trials[key]) & set(trials[ref]))
+    if any(trials[ref][r] == 0.0 for r in rounds):
+        raise ValueError("a reference value of 0")
+    return [trials[key][r] / trials[ref][r] for r in rounds]
+
+
+def _ratio_change(key: Key, ref: Key, base: Trials, new: Trials, threshold_pct: float,
                   alpha: float) -> RatioChange | None:
-    """None when a ratio is undefined (a reference median of 0, e.g. an error rate)."""
+    """None when a ratio is undefined (a reference median or value of 0, or a target median of 0)."""
+    way = direction(key[3])
     try:
-        before = ratio_estimate(base[key], base[ref], confidence=1 - alpha)
-        after = ratio_estimate(new[key], new[ref], confidence=1 - alpha)
+        before = ratio_estimate(_in_order(base[key]), _in_order(base[ref]), confidence=1 - alpha)
+        after = ratio_estimate(_in_order(new[key]), _in_order(new[ref]), confidence=1 - alpha)
+        base_rounds, new_rounds = _round_ratios(base, key, ref), _round_ratios(new, key, ref)
+        test = compare_samples(base_rounds, new_rounds, way == "higher", threshold_pct, alpha)
     except ValueError:
         return None
-    if before.value == 0.0:
-        return None
-    change_pct = (after.value / before.value - 1.0) * 100.0
-    base_ci = None if before.ci_low is None or before.ci_high is None else (before.ci_low, before.ci_high)
-    new_ci = None if after.ci_low is None or after.ci_high is None else (after.ci_low, after.ci_high)
-    return RatioChange(scenario=key[1], step=key[2], metric=key[3], direction=direction(key[3]), numerator=key[0],
-                       denominator=ref[0], base_ratio=before.value, base_ci=base_ci, new_ratio=after.value,
-                       new_ci=new_ci, change_pct=change_pct, verdict=_ratio_verdict(base_ci, new_ci, change_pct,
-                                                                                    threshold_pct))
+    return RatioChange(
+        scenario=key[1], step=key[2], metric=key[3], direction=way, numerator=key[0], denominator=ref[0],
+        base_ratio=before.value, base_ci=_interval(before), new_ratio=after.value, new_ci=_interval(after),
+        rounds=(len(base_rounds), len(new_rounds)), change_pct=test.change_pct, ci_low_pct=test.ci_low_pct,
+        ci_high_pct=test.ci_high_pct, p_value=_finite(test.p_value), min_detectable_pct=test.min_detectable_pct,
+        verdict=test.verdict,
+    )  # fmt: skip
 
 
-def _ratio_verdict(base_ci: tuple[float, float] | None, new_ci: tuple[float, float] | None, change_pct: float,
-                   threshold_pct: float) -> str:
-    """"changed" when the two intervals do not overlap AND the ratio moved by more than the threshold.
+def _interval(ratio: Ratio) -> tuple[float, float] | None:
+    return None if ratio.ci_low is None or ratio.ci_high is None else (ratio.ci_low, ratio.ci_high)
 
-    Non-overlap of two (1 − alpha) intervals is a conservative test of a difference at level alpha
-    (Schenker & Gentleman 2001, "On judging the significance of differences by examining the overlap
-    between confidence intervals"): it misses some real changes and raises few false ones.
+
+OPPOSITE = {"regression": "improvement", "improvement": "regression"}
+
+
+def _final(row: MetricChange, ratios: list[RatioChange], absolute: bool) -> MetricChange:
+    """The final verdict: a finding on absolute figures stands if the ratio to the reference says the same.
+
+    For a target other than the reference, its own ratio row must show the same finding; for the
+    reference itself, some other target's ratio must show the opposite (a slower reference makes
+    every other target look better relative to it).
     """
-    if base_ci is None or new_ci is None:
-        return "no CI"
-    apart = base_ci[1] < new_ci[0] or new_ci[1] < base_ci[0]
-    return "changed" if apart and abs(change_pct) > threshold_pct else "no change"
+    if absolute or row.absolute_verdict not in JUDGED_VERDICTS:
+        return replace(row, verdict=row.absolute_verdict)
+    same = [r for r in ratios if (r.scenario, r.step, r.metric) == (row.scenario, row.step, row.metric)]
+    mine = [r.verdict for r in same if r.numerator == row.target]
+    as_reference = [OPPOSITE.get(r.verdict, r.verdict) for r in same if r.denominator == row.target]
+    checks = mine or as_reference
+    if not checks:
+        return replace(row, verdict=row.absolute_verdict)
+    confirmed = row.absolute_verdict in checks
+    return replace(row, ratio_check="confirmed" if confirmed else "not confirmed",
+                   verdict=row.absolute_verdict if confirmed else "unconfirmed")
 
 
 # ---- exporters: one small function per format -------------------------------------------------------
@@ -394,11 +452,16 @@ def fmt_value(value: float | None) -> str:
     return f"{value:.2f}" if abs(value) >= 1 else f"{value:.3g}"
 
 
-def fmt_change(row: MetricChange) -> str:
-    if row.change_pct is None:
+def fmt_change(change_pct: float | None, low: float | None, high: float | None) -> str:
+    if change_pct is None:
+        return "—"
+    return f"{change_pct:+.1f}%" + ("" if low is None or high is None else f" [{low:+.1f}, {high:+.1f}]")
+
+
+def fmt_row_change(row: MetricChange) -> str:
+    if row.change_pct is None:  # from a zero base: no relative change
         return f"{fmt_value(row.base_median)} → {fmt_value(row.new_median)}"
-    interval = "" if row.ci_low_pct is None else f" [{row.ci_low_pct:+.1f}, {row.ci_high_pct:+.1f}]"
-    return f"{row.change_pct:+.1f}%{interval}"
+    return fmt_change(row.change_pct, row.ci_low_pct, row.ci_high_pct)
 
 
 def fmt_p(p_value: float | None) -> str:
@@ -413,18 +476,31 @@ def fmt_ratio(value: float, ci: tuple[float, float] | None) -> str:
     return f"{value:.3f}" + ("" if ci is None else f" [{ci[0]:.3f}, {ci[1]:.3f}]")
 
 
+def fmt_verdict(row: MetricChange) -> str:
+    """The final verdict, with what the ratio check changed: e.g. "unconfirmed (regression)"."""
+    if row.verdict == "unconfirmed":
+        return f"unconfirmed ({row.absolute_verdict})"
+    return row.verdict + (" ✓ratio" if row.ratio_check == "confirmed" else "")
+
+
 def headline(result: CompareResult) -> str:
-    regressions, improvements = len(result.regressions), len(result.improvements)
+    counts = {v: sum(r.verdict == v for r in result.rows) for v in ("regression", "improvement", "unconfirmed")}
     too_few = sum(r.verdict == "too few trials" and r.direction != "none" for r in result.rows)
-    text = f"{regressions} regression(s), {improvements} improvement(s) in {len(result.rows)} figures"
+    text = f"{counts['regression']} regression(s), {counts['improvement']} improvement(s) in {len(result.rows)} figures"
+    if counts["unconfirmed"]:
+        text += f"; {counts['unconfirmed']} change(s) unconfirmed by the ratio to the reference target (machine drift?)"
     return text + (f"; {too_few} judged figure(s) had too few trials to test" if too_few else "")
 
 
 def rule(result: CompareResult) -> str:
-    return (f"A regression: two-sided Mann-Whitney U p < {result.alpha:g} AND the median worse by more than "
-            f"{result.threshold_pct:g}% (asv's rule). Change: median(new)/median(base) − 1 with its "
-            f"{1 - result.alpha:.0%} bootstrap CI. MDE: the smallest change this comparison could detect "
-            "(80% power, from the trials' spread, at least the threshold).")
+    text = (f"A regression: two-sided Mann-Whitney U p < {result.alpha:g} AND the median worse by more than "
+            f"{result.threshold_pct:g}% (asv's rule)")
+    if not result.absolute:
+        text += (", on the target's figures AND on its per-round ratio to the reference target (which a change of "
+                 "machine speed does not move); with no reference in both runs, on the figures alone")
+    return text + (f". Change: median(new)/median(base) − 1 with its {1 - result.alpha:.0%} bootstrap CI. MDE: the "
+                   "smallest change this comparison could detect (80% power, from the trials' spread, at least the "
+                   "threshold).")
 
 
 def to_markdown(result: CompareResult) -> str:
@@ -436,17 +512,16 @@ def to_markdown(result: CompareResult) -> str:
     lines += ["", f"**{headline(result)}.**", "", rule(result), ""]
     lines += [f"- warning: {w}" for w in result.warnings] + ([""] if result.warnings else [])
     if result.regressions:
-        lines += ["## Regressions", ""] + [f"- {_row_label(r)}: {fmt_change(r)}" for r in result.regressions] + [""]
+        lines += ["## Regressions", ""]
+        lines += [f"- {_row_label(r)}: {fmt_row_change(r)}" for r in result.regressions] + [""]
     lines += ["## All figures", "", "| scenario | step | metric | target | better | base | new | change [CI] "
               "| p | MDE | verdict |", "|---|---|---|---|---|---|---|---|---|---|---|"]
     lines += [_markdown_row(r) for r in result.rows]
     if result.ratios:
         lines += ["", "## Ratios within each run (machine-independent)", "",
-                  "| scenario | step | metric | ratio | base [CI] | new [CI] | change | verdict |",
-                  "|---|---|---|---|---|---|---|---|"]
-        lines += [f"| {r.scenario} | {r.step} | {r.metric} | {r.numerator}/{r.denominator} | "
-                  f"{fmt_ratio(r.base_ratio, r.base_ci)} | {fmt_ratio(r.new_ratio, r.new_ci)} | "
-                  f"{r.change_pct:+.1f}% | {r.verdict} |" for r in result.ratios]
+                  "| scenario | step | metric | ratio | base [CI] | new [CI] | change [CI] | p | MDE | verdict |",
+                  "|---|---|---|---|---|---|---|---|---|---|"]
+        lines += [_markdown_ratio(r) for r in result.ratios]
     return "\n".join(lines) + "\n"
 
 
@@ -455,10 +530,17 @@ def _row_label(r: MetricChange) -> str:
 
 
 def _markdown_row(r: MetricChange) -> str:
-    verdict = f"**{r.verdict}**" if r.verdict in JUDGED_VERDICTS else r.verdict
+    verdict = f"**{fmt_verdict(r)}**" if r.verdict in JUDGED_VERDICTS else fmt_verdict(r)
     return (f"| {r.scenario} | {r.step} | {r.metric} | {r.target} | {r.direction} | {fmt_value(r.base_median)} | "
-            f"{fmt_value(r.new_median)} | {fmt_change(r)} | {fmt_p(r.p_value)} | {fmt_mde(r.min_detectable_pct)} "
+            f"{fmt_value(r.new_median)} | {fmt_row_change(r)} | {fmt_p(r.p_value)} | {fmt_mde(r.min_detectable_pct)} "
             f"| {verdict} |")
+
+
+def _markdown_ratio(r: RatioChange) -> str:
+    return (f"| {r.scenario} | {r.step} | {r.metric} | {r.numerator}/{r.denominator} | "
+            f"{fmt_ratio(r.base_ratio, r.base_ci)} | {fmt_ratio(r.new_ratio, r.new_ci)} | "
+            f"{fmt_change(r.change_pct, r.ci_low_pct, r.ci_high_pct)} | {fmt_p(r.p_value)} | "
+            f"{fmt_mde(r.min_detectable_pct)} | {r.verdict} |")
 
 
 def write_reports(result: CompareResult, out_dir: Path) -> list[Path]:

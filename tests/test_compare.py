@@ -75,7 +75,7 @@ def test_clear_regression(tmp_path):
     new = make_run(tmp_path, "new", throughput(scaled(STEADY, 0.8)))
     result = compare_runs(base, new)
     r = row(result)
-    assert r.verdict == "regression" and result.exit_code == 1
+    assert r.verdict == r.absolute_verdict == "regression" and result.exit_code == 1
     assert r.change_pct == pytest.approx(-20.0)
     assert r.ci_low_pct < -19 and r.ci_high_pct > -21 and r.ci_low_pct <= r.ci_high_pct
     assert r.p_value < 0.05
@@ -178,21 +178,60 @@ def test_a_slower_machine_moves_absolute_figures_but_not_the_ratio(tmp_path):
     base = make_run(tmp_path, "base", throughput(STEADY, scaled(STEADY, 2.0)))
     new = make_run(tmp_path, "new", throughput(scaled(STEADY, 0.5), STEADY))  # everything half as fast
     result = compare_runs(base, new)
-    assert {r.verdict for r in result.rows} == {"regression"}
+    assert {r.absolute_verdict for r in result.rows} == {"regression"}
+    assert {r.verdict for r in result.rows} == {"unconfirmed"} and result.exit_code == 0
+    assert {r.ratio_check for r in result.rows} == {"not confirmed"}
     (ratio,) = result.ratios
     assert (ratio.numerator, ratio.denominator) == ("express", "fastapi")
     assert ratio.base_ratio == pytest.approx(2.0) and ratio.new_ratio == pytest.approx(2.0)
     assert ratio.verdict == "no change" and ratio.change_pct == pytest.approx(0.0)
+    assert "unconfirmed" in headline(result)
 
 
-def test_one_target_slowed_shifts_the_ratio(tmp_path):
+def test_on_absolute_figures_alone_the_slower_machine_is_a_regression(tmp_path):
+    base = make_run(tmp_path, "base", throughput(STEADY, scaled(STEADY, 2.0)))
+    new = make_run(tmp_path, "new", throughput(scaled(STEADY, 0.5), STEADY))
+    result = compare_runs(base, new, absolute=True)
+    assert {r.verdict for r in result.rows} == {"regression"} and result.exit_code == 1
+    assert {r.ratio_check for r in result.rows} == {None}
+
+
+def test_one_target_slowed_is_confirmed_by_its_ratio(tmp_path):
     base = make_run(tmp_path, "base", throughput(STEADY, scaled(STEADY, 2.0)))
     new = make_run(tmp_path, "new", throughput(STEADY, scaled(STEADY, 1.4)))
     result = compare_runs(base, new)
-    assert row(result, "express").verdict == "regression" and row(result, "fastapi").verdict == "no change"
+    express, fastapi = row(result, "express"), row(result, "fastapi")
+    assert (express.verdict, express.ratio_check) == ("regression", "confirmed")
+    assert fastapi.verdict == "no change" and fastapi.ratio_check is None
     (ratio,) = result.ratios
-    assert ratio.verdict == "changed" and ratio.change_pct == pytest.approx(-30.0)
+    assert ratio.verdict == "regression" and ratio.change_pct == pytest.approx(-30.0)
+    assert ratio.rounds == (5, 5) and ratio.p_value < 0.05 and ratio.min_detectable_pct is not None
     assert ratio.base_ci[0] <= 2.0 <= ratio.base_ci[1]
+
+
+def test_a_slowed_reference_target_is_confirmed_by_the_others_ratio(tmp_path):
+    base = make_run(tmp_path, "base", throughput(STEADY, scaled(STEADY, 2.0)))
+    new = make_run(tmp_path, "new", throughput(scaled(STEADY, 0.7), scaled(STEADY, 2.0)))
+    result = compare_runs(base, new)
+    assert (row(result, "fastapi").verdict, row(result, "fastapi").ratio_check) == ("regression", "confirmed")
+    assert result.ratios[0].verdict == "improvement"  # express gained on a slower fastapi
+    assert row(result, "express").verdict == "no change"
+
+
+def test_drift_within_a_run_cancels_in_the_per_round_ratio(tmp_path):
+    drifting = [1000.0, 900.0, 800.0, 700.0, 600.0]  # the machine slows down during the run, for both targets
+    base = make_run(tmp_path, "base", throughput(drifting, scaled(drifting, 2.0)))
+    new = make_run(tmp_path, "new", throughput(drifting[::-1], scaled(drifting[::-1], 1.6)))
+    (ratio,) = compare_runs(base, new).ratios
+    assert ratio.verdict == "regression" and ratio.change_pct == pytest.approx(-20.0)
+
+
+def test_a_single_target_run_falls_back_to_absolute_figures_and_says_so(tmp_path):
+    base = make_run(tmp_path, "base", throughput(STEADY, STEADY))
+    new = make_run(tmp_path, "new", {("express", "throughput", "users=32", "rps"): scaled(STEADY, 0.5)})
+    result = compare_runs(base, new)
+    assert row(result, "express").verdict == "regression" and row(result, "express").ratio_check is None
+    assert any("rest on absolute figures alone" in w for w in result.warnings)
 
 
 def test_reference_target_can_be_chosen(tmp_path):
