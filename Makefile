@@ -5,6 +5,7 @@ BENCH := $(VENV)/bin/bench
 PROFILE ?= quick
 RUNTIME ?= native
 BENCH_ARGS ?=
+RESULTS_DIR ?= results
 ifndef RUN_NAME  # evaluated once (:=), so `run` and `report` name the same directory
 RUN_NAME := $(shell date -u +%Y%m%dT%H%M%SZ)-$(PROFILE)-$(RUNTIME)
 endif
@@ -12,8 +13,8 @@ endif
 .PHONY: bench setup venv test test-fast lint lock clean
 
 bench: setup  ## set everything up, run the $(PROFILE) profile on every target, print the summary and the claims
-	$(BENCH) run --profile $(PROFILE) --runtime $(RUNTIME) --name $(RUN_NAME) $(BENCH_ARGS)
-	$(BENCH) report results/$(RUN_NAME)
+	$(BENCH) run --profile $(PROFILE) --runtime $(RUNTIME) --results-dir $(RESULTS_DIR) --name $(RUN_NAME) $(BENCH_ARGS)
+	$(BENCH) report $(RESULTS_DIR)/$(RUN_NAME)
 
 setup: venv  ## harness venv plus each target's own install step (venv, npm ci)
 	$(BENCH) setup

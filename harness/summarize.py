@@ -26,12 +26,17 @@ ADVICE = {
 
 
 def _trial_flags(results: RunResults) -> dict[tuple[str, str, str], set[str]]:
-    """(target, scenario, step) -> flag names raised in any trial, e.g. {"loadgen_saturated"}."""
+    """(target, scenario, step) -> flag names raised in any trial, e.g. {"loadgen_saturated"}.
+
+    A whole-trial figure (step "") computed across a sweep, such as max_concurrency_slo,
+    inherits the flags of every step of its sweep.
+    """
     flags: dict[tuple[str, str, str], set[str]] = defaultdict(set)
     for trial in results.trials:
         for flag in trial.flags:
             name, _, step = flag.partition(":")
             flags[(trial.target, trial.scenario, step)].add(name)
+            flags[(trial.target, trial.scenario, "")].add(name)
     return flags
 
 

@@ -48,3 +48,14 @@ def test_single_trial_says_it_has_no_interval():
     console.print(summary_table(results))
     text = console.export_text()
     assert "1,000 †" in text and "2.00×" in text
+
+
+def test_a_whole_trial_figure_inherits_the_flags_of_its_sweep():
+    results = results_with([1000, 1010, 990], [2000, 2020, 1980], flags_b=["little_law:users=64"])
+    for target in ("fastapi", "express"):
+        for trial in (1, 2, 3):
+            results.metrics.append(Metric(target=target, scenario="throughput", trial=trial, step="",
+                                          metric="max_concurrency_slo", value=64, unit="users"))
+    summarize(results)
+    slo = {s.target: s for s in results.summaries if s.metric == "max_concurrency_slo"}
+    assert "little_law" in slo["express"].flags and "little_law" not in slo["fastapi"].flags
