@@ -8,6 +8,8 @@ keeps everything it measured:
   results.json  everything below plus environment and the resolved configuration
   metrics.csv   tidy: target, scenario, trial, step, metric, value, unit (one row per figure)
   samples.csv   the samplers' time series: target, scenario, trial, step, role, t_s, ...
+  histograms.jsonl  each load step's latency histogram (HDR, µs, base64 as HdrHistogram.encode()
+                gives it), one JSON object a line: target, scenario, trial, step, endpoint, hdr
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import csv
 import io
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +52,15 @@ class Sample(BaseModel):
     rss_mb: float
     uss_mb: float | None = None
     pss_mb: float | None = None
+
+
+class HistogramRecord(BaseModel):
+    target: str
+    scenario: str
+    trial: int
+    step: str
+    endpoint: str  # a request name, or "Aggregated"
+    hdr: str  # HdrHistogram.encode(), microseconds
 
 
 class TrialRecord(BaseModel):
@@ -117,6 +128,7 @@ class ResultsStore:
     directory: Path
     results: RunResults
     samples: list[Sample]
+    histograms: list[HistogramRecord] = field(default_factory=list)
 
     def save(self) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
@@ -125,6 +137,8 @@ class ResultsStore:
         atomic_write_text(self.directory / "metrics.csv", _csv_text(METRIC_COLUMNS, metric_rows))
         sample_rows = [s.model_dump() for s in self.samples]
         atomic_write_text(self.directory / "samples.csv", _csv_text(SAMPLE_COLUMNS, sample_rows))
+        lines = "".join(h.model_dump_json() + "\n" for h in self.histograms)
+        atomic_write_text(self.directory / "histograms.jsonl", lines)
 
 
 def load_results(run_dir: Path) -> RunResults:
@@ -158,3 +172,11 @@ def _number_or_text(text: str) -> float | str:
 
 def step_label(params: dict[str, Any]) -> str:
     return ",".join(f"{key}={params[key]}" for key in sorted(params))
+
+
+def load_histograms(run_dir: Path) -> list[HistogramRecord]:
+    """The stored latency histograms of a run ([] for a run without them)."""
+    path = run_dir / "histograms.jsonl"
+    if not path.exists():
+        return []
+    return [HistogramRecord.model_validate_json(line) for line in path.read_text().splitlines() if line]

@@ -190,4 +190,5 @@ def _run_one(store: ResultsStore, planned: PlannedTrial, order: int, placement: 
     ))  # fmt: skip
     store.results.metrics.extend(outcome.metrics)
     store.samples.extend(outcome.samples)
+    store.histograms.extend(outcome.histograms)
     store.save()

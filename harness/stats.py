@@ -297,6 +297,29 @@ def max_under_slo(steps: Sequence[float], p99_ms: Sequence[float], error_rate: S
     return best
 
 
+def slo_crossing(steps: Sequence[float], p99_ms: Sequence[float], error_rate: Sequence[float],
+                 p99_limit_ms: float, max_error_rate: float = 0.01) -> float | None:
+    """Where p99 latency reaches the limit, interpolated between the steps around it.
+
+    The chain of max_under_slo gives the last passing step s_k; the next step s_{k+1} fails.
+    Between them p99 is taken as linear in log2(step) (steps double), and the step at which it
+    equals the limit is returned. This resolves a ratio between two servers finer than the
+    sweep's factor of two. None if the lowest step fails, if every step passes (the crossing
+    lies beyond the sweep), or if the failing step failed on errors rather than latency.
+    """
+    xs = _array(steps, "steps")
+    order = np.argsort(xs, kind="stable")
+    xs, xp, xe = xs[order], np.asarray(p99_ms, dtype=float)[order], np.asarray(error_rate, dtype=float)[order]
+    last = max_under_slo(xs, xp, xe, p99_limit_ms, max_error_rate)
+    if last is None:
+        return None
+    k = int(np.searchsorted(xs, last))
+    if k + 1 >= len(xs) or not xe[k + 1] < max_error_rate or not xp[k + 1] > xp[k]:
+        return None
+    fraction = (p99_limit_ms - xp[k]) / (xp[k + 1] - xp[k])
+    return float(2 ** (np.log2(xs[k]) + fraction * (np.log2(xs[k + 1]) - np.log2(xs[k]))))
+
+
 def _min_mwu_p(n1: int, n2: int) -> float:
     """The smallest two-sided p an exact Mann-Whitney test can give for sample sizes n1, n2.
 

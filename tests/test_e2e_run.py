@@ -84,6 +84,14 @@ def test_results_record_how_they_were_obtained(full_test_run):
     assert {s["metric"] for s in results["summaries"]} >= {"rps", "cold_start_ms"}
 
 
+def test_latency_histograms_are_stored_per_step(full_test_run):
+    from harness.results import load_histograms
+
+    records = load_histograms(full_test_run)
+    keys = {(h.target, h.scenario, h.endpoint) for h in records}
+    assert ("fastapi", "throughput", "Aggregated") in keys and ("express", "crud", "POST /users") in keys
+
+
 def test_samples_cover_server_and_load_generator(full_test_run):
     with (full_test_run / "samples.csv").open() as fh:
         roles = {row["role"] for row in csv.DictReader(fh)}

@@ -86,3 +86,10 @@ def test_little_law_ratio_with_and_without_think_time():
     assert little_law_ratio(1, result) == pytest.approx(1.0, rel=0.01)  # 100 req/s × 10 ms = 1 user
     assert little_law_ratio(2, result) == pytest.approx(0.5, rel=0.01)
     assert little_law_ratio(11, result, think_s=0.1) == pytest.approx(1.0, rel=0.01)  # 100 × 0.11 = 11
+
+
+def test_concurrency_summary_interpolates_the_slo_crossing():
+    rows = [(8, 1000, 5, 0, 50), (64, 3000, 50, 0, 51), (256, 3300, 150, 0, 53)]
+    figures = by_name(concurrency_figures(step_metrics(rows), 100, make))
+    assert figures["max_concurrency_slo"] == 64
+    assert figures["slo_crossing_users"] == pytest.approx(128)

@@ -71,3 +71,19 @@ def test_unknown_schema_version_is_refused(tmp_path):
         load_results(tmp_path)
     with pytest.raises(BenchError, match=r"no results\.json"):
         load_results(tmp_path / "missing")
+
+
+def test_histograms_round_trip_through_the_store(tmp_path):
+    from hdrh.histogram import HdrHistogram
+
+    from harness.results import HistogramRecord, load_histograms
+
+    hist = HdrHistogram(1, 100_000_000, 3)
+    for value in (100, 200, 5000):
+        hist.record_value(value)
+    record = HistogramRecord(target="a", scenario="s", trial=1, step="users=4", endpoint="Aggregated",
+                             hdr=hist.encode().decode())
+    ResultsStore(tmp_path, RunResults(run_id="r", created_at="now"), samples=[], histograms=[record]).save()
+    (loaded,) = load_histograms(tmp_path)
+    assert HdrHistogram.decode(loaded.hdr.encode()).get_max_value() == hist.get_max_value()
+    assert load_histograms(tmp_path / "nowhere") == []

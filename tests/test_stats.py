@@ -374,3 +374,13 @@ def test_min_trials_agrees_with_scipy_exact_test(alpha: float) -> None:
         return float(stats.mannwhitneyu(range(k), range(k, 2 * k), method="exact").pvalue)
 
     assert smallest_p(n) < alpha <= smallest_p(n - 1)
+
+
+def test_slo_crossing_interpolates_in_log2_between_the_steps_around_the_limit():
+    from harness.stats import slo_crossing
+
+    # p99 50 ms at 64 users, 150 ms at 256: 100 ms is half-way in log2 -> 128 users
+    assert slo_crossing([16, 64, 256], [10, 50, 150], [0, 0, 0], 100) == pytest.approx(128)
+    assert slo_crossing([16, 64, 256], [10, 50, 90], [0, 0, 0], 100) is None  # never reached
+    assert slo_crossing([16, 64, 256], [120, 150, 190], [0, 0, 0], 100) is None  # lowest step fails
+    assert slo_crossing([16, 64, 256], [10, 50, 60], [0, 0, 0.5], 100) is None  # failed on errors

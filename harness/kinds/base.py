@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.results import Metric, Sample
+from harness.results import HistogramRecord, Metric, Sample
 from harness.runtime.options import LaunchOptions
 from harness.scenario import Scenario
 from harness.targets import Target
@@ -61,6 +61,7 @@ class TrialContext:
 class TrialOutcome:
     metrics: list[Metric] = field(default_factory=list)
     samples: list[Sample] = field(default_factory=list)
+    histograms: list[HistogramRecord] = field(default_factory=list)
     flags: list[str] = field(default_factory=list)
     errors: dict[str, int] = field(default_factory=dict)
     server: dict[str, Any] = field(default_factory=dict)

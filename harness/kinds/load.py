@@ -20,7 +20,7 @@ from harness.kinds.base import TrialContext, TrialOutcome
 from harness.kinds.load_summary import memory_figures, trial_figures
 from harness.loadgen.driver import AGGREGATE, LoadResult, LoadSpec, LocustProcesses, StepSpec
 from harness.measure import endpoint_figures, little_law_ratio, resource_figures
-from harness.results import Sample, step_label
+from harness.results import HistogramRecord, Sample, step_label
 from harness.runtime import running
 from harness.runtime.server import Server
 from harness.sampler import MB, Reading, Sampler, tree_memory
@@ -125,6 +125,11 @@ def _record_step(
         where = label if name == AGGREGATE else f"{label},endpoint={name}"
         for metric, (value, unit) in endpoint_figures(endpoint, result.duration_s).items():
             outcome.metrics.append(ctx.metric(metric, value, unit, where))
+        if endpoint.histogram is not None:
+            outcome.histograms.append(HistogramRecord(
+                target=ctx.target.name, scenario=ctx.scenario.name, trial=ctx.trial, step=label, endpoint=name,
+                hdr=endpoint.histogram.encode().decode(),
+            ))  # fmt: skip
     start, end = result.window_s
     server_readings, loadgen_readings = sampler.window("server", start, end), sampler.window("loadgen", start, end)
     resources = resource_figures(server_readings, loadgen_readings)

@@ -1,6 +1,6 @@
 """Per-trial figures computed across a load trial's steps, chosen by a profile's `summary` settings.
 
-  slo_p99_ms: L          max_concurrency_slo, knee_users, usl_peak_users, usl_r2 (concurrency sweep)
+  slo_p99_ms: L          max_concurrency_slo, slo_crossing_users, knee_users, usl_peak_users, usl_r2
   held_success: S        connections_held, memory_per_connection_kb (held connections)
   ideal_delay_param: P   rps_ideal and io_efficiency per step, from the step's delay parameter P in ms
   memory_series: true    rss_peak_mb, rss_slope_mb_per_min, rss_cv over the measured window
@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from harness.results import Metric, Sample, step_params
-from harness.stats import knee_point, linear_slope, max_under_slo, usl_fit
+from harness.stats import knee_point, linear_slope, max_under_slo, slo_crossing, usl_fit
 
 MetricFactory = Callable[[str, float, str, str], Metric]
 
@@ -40,6 +40,9 @@ def concurrency_figures(metrics: list[Metric], slo_p99_ms: float, make: MetricFa
     best = max_under_slo(users, p99, errors, slo_p99_ms)
     # 0 users held means even the lowest step missed the SLO; the row still says so in numbers.
     out.append(make("max_concurrency_slo", best or 0.0, "users", ""))
+    crossing = slo_crossing(users, p99, errors, slo_p99_ms)
+    if crossing is not None:
+        out.append(make("slo_crossing_users", crossing, "users", ""))
     knee = knee_point(users, rps)
     if knee is not None:
         out.append(make("knee_users", knee, "users", ""))
