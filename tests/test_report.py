@@ -168,3 +168,25 @@ def test_bench_report_maps_its_arguments_and_prints_the_table(tmp_path, capsys, 
     args = parser.parse_args(["report", "other"])
     args.func(args)
     assert calls[-1] == (Path("other"), None)
+
+
+def test_stored_histograms_are_merged_across_trials(tmp_path):
+    import shutil
+
+    from hdrh.histogram import HdrHistogram
+
+    from harness.report.data import RunData
+    from harness.results import HistogramRecord
+
+    run = tmp_path / "run"
+    shutil.copytree(Path(__file__).parent / "fixtures" / "small_run", run)
+    lines = []
+    for trial, value in ((1, 100), (2, 90_000)):
+        hist = HdrHistogram(1, 100_000_000, 3)
+        hist.record_value(value)
+        lines.append(HistogramRecord(target="fastapi", scenario="throughput", trial=trial, step="users=4",
+                                     endpoint="Aggregated", hdr=hist.encode().decode()).model_dump_json())
+    (run / "histograms.jsonl").write_text("\n".join(lines) + "\n")
+    merged = RunData.load(run).merged_histogram("fastapi", "throughput", "users=4")
+    assert merged.get_total_count() == 2 and 89_000 < merged.get_max_value() < 91_000
+    assert RunData.load(run).merged_histogram("express", "throughput", "users=4") is None

@@ -6,9 +6,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
+from hdrh.histogram import HdrHistogram
 
 from harness.claims import ClaimVerdict
-from harness.results import SAMPLE_COLUMNS, RunResults, Summary, load_results, step_params
+from harness.results import (
+    SAMPLE_COLUMNS,
+    HistogramRecord,
+    RunResults,
+    Summary,
+    load_histograms,
+    load_results,
+    step_params,
+)
 
 
 class Skip(Exception):
@@ -21,10 +30,26 @@ class RunData:
     results: RunResults
     samples: pd.DataFrame  # samples.csv; empty when the file is missing
     verdicts: list[ClaimVerdict] = field(default_factory=list)
+    histograms: list[HistogramRecord] = field(default_factory=list)  # histograms.jsonl; [] when missing
 
     @classmethod
     def load(cls, run_dir: Path) -> RunData:
-        return cls(run_dir, load_results(run_dir), read_samples(run_dir / "samples.csv"))
+        return cls(run_dir, load_results(run_dir), read_samples(run_dir / "samples.csv"),
+                   histograms=load_histograms(run_dir))
+
+    def merged_histogram(self, target: str, scenario: str, step: str) -> HdrHistogram | None:
+        """The step's aggregate latency histogram, every trial added together (µs)."""
+        merged = None
+        for record in self.histograms:
+            if (record.target, record.scenario, record.step, record.endpoint) != (target, scenario, step,
+                                                                                     "Aggregated"):
+                continue
+            hist = HdrHistogram.decode(record.hdr.encode())
+            if merged is None:
+                merged = hist
+            else:
+                merged.add(hist)
+        return merged
 
     def targets(self) -> list[str]:
         """Targets in a stable order (alphabetical), so colours and columns match across plots."""

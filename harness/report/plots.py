@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import matplotlib
+from hdrh.histogram import HdrHistogram
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
@@ -177,6 +178,10 @@ def _percentile_panel(ax: Axes, data: RunData, scenario: str) -> None:
         return
     values: list[float] = []
     for target in data.targets():
+        hist = data.merged_histogram(target, scenario, step)
+        if hist is not None and hist.get_total_count() > 0:
+            values += _hdr_curve(ax, hist, target, data.targets())
+            continue
         points = [(_nines(p), s) for metric, p in PERCENTILES
                   if (s := data.summary(target, scenario, step, metric)) is not None]
         if points:
@@ -184,11 +189,25 @@ def _percentile_panel(ax: Axes, data: RunData, scenario: str) -> None:
             ax.errorbar(xs, [s.median for s in ss], yerr=_errors(ss), marker=marker(target), capsize=3, label=target,
                         color=color(target, data.targets()))
             values += [s.median for s in ss]
-    ax.set_xticks([_nines(p) for _, p in PERCENTILES], ["p50", "p90", "p99", "p99.9"])
+    ax.set_xticks([_nines(p) for p in (50, 90, 99, 99.9, 99.99)], ["p50", "p90", "p99", "p99.9", "p99.99"])
     auto_log_y(ax, values, "latency (ms")
     ax.set_xlabel("percentile")
     ax.set_title(f"{scenario} ({step})")
     ax.legend()
+
+
+CURVE_PERCENTILES = [p for p in (0, 25, 50, 75, 90, 95, 99, 99.5, 99.9, 99.95, 99.99) if p < 100]
+
+
+def _hdr_curve(ax: Axes, hist: HdrHistogram, target: str, targets: list[str]) -> list[float]:
+    """The full percentile curve of a histogram stored by the run (all trials merged)."""
+    count = hist.get_total_count()
+    # Percentiles beyond what the sample can resolve (1/count) would only repeat the maximum.
+    percentiles = [p for p in CURVE_PERCENTILES if p == 0 or 100 - p >= 100 / count]
+    ms = [hist.get_value_at_percentile(p) / 1000 for p in percentiles]
+    ax.plot([_nines(p) for p in percentiles], ms, marker=marker(target), markersize=3, label=f"{target} (HDR)",
+            color=color(target, targets))
+    return ms
 
 
 def _article_ranges(data: RunData, scenario: str, metric: str) -> dict[str, tuple[float, float, str]]:
