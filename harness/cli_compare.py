@@ -70,6 +70,7 @@ def add_commands(sub: argparse._SubParsersAction, add_common: Callable[[argparse
     p.add_argument("--threshold", type=_percentage, default=5.0)
     p.add_argument("--alpha", type=_level, default=0.05)
     p.add_argument("--last", type=positive_int, help="only the last N runs")
+    p.add_argument("--absolute", action="store_true", help="mark regressions on absolute figures alone, as compare's")
     p.add_argument("--out", type=Path, help="folder for the .md table and .png plot (default: RESULTS_DIR)")
     p.set_defaults(func=cmd_history)
 
@@ -89,7 +90,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 def cmd_history(args: argparse.Namespace) -> int:
     return run_history(args.results_dir, metric=args.metric, scenario=args.scenario, step=args.step,
                        targets=args.target, profile=args.profile, threshold_pct=args.threshold, alpha=args.alpha,
-                       last=args.last, out=args.out, console=_console())
+                       last=args.last, absolute=args.absolute, out=args.out, console=_console())
 
 
 def run_compare(base_run: Path, new_run: Path, *, out: Path | None = None, show_all: bool = False,
@@ -150,7 +151,9 @@ def run_history(results_dir: Path, *, out: Path | None = None, console: Console 
     for column in ("run", "date (UTC)", "commit", *h.targets):
         table.add_column(column, overflow="fold")
     for row in hist.table_rows(h):
-        table.add_row(*[cell.replace("REGRESSION", "[bold red]REGRESSION[/]") for cell in row])
+        table.add_row(*[cell.replace("REGRESSION", "[bold red]REGRESSION[/]").replace("(unconfirmed)",
+                                                                                   "[magenta](unconfirmed)[/]")
+                        for cell in row])
     console.print(table)
     for note in h.skipped:
         console.print(f"[dim]left out: {note}[/]", highlight=False)

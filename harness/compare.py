@@ -189,21 +189,29 @@ def compare_runs(base_dir: Path, new_dir: Path, threshold_pct: float = 5.0, metr
         raise BenchError(f"the threshold must be a non-negative percentage, got {threshold_pct}")
     base, new = _load(base_dir, "base"), _load(new_dir, "new")
     _check_compatible(base, new)
-    base_trials, new_trials = _trials(base, endpoints), _trials(new, endpoints)
+    base_trials, new_trials = trials_of(base, endpoints), trials_of(new, endpoints)
     keys = _common_keys(base_trials, new_trials, metrics)
     units = {(m.target, m.scenario, m.step, m.metric): m.unit for m in new.metrics}
     result = CompareResult(base=_info(base_dir, base), new=_info(new_dir, new), threshold_pct=threshold_pct,
                            alpha=alpha, absolute=absolute, warnings=_warnings(base, new))
-    rows = [_compare_metric(key, units[key], _in_order(base_trials[key]), _in_order(new_trials[key]),
-                            threshold_pct, alpha) for key in keys]
-    result.ratios = _ratio_rows(keys, base_trials, new_trials, threshold_pct, alpha, reference)
-    result.rows = [_final(row, result.ratios, absolute) for row in rows]
+    result.rows, result.ratios = judge(base_trials, new_trials, keys, threshold_pct, alpha, reference, absolute, units)
     unchecked = sum(r.absolute_verdict in JUDGED_VERDICTS and r.ratio_check is None for r in result.rows)
     if unchecked and not absolute:
         result.warnings.append(f"{unchecked} finding(s) have no ratio to a reference target to check them (one target "
                                "in a run, or a zero median): they rest on absolute figures alone, which a change "
                                "of machine speed also moves")
     return result
+
+
+def judge(base: Trials, new: Trials, keys: list[Key], threshold_pct: float = 5.0, alpha: float = 0.05,
+          reference: str | None = None, absolute: bool = False, units: dict[Key, str] | None = None
+          ) -> tuple[list[MetricChange], list[RatioChange]]:
+    """The rows and ratio rows for `keys` (each present in both): the core of compare_runs, also used by
+    bench history between consecutive runs."""
+    rows = [_compare_metric(key, (units or {}).get(key, ""), _in_order(base[key]), _in_order(new[key]),
+                            threshold_pct, alpha) for key in keys]
+    ratios = _ratio_rows(keys, base, new, threshold_pct, alpha, reference)
+    return [_final(row, ratios, absolute) for row in rows], ratios
 
 
 def _load(run_dir: Path, which: str) -> RunResults:
@@ -236,7 +244,7 @@ def _targets(results: RunResults) -> set[str]:
     return {m.target for m in results.metrics}
 
 
-def _trials(results: RunResults, endpoints: bool) -> Trials:
+def trials_of(results: RunResults, endpoints: bool = False) -> Trials:
     """(target, scenario, step, metric) -> {trial: value}; per-endpoint rows only if asked for."""
     trials: Trials = defaultdict(dict)
     for m in results.metrics:
@@ -354,6 +362,8 @@ def _ratio_rows(keys: list[Key], base: Trials, new: Trials, threshold_pct: float
                 reference: str | None) -> list[RatioChange]:
     """Each target against the reference target, per scenario × step × metric with a direction."""
     targets = {key[0] for key in keys}
+    if not targets:
+        return []
     if reference and reference not in targets:
         raise BenchError(f"no target {reference!r} in both runs to divide by; they share: {', '.join(sorted(targets))}")
     denominator = reference or (REFERENCE_TARGET if REFERENCE_TARGET in targets else min(targets))

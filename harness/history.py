@@ -1,9 +1,10 @@
 """`bench history`: one metric across the runs stored in a results folder, oldest first.
 
 Each run gives, per target, the median of the metric across its trials with a bootstrap CI
-(harness.stats.estimate), and its change against the previous run of the same profile with
-asv's rule (harness.stats.compare_samples, as `bench compare` does). A run whose change was a
-regression is marked in the table and on the plot. Reads stored results only.
+(harness.stats.estimate), and its change against the previous run of the same profile judged
+exactly as `bench compare` judges it (harness.compare.judge: asv's rule, checked against the
+ratio to the reference target when both runs have one). A run whose change was a regression is
+marked in the table and on the plot. Reads stored results only.
 """
 
 from __future__ import annotations
@@ -11,10 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness.compare import Direction, direction
+from harness.compare import Direction, Trials, direction, judge, trials_of
 from harness.errors import BenchError
 from harness.results import RunResults, atomic_write_text, load_results
-from harness.stats import compare_samples, estimate
+from harness.stats import estimate
 
 
 @dataclass(frozen=True)
@@ -30,7 +31,7 @@ class HistoryPoint:
     ci_low: float | None
     ci_high: float | None
     change_pct: float | None  # against the previous run that has this target; None for the first
-    verdict: str  # as bench compare; "" for the first run
+    verdict: str  # as bench compare (incl. "unconfirmed"); "" for the first run
 
 
 @dataclass
@@ -70,7 +71,7 @@ def stored_runs(results_dir: Path) -> tuple[list[RunResults], list[str]]:
 
 def history(results_dir: Path, metric: str = "rps", scenario: str = "throughput", step: str | None = None,
             targets: list[str] | None = None, profile: str | None = None, threshold_pct: float = 5.0,
-            alpha: float = 0.05, last: int | None = None) -> History:
+            alpha: float = 0.05, last: int | None = None, absolute: bool = False) -> History:
     """The series of one scenario × step × metric; profile defaults to the newest run's that has it."""
     runs, skipped = stored_runs(results_dir)
     having = [r for r in runs if _values_by_target(r, scenario, None, metric)]
@@ -85,7 +86,7 @@ def history(results_dir: Path, metric: str = "rps", scenario: str = "throughput"
     step = _pick_step(chosen, scenario, step, metric)
     result = History(scenario=scenario, step=step, metric=metric, unit=_unit(chosen, scenario, step, metric),
                      direction=direction(metric), profile=profile, skipped=skipped)
-    result.points = _points(chosen, scenario, step, metric, targets, threshold_pct, alpha)
+    result.points = _points(chosen, (scenario, step, metric), targets, threshold_pct, alpha, absolute)
     return result
 
 
@@ -116,37 +117,29 @@ def _unit(runs: list[RunResults], scenario: str, step: str, metric: str) -> str:
                  if m.scenario == scenario and m.step == step and m.metric == metric), "")
 
 
-def _points(runs: list[RunResults], scenario: str, step: str, metric: str, targets: list[str] | None,
-            threshold_pct: float, alpha: float) -> list[HistoryPoint]:
-    way = direction(metric)
-    previous: dict[str, list[float]] = {}
+def _series(run: RunResults, scenario: str, step: str, metric: str) -> Trials:
+    """The run's trials of one scenario × step × metric, keyed as harness.compare keys them."""
+    return {key: values for key, values in trials_of(run).items() if key[1:] == (scenario, step, metric)}
+
+
+def _points(runs: list[RunResults], series: tuple[str, str, str], targets: list[str] | None, threshold_pct: float,
+            alpha: float, absolute: bool) -> list[HistoryPoint]:
     points = []
+    previous: Trials = {}  # the latest trials seen of each target's key
     for run in runs:
+        current = {key: values for key, values in _series(run, *series).items() if not targets or key[0] in targets}
+        common = sorted(set(previous) & set(current))
+        rows, _ = judge(previous, current, common, threshold_pct, alpha, absolute=absolute)
+        found = {row.target: row for row in rows}
         commit = (run.environment.get("git") or {}).get("commit")
-        for target, values in sorted(_values_by_target(run, scenario, step, metric).items()):
-            if targets and target not in targets:
-                continue
-            change_pct, verdict = _change(previous.get(target), values, way, threshold_pct, alpha)
-            est = estimate(values)
+        for key, by_trial in sorted(current.items()):
+            est, row = estimate(list(by_trial.values())), found.get(key[0])
             points.append(HistoryPoint(run_id=run.run_id, created_at=run.created_at, git_commit=commit,
-                                       target=target, n=est.n, median=est.median, ci_low=est.ci_low,
-                                       ci_high=est.ci_high, change_pct=change_pct, verdict=verdict))
-            previous[target] = values
+                                       target=key[0], n=est.n, median=est.median, ci_low=est.ci_low,
+                                       ci_high=est.ci_high, change_pct=row.change_pct if row else None,
+                                       verdict=row.verdict if row else ""))
+        previous.update(current)
     return points
-
-
-def _change(before: list[float] | None, after: list[float], way: Direction, threshold_pct: float,
-            alpha: float) -> tuple[float | None, str]:
-    if before is None:
-        return None, ""
-    try:
-        comparison = compare_samples(before, after, way == "higher", threshold_pct, alpha)
-    except ValueError:  # a base median of 0: no relative change
-        return None, "undefined"
-    verdict = comparison.verdict
-    if way == "none" and verdict in ("regression", "improvement"):
-        verdict = "changed"
-    return comparison.change_pct, verdict
 
 
 # ---- exporters ----------------------------------------------------------------------------------------
@@ -161,7 +154,7 @@ def title(h: History) -> str:
 def fmt_point(p: HistoryPoint) -> str:
     interval = "" if p.ci_low is None or p.ci_high is None else f" [{p.ci_low:.4g}–{p.ci_high:.4g}]"
     change = "" if p.change_pct is None else f" {p.change_pct:+.1f}%"
-    mark = " REGRESSION" if p.verdict == "regression" else ""
+    mark = {"regression": " REGRESSION", "unconfirmed": " (unconfirmed)"}.get(p.verdict, "")
     return f"{p.median:.4g}{interval}{change}{mark}"
 
 
@@ -180,8 +173,9 @@ def to_markdown(h: History) -> str:
     columns = ["run", "date (UTC)", "commit", *h.targets]
     lines = [f"# {title(h)}", "", "| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
     lines += ["| " + " | ".join(row) + " |" for row in table_rows(h)]
-    lines += ["", "REGRESSION: worse than the previous run by asv's rule (Mann-Whitney p < alpha AND beyond the "
-              "threshold)."]
+    lines += ["", "REGRESSION: worse than the previous run as bench compare judges it (Mann-Whitney p < alpha AND "
+              "beyond the threshold, confirmed by the ratio to the reference target when both runs have one). "
+              "(unconfirmed): a change the ratio did not confirm (the machine, not the target?)."]
     lines += [f"- left out: {note}" for note in h.skipped]
     return "\n".join(lines) + "\n"
 

@@ -385,3 +385,12 @@ def test_history_bad_input(tmp_path, bench, capsys):
     assert bench("history", results) == 2
     assert "--step" in error_line(capsys.readouterr().err)
     assert bench("history", results, "--step", "users=64") == 0
+
+
+def test_history_does_not_blame_a_target_for_a_slower_machine(tmp_path):
+    results = tmp_path / "results"
+    make_run(results, "r1", throughput(STEADY, STEADY), created_at="2026-11-01T10:00:00+00:00")
+    slower = throughput(scaled(STEADY, 0.6), scaled(STEADY, 0.6))
+    make_run(results, "r2", slower, created_at="2026-11-02T10:00:00+00:00")
+    assert {p.verdict for p in history(results).points if p.run_id == "r2"} == {"unconfirmed"}
+    assert {p.verdict for p in history(results, absolute=True).points if p.run_id == "r2"} == {"regression"}
