@@ -16,7 +16,7 @@
 # Never used by what users run: the Dockerfiles' defaults stay the public images.
 set -euo pipefail
 
-RECIPE=2  # bump to rebuild every stand-in after changing this recipe
+RECIPE=3  # bump to rebuild every stand-in after changing this recipe
 SUITE=bookworm
 DEBIAN_TAG="bench-standin-debian:$SUITE"
 PYTHON_TAG="bench-standin-python:$SUITE"
@@ -88,7 +88,7 @@ CA_ENV='ENV SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt \
     NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt \
     npm_config_cafile=/etc/ssl/certs/ca-certificates.crt'
 APT_INSTALL='apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends'
-APT_CLEAN='rm -rf /var/lib/apt/lists/* /var/cache/apt/archives/*.deb'
+APT_CLEAN='rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin /var/cache/apt/archives/*.deb'
 
 # build_standin TAG < Dockerfile: build on a context holding only this machine's CA bundle.
 build_standin() {
