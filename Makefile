@@ -10,7 +10,10 @@ ifndef RUN_NAME  # evaluated once (:=), so `run` and `report` name the same dire
 RUN_NAME := $(shell date -u +%Y%m%dT%H%M%SZ)-$(PROFILE)-$(RUNTIME)
 endif
 
-.PHONY: bench setup venv test test-fast lint lock clean
+# This repository's own environment (no image registry): stand-in base images for the Docker runtime.
+DOCKER_STANDINS := --base-image fastapi=bench-standin-python:bookworm --base-image express=bench-standin-node:24-bookworm
+
+.PHONY: bench setup venv test test-fast test-docker lint lock clean docker-fixture clean-docker
 
 bench: setup  ## set everything up, run the $(PROFILE) profile on every target, print the summary and the claims
 	$(BENCH) run --profile $(PROFILE) --runtime $(RUNTIME) --results-dir $(RESULTS_DIR) --name $(RUN_NAME) $(BENCH_ARGS)
@@ -32,6 +35,17 @@ test: setup  ## the whole suite: unit, contract, end-to-end
 
 test-fast: venv  ## unit tests only (no servers started)
 	$(VENV)/bin/pytest -m "not e2e and not docker" $(PYTEST_ARGS)
+
+test-docker: venv  ## the Docker tests (skip without an engine; BENCH_REQUIRE_DOCKER=1 makes them fail instead)
+	$(VENV)/bin/pytest tests/test_docker.py $(PYTEST_ARGS)
+
+docker-fixture:  ## start dockerd (host networking only) and build stand-in base images, for machines with no registry
+	bash scripts/start-dockerd.sh
+	bash scripts/docker-standins.sh
+
+clean-docker:  ## remove the containers and images the harness made
+	-docker ps -aq --filter label=bench.harness=1 | xargs -r docker rm -f
+	-docker images -q --filter label=bench.harness=1 | xargs -r docker rmi -f
 
 lint: venv
 	$(VENV)/bin/ruff check harness tests scenarios targets contract

@@ -156,6 +156,10 @@ def _new_results(config: RunConfig, run_name: str, targets: list[Target], placem
     environment = capture_environment(Path.cwd(), targets)
     environment["runtime"] = config.runtime
     environment.update(get_runtime(config.runtime).describe(targets, config))
+    images = environment.get("docker", {}).get("images", {})
+    if images:  # the versions that ran are those inside the images, not the host's
+        environment["host_targets"] = environment["targets"]
+        environment["targets"] = {name: image.get("versions", {}) for name, image in images.items()}
     resolved = config.model_dump(mode="json")
     resolved.update({
         "server_cpus": placement.server_cpus, "loadgen_cpus": placement.loadgen_cpus, "seed": seed,

@@ -95,7 +95,21 @@ def _step_sort(step: str) -> tuple[float, ...]:
     return tuple(values)
 
 
+def run_header(results: RunResults) -> str:
+    env, config = results.environment, results.config
+    line = (f"runtime: {env.get('runtime', '?')} · profile {config.get('profile')} · {env.get('cpu_model')} "
+            f"({env.get('cpu_count_logical')} cores) · server CPUs {config.get('server_cpus')} · "
+            f"load generator CPUs {config.get('loadgen_cpus')} · workers {config.get('workers')}")
+    images = env.get("docker", {}).get("images", {})
+    for name, image in images.items():
+        size = image.get("size_bytes")
+        line += f"\nimage {name}: {image.get('tag')} on {image.get('base_image')}"
+        line += f" ({size / 1e6:.0f} MB)" if size else ""
+    return line
+
+
 def print_summary(console: Console, results: RunResults, directory: object) -> None:
+    console.print(run_header(results), highlight=False)
     console.print(summary_table(results))
     console.print(LEGEND, style="dim")
     for warning in results.warnings:

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, PositiveInt
 
 from harness.kinds.base import TrialContext, TrialOutcome
 from harness.runtime import get_runtime
-from harness.sampler import MB, tree_memory
+from harness.sampler import MB, cgroup_memory_bytes, tree_memory
 
 MIB = 1024 * 1024
 
@@ -33,6 +33,7 @@ def run_trial(ctx: TrialContext) -> TrialOutcome:
         timings = server.wait_ready(params.timeout_s)
         time.sleep(params.settle_s)
         rss, uss = tree_memory(server.pids())
+        cgroup = cgroup_memory_bytes(server.details.get("cgroup_memory_path"))  # type: ignore[arg-type]
     finally:
         server.stop()
     outcome = TrialOutcome(server=dict(server.details))
@@ -44,4 +45,6 @@ def run_trial(ctx: TrialContext) -> TrialOutcome:
         ("uss_idle_mb", uss / MB, "MB"),
     ):
         outcome.metrics.append(ctx.metric(metric, value, unit))
+    if cgroup is not None:  # docker: the container's memory as its cgroup counts it
+        outcome.metrics.append(ctx.metric("cgroup_idle_mb", cgroup / MB, "MB"))
     return outcome

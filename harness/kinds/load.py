@@ -23,7 +23,7 @@ from harness.measure import endpoint_figures, little_law_ratio, resource_figures
 from harness.results import HistogramRecord, Sample, step_label
 from harness.runtime import running
 from harness.runtime.server import Server
-from harness.sampler import MB, Reading, Sampler, tree_memory
+from harness.sampler import MB, Reading, Sampler, cgroup_memory_bytes, tree_memory
 from harness.stats import LITTLE_TOLERANCE
 
 
@@ -105,6 +105,9 @@ def _measure_run(ctx: TrialContext, server: Server, fixed: dict[str, Any], users
     if server.exit_code() is not None:
         raise BenchError(f"{ctx.target.name} exited during the load at {labels[-1]}; "
                          f"its log ends: {server.log_tail()}")
+    cgroup = cgroup_memory_bytes(server.details.get("cgroup_memory_path"))  # type: ignore[arg-type]
+    if cgroup is not None:  # docker: the container's memory as its cgroup counts it, at the end of the run
+        outcome.metrics.append(ctx.metric("server_cgroup_mb", cgroup / MB, "MB", labels[-1]))
     for label, n, result in zip(labels, users, results, strict=True):
         _record_step(ctx, label, {**fixed, "users": n}, result, sampler, outcome)
         if params.summary.get("memory_series"):
