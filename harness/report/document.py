@@ -146,6 +146,14 @@ def _environment(data: RunData) -> list[Block]:
     ]
     for target, versions in sorted(env.get("targets", {}).items()):
         rows.append([f"target {target}", ", ".join(f"{k} {v}" for k, v in versions.items())])
+    docker = env.get("docker") or {}
+    if docker:
+        rows.append(["Docker engine", f"{docker.get('engine_version', '?')}, network {docker.get('network_mode', '?')}, "
+                                      f"memory limit {docker.get('memory_limit_mb') or 'none'} MB"])
+    for target, image in sorted(docker.get("images", {}).items()):
+        size = image.get("size_bytes")
+        rows.append([f"image {target}", f"{image.get('tag')} on {image.get('base_image')}"
+                                        + (f", {size / 1e6:.0f} MB" if size else "")])
     rows.append(["harness packages", ", ".join(f"{k} {v}" for k, v in env.get("harness_packages", {}).items())])
     return [Heading("Environment", 2, "environment"), Table(["", ""], rows)]
 
