@@ -148,8 +148,9 @@ def _environment(data: RunData) -> list[Block]:
         rows.append([f"target {target}", ", ".join(f"{k} {v}" for k, v in versions.items())])
     docker = env.get("docker") or {}
     if docker:
-        rows.append(["Docker engine", f"{docker.get('engine_version', '?')}, network {docker.get('network_mode', '?')}, "
-                                      f"memory limit {docker.get('memory_limit_mb') or 'none'} MB"])
+        limit = f"{docker['memory_limit_mb']} MB" if docker.get("memory_limit_mb") else "none"
+        engine = f"{docker.get('engine_version', '?')}, network {docker.get('network_mode', '?')}"
+        rows.append(["Docker engine", f"{engine}, memory limit {limit}"])
     for target, image in sorted(docker.get("images", {}).items()):
         size = image.get("size_bytes")
         rows.append([f"image {target}", f"{image.get('tag')} on {image.get('base_image')}"
