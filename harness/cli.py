@@ -17,7 +17,7 @@ from harness.errors import BenchError
 
 Command = Callable[[argparse.Namespace], int]
 # Modules that add subcommands: each has add_commands(subparsers, add_common, positive_int).
-COMMAND_MODULES = ["harness.cli_run", "harness.cli_report"]
+COMMAND_MODULES = ["harness.cli_run", "harness.cli_report", "harness.cli_compare"]
 
 
 def _cmd_setup(args: argparse.Namespace) -> int:
