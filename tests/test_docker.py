@@ -31,6 +31,7 @@ from harness.runtime import docker as docker_runtime
 from harness.runtime import running
 from harness.runtime.options import LaunchOptions
 from harness.runtime.server import free_port
+from harness.sampler import cgroup_memory_bytes
 from harness.targets import Target, discover_targets, load_target
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -134,7 +135,7 @@ def test_container_answers_the_contract_and_stop_removes_it(name, images, target
         assert pids and all(psutil.pid_exists(pid) for pid in pids)  # host PIDs, samplable with psutil
         assert any(p in " ".join(psutil.Process(pids[0]).cmdline()) for p in ("serve.py", "server.js"))
         assert server.exit_code() is None
-        cgroup_bytes = docker_runtime.read_cgroup_memory_bytes(details["cgroup_memory_path"])
+        cgroup_bytes = cgroup_memory_bytes(details["cgroup_memory_path"])
         assert cgroup_bytes is not None and 1_000_000 < cgroup_bytes < 256 * 1024 * 1024
     finally:
         server.stop()

@@ -266,7 +266,8 @@ def plot_cold_start(data: RunData) -> Figure:
 
 def plot_idle_memory(data: RunData) -> Figure:
     data.require("cold_start")
-    fig, (left, right) = _figure(2, "Idle memory: RSS of the whole server process tree, 1 s after start")
+    settle_s = data.results.config.get("scenario_params", {}).get("cold_start", {}).get("settle_s", "?")
+    fig, (left, right) = _figure(2, f"Idle memory: RSS of the whole server process tree, {settle_s} s after start")
     _strip(left, data, "cold_start", "rss_idle_mb", "MB")
     left.set_ylabel("RSS (MB = 10⁶ bytes)")
     left.set_title("Read as MB (10⁶ bytes)")

@@ -457,15 +457,6 @@ def cgroup_memory_path(pid: int) -> str | None:
     return None
 
 
-def read_cgroup_memory_bytes(path: str | None) -> int | None:
-    if not path:
-        return None
-    try:
-        return int(Path(path).read_text().strip())
-    except (OSError, ValueError):
-        return None
-
-
 # --- clean-up -------------------------------------------------------------------------------
 
 
