@@ -6,11 +6,11 @@ windows, so the three runs take about three minutes on two cores. The slowdown i
 test-only SLOWDOWN_US knob: a busy-wait before every request, several times the cost of a
 /json request, so that it stands out even on a machine busy with other work.
 
-What holds on a busy shared machine: two runs a minute apart can differ by a third in absolute
-rps for both apps (other work on the cores), so the A/A pair is judged as `bench compare` judges
-by default, with the ratio check; the slowed run holds express alone (--server-env reaches every
-server of a run), so it is judged on absolute figures, and the slowdown is made far larger than
-that drift.
+What holds on a busy shared machine: two runs a minute apart can differ by a factor of two in
+absolute rps for both apps (other work on the cores), so the A/A pair is judged as `bench compare`
+judges by default, with the ratio check, and asserted on the figures that held (STABLE); the
+slowed run holds express alone (--server-env reaches every server of a run), so it is judged on
+absolute figures, and the slowdown is made far larger than that drift.
 """
 
 from __future__ import annotations
@@ -28,6 +28,10 @@ pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parent.parent
 SLOWDOWN_US = 1000  # /json costs the servers about 0.1-0.3 ms of CPU: this multiplies it several times
 PROFILE = {"users": [16], "warmup_s": 1, "duration_s": 2, "trials": 5}
+# What an A/A pair is asserted on. Over 21 A/A pairs of ci runs on this busy machine (see
+# docs/regression-tracking.md) rps and error_rate never raised a false alarm; latency percentiles
+# did in 4 pairs (p50, p99, p99.9 of one target swinging by 50-150% with the machine's other work).
+STABLE = ["rps", "error_rate"]
 
 
 def short_throughput(folder: Path) -> Path:
@@ -55,16 +59,22 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 
 def test_a_a_comparison_reports_no_regression(runs):
-    result = compare_runs(runs["a"], runs["a2"])
+    result = compare_runs(runs["a"], runs["a2"], metrics=STABLE)
     regressions = [f"{r.target} {r.metric} {r.change_pct:+.1f}% p={r.p_value}" for r in result.regressions]
     assert not regressions, regressions
     assert result.exit_code == 0
-    judged = [r for r in result.rows if r.direction != "none"]
-    assert judged and all(r.verdict != "too few trials" for r in judged)
-    # each says what it could have seen (an error rate of 0 has no relative change, hence no MDE)
-    assert all(r.min_detectable_pct is not None for r in judged if r.base_median != 0)
     assert {r.target for r in result.rows} == {"fastapi", "express"}
+    assert all(r.verdict != "too few trials" and r.min_detectable_pct is not None for r in result.rows
+               if r.metric == "rps")  # each says what it could have seen
     assert {(r.numerator, r.denominator) for r in result.ratios} == {("express", "fastapi")}
+
+
+def test_a_a_comparison_judges_every_figure(runs):
+    """Every figure is judged (the tails too); whether a tail moves here depends on the machine's other work."""
+    result = compare_runs(runs["a"], runs["a2"])
+    judged = [r for r in result.rows if r.direction != "none"]
+    assert {"rps", "latency_p50_ms", "latency_p99_ms", "error_rate"} <= {r.metric for r in judged}
+    assert all(r.verdict != "too few trials" for r in judged)
 
 
 def test_a_slowed_target_is_a_regression_on_throughput_and_latency(runs):
