@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness.compare import Direction, Trials, direction, judge, trials_of
+from harness.compare import Direction, Trials, direction, fmt_value, judge, trials_of
 from harness.errors import BenchError
 from harness.results import RunResults, atomic_write_text, load_results
 from harness.stats import estimate
@@ -151,11 +151,13 @@ def title(h: History) -> str:
     return f"{h.metric} ({h.unit}) in {where}, profile {h.profile}: median [95% CI] per run ({better})"
 
 
+MARKS = {"regression": " REGRESSION", "improvement": " (improvement)", "unconfirmed": " (unconfirmed)"}
+
+
 def fmt_point(p: HistoryPoint) -> str:
-    interval = "" if p.ci_low is None or p.ci_high is None else f" [{p.ci_low:.4g}–{p.ci_high:.4g}]"
+    interval = "" if p.ci_low is None or p.ci_high is None else f" [{fmt_value(p.ci_low)}–{fmt_value(p.ci_high)}]"
     change = "" if p.change_pct is None else f" {p.change_pct:+.1f}%"
-    mark = {"regression": " REGRESSION", "unconfirmed": " (unconfirmed)"}.get(p.verdict, "")
-    return f"{p.median:.4g}{interval}{change}{mark}"
+    return f"{fmt_value(p.median)}{interval}{change}{MARKS.get(p.verdict, '')}"
 
 
 def table_rows(h: History) -> list[list[str]]:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 from pathlib import Path
 
 import pytest
 
-from harness import cli, cli_compare
+from harness import cli
 from harness.compare import compare_runs, direction, headline, to_json
 from harness.errors import BenchError
 from harness.history import history
@@ -52,18 +51,8 @@ def row(result, target: str = "fastapi", metric: str = "rps"):
 
 
 @pytest.fixture
-def bench(monkeypatch: pytest.MonkeyPatch):
-    """harness.cli.main with compare/history registered (a no-op once harness/cli.py registers them)."""
-    original = cli.build_parser
-
-    def build() -> argparse.ArgumentParser:
-        parser = original()
-        sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-        if "compare" not in sub.choices:
-            cli_compare.add_commands(sub, cli._add_common, cli._positive_int)
-        return parser
-
-    monkeypatch.setattr(cli, "build_parser", build)
+def bench():
+    """The real `bench` entry point (harness.cli.main), with paths as strings."""
     return lambda *args: cli.main([str(a) for a in args])
 
 
