@@ -423,8 +423,9 @@ def _final(row: MetricChange, ratios: list[RatioChange], absolute: bool) -> Metr
     if absolute or row.absolute_verdict not in JUDGED_VERDICTS:
         return replace(row, verdict=row.absolute_verdict)
     same = [r for r in ratios if (r.scenario, r.step, r.metric) == (row.scenario, row.step, row.metric)]
-    mine = [r.verdict for r in same if r.numerator == row.target]
-    as_reference = [OPPOSITE.get(r.verdict, r.verdict) for r in same if r.denominator == row.target]
+    tested = [r for r in same if r.verdict != "too few trials"]  # too few paired rounds: no check at all
+    mine = [r.verdict for r in tested if r.numerator == row.target]
+    as_reference = [OPPOSITE.get(r.verdict, r.verdict) for r in tested if r.denominator == row.target]
     checks = mine or as_reference
     if not checks:
         return replace(row, verdict=row.absolute_verdict)

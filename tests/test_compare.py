@@ -223,6 +223,15 @@ def test_a_single_target_run_falls_back_to_absolute_figures_and_says_so(tmp_path
     assert any("rest on absolute figures alone" in w for w in result.warnings)
 
 
+def test_too_few_paired_rounds_leave_the_finding_on_absolute_figures(tmp_path):
+    base = make_run(tmp_path, "base", throughput(STEADY, STEADY))
+    new = make_run(tmp_path, "new", throughput(STEADY[:2], scaled(STEADY, 0.5)))  # fastapi: 2 trials only
+    result = compare_runs(base, new)
+    assert result.ratios[0].verdict == "too few trials"
+    express = row(result, "express")
+    assert (express.verdict, express.ratio_check) == ("regression", None)
+
+
 def test_reference_target_can_be_chosen(tmp_path):
     base = make_run(tmp_path, "base", throughput(STEADY, scaled(STEADY, 2.0)))
     (ratio,) = compare_runs(base, base, reference="express").ratios
