@@ -16,7 +16,6 @@ SCENARIO = {
                   "summary": {"slo_p99_ms": 100}},
         "full": {"users": [8, 16, 32, 64, 128, 256, 512, 1024], "warmup_s": 3, "duration_s": 15, "trials": 5,
                  "spawn_rate": 500, "summary": {"slo_p99_ms": 100}},
-        "ci": {"users": [16, 128], "warmup_s": 1.5, "duration_s": 3, "trials": 3, "summary": {"slo_p99_ms": 100}},
         "test": {"users": [2, 8], "warmup_s": 0.5, "duration_s": 1, "trials": 1, "summary": {"slo_p99_ms": 100}},
     },
 }

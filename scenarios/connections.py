@@ -15,8 +15,6 @@ SCENARIO = {
                   "spawn_rate": 1000, "open_files": 65536, "summary": {"held_success": 0.99}},
         "full": {"users": [500, 1000, 2000, 4000, 8000], "think_s": 5.0, "warmup_s": 15, "duration_s": 20,
                  "trials": 5, "spawn_rate": 1000, "open_files": 65536, "summary": {"held_success": 0.99}},
-        "ci": {"users": [500], "think_s": 2.0, "warmup_s": 3, "duration_s": 4, "trials": 3, "spawn_rate": 1000,
-               "open_files": 65536, "summary": {"held_success": 0.99}},
         "test": {"users": [20, 50], "think_s": 0.5, "warmup_s": 1, "duration_s": 1, "trials": 1,
                  "open_files": 65536, "summary": {"held_success": 0.99}},
     },

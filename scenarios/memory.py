@@ -15,8 +15,6 @@ SCENARIO = {
                   "summary": {"memory_series": True}},
         "full": {"users": [64], "warmup_s": 10, "duration_s": 300, "trials": 5, "after_load_s": 5,
                  "summary": {"memory_series": True}},
-        "ci": {"users": [32], "warmup_s": 2, "duration_s": 10, "trials": 3, "after_load_s": 1,
-               "summary": {"memory_series": True}},
         "test": {"users": [4], "warmup_s": 0.5, "duration_s": 2, "trials": 1, "after_load_s": 0.5,
                  "summary": {"memory_series": True}},
     },

@@ -164,3 +164,23 @@ def test_behaviour_checks_are_recorded_for_the_claims(full_test_run):
     assert checks["fastapi"]["docs"]["status"] == 200 and checks["fastapi"]["docs"]["looks_right"]
     assert checks["fastapi"]["redoc"]["status"] == 200
     assert checks["express"]["docs"]["status"] == 404
+
+
+def test_locust_port_taken_between_pick_and_bind_is_retried(tmp_path, targets, monkeypatch):
+    import socket
+
+    from harness.loadgen import driver
+    from harness.runtime.native import start_native
+    from harness.runtime.server import free_port
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        ports = iter([taken.getsockname()[1], free_port()])
+        monkeypatch.setattr(driver, "free_port", lambda: next(ports))
+        with start_native(targets["fastapi"], port=free_port(), log_dir=tmp_path) as server:
+            spec = driver.LoadSpec(ROOT / "scenarios" / "throughput.py", server.base_url,
+                                   [driver.StepSpec(2, 2, 0.2, 0.8)])
+            (result,) = driver.LocustProcesses(spec, tmp_path / "locust").run()
+    assert result.endpoints[driver.AGGREGATE].ok > 0
+    assert "Address already in use" in (tmp_path / "locust" / "locust.log").read_text()

@@ -18,8 +18,15 @@ def test_every_shipped_scenario_loads_and_has_the_main_profiles():
     scenarios = discover_scenarios(ROOT / "scenarios")
     assert {"throughput", "cold_start"} <= set(scenarios)
     for scenario in scenarios.values():
-        for profile in ("quick", "full", "ci"):
+        for profile in ("quick", "full", "test"):
             assert scenario.params(profile).trials >= 1
+
+
+def test_the_ci_profile_has_enough_trials_for_its_test():
+    # Mann-Whitney at alpha 0.05 needs 4 trials a side to reach p < 0.05 at all (harness/stats.py).
+    ci = [s for s in discover_scenarios(ROOT / "scenarios").values() if "ci" in s.profiles]
+    assert {"throughput", "crud", "cpu", "io", "cold_start"} <= {s.name for s in ci}
+    assert all(s.params("ci").trials >= 5 for s in ci)
 
 
 def test_scenario_is_read_without_importing_it(tmp_path):

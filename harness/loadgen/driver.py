@@ -21,7 +21,8 @@ from harness.runtime.native import pinned
 from harness.runtime.server import free_port, log_tail
 
 PLUGIN = Path(__file__).with_name("plugin.py")
-EXIT_GRACE_S = 30.0  # Locust start-up and shutdown, on top of the run time
+EXIT_GRACE_S = 30.0
+BIND_RETRIES = 2  # Locust start-up and shutdown, on top of the run time
 AGGREGATE = "Aggregated"
 
 
@@ -144,13 +145,24 @@ class LocustProcesses:
         return log_tail(self.log_path, lines)
 
     def run(self) -> list[LoadResult]:
-        """Start Locust, wait for it (bounded), always stop every process, return the window's result."""
-        try:
-            self.start()
-            self.wait()
-        finally:
-            self.stop()
+        """Start Locust, wait for it (bounded), always stop every process, return each step's result.
+
+        The master's port is picked free but bound a moment later by Locust, so another program
+        can take it in between: that one failure is retried with a new port.
+        """
+        for attempt in range(1 + BIND_RETRIES):
+            try:
+                self.start()
+                self.wait()
+            finally:
+                self.stop()
+            if self.output.exists() or not self._bind_failed() or attempt == BIND_RETRIES:
+                break
+            self.processes = []
         return self.result()
+
+    def _bind_failed(self) -> bool:
+        return "Address already in use" in log_tail(self.log_path, 20)
 
     def result(self) -> list[LoadResult]:
         """One result per step, each merged over the workers."""
