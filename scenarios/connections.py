@@ -23,6 +23,7 @@ SCENARIO = {
 # Below this line runs only inside Locust processes; the harness reads SCENARIO without importing.
 import random  # noqa: E402
 
+import gevent  # noqa: E402
 from locust import FastHttpUser, task  # noqa: E402
 
 from harness.loadgen.params import scenario_params  # noqa: E402
@@ -39,8 +40,10 @@ class IdleUser(FastHttpUser):
         return THINK_S * random.uniform(0.8, 1.2)
 
     def on_start(self) -> None:
-        # Spread first requests over one think time, then hold the connection open.
-        self.wait()
+        # Spread first requests uniformly over one think time, so that the users' cycles are
+        # out of phase from the start (waiting one jittered think time would leave them bunched
+        # for several cycles, and a short window would catch a burst).
+        gevent.sleep(random.uniform(0, THINK_S))
 
     @task
     def ping(self) -> None:
