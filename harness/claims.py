@@ -808,6 +808,14 @@ def judge_claim(claim: Claim, ctx: Context) -> ClaimVerdict:
     outcomes = [judge_check(check, ctx) for check in claim.checks]
     readings = {r: combine([o for o in outcomes if o.reading == r]) for r in claim.readings()}
     first, *others = claim.readings()
+    # The first reading decides; when this run lacks its figures, the next reading that has
+    # them decides instead, and the reason says so.
+    for fallback in others:
+        if readings[first][0] != "not checkable":
+            break
+        missing = readings[first][1]
+        first, others = fallback, [r for r in claim.readings() if r != fallback]
+        readings[first] = (readings[first][0], f"{readings[first][1]} (decided by the {first} reading: {missing})")
     verdict, reason = readings[first]
     if claim.readings_must_agree:
         verdict, reason = _agreement(first, readings)

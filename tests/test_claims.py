@@ -448,3 +448,26 @@ def test_the_table_shows_every_claim_with_its_verdict(tmp_path):
     console.print(verdicts_table(verdicts))
     text = console.export_text()
     assert "P4" in text and "supported" in text and "express 100 u" in text
+
+
+def test_a_missing_first_reading_falls_back_to_the_next():
+    from harness.claims import ClaimsFile, judge_claims
+    from harness.results import Metric, RunResults
+
+    claims = ClaimsFile.model_validate({"claims": [{
+        "id": "X1", "claim": "c", "figure": "f",
+        "checks": [
+            {"type": "ratio", "scenario": "s", "metric": "absent", "numerator": "express", "denominator": "fastapi",
+             "min": 1.4, "max": 1.6},
+            {"type": "ratio", "reading": "backup", "scenario": "s", "metric": "m", "numerator": "express",
+             "denominator": "fastapi", "min": 1.4, "max": 1.6},
+        ]}]})
+    results = RunResults(run_id="r", created_at="now", metrics=[
+        Metric(target=t, scenario="s", trial=i, metric="m", value=v, unit="x")
+        for t, v in (("express", 100.0), ("fastapi", 100.0)) for i in (1, 2, 3)])
+    from harness.summarize import summarize
+
+    summarize(results)
+    (verdict,) = judge_claims(results, claims)
+    assert verdict.verdict == "refuted"
+    assert "decided by the backup reading" in verdict.reason
