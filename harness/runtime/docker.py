@@ -322,17 +322,8 @@ def launch(target: Target, options: LaunchOptions) -> Server:
         "memory_limit_mb": options.memory_limit_mb, "host_pid": handle.pid,
         "cgroup_memory_path": cgroup_memory_path(handle.pid) if handle.pid else None,
     }  # fmt: skip
-    return Server(
-        name=target.name,
-        host=options.host,
-        port=options.port,
-        health_path=target.health_path,
-        log_path=options.log_path,
-        spawned_at_s=spawned_at,
-        pids=handle.pids,
-        exit_code=handle.exit_code,
-        stop=handle.stop,
-        details=details,
+    return Server.launched(
+        target, options, spawned_at, pids=handle.pids, exit_code=handle.exit_code, stop=handle.stop, details=details
     )
 
 

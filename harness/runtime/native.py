@@ -54,18 +54,13 @@ def launch(target: Target, options: LaunchOptions) -> Server:
         raise BenchError(f"cannot start {target.name} (`{' '.join(command)}`): {exc.strerror}") from None
     finally:
         log.close()
-    return Server(
-        name=target.name,
-        host=options.host,
-        port=options.port,
-        health_path=target.health_path,
-        log_path=options.log_path,
-        spawned_at_s=spawned_at,
+    return Server.launched(
+        target, options, spawned_at,
         pids=lambda: process_tree(process.pid),
         exit_code=process.poll,
         stop=lambda: stop_process_group(process),
         details={"runtime": "native", "command": command, "pid": process.pid},
-    )
+    )  # fmt: skip
 
 
 def process_tree(pid: int) -> list[int]:

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from harness.errors import BenchError
+from harness.runtime.options import LaunchOptions
+from harness.targets import Target
 
 POLL_INTERVAL_S = 0.002  # fine enough for cold-start timing in milliseconds, cheap enough to not slow it
 
@@ -35,6 +37,14 @@ class Server:
     exit_code: Callable[[], int | None]  # None while running
     stop: Callable[[], None]
     details: dict[str, object] = field(default_factory=dict)
+
+    @classmethod
+    def launched(cls, target: Target, options: LaunchOptions, spawned_at_s: float, pids: Callable[[], list[int]],
+                 exit_code: Callable[[], int | None], stop: Callable[[], None], details: dict[str, object]) -> Server:
+        """What every runtime's launch() returns: the target and options, plus its own handles."""
+        return cls(name=target.name, host=options.host, port=options.port, health_path=target.health_path,
+                   log_path=options.log_path, spawned_at_s=spawned_at_s, pids=pids, exit_code=exit_code, stop=stop,
+                   details=details)
 
     @property
     def base_url(self) -> str:
