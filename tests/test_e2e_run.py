@@ -114,6 +114,14 @@ def _descendants(pid: int) -> list[psutil.Process]:
         return []
 
 
+def _cmdline(process: psutil.Process) -> str:
+    """A process's command line, or "" for one that ended (or became a zombie) meanwhile."""
+    try:
+        return " ".join(process.cmdline())
+    except psutil.Error:
+        return ""
+
+
 def test_ctrl_c_keeps_results_and_leaves_no_process(tmp_path):
     command = [*BENCH, "run", "--profile", "test", "--scenario", "memory", "--results-dir", str(tmp_path),
                "--name", "interrupted"]
@@ -123,7 +131,7 @@ def test_ctrl_c_keeps_results_and_leaves_no_process(tmp_path):
     children: list[psutil.Process] = []
     while time.monotonic() < deadline:  # wait until a server and Locust are both running
         children = _descendants(bench.pid)
-        if any("locust" in " ".join(p.cmdline()) for p in children if p.is_running()):
+        if any("locust" in _cmdline(p) for p in children):
             break
         time.sleep(0.2)
     assert children, "bench started no process"
