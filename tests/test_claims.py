@@ -471,3 +471,20 @@ def test_a_missing_first_reading_falls_back_to_the_next():
     (verdict,) = judge_claims(results, claims)
     assert verdict.verdict == "refuted"
     assert "decided by the backup reading" in verdict.reason
+
+
+# ---- P5's definition and the cold_start scenario agree (issue 10 item 7) ----------------------------
+
+
+def test_p5_settle_time_matches_the_cold_start_scenario_in_every_profile():
+    """The definition's "read N s after its first correct answer" is what every profile does."""
+    import re
+
+    from harness.scenario import load_scenario
+
+    (p5,) = [c for c in load_claims().claims if c.id == "P5"]
+    match = re.search(r"read ([0-9.]+) s after its first correct", " ".join(p5.definition.split()))
+    assert match, f"P5's definition no longer states the settle time: {p5.definition!r}"
+    scenario = load_scenario(DEFAULT_CLAIMS.parent / "scenarios" / "cold_start.py")
+    settle = {profile: scenario.params(profile).settle_s for profile in scenario.profiles}
+    assert settle and all(s == float(match.group(1)) for s in settle.values()), (match.group(1), settle)
