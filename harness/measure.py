@@ -69,14 +69,28 @@ def resource_figures(server: list[Reading], loadgen: list[Reading]) -> ResourceF
 
 
 def little_law_ratio(users: int, result: LoadResult, think_s: float = 0.0) -> float | None:
-    """X·(R + Z) / N for a closed load of N users; 1.0 when Little's law holds (Little 1961).
+    """The share of N closed-loop users' time that the measured window accounts for; 1.0 when the
+    interactive response-time law N = X·(R + Z) holds (Little 1961; Jain 1991, ch. 33 "Operational Laws").
 
-    With think time Z this is the interactive response-time law N = X(R + Z). X counts every
-    completed request (ok or failed); R is the mean latency of successful ones.
+    Only successful requests are timed (a failure is counted, not timed: see WindowRecorder.record),
+    so X·R is taken over the same requests: X_ok·R_ok. Every completed request, failed or not, is
+    followed by the think time Z, so Z is counted after all of them: the ratio is
+    (X_ok·R_ok + X_all·Z) / N. What it leaves out is the time users spent in failed requests: a
+    large share of slow failures (timeouts) lowers it, rightly, since the latency figures omit that time.
+
+    What it can detect: time outside the timed window of a request, i.e. users not kept busy. A load
+    generator too slow to start each user's next request promptly, users not all running during the
+    window (a slow ramp), pauses longer than Z, time spent in failed requests; and, above 1, requests
+    timed across the window's edges (latency long against the window).
+    What it cannot detect: in a closed loop timed at the client, a slow server only raises R and lowers
+    X together, so the law holds almost by construction; it says nothing about server speed, nor about
+    delay inside the timer (a busy generator reading answers late inflates R and still balances), nor
+    about requests a closed loop never sent (coordinated omission). None without successful requests.
     """
     aggregate = result.endpoints.get("Aggregated")
-    if aggregate is None or aggregate.histogram is None or users == 0:
+    if aggregate is None or aggregate.histogram is None or aggregate.ok == 0 or users == 0:
         return None
-    throughput = (aggregate.ok + aggregate.failed) / result.duration_s
+    ok_per_s = aggregate.ok / result.duration_s
+    completed_per_s = (aggregate.ok + aggregate.failed) / result.duration_s
     mean_s = aggregate.histogram.get_mean_value() / 1e6
-    return throughput * (mean_s + think_s) / users
+    return (ok_per_s * mean_s + completed_per_s * think_s) / users

@@ -93,3 +93,26 @@ def test_concurrency_summary_interpolates_the_slo_crossing():
     figures = by_name(concurrency_figures(step_metrics(rows), 100, make))
     assert figures["max_concurrency_slo"] == 64
     assert figures["slo_crossing_users"] == pytest.approx(128)
+
+
+def _load_result(ok: int, failed: int, ok_latency_us: int, duration_s: float = 1.0) -> LoadResult:
+    hist = HdrHistogram(1, 100_000_000, 3)
+    for _ in range(ok):
+        hist.record_value(ok_latency_us)
+    return LoadResult(duration_s=duration_s, endpoints={"Aggregated": EndpointResult(ok, failed, hist)}, errors={},
+                      workers_reported=1, window_s=(0, duration_s))
+
+
+def test_little_law_ratio_counts_the_same_requests_in_x_and_r_when_failures_are_many():
+    # 10 users spend the whole second on 1000 successful 10 ms requests; 1000 failures answered at once
+    # (refused) cost them no time. X and R over the successful requests: 1000/s × 10 ms = 10 users.
+    fast_failures = _load_result(ok=1000, failed=1000, ok_latency_us=10_000)
+    assert little_law_ratio(10, fast_failures) == pytest.approx(1.0, abs=0.01)
+    # Half the users' time goes to 5 failed requests of 1 s each (timeouts), which are not timed: only
+    # 500 × 10 ms = 5 user-seconds of the 10 are accounted for, and the check says so (ratio 0.5).
+    slow_failures = _load_result(ok=500, failed=5, ok_latency_us=10_000)
+    assert little_law_ratio(10, slow_failures) == pytest.approx(0.5, abs=0.001)
+    # With think time Z, users pause after every request, failed or not: over 10 s, 1000 × 10 ms in
+    # successful requests plus 2000 × 90 ms of pauses = 190 user-seconds, 19 users.
+    with_think = _load_result(ok=1000, failed=1000, ok_latency_us=10_000, duration_s=10.0)
+    assert little_law_ratio(19, with_think, think_s=0.09) == pytest.approx(1.0, abs=0.01)

@@ -147,6 +147,7 @@ def _record_step(
             outcome.metrics.append(ctx.metric(metric, value, unit, label))
     if resources.loadgen_saturated:
         outcome.flags.append(f"loadgen_saturated:{label}")
+    # Lost time (users not kept busy), not server speed: see little_law_ratio for what it can detect.
     ratio = little_law_ratio(step["users"], result, ctx.params.think_s)
     if ratio is not None:
         outcome.metrics.append(ctx.metric("little_law_ratio", ratio, "ratio", label))
