@@ -2,6 +2,11 @@
 
 Format history (bump SCHEMA_VERSION on any incompatible change; keep loading old versions):
   1 (2026-11-27): first format: environment, config, trials, metrics, summaries, warnings.
+    Later within 1 (new rows only, so no bump; older files simply lack them): a metric M may have a
+    companion metric M_censored per trial, unit "bool": 1 means M's true value lies above the stored
+    value, which is then only a lower bound (the top step of a sweep that never reached the limit,
+    e.g. slo_crossing_users); 0 means M was measured. harness.claims reads it; a summary of M treats
+    the bound as a value, so read M's median with M_censored's beside it.
 
 Files in a run directory, each rewritten atomically after every trial so an interrupted run
 keeps everything it measured:

@@ -10,6 +10,8 @@ Methods:
   usl_fit                    Gunther's Universal Scalability Law (Gunther 1993, 2007)
   knee_point                 Kneedle (Satopää, Albrecht, Irwin & Raghavan 2011)
   max_under_slo              highest step of an unbroken chain of steps meeting the SLO
+  slo_crossing               where p99 reaches the SLO, on a closed system's asymptotic bound
+                             (Lazowska et al. 1984, ch. 5); above the top step: censored
   compare_samples            two-sided Mann-Whitney U (Mann & Whitney 1947) AND a relative threshold,
                              the rule airspeed velocity (asv) uses to flag regressions
   min_trials_for_alpha       smallest n per side an exact Mann-Whitney test needs to reach p < alpha
@@ -297,15 +299,35 @@ def max_under_slo(steps: Sequence[float], p99_ms: Sequence[float], error_rate: S
     return best
 
 
-def slo_crossing(steps: Sequence[float], p99_ms: Sequence[float], error_rate: Sequence[float],
-                 p99_limit_ms: float, max_error_rate: float = 0.01) -> float | None:
-    """Where p99 latency reaches the limit, interpolated between the steps around it.
+@dataclass(frozen=True)
+class SloCrossing:
+    """Where p99 reaches the SLO limit, in users (see slo_crossing)."""
 
-    The chain of max_under_slo gives the last passing step s_k; the next step s_{k+1} fails.
-    Between them p99 is taken as linear in log2(step) (steps double), and the step at which it
-    equals the limit is returned. This resolves a ratio between two servers finer than the
-    sweep's factor of two. None if the lowest step fails, if every step passes (the crossing
-    lies beyond the sweep), or if the failing step failed on errors rather than latency.
+    users: float  # the crossing; when censored, the top step, a lower bound of it
+    censored: bool  # every step passed: the crossing lies above the top step (right-censored)
+
+
+def slo_crossing(steps: Sequence[float], p99_ms: Sequence[float], error_rate: Sequence[float],
+                 p99_limit_ms: float, max_error_rate: float = 0.01) -> SloCrossing | None:
+    """Where p99 latency reaches the limit, in users, for a closed load with zero think time.
+
+    The chain of max_under_slo gives the last passing step s0 (p99 p0 < limit L); the next step s1
+    fails (p1 >= L). Between them the rule follows the asymptotic bounds of a closed system
+    (Lazowska, Zahorjan, Graham & Sevcik 1984, "Quantitative System Performance", ch. 5; Jain 1991,
+    ch. 33): R(N) >= max(D, N·D_max − Z), so with think time Z = 0 the response time is flat before
+    saturation and then grows in proportion to N (R = N/X_max, the line through the origin). In a
+    saturated closed loop each request waits behind the other N − 1, so p99 follows the same line.
+    The crossing is therefore s1·L/p1, where the line through the origin and the failing step reaches
+    L: exact for p99 = c·N and for p99 = max(flat, c·N), wherever saturation falls between the steps.
+    If p0 lies below that line (p99 growing faster than N between the steps, e.g. throughput falling
+    past its peak), the line would cross below s0, which passed; the chord from (s0, p0) to (s1, p1),
+    linear in users, is used instead. The rule takes the larger of the two, always within (s0, s1].
+    (Interpolating in log2(users) instead bends the line: for p99 = c·N on steps 8/64/512 it
+    gives 95 users for a true 150.)
+
+    When every step passes, the crossing is above the top step: SloCrossing(top step, censored=True),
+    a lower bound, so that a caller keeps the trial instead of dropping it. None if the lowest step
+    fails, or if the failing step failed on errors rather than latency.
     """
     xs = _array(steps, "steps")
     order = np.argsort(xs, kind="stable")
@@ -314,10 +336,15 @@ def slo_crossing(steps: Sequence[float], p99_ms: Sequence[float], error_rate: Se
     if last is None:
         return None
     k = int(np.searchsorted(xs, last))
-    if k + 1 >= len(xs) or not xe[k + 1] < max_error_rate or not xp[k + 1] > xp[k]:
+    if k + 1 >= len(xs):
+        return SloCrossing(users=float(xs[-1]), censored=True)
+    # NaN p99 (a step without measurement) fails the comparison
+    if not xe[k + 1] < max_error_rate or not xp[k + 1] > xp[k]:
         return None
-    fraction = (p99_limit_ms - xp[k]) / (xp[k + 1] - xp[k])
-    return float(2 ** (np.log2(xs[k]) + fraction * (np.log2(xs[k + 1]) - np.log2(xs[k]))))
+    (s0, p0), (s1, p1) = (xs[k], xp[k]), (xs[k + 1], xp[k + 1])
+    on_asymptote = s1 * p99_limit_ms / p1
+    chord = s0 + (p99_limit_ms - p0) / (p1 - p0) * (s1 - s0)
+    return SloCrossing(users=float(max(on_asymptote, chord)), censored=False)
 
 
 def _min_mwu_p(n1: int, n2: int) -> float:

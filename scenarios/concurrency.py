@@ -2,10 +2,12 @@
 
 Per step: rps, latency percentiles, error rate, server CPU and RSS. Per trial:
 `max_concurrency_slo`, the highest step whose p99 stays under `slo_p99_ms` with under 1%
-errors (every lower step passing too), `knee_users` (Kneedle, Satopää et al. 2011, on rps
-against log2 of users) and `usl_peak_users` (Gunther's Universal Scalability Law fit).
+errors (every lower step passing too), `slo_crossing_users`, where p99 reaches the SLO between
+that step and the next (harness.stats.slo_crossing), `knee_users` (Kneedle, Satopää et al. 2011,
+on rps against log2 of users) and `usl_peak_users` (Gunther's Universal Scalability Law fit).
 Note: with a closed load, latency grows as users ÷ throughput once the server is saturated,
-so the SLO step is mostly throughput × the limit. Checks P1 (first reading) and P3.
+so the SLO step is mostly throughput × the limit. A trial whose every step passes records the top
+step with `slo_crossing_users_censored` = 1: the crossing is above it. Checks P1 and P3.
 """
 
 SCENARIO = {

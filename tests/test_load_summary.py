@@ -92,7 +92,17 @@ def test_concurrency_summary_interpolates_the_slo_crossing():
     rows = [(8, 1000, 5, 0, 50), (64, 3000, 50, 0, 51), (256, 3300, 150, 0, 53)]
     figures = by_name(concurrency_figures(step_metrics(rows), 100, make))
     assert figures["max_concurrency_slo"] == 64
-    assert figures["slo_crossing_users"] == pytest.approx(128)
+    # on the line through the origin and the failing step (p99 = N/X past saturation): 256 × 100/150
+    assert figures["slo_crossing_users"] == pytest.approx(256 * 100 / 150)
+    assert figures["slo_crossing_users_censored"] == 0
+
+
+def test_a_trial_that_passes_every_step_is_kept_as_censored_at_the_top_step():
+    rows = [(8, 1000, 5, 0, 50), (64, 3000, 50, 0, 51), (256, 3300, 90, 0, 53)]
+    figures = by_name(concurrency_figures(step_metrics(rows), 100, make))
+    assert figures["max_concurrency_slo"] == 256
+    assert figures["slo_crossing_users"] == 256  # a lower bound: the crossing is above the top step
+    assert figures["slo_crossing_users_censored"] == 1
 
 
 def _load_result(ok: int, failed: int, ok_latency_us: int, duration_s: float = 1.0) -> LoadResult:

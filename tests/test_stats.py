@@ -376,11 +376,58 @@ def test_min_trials_agrees_with_scipy_exact_test(alpha: float) -> None:
     assert smallest_p(n) < alpha <= smallest_p(n - 1)
 
 
-def test_slo_crossing_interpolates_in_log2_between_the_steps_around_the_limit():
+def test_slo_crossing_without_a_crossing_in_the_sweep():
     from harness.stats import slo_crossing
 
-    # p99 50 ms at 64 users, 150 ms at 256: 100 ms is half-way in log2 -> 128 users
-    assert slo_crossing([16, 64, 256], [10, 50, 150], [0, 0, 0], 100) == pytest.approx(128)
-    assert slo_crossing([16, 64, 256], [10, 50, 90], [0, 0, 0], 100) is None  # never reached
     assert slo_crossing([16, 64, 256], [120, 150, 190], [0, 0, 0], 100) is None  # lowest step fails
     assert slo_crossing([16, 64, 256], [10, 50, 60], [0, 0, 0.5], 100) is None  # failed on errors
+
+
+# ---- slo_crossing: the saturated closed-loop model, and crossings above the top step (issue 10) -----
+
+QUICK_STEPS = [8, 64, 512]
+
+
+def test_slo_crossing_is_exact_when_p99_grows_in_proportion_to_users():
+    """Past saturation a closed loop's response time is N/X (Z = 0): p99 = c·N. True crossings 150
+    and 100 users (ratio 1.5) must come out as such from quick's steps, not 95.4 and 75.6 (log2)."""
+    from harness.stats import slo_crossing
+
+    slow = slo_crossing(QUICK_STEPS, [n / 1.5 for n in QUICK_STEPS], [0, 0, 0], 100)
+    fast = slo_crossing(QUICK_STEPS, [float(n) for n in QUICK_STEPS], [0, 0, 0], 100)
+    assert slow is not None and fast is not None and not slow.censored and not fast.censored
+    assert slow.users == pytest.approx(150, rel=1e-6)
+    assert fast.users == pytest.approx(100, rel=1e-6)
+    assert slow.users / fast.users == pytest.approx(1.5, rel=1e-6)
+
+
+def test_slo_crossing_is_exact_when_p99_is_flat_then_linear():
+    """p99 = max(60 ms, N/1.5): flat until saturation at 90 users, then on the asymptote through the
+    origin. The last passing step (64) is still flat, so a chord from it would say 127.7."""
+    from harness.stats import slo_crossing
+
+    p99 = [max(60.0, n / 1.5) for n in QUICK_STEPS]
+    crossing = slo_crossing(QUICK_STEPS, p99, [0, 0, 0], 100)
+    assert crossing is not None and crossing.users == pytest.approx(150, rel=1e-6)
+    # the same curve on the full profile's doubling steps: the crossing between 128 and 256
+    full = [8, 16, 32, 64, 128, 256, 512, 1024]
+    crossing = slo_crossing(full, [max(60.0, n / 1.5) for n in full], [0] * len(full), 100)
+    assert crossing is not None and crossing.users == pytest.approx(150, rel=1e-6)
+
+
+def test_slo_crossing_stays_between_its_steps_when_p99_grows_faster_than_users():
+    """Past a throughput peak p99 can grow faster than N; the asymptote through the failing step would
+    then cross below the step that passed, so the chord (linear in users) is used."""
+    from harness.stats import slo_crossing
+
+    crossing = slo_crossing([64, 512], [90, 2000], [0, 0], 100)
+    assert crossing is not None
+    assert crossing.users == pytest.approx(64 + 10 / 1910 * 448)
+    assert 64 < crossing.users < 512
+
+
+def test_slo_crossing_above_the_top_step_is_censored_at_the_top_step():
+    from harness.stats import slo_crossing
+
+    crossing = slo_crossing([16, 64, 256], [10, 50, 90], [0, 0, 0], 100)
+    assert crossing is not None and crossing.censored and crossing.users == 256

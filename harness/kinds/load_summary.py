@@ -1,6 +1,7 @@
 """Per-trial figures computed across a load trial's steps, chosen by a profile's `summary` settings.
 
-  slo_p99_ms: L          max_concurrency_slo, slo_crossing_users, knee_users, usl_peak_users, usl_r2
+  slo_p99_ms: L          max_concurrency_slo, slo_crossing_users (+ its _censored flag), knee_users,
+                         usl_peak_users, usl_r2
   held_success: S        connections_held, memory_per_connection_kb (held connections)
   ideal_delay_param: P   rps_ideal and io_efficiency per step, from the step's delay parameter P in ms
   memory_series: true    rss_peak_mb, rss_slope_mb_per_min, rss_cv over the measured window
@@ -42,7 +43,10 @@ def concurrency_figures(metrics: list[Metric], slo_p99_ms: float, make: MetricFa
     out.append(make("max_concurrency_slo", best or 0.0, "users", ""))
     crossing = slo_crossing(users, p99, errors, slo_p99_ms)
     if crossing is not None:
-        out.append(make("slo_crossing_users", crossing, "users", ""))
+        # A trial that passes every step is kept, censored: its value is the top step, a lower bound
+        # (dropping it would bias the median across trials low). See harness/results.py.
+        out.append(make("slo_crossing_users", crossing.users, "users", ""))
+        out.append(make("slo_crossing_users_censored", float(crossing.censored), "bool", ""))
     knee = knee_point(users, rps)
     if knee is not None:
         out.append(make("knee_users", knee, "users", ""))
