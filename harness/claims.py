@@ -23,6 +23,13 @@ Verdicts (the rules, in order):
 Figures that can only take the values of a sweep's steps (max_concurrency_slo, connections_held:
 `quantized = "users"`) are read as the interval [step, next step): a coarse sweep cannot resolve
 a 1.4–1.6 ratio, and the verdict says so instead of pretending.
+Censored figures: a trial whose metric M has M_censored = 1 (harness/results.py) passed the top step,
+so its value is only a lower bound. Every median, ratio and CI is computed twice, with such values at
+their bound and far above it (the statistics are monotone in each value): what differs is known only
+on one side. A median that depends on them reads "> 512 users (above the top step)"; an interval end
+that does is open (∞, or 0 for a ratio's lower end). A lower bound can still decide a verdict when it
+clears the claim's range; otherwise the check is inconclusive and names the trials and the top step
+that would decide it. Trials are never dropped: dropping them would bias the median low.
 
 CIs are the percentile bootstrap of harness.stats (estimate, ratio_estimate); nothing is re-derived.
 """
@@ -45,6 +52,8 @@ from harness.results import RunResults, step_params
 from harness.stats import estimate, ratio_estimate
 
 DEFAULT_CLAIMS = Path(__file__).resolve().parent.parent / "claims.toml"
+CENSORED_SUFFIX = "_censored"  # M_censored = 1: M's stored value is only a lower bound (harness/results.py)
+FAR_ABOVE = 1e6  # a censored value is also put at its bound × this, to see what depends on it
 VERDICTS = ("supported", "refuted", "inconclusive", "not checkable")
 FLAG_WORDS = {
     "noisy": "noisy (CV over 10% across trials)",
@@ -258,20 +267,31 @@ class Figure:
     n: int
     flags: tuple[str, ...] = ()  # e.g. ("loadgen_saturated:users=512",)
     interval_kind: str = "95% CI"  # or "step resolution"
+    bound: str = ""  # censored trials: ">" value is a lower bound, "<" an upper one, "?" unknown
+    note: str = ""  # e.g. "2 of 3 trials above the top step"
 
     @property
     def has_interval(self) -> bool:
         return self.low is not None and self.high is not None
 
+    def point_span(self) -> tuple[float, float]:
+        """Where the value lies when there is no interval: the value itself, or beyond its bound."""
+        return {">": (self.value, math.inf), "<": (0.0, self.value), "?": (0.0, math.inf)}.get(
+            self.bound, (self.value, self.value))
+
     def text(self) -> str:
-        """E.g. "express 255 ms [230–270]", "express/fastapi 0.66× (1 trial, no CI)"."""
-        value = f"{self.label} {fmt(self.value)}{'' if self.unit in ('', '×', 'ratio') else ' ' + self.unit}"
-        if self.unit == "×":
-            value += "×"
-        if self.has_interval:
+        """E.g. "express 255 ms [230–270]", "express/fastapi 0.66× (1 trial, no CI)",
+        "express > 512 users (above the top step)"."""
+        unit = "×" if self.unit == "×" else "" if self.unit in ("", "ratio") else " " + self.unit
+        bound = f"{self.bound} " if self.bound in (">", "<") else ""
+        value = f"{self.label} unknown" if self.bound == "?" else f"{self.label} {bound}{fmt(self.value)}{unit}"
+        notes = [self.note] if self.note else []
+        if self.has_interval and (self.low, self.high) != self.point_span():  # an interval that says more
             interval = f" [{fmt(self.low)}–{fmt(self.high)}]"
-            return value + (interval if self.interval_kind == "95% CI" else f" ({self.interval_kind}{interval})")
-        return value + (" (1 trial, no CI)" if self.n == 1 else f" ({self.n} trials, no CI)")
+            value += interval if self.interval_kind == "95% CI" else f" ({self.interval_kind}{interval})"
+        elif not self.has_interval:
+            notes.append("1 trial, no CI" if self.n == 1 else f"{self.n} trials, no CI")
+        return value + (f" ({'; '.join(notes)})" if notes else "")
 
 
 def fmt(value: float | None) -> str:
@@ -356,10 +376,12 @@ class RunView:
     def __init__(self, results: RunResults) -> None:
         self.results = results
         self.values: dict[tuple[str, str, str, str], list[float]] = defaultdict(list)
+        self.trials: dict[tuple[str, str, str, str], list[int]] = defaultdict(list)  # beside values
         self.units: dict[tuple[str, str, str, str], str] = {}
         for m in results.metrics:
             key = (m.target, m.scenario, m.step, m.metric)
             self.values[key].append(m.value)
+            self.trials[key].append(m.trial)
             self.units[key] = m.unit
         self.trial_flags: dict[tuple[str, str], set[str]] = defaultdict(set)
         for t in results.trials:
@@ -370,6 +392,13 @@ class RunView:
 
     def steps(self, target: str, scenario: str, metric: str) -> list[str]:
         return [k[2] for k in self.values if k[0] == target and k[1] == scenario and k[3] == metric]
+
+    def censored(self, key: tuple[str, str, str, str]) -> list[bool]:
+        """Beside values[key]: True for a trial whose value is only a lower bound (its M_censored is 1)."""
+        flag_key = (*key[:3], key[3] + CENSORED_SUFFIX)
+        marked = {t for t, v in zip(self.trials.get(flag_key, []), self.values.get(flag_key, []), strict=True)
+                  if v >= 0.5}
+        return [t in marked for t in self.trials[key]]
 
     def flags(self, target: str, scenario: str, step: str) -> set[str]:
         """Trial flags at this step; a whole-trial figure ("" step) inherits every step's flags."""
@@ -445,10 +474,24 @@ class Sample:
     values: list[float]
     unit: str
     flags: tuple[str, ...]
+    trials: tuple[int, ...] = ()  # beside values
+    censored: tuple[bool, ...] = ()  # beside values: True where the value is only a lower bound
 
     @property
     def where(self) -> str:
         return " ".join(p for p in (self.scenario, self.step, self.metric) if p)
+
+    def censored_trials(self) -> list[int]:
+        return [t for t, c in zip(self.trials, self.censored, strict=True) if c]
+
+    def extremes(self) -> tuple[list[float], list[float]]:
+        """The values with each censored one at its bound (the least it can be) and far above it."""
+        far = [max(v, 1.0) * FAR_ABOVE if c else v for v, c in zip(self.values, self.censored, strict=True)]
+        return list(self.values), far
+
+    def note(self) -> str:
+        k, n = len(self.censored_trials()), len(self.values)
+        return "" if k == 0 else "above the top step" if k == n else f"{k} of {n} trials above the top step"
 
 
 def read_sample(view: RunView, target: str, place: Place | GapPlace, metric: str, step: str | None = None,
@@ -460,10 +503,14 @@ def read_sample(view: RunView, target: str, place: Place | GapPlace, metric: str
     if key not in view.values:
         raise Missing(f"{target} has no {metric} at {place.scenario} {step}")
     values = [abs(v) for v in view.values[key]] if transform == "abs" else list(view.values[key])
+    censored = view.censored(key)
     flags = sorted(view.flags(target, place.scenario, step))
-    if estimate(values).noisy:
+    # noise is judged on the measured trials; censored ones are bounds, which open the interval instead
+    measured = [v for v, c in zip(values, censored, strict=True) if not c]
+    if measured and estimate(measured).noisy:
         flags.append("noisy")
-    return Sample(target, place.scenario, step, metric, values, view.units[key], tuple(flags))
+    return Sample(target, place.scenario, step, metric, values, view.units[key], tuple(flags),
+                  tuple(view.trials[key]), tuple(censored))
 
 
 def common_step(view: RunView, targets: list[str], place: Place | GapPlace, metric: str,
@@ -485,9 +532,12 @@ class Interval:
     low: float | None
     high: float | None
     kind: str = "95% CI"
+    bound: str = ""  # as Figure.bound
 
 
 def target_interval(sample: Sample, view: RunView, quantized: str | None) -> Interval:
+    if any(sample.censored) and not quantized:
+        return censored_median(sample)
     est = estimate(sample.values)
     if quantized:
         grid = view.grid(sample.scenario, quantized)
@@ -495,6 +545,29 @@ def target_interval(sample: Sample, view: RunView, quantized: str | None) -> Int
         high = est.ci_high if est.ci_high is not None else est.median
         return Interval(est.median, _step_floor(low, grid), _next_step(high, grid), "step resolution")
     return Interval(est.median, est.ci_low, est.ci_high)
+
+
+def censored_median(sample: Sample) -> Interval:
+    """The median and its CI when some trials are only lower bounds: computed with those at their
+    bound and far above it; a median that moves is a lower bound, a CI end that moves is open (∞)."""
+    at_bound, far = (estimate(values) for values in sample.extremes())
+    high = at_bound.ci_high if at_bound.ci_high is None or far.ci_high == at_bound.ci_high else math.inf
+    return Interval(at_bound.median, at_bound.ci_low, high, bound=">" if far.median != at_bound.median else "")
+
+
+def censored_ratio(a: Sample, b: Sample) -> Interval:
+    """median(a)/median(b) when some trials are only lower bounds. The ratio rises with a's values
+    and falls with b's, so its least is with a's censored values at their bound and b's far above,
+    its most the other way round; what moves between the extremes is known on one side only."""
+    (a_at, a_far), (b_at, b_far) = a.extremes(), b.extremes()
+    base, least, most = ratio_estimate(a_at, b_at), ratio_estimate(a_at, b_far), ratio_estimate(a_far, b_at)
+    above, below = most.value != base.value, least.value != base.value
+    bound = "?" if above and below else ">" if above else "<" if below else ""
+    if base.ci_low is None or base.ci_high is None:
+        return Interval(base.value, None, None, bound=bound)
+    low = base.ci_low if least.ci_low == base.ci_low else 0.0
+    high = base.ci_high if most.ci_high == base.ci_high else math.inf
+    return Interval(base.value, low, high, bound=bound)
 
 
 def _step_floor(value: float, grid: list[float]) -> float:
@@ -545,10 +618,13 @@ def judge_figure(figure: Figure, lo: float | None, hi: float | None, policy: Pol
     trials = "single trial" if figure.n == 1 else f"{figure.n} trials"
     if policy.single_trial == "inconclusive":
         return "inconclusive", f"{figure.label} {figure.where}: {trials}, no CI: not judged (policy single_trial)"
-    inside = position(figure.value, figure.value, lo, hi) == "inside"
+    where = position(*figure.point_span(), lo, hi)  # a censored value: all that lies beyond its bound
+    value = f"{figure.label} {figure.bound + ' ' if figure.bound else ''}{fmt(figure.value)}"
+    if where == "straddles":
+        return "inconclusive", f"{value} ({trials}, no CI) straddles a bound: is it {wanted}?"
+    inside = where == "inside"
     return ("supported" if inside else "refuted"), (
-        f"{figure.label} {fmt(figure.value)} is {'' if inside else 'not '}{wanted} "
-        f"({trials}, no CI: judged on the point value)")
+        f"{value} is {'' if inside else 'not '}{wanted} ({trials}, no CI: judged on the point value)")
 
 
 def blocking(flags: tuple[str, ...], policy: Policy) -> str:
@@ -588,15 +664,20 @@ class Context:
 
 def _figure(label: str, sample: Sample, interval: Interval, unit: str | None = None, n: int | None = None,
             flags: tuple[str, ...] | None = None) -> Figure:
+    """A target's own figure (unit None: the sample's, with its censoring note) or a ratio of two."""
     return Figure(label=label, where=sample.where, value=interval.value, low=interval.low, high=interval.high,
                   unit=sample.unit if unit is None else unit, n=len(sample.values) if n is None else n,
-                  flags=sample.flags if flags is None else flags, interval_kind=interval.kind)
+                  flags=sample.flags if flags is None else flags, interval_kind=interval.kind,
+                  bound=interval.bound, note=sample.note() if unit is None else "")
 
 
 def judge_range(check: RangeCheck, ctx: Context) -> CheckOutcome:
     sample = read_sample(ctx.view, check.target, check, check.metric, transform=check.transform)
     figure = _figure(check.target, sample, target_interval(sample, ctx.view, check.quantized))
     verdict, reason = judge_figure(figure, check.min, check.max, ctx.policy, sample.unit)
+    # to tell whether the figure is below max (or, without max, above min), the sweep must reach it
+    needed = {sample.target: check.max if check.max is not None else check.min}
+    reason += censoring_note([sample], needed if verdict == "inconclusive" else None)
     return CheckOutcome(check.reading, check.expected(), verdict, reason, [figure])
 
 
@@ -615,10 +696,14 @@ def ratio_figures(ctx: Context, numerator: str, denominator: str, place: Place |
         interval = Interval(_divide(ia.value, ib.value), _divide(ia.low, ib.high), _divide(ia.high, ib.low), ia.kind)
         return _figure(label, a, interval, "×", n, flags), context
     try:
-        ratio = ratio_estimate(a.values, b.values)
+        if any(a.censored) or any(b.censored):
+            interval = censored_ratio(a, b)
+        else:
+            ratio = ratio_estimate(a.values, b.values)
+            interval = Interval(ratio.value, ratio.ci_low, ratio.ci_high)
     except ValueError as exc:
         raise Missing(f"ratio {label} of {a.where} is undefined: {exc}") from None
-    return _figure(label, a, Interval(ratio.value, ratio.ci_low, ratio.ci_high), "×", n, flags), context
+    return _figure(label, a, interval, "×", n, flags), context
 
 
 def _divide(a: float | None, b: float | None) -> float:
@@ -629,14 +714,53 @@ def _divide(a: float | None, b: float | None) -> float:
 
 
 def judge_ratio(check: RatioCheck, ctx: Context) -> CheckOutcome:
-    figure, context = ratio_figures(ctx, check.numerator, check.denominator, check, check.metric, check.transform,
-                                    check.quantized)
+    pair = [check.numerator, check.denominator]
+    step = common_step(ctx.view, pair, check, check.metric)
+    figure, context = ratio_figures(ctx, *pair, check, check.metric, check.transform, check.quantized, step)
     if math.isnan(figure.value):
         raise Missing(f"ratio {figure.label} of {figure.where} is 0/0")
     verdict, reason = judge_figure(figure, check.min, check.max, ctx.policy)
     if check.quantized and verdict == "inconclusive":
         reason += resolution_note(context, ctx.view.grid(check.scenario, check.quantized), check.quantized)
+    samples = [read_sample(ctx.view, t, check, check.metric, step, check.transform) for t in pair]
+    needed = ratio_needed(context, check.min, check.max) if verdict == "inconclusive" else None
+    reason += censoring_note(samples, needed)
     return CheckOutcome(check.reading, check.expected(), verdict, reason, [figure], context)
+
+
+def ratio_needed(context: list[Figure], lo: float | None, hi: float | None) -> dict[str, float]:
+    """The top step that would decide a ratio a/b whose one side passed the sweep: a must be measured
+    up to the range's upper end (or, without one, its lower end) × b's highest; b up to a's highest
+    ÷ the range's lower end (or its upper end). Nothing when both sides are only bounds."""
+    a, b = context
+    a_high, b_high = (f.high if f.high is not None else f.value for f in (a, b))
+    a_open, b_open = (bool(f.bound) or math.isinf(f.high or 0.0) for f in (a, b))
+    if a_open and not b_open:
+        return {a.label: (hi if hi is not None else lo or 0.0) * b_high}
+    if b_open and not a_open and (lo or hi):
+        return {b.label: a_high / (lo if lo else hi or 1.0)}
+    return {}
+
+
+def censoring_note(samples: list[Sample], needed: dict[str, float] | None) -> str:
+    """"; express trials 1, 2 passed the top step (512 users), each value only a lower bound: a top
+    step of at least 560 users would decide it", or "" without censored trials. `needed` is None
+    when the verdict is decided, else the top step each target would need (when it can be told)."""
+    parts = []
+    for s in samples:
+        trials = s.censored_trials()
+        if not trials:
+            continue
+        top = max(v for v, c in zip(s.values, s.censored, strict=True) if c)
+        unit = "" if s.unit in ("", "×", "ratio") else f" {s.unit}"
+        text = (f"{s.target} trial{'s' if len(trials) > 1 else ''} {', '.join(map(str, trials))} passed the "
+                f"top step ({fmt(top)}{unit}), each value only a lower bound")
+        if needed is not None and needed.get(s.target, 0) > top:
+            text += f": a top step of at least {fmt(needed[s.target])}{unit} would decide it"
+        elif needed is not None:
+            text += ": a sweep with a higher top step would decide it"
+        parts.append(text)
+    return "".join(f"; {p}" for p in parts)
 
 
 def resolution_note(figures: list[Figure], grid: list[float], parameter: str) -> str:
@@ -672,6 +796,7 @@ def judge_compare(check: CompareCheck, ctx: Context) -> CheckOutcome:
                                    check.quantized, step)
     # strictly below 1: equal figures are not "lower"
     verdict, reason = judge_figure(ratio, None, 1.0 - 1e-12, ctx.policy, wanted="below 1")
+    reason += censoring_note(samples, {} if verdict == "inconclusive" else None)
     return CheckOutcome(check.reading, expected, verdict, reason, [ratio], context)
 
 

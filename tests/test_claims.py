@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import textwrap
 from pathlib import Path
 
@@ -488,3 +489,79 @@ def test_p5_settle_time_matches_the_cold_start_scenario_in_every_profile():
     scenario = load_scenario(DEFAULT_CLAIMS.parent / "scenarios" / "cold_start.py")
     settle = {profile: scenario.params(profile).settle_s for profile in scenario.profiles}
     assert settle and all(s == float(match.group(1)) for s in settle.values()), (match.group(1), settle)
+
+
+# ---- censored figures: a trial above the top step is a lower bound (issue 10 item 3) -----------------
+
+CROSSING = """
+    [[claims]]
+    id = "P1"
+    claim = "40-60% more"
+    [[claims.checks]]
+    type = "ratio"
+    scenario = "concurrency"
+    metric = "slo_crossing_users"
+    numerator = "express"
+    denominator = "fastapi"
+    min = 1.4
+    max = 1.6
+"""
+TOP = 512.0
+
+
+def crossings(express: list[float | None], fastapi: list[float | None]) -> RunResults:
+    """Per-trial slo_crossing_users as load_summary stores them: None = passed every step, stored as
+    the top step with slo_crossing_users_censored = 1."""
+    results = RunResults(run_id="t", created_at="now",
+                         config={"scenario_params": {"concurrency": {"users": [8, 64, TOP]}}})
+    for target, values in (("express", express), ("fastapi", fastapi)):
+        for trial, value in enumerate(values, start=1):
+            for metric, v, unit in (("slo_crossing_users", TOP if value is None else value, "users"),
+                                    ("slo_crossing_users_censored", float(value is None), "bool")):
+                results.metrics.append(Metric(target=target, scenario="concurrency", trial=trial, step="",
+                                              metric=metric, value=v, unit=unit))
+            results.trials.append(TrialRecord(target=target, scenario="concurrency", trial=trial, order=trial,
+                                               started_at="now", wall_s=1))
+    return results
+
+
+def test_a_median_above_the_top_step_is_a_lower_bound_not_a_value(tmp_path):
+    # Read as values, 512, 512, 500 over 340-350 gives 1.48 [1.46-1.51]: "supported". But two express
+    # trials passed 512 users, so its median is only known to be above 512 and the ratio above 1.46.
+    v = verdict(tmp_path, CROSSING, crossings([None, None, 500.0], [340.0, 345.0, 350.0]))
+    assert v.verdict == "inconclusive"
+    assert "express trials 1, 2 passed the top step" in v.reason
+    assert "a top step of at least 560 users" in v.reason  # 1.6 × fastapi's 350 would decide it
+    assert "express > 512 users [500–∞] (2 of 3 trials above the top step)" in v.measured()
+    assert "express/fastapi > 1.48× [1.43–∞]" in v.measured()
+
+
+def test_a_lower_bound_that_already_clears_the_range_decides(tmp_path):
+    # every express trial above 512, fastapi at most 300: the ratio is above 1.7, beyond 1.6
+    v = verdict(tmp_path, CROSSING, crossings([None, None, None], [290.0, 295.0, 300.0]))
+    assert v.verdict == "refuted", v.reason
+    assert "express > 512 users (above the top step)" in v.measured()
+    assert "express/fastapi > 1.74×" in v.measured()
+    at_least = CROSSING.replace("max = 1.6\n", "")
+    v = verdict(tmp_path, at_least, crossings([None, None, None], [290.0, 295.0, 300.0]))
+    assert v.verdict == "supported", v.reason  # "ratio >= 1.4" holds whatever express's true figure
+
+
+def test_a_censored_median_against_a_range_and_in_the_terminal(tmp_path):
+    body = RANGE.replace('"cold_start"', '"concurrency"').replace("cold_start_ms", "slo_crossing_users")
+    v = verdict(tmp_path, body.replace("max = 200\n", ""), crossings([None, None, None], [300.0] * 3))
+    assert v.verdict == "supported"  # above 512 is above 50
+    v = verdict(tmp_path, body.replace("max = 200\n", "max = 1000\n"), crossings([None, None, None], [300.0] * 3))
+    assert v.verdict == "inconclusive" and "a top step of at least 1,000 users" in v.reason
+    assert v.measured(short=True) == "concurrency slo_crossing_users: express > 512 users (above the top step)"
+    console = Console(record=True, width=300)
+    console.print(verdicts_table([v]))  # the measured column folds its text over lines
+    text = console.export_text()
+    assert "express > 512" in text and "(above the top step)" in text
+
+
+def test_one_censored_trial_leaves_the_median_known_but_opens_the_interval(tmp_path):
+    v = verdict(tmp_path, CROSSING, crossings([450.0, 460.0, None, 455.0, 458.0], [300.0, 302.0, 305.0, 301.0, 303.0]))
+    express = next(f for f in v.outcomes[0].context if f.label == "express")
+    assert express.value == 458.0 and express.high == math.inf
+    assert "(1 of 5 trials above the top step)" in express.text()
