@@ -279,12 +279,18 @@ class Figure:
         return {">": (self.value, math.inf), "<": (0.0, self.value), "?": (0.0, math.inf)}.get(
             self.bound, (self.value, self.value))
 
+    def value_text(self, with_unit: bool = False) -> str:
+        """"express 255 ms", "express > 512 users" (a lower bound), "express/fastapi unknown"."""
+        if self.bound == "?":
+            return f"{self.label} unknown"
+        unit = "" if not with_unit or self.unit in ("", "ratio") else "×" if self.unit == "×" else " " + self.unit
+        bound = f"{self.bound} " if self.bound else ""
+        return f"{self.label} {bound}{fmt(self.value)}{unit}"
+
     def text(self) -> str:
         """E.g. "express 255 ms [230–270]", "express/fastapi 0.66× (1 trial, no CI)",
         "express > 512 users (above the top step)"."""
-        unit = "×" if self.unit == "×" else "" if self.unit in ("", "ratio") else " " + self.unit
-        bound = f"{self.bound} " if self.bound in (">", "<") else ""
-        value = f"{self.label} unknown" if self.bound == "?" else f"{self.label} {bound}{fmt(self.value)}{unit}"
+        value = self.value_text(with_unit=True)
         notes = [self.note] if self.note else []
         if self.has_interval and (self.low, self.high) != self.point_span():  # an interval that says more
             interval = f" [{fmt(self.low)}–{fmt(self.high)}]"
@@ -318,7 +324,8 @@ class CheckOutcome:
     measured_text: str = ""  # for checks without figures (behaviour, code)
 
     def shown(self, short: bool = False) -> list[Figure]:
-        return self.figures if short else [*self.context, *self.figures]
+        """Short: the figures decided on, and a target's own figure only when it was above the top step."""
+        return [*(f for f in self.context if f.note), *self.figures] if short else [*self.context, *self.figures]
 
     def measured(self, short: bool = False) -> list[str]:
         """Figures grouped by where they were read: "crud users=32 rps: express 773 req/s, …, express/fastapi 0.66×"."""
@@ -619,7 +626,7 @@ def judge_figure(figure: Figure, lo: float | None, hi: float | None, policy: Pol
     if policy.single_trial == "inconclusive":
         return "inconclusive", f"{figure.label} {figure.where}: {trials}, no CI: not judged (policy single_trial)"
     where = position(*figure.point_span(), lo, hi)  # a censored value: all that lies beyond its bound
-    value = f"{figure.label} {figure.bound + ' ' if figure.bound else ''}{fmt(figure.value)}"
+    value = figure.value_text()
     if where == "straddles":
         return "inconclusive", f"{value} ({trials}, no CI) straddles a bound: is it {wanted}?"
     inside = where == "inside"
