@@ -292,7 +292,8 @@ class Figure:
         "express > 512 users (above the top step)"."""
         value = self.value_text(with_unit=True)
         notes = [self.note] if self.note else []
-        if self.has_interval and (self.low, self.high) != self.point_span():  # an interval that says more
+        # a bound's interval [bound, ∞] says nothing more than "> bound"
+        if self.has_interval and not (self.bound and (self.low, self.high) == self.point_span()):
             interval = f" [{fmt(self.low)}–{fmt(self.high)}]"
             value += interval if self.interval_kind == "95% CI" else f" ({self.interval_kind}{interval})"
         elif not self.has_interval:
