@@ -122,11 +122,13 @@ def idle_process() -> Iterator[psutil.Process]:
 
 
 class FakeLoad:
-    """Stands in for LocustProcesses: keeps the spec, lasts a moment so the sampler reads, returns set results."""
+    """Stands in for LocustProcesses: keeps the spec, lasts a moment so the sampler reads, returns set results.
 
-    made: ClassVar[list[FakeLoad]]
-    results: Callable[[FakeLoad], list[LoadResult]]
-    pid: int
+    By default each step is 800 requests of 10 ms in 2 s (400 req/s), all inside the window.
+    """
+
+    made: ClassVar[list[FakeLoad]] = []
+    pid: ClassVar[int] = 0  # the load generator's process
 
     def __init__(self, spec: LoadSpec, out_dir: Path) -> None:
         self.spec, self.out_dir = spec, out_dir
@@ -140,28 +142,28 @@ class FakeLoad:
         time.sleep(0.4)
         return self.results()
 
+    def results(self) -> list[LoadResult]:
+        window = (self.created_s, time.time() + 1)
+        return [load_result({"GET /json": (800, 0, 10_000)}, window_s=window) for _ in self.spec.steps]
+
 
 @pytest.fixture
 def fake_load(monkeypatch: pytest.MonkeyPatch, idle_process: psutil.Process) -> type[FakeLoad]:
-    """FakeLoad in place of LocustProcesses; by default 800 requests of 10 ms in 2 s per step."""
+    """FakeLoad in place of LocustProcesses, with an idle `sleep` as its process."""
 
     class Load(FakeLoad):
         made: ClassVar[list[FakeLoad]] = []
-        pid = idle_process.pid
-
-        def results(self) -> list[LoadResult]:
-            window = (self.created_s, time.time() + 1)
-            return [load_result({"GET /json": (800, 0, 10_000)}, window_s=window) for _ in self.spec.steps]
+        pid: ClassVar[int] = idle_process.pid
 
     monkeypatch.setattr(load, "LocustProcesses", Load)
     return Load
 
 
-def context(tmp_path: Path, runtime_name: str = "fake", **params: object) -> TrialContext:
+def context(tmp_path: Path, **params: object) -> TrialContext:
     values = {"users": [4], "warmup_s": 0.5, "duration_s": 2.0, "trials": 1, **params}
     scenario = Scenario(name="fake", path=tmp_path / "fake.py", description="", kind="load",
                         profiles={"test": values})  # fmt: skip
-    placement = Placement(runtime=runtime_name, server_cpus=[], loadgen_cpus=[], workers=1, loadgen_workers=1,
+    placement = Placement(runtime="fake", server_cpus=[], loadgen_cpus=[], workers=1, loadgen_workers=1,
                           sample_hz=50.0)  # fmt: skip
     return TrialContext(target=TARGETS[0], scenario=scenario, params=load.Params(**values), trial=1,
                         placement=placement, work_dir=tmp_path, port=NO_PORT)  # fmt: skip
