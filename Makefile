@@ -13,6 +13,9 @@ endif
 # This repository's own environment (no image registry): stand-in base images for the Docker runtime.
 DOCKER_STANDINS := --base-image fastapi=bench-standin-python:bookworm --base-image express=bench-standin-node:24-bookworm
 
+# Every test target ends with the 15 slowest tests (setup, call and teardown apart), to see where time goes.
+PYTEST := $(VENV)/bin/pytest --durations=15
+
 .PHONY: bench setup venv test test-fast test-docker lint lock clean docker-fixture clean-docker
 
 bench: setup  ## set everything up, run the $(PROFILE) profile on every target, print the summary and the claims
@@ -31,13 +34,13 @@ $(VENV)/.installed: pyproject.toml requirements.lock
 	touch $@
 
 test: setup  ## the whole suite: unit, contract, end-to-end
-	$(VENV)/bin/pytest $(PYTEST_ARGS)
+	$(PYTEST) $(PYTEST_ARGS)
 
 test-fast: venv  ## unit tests only (no servers started)
-	$(VENV)/bin/pytest -m "not e2e and not docker" $(PYTEST_ARGS)
+	$(PYTEST) -m "not e2e and not docker" $(PYTEST_ARGS)
 
 test-docker: venv  ## the Docker tests (skip without an engine; BENCH_REQUIRE_DOCKER=1 makes them fail instead)
-	$(VENV)/bin/pytest tests/test_docker.py $(PYTEST_ARGS)
+	$(PYTEST) tests/test_docker.py $(PYTEST_ARGS)
 
 docker-fixture:  ## start dockerd (host networking only) and build stand-in base images, for machines with no registry
 	bash scripts/start-dockerd.sh

@@ -12,8 +12,17 @@ from harness.runtime.server import Server, free_port
 from harness.targets import Target, discover_targets
 
 ROOT = Path(__file__).resolve().parent.parent
+# The first Docker test builds what is missing: the stand-in base images (the fixture allows that
+# script 1800 s) and the two target images, so these tests get more than pyproject's 300 s.
+DOCKER_TIMEOUT_S = 2400
 TARGETS_DIR = ROOT / "targets"
 TARGET_NAMES = ["fastapi", "express"]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.get_closest_marker("docker") and not item.get_closest_marker("timeout"):
+            item.add_marker(pytest.mark.timeout(DOCKER_TIMEOUT_S))
 
 
 @pytest.fixture(scope="session")

@@ -229,6 +229,22 @@ def _run_args(base_images: dict[str, str], results: Path, *more: str) -> list[st
     return args
 
 
+def _locust_running(pid: int) -> bool:
+    """Whether a Locust process runs among `pid`'s descendants (Locust runs on the host)."""
+    try:
+        children = psutil.Process(pid).children(recursive=True)
+    except psutil.Error:
+        return False
+    return any(_is_locust(child) for child in children)
+
+
+def _is_locust(process: psutil.Process) -> bool:
+    try:
+        return "locust" in " ".join(process.cmdline())
+    except psutil.Error:  # ended meanwhile
+        return False
+
+
 @pytest.mark.docker
 def test_ctrl_c_during_a_docker_run_leaves_no_container(images, base_images, tmp_path):
     args = _run_args(base_images, tmp_path, "--scenario", "throughput", "--target", "fastapi", "--name", "ctrl-c")
@@ -240,12 +256,13 @@ def test_ctrl_c_during_a_docker_run_leaves_no_container(images, base_images, tmp
         )  # fmt: skip
     owner = f"{os.uname().nodename}:{process.pid}"
     try:
-        deadline = time.monotonic() + 120
-        while not labelled_containers(owner):
+        deadline = time.monotonic() + 180
+        # Into the load: Locust running beside the trial's container. Waiting on the container alone
+        # could interrupt the behaviour check, which starts a container of its own before any trial.
+        while not (_locust_running(process.pid) and labelled_containers(owner)):
             assert process.poll() is None, err_path.read_text()[-2000:]
-            assert time.monotonic() < deadline, "the run started no container"
-            time.sleep(0.2)
-        time.sleep(1.5)  # into the load
+            assert time.monotonic() < deadline, "the run started no load"
+            time.sleep(0.1)
         os.killpg(process.pid, signal.SIGINT)  # as Ctrl-C in a terminal: the whole process group
         process.wait(timeout=90)
     finally:

@@ -7,7 +7,9 @@ import csv
 import json
 import shutil
 import socket
+from collections.abc import Iterator
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 
@@ -29,21 +31,54 @@ def copy_run(tmp_path: Path, name: str = "run") -> Path:
     return run_dir
 
 
-@pytest.fixture(autouse=True)
-def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The report reads stored files only: any attempt to open a connection fails the test."""
+class NetworkUsed(AssertionError):
+    pass
 
-    def refuse(*args, **kwargs):
-        raise AssertionError("the report tried to use the network")
 
-    monkeypatch.setattr(socket.socket, "connect", refuse)
-    monkeypatch.setattr(socket, "create_connection", refuse)
+def refuse(*args, **kwargs):
+    raise NetworkUsed("the report tried to use the network")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def no_network() -> Iterator[None]:
+    """The report reads stored files only: any attempt to open a connection fails the test.
+
+    Module-scoped, so that the shared build below (also module-scoped) runs under it too.
+    """
+    with pytest.MonkeyPatch.context() as patch:
+        for name in ("connect", "connect_ex"):
+            patch.setattr(socket.socket, name, refuse)
+        patch.setattr(socket, "create_connection", refuse)
+        yield
+
+
+def network_refused() -> bool:
+    """Whether the ban is in force here: a connection attempt (to the loopback discard port) is refused."""
+    try:
+        with socket.create_connection(("127.0.0.1", 9), timeout=0.2):
+            return False
+    except NetworkUsed:
+        return True
+    except OSError:  # it really tried
+        return False
+
+
+class Rendered(NamedTuple):
+    run_dir: Path
+    paths: list[Path]
+    banned_during_build: bool
 
 
 @pytest.fixture(scope="module")
-def rendered(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[Path]]:
+def rendered(no_network: None, tmp_path_factory: pytest.TempPathFactory) -> Rendered:
     run_dir = copy_run(tmp_path_factory.mktemp("report"))
-    return run_dir, build_report(run_dir)
+    banned = network_refused()
+    return Rendered(run_dir, build_report(run_dir), banned)
+
+
+def test_the_shared_build_ran_under_the_network_ban(rendered):
+    assert rendered.banned_during_build
+    assert network_refused()  # and each test does too
 
 
 def test_the_fixture_is_small():
@@ -51,7 +86,7 @@ def test_the_fixture_is_small():
 
 
 def test_every_file_is_written_into_the_run_directory(rendered):
-    run_dir, paths = rendered
+    run_dir, paths, _ = rendered
     names = {p.relative_to(run_dir).as_posix() for p in paths}
     assert {"claims.csv", "report.md", "report.html"} <= names
     plots = sorted(p for p in paths if p.suffix == ".png")
@@ -63,7 +98,7 @@ def test_every_file_is_written_into_the_run_directory(rendered):
 
 
 def test_claims_csv_has_every_claim_with_a_verdict_and_a_reason(rendered):
-    run_dir, _ = rendered
+    run_dir, _, _ = rendered
     with (run_dir / "claims.csv").open() as f:
         rows = list(csv.DictReader(f))
     assert list(rows[0]) == ["id", "claim", "scenario", "metric", "measured", "expected", "verdict", "reason"]
@@ -80,7 +115,7 @@ def test_claims_csv_has_every_claim_with_a_verdict_and_a_reason(rendered):
 
 
 def test_report_html_is_self_contained_with_embedded_images(rendered):
-    run_dir, paths = rendered
+    run_dir, paths, _ = rendered
     html = (run_dir / "report.html").read_text()
     assert html.count('src="data:image/png;base64,') == len([p for p in paths if p.suffix == ".png"])
     assert "http://" not in html and "https://" not in html and "<script" not in html and "<link" not in html
@@ -90,7 +125,7 @@ def test_report_html_is_self_contained_with_embedded_images(rendered):
 
 
 def test_report_md_links_the_plots_and_says_how_to_reproduce(rendered):
-    run_dir, _ = rendered
+    run_dir, _, _ = rendered
     md = (run_dir / "report.md").read_text()
     for link in [line.split("](", 1)[1].rstrip(")") for line in md.splitlines() if line.startswith("![")]:
         assert (run_dir / link).is_file(), link

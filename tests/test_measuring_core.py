@@ -1,0 +1,462 @@
+"""The measuring core without servers or Locust: a fake runtime, fake load results, the sampler on real processes.
+
+Pinned down here: the figures and flags of one step (`_record_step`), one Locust run of a trial
+(`_measure_run`), a whole load trial (`run_trial`), a run's trial loop (`PreparedRun.execute`),
+and the `Sampler` itself. The fakes enter through the runtime and kind registries (what a new
+runtime or kind would use) and, for the load generator, by replacing `LocustProcesses` in
+`harness.kinds.load`, which has no parameter for it.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import random
+import subprocess
+import sys
+import time
+import types
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import ClassVar
+
+import psutil
+import pytest
+from hdrh.histogram import HdrHistogram
+from pydantic import BaseModel, PositiveInt
+
+from harness import run as run_module
+from harness import runtime
+from harness.config import RunConfig
+from harness.errors import BenchError
+from harness.kinds import load
+from harness.kinds.base import Placement, TrialContext, TrialOutcome
+from harness.loadgen.driver import AGGREGATE, EndpointResult, LoadResult, LoadSpec, StepSpec
+from harness.results import ResultsStore, RunResults
+from harness.runtime.options import LaunchOptions
+from harness.runtime.server import Server, StartTimings
+from harness.sampler import MB, Reading, Sampler
+from harness.scenario import KINDS, Scenario
+from harness.targets import NativeSpec, Target
+
+NO_PORT = 9  # the discard port: nothing here connects to it, the fakes open no socket
+TARGETS = [Target(name=name, display_name=name.title(), language="none", native=NativeSpec(command=["true"]))
+           for name in ("alpha", "beta")]  # fmt: skip
+
+
+# --- fakes ------------------------------------------------------------------------------------
+
+
+def histogram(latency_us: int, count: int) -> HdrHistogram:
+    hist = HdrHistogram(1, 100_000_000, 3)  # as the Locust plugin makes them (µs, 3 digits)
+    if count:
+        hist.record_value(latency_us, count)
+    return hist
+
+
+def load_result(endpoints: dict[str, tuple[int, int, int]], duration_s: float = 2.0,
+                window_s: tuple[float, float] = (100.0, 102.0), errors: dict[str, int] | None = None) -> LoadResult:
+    """A step's merged result: per request name (ok, failed, latency µs of every ok request)."""
+    by_name = {name: EndpointResult(ok, failed, histogram(us, ok) if ok else None)
+               for name, (ok, failed, us) in endpoints.items()}  # fmt: skip
+    aggregate = EndpointResult(sum(e.ok for e in by_name.values()), sum(e.failed for e in by_name.values()), None)
+    for endpoint in by_name.values():
+        if endpoint.histogram is not None:
+            if aggregate.histogram is None:
+                aggregate.histogram = histogram(1, 0)
+            aggregate.histogram.add(endpoint.histogram)
+    return LoadResult(duration_s=duration_s, endpoints={**by_name, AGGREGATE: aggregate}, errors=dict(errors or {}),
+                      workers_reported=1, window_s=window_s)
+
+
+class FakeServer(Server):
+    """Ready at once; its process tree is whatever `pids` says (the test's own process by default)."""
+
+    def wait_ready(self, timeout_s: float = 30.0) -> StartTimings:
+        return StartTimings(listen_ms=1.0, ready_ms=2.0)
+
+
+class FakeRuntime:
+    """A runtime module's three functions; its servers start nothing and record being stopped."""
+
+    def __init__(self) -> None:
+        self.stopped: list[str] = []
+        self.pids: Callable[[], list[int]] = lambda: [os.getpid()]
+
+    def launch(self, target: Target, options: LaunchOptions) -> Server:
+        return FakeServer.launched(target, options, time.perf_counter(), pids=self.pids, exit_code=lambda: None,
+                                   stop=lambda: self.stopped.append(target.name), details={})
+
+    def check_available(self, targets: list[Target], config: object) -> None:
+        pass
+
+    def describe(self, targets: list[Target], config: object) -> dict[str, object]:
+        return {}
+
+
+def register(monkeypatch: pytest.MonkeyPatch, registry: dict[str, str], name: str, module: object) -> None:
+    """Put a fake module under `name` in one of the harness's registries (runtimes, kinds)."""
+    fake = types.ModuleType(f"bench_fake_{name}")
+    fake.__dict__.update({k: getattr(module, k) for k in dir(module) if not k.startswith("_")})
+    monkeypatch.setitem(sys.modules, fake.__name__, fake)
+    monkeypatch.setitem(registry, name, fake.__name__)
+
+
+@pytest.fixture
+def fake_runtime(monkeypatch: pytest.MonkeyPatch) -> FakeRuntime:
+    fake = FakeRuntime()
+    register(monkeypatch, runtime.RUNTIMES, "fake", fake)
+    return fake
+
+
+@pytest.fixture
+def idle_process() -> Iterator[psutil.Process]:
+    """A real, nearly idle, small process: the fake load generator's process."""
+    process = subprocess.Popen(["sleep", "120"])
+    try:
+        yield psutil.Process(process.pid)
+    finally:
+        process.kill()
+        process.wait()
+
+
+class FakeLoad:
+    """Stands in for LocustProcesses: keeps the spec, lasts a moment so the sampler reads, returns set results.
+
+    By default each step is 800 requests of 10 ms in 2 s (400 req/s), all inside the window.
+    """
+
+    made: ClassVar[list[FakeLoad]] = []
+    pid: ClassVar[int] = 0  # the load generator's process
+
+    def __init__(self, spec: LoadSpec, out_dir: Path) -> None:
+        self.spec, self.out_dir = spec, out_dir
+        self.created_s = time.time()  # before the sampler starts: every reading falls in the window
+        self.made.append(self)
+
+    def pids(self) -> list[int]:
+        return [self.pid]
+
+    def run(self) -> list[LoadResult]:
+        time.sleep(0.4)
+        return self.results()
+
+    def results(self) -> list[LoadResult]:
+        window = (self.created_s, time.time() + 1)
+        return [load_result({"GET /json": (800, 0, 10_000)}, window_s=window) for _ in self.spec.steps]
+
+
+@pytest.fixture
+def fake_load(monkeypatch: pytest.MonkeyPatch, idle_process: psutil.Process) -> type[FakeLoad]:
+    """FakeLoad in place of LocustProcesses, with an idle `sleep` as its process."""
+
+    class Load(FakeLoad):
+        made: ClassVar[list[FakeLoad]] = []
+        pid: ClassVar[int] = idle_process.pid
+
+    monkeypatch.setattr(load, "LocustProcesses", Load)
+    return Load
+
+
+def context(tmp_path: Path, **params: object) -> TrialContext:
+    values = {"users": [4], "warmup_s": 0.5, "duration_s": 2.0, "trials": 1, **params}
+    scenario = Scenario(name="fake", path=tmp_path / "fake.py", description="", kind="load",
+                        profiles={"test": values})  # fmt: skip
+    placement = Placement(runtime="fake", server_cpus=[], loadgen_cpus=[], workers=1, loadgen_workers=1,
+                          sample_hz=50.0)  # fmt: skip
+    return TrialContext(target=TARGETS[0], scenario=scenario, params=load.Params(**values), trial=1,
+                        placement=placement, work_dir=tmp_path, port=NO_PORT)  # fmt: skip
+
+
+def filled_sampler(server: list[Reading], loadgen: list[Reading], thread_cpu_s: float = 0.1,
+                   wall_s: float = 10.0) -> Sampler:
+    """A Sampler never started, holding the given readings (its window logic is the real one)."""
+    sampler = Sampler({"server": list, "loadgen": list})
+    sampler.readings = {"server": server, "loadgen": loadgen}
+    sampler.thread_cpu_s, sampler.wall_s = thread_cpu_s, wall_s
+    return sampler
+
+
+def loadgen_readings(*per_process: dict[int, float]) -> list[Reading]:
+    """Readings inside the 100–102 s window, one per dict of pid -> CPU%."""
+    return [Reading(t_s=100.0 + 0.5 * i, cpu_pct=sum(cpus.values()), rss_mb=30.0, per_process_cpu_pct=cpus)
+            for i, cpus in enumerate(per_process)]  # fmt: skip
+
+
+def figures(outcome: TrialOutcome, step: str) -> dict[str, float]:
+    return {m.metric: m.value for m in outcome.metrics if m.step == step}
+
+
+def record(ctx: TrialContext, result: LoadResult, sampler: Sampler | None = None, users: int = 4) -> TrialOutcome:
+    outcome = TrialOutcome()
+    load._record_step(ctx, f"users={users}", {"users": users}, result, sampler or filled_sampler([], []), outcome)
+    return outcome
+
+
+# --- one step: _record_step -------------------------------------------------------------------
+
+
+def test_a_step_gives_its_load_figures_and_the_means_of_the_samples_inside_its_window(tmp_path):
+    server = [Reading(t_s=t, cpu_pct=cpu, rss_mb=rss)
+              for t, cpu, rss in ((99.5, 900.0, 900.0),  # warm-up: outside the window
+                                  (100.0, 40.0, 50.0), (100.5, 60.0, 52.0), (101.0, 80.0, 54.0), (101.5, 20.0, 60.0),
+                                  (102.0, 900.0, 900.0))]  # the window is [100, 102): its end is outside  # fmt: skip
+    sampler = filled_sampler(server, loadgen_readings({7: 30.0}, {7: 50.0}), thread_cpu_s=0.2, wall_s=10.0)
+    outcome = record(context(tmp_path), load_result({"GET /json": (800, 0, 10_000)}), sampler)
+    got = figures(outcome, "users=4")
+    assert got["rps"] == 400.0 and got["requests"] == 800 and got["error_rate"] == 0.0
+    assert got["latency_p50_ms"] == pytest.approx(10.0, rel=1e-3) == got["latency_max_ms"]
+    assert got["server_cpu_pct"] == 50.0 and got["server_rss_mb"] == 54.0 and got["server_rss_peak_mb"] == 60.0
+    assert got["loadgen_cpu_pct"] == 40.0 and got["sampler_cpu_pct"] == pytest.approx(2.0)
+    assert {m.step for m in outcome.metrics} == {"users=4"} and outcome.flags == []
+    (hist,) = outcome.histograms
+    assert (hist.step, hist.endpoint, hist.trial) == ("users=4", AGGREGATE, 1)
+    assert HdrHistogram.decode(hist.hdr.encode()).get_total_count() == 800
+    # the step's samples: warm-up (negative time) and window, on the window's clock
+    assert [s.t_s for s in outcome.samples if s.role == "server"] == [-0.5, 0.0, 0.5, 1.0, 1.5]
+    assert [s.t_s for s in outcome.samples if s.role == "loadgen"] == [0.0, 0.5]
+
+
+def test_failed_requests_count_in_the_error_rate_not_in_rps_and_their_errors_are_summed(tmp_path):
+    ctx = context(tmp_path)
+    outcome = TrialOutcome(errors={"GET /json: ConnectionResetError": 1})
+    result = load_result({"GET /json": (600, 200, 10_000)}, errors={"GET /json: ConnectionResetError": 200})
+    load._record_step(ctx, "users=4", {"users": 4}, result, filled_sampler([], []), outcome)
+    got = figures(outcome, "users=4")
+    assert got["rps"] == 300.0 and got["requests"] == 800 and got["error_rate"] == 0.25
+    assert outcome.errors == {"GET /json: ConnectionResetError": 201}
+    assert "server_cpu_pct" not in got  # no readings in the window: no resource figure, rather than 0
+
+
+def test_endpoints_get_their_own_rows_only_when_there_are_several(tmp_path):
+    one = record(context(tmp_path), load_result({"GET /json": (800, 0, 10_000)}))
+    assert {m.step for m in one.metrics} == {"users=4"}
+    two = {"POST /users": (300, 0, 20_000), "GET /users/{id}": (500, 0, 5_000)}
+    several = record(context(tmp_path), load_result(two))
+    steps = {m.step for m in several.metrics}
+    assert steps == {"users=4", "users=4,endpoint=POST /users", "users=4,endpoint=GET /users/{id}"}
+    assert figures(several, "users=4,endpoint=POST /users")["rps"] == 150.0
+    assert figures(several, "users=4")["requests"] == 800
+    assert {h.endpoint for h in several.histograms} == {AGGREGATE, "POST /users", "GET /users/{id}"}
+
+
+@pytest.mark.parametrize(("per_process", "saturated"), [
+    (({7: 95.0}, {7: 95.0}), True),
+    (({7: 95.0}, {7: 80.0}), False),  # the mean over the window decides, not one reading
+    (({7: 60.0, 8: 60.0}, {7: 60.0, 8: 60.0}), False),  # 120% in all, but no single process is saturated
+])  # fmt: skip
+def test_a_load_generator_process_near_a_full_core_flags_the_step(tmp_path, per_process, saturated):
+    outcome = record(context(tmp_path), load_result({"GET /json": (800, 0, 10_000)}),
+                     filled_sampler([], loadgen_readings(*per_process)))  # fmt: skip
+    assert ("loadgen_saturated:users=4" in outcome.flags) is saturated
+
+
+@pytest.mark.parametrize(("users", "think_s", "requests", "ratio"), [
+    (4, 0.0, 800, 1.0),  # X = 400/s, R = 10 ms: X·R = 4 users
+    (8, 0.0, 800, 0.5),  # half the users are not accounted for
+    (4, 0.04, 160, 1.0),  # X = 80/s, R + Z = 50 ms: the think time counts
+    (4, 0.0, 160, 0.2),  # the same load read without its think time
+])  # fmt: skip
+def test_little_law_ratio_and_flag(tmp_path, users, think_s, requests, ratio):
+    outcome = record(context(tmp_path, think_s=think_s), load_result({"GET /json": (requests, 0, 10_000)}),
+                     users=users)  # fmt: skip
+    assert figures(outcome, f"users={users}")["little_law_ratio"] == pytest.approx(ratio, rel=2e-3)
+    assert (f"little_law:users={users}" in outcome.flags) is (ratio != 1.0)
+
+
+# --- one Locust run: _measure_run -------------------------------------------------------------
+
+
+def fake_server(tmp_path: Path, exit_code: Callable[[], int | None] = lambda: None, **details: object) -> Server:
+    options = LaunchOptions(port=NO_PORT, log_path=tmp_path / "server.log")
+    return FakeServer.launched(TARGETS[0], options, 0.0, pids=lambda: [os.getpid()], exit_code=exit_code,
+                               stop=lambda: None, details=dict(details))  # fmt: skip
+
+
+def test_a_run_steps_through_its_users_and_samples_the_server_and_the_load_generator(tmp_path, fake_load,
+                                                                                   idle_process):
+    ctx = context(tmp_path, users=[2, 4], matrix={"ms": [20]}, think_s=0.1, params={"size": 3}, after_load_s=0)
+    messages: list[str] = []
+    ctx.progress = messages.append
+    outcome = TrialOutcome()
+    load._measure_run(ctx, fake_server(tmp_path), {"ms": 20}, [2, 4], outcome)
+    (made,) = fake_load.made
+    assert made.spec.steps == [StepSpec(2, 2, 0.5, 2.0), StepSpec(4, 4, 0.5, 2.0)]  # all users within a second
+    assert made.spec.params == {"size": 3, "ms": 20, "think_s": 0.1} and made.spec.host_url.endswith(f":{NO_PORT}")
+    assert made.out_dir == tmp_path / "locust-ms20" and messages == ["ms=20,users=2 … ms=20,users=4"]
+    own_rss_mb = psutil.Process().memory_info().rss / MB
+    for step in ("ms=20,users=2", "ms=20,users=4"):
+        got = figures(outcome, step)
+        assert got["rps"] == 400.0
+        assert got["server_rss_mb"] == pytest.approx(own_rss_mb, rel=0.3)  # the server's pids: this process
+    assert figures(outcome, "ms=20,users=4")["rss_after_load_mb"] == pytest.approx(own_rss_mb, rel=0.3)
+    server_rss = [s.rss_mb for s in outcome.samples if s.role == "server"]
+    loadgen_rss = [s.rss_mb for s in outcome.samples if s.role == "loadgen"]
+    assert server_rss and loadgen_rss and max(loadgen_rss) < min(server_rss)  # `sleep` is the load generator
+
+
+def test_a_server_that_dies_during_the_load_is_one_line_naming_the_step(tmp_path, fake_load):
+    (tmp_path / "server.log").write_text("starting\nSegmentation fault\n")
+    server = fake_server(tmp_path, exit_code=lambda: -11)
+    with pytest.raises(BenchError) as caught:
+        load._measure_run(context(tmp_path, users=[2, 4]), server, {}, [2, 4], TrialOutcome())
+    message = str(caught.value)
+    assert "\n" not in message and "exited during the load at users=4" in message and "Segmentation fault" in message
+
+
+def test_a_container_reports_its_cgroup_memory_at_the_end_of_the_run(tmp_path, fake_load):
+    (tmp_path / "memory.current").write_text("123456789\n")
+    outcome = TrialOutcome()
+    server = fake_server(tmp_path, cgroup_memory_path=str(tmp_path / "memory.current"))
+    load._measure_run(context(tmp_path, users=[2, 4]), server, {}, [2, 4], outcome)
+    assert [(m.step, m.value) for m in outcome.metrics if m.metric == "server_cgroup_mb"] == [("users=4", 123.456789)]
+
+
+# --- one trial: run_trial ---------------------------------------------------------------------
+
+
+def test_a_load_trial_starts_checks_measures_and_stops_its_server(tmp_path, monkeypatch, fake_runtime, fake_load):
+    checked = []
+    monkeypatch.setattr(load, "check_contract", lambda *args, **kw: checked.append(args) or {"answers": "right"})
+    ctx = context(tmp_path, users=[2, 4], matrix={"ms": [20, 100]})
+    outcome = load.run_trial(ctx)
+    assert outcome.server == {"start": {"listen_ms": 1.0, "ready_ms": 2.0}, "contract": {"answers": "right"},
+                              "processes": 1}  # fmt: skip
+    assert checked == [("alpha", "127.0.0.1", NO_PORT)] and fake_runtime.stopped == ["alpha"]
+    assert [made.spec.params["ms"] for made in fake_load.made] == [20, 100]  # one Locust run per matrix value
+    assert {m.step for m in outcome.metrics if m.metric == "rps"} == {
+        "ms=20,users=2", "ms=20,users=4", "ms=100,users=2", "ms=100,users=4"}
+
+
+def test_a_trial_adds_the_figures_computed_across_its_steps(tmp_path, monkeypatch, fake_runtime, fake_load):
+    monkeypatch.setattr(load, "check_contract", lambda *args, **kw: {})
+    outcome = load.run_trial(context(tmp_path, users=[2, 4], summary={"slo_p99_ms": 50}))
+    assert [m.value for m in outcome.metrics if m.metric == "max_concurrency_slo" and m.step == ""] == [4.0]
+
+
+def test_the_server_is_stopped_when_the_load_fails(tmp_path, monkeypatch, fake_runtime, fake_load):
+    monkeypatch.setattr(load, "check_contract", lambda *args, **kw: {})
+
+    def no_measurement(self):
+        raise BenchError("Locust produced no measurement")
+
+    monkeypatch.setattr(fake_load, "results", no_measurement)
+    with pytest.raises(BenchError, match="no measurement"):
+        load.run_trial(context(tmp_path))
+    assert fake_runtime.stopped == ["alpha"]
+
+
+# --- a run: PreparedRun.execute ---------------------------------------------------------------
+
+
+class FakeKind:
+    """A scenario kind whose trials read what is on disk when they start, and may be interrupted."""
+
+    class Params(BaseModel):
+        trials: PositiveInt
+
+    def __init__(self, directory: Path, interrupt_at: int | None = None) -> None:
+        self.directory, self.interrupt_at = directory, interrupt_at
+        self.seen: list[tuple[int, list[str], bool]] = []  # (trials saved, targets checked, affinity set)
+
+    def run_trial(self, ctx: TrialContext) -> TrialOutcome:
+        saved = json.loads((self.directory / "results.json").read_text())
+        self.seen.append((len(saved["trials"]), sorted(saved["checks"]),
+                          os.sched_getaffinity(0) == set(ctx.placement.loadgen_cpus)))
+        if len(self.seen) == self.interrupt_at:
+            raise KeyboardInterrupt
+        value = 100.0 + 10 * ctx.trial + (5 if ctx.target.name == "beta" else 0)
+        return TrialOutcome(metrics=[ctx.metric("rps", value, "req/s", "users=1")],
+                            flags=["loadgen_saturated:users=1"] if ctx.trial == 2 else [])  # fmt: skip
+
+
+def prepared(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kind: FakeKind) -> run_module.PreparedRun:
+    register(monkeypatch, KINDS, "fakekind", kind)
+    monkeypatch.setattr(run_module, "behaviour_checks", lambda server: {"port": server.port})
+    scenario = Scenario(name="fake", path=tmp_path / "fake.py", description="", kind="fakekind",
+                        profiles={"test": {"trials": 2}})  # fmt: skip
+    cpus = sorted(os.sched_getaffinity(0))
+    placement = Placement(runtime="fake", server_cpus=cpus[:1], loadgen_cpus=cpus[-1:], workers=1, loadgen_workers=1,
+                          sample_hz=10.0)  # fmt: skip
+    plan = run_module.plan_trials([scenario], TARGETS, "test", "alternate", random.Random(0))
+    store = ResultsStore(kind.directory, RunResults(run_id="fake", created_at="2026-01-01T00:00:00+00:00"), samples=[])
+    return run_module.PreparedRun(RunConfig(profile="test", runtime="fake"), store, plan, placement)
+
+
+def test_a_run_saves_after_every_trial_and_ends_complete(tmp_path, monkeypatch, fake_runtime):
+    affinity = os.sched_getaffinity(0)
+    kind = FakeKind(tmp_path / "run")
+    directory = prepared(tmp_path, monkeypatch, kind).execute()
+    assert kind.seen == [(0, ["alpha", "beta"], True), (1, ["alpha", "beta"], True), (2, ["alpha", "beta"], True),
+                         (3, ["alpha", "beta"], True)]  # fmt: skip
+    assert os.sched_getaffinity(0) == affinity and fake_runtime.stopped == ["alpha", "beta"]  # the behaviour checks
+    results = json.loads((directory / "results.json").read_text())
+    assert results["complete"] is True
+    assert [(t["target"], t["trial"], t["order"]) for t in results["trials"]] == [
+        ("alpha", 1, 1), ("beta", 1, 2), ("beta", 2, 3), ("alpha", 2, 4)]  # A B, B A
+    saturated = ["loadgen_saturated:users=1"]
+    assert [t["flags"] for t in results["trials"]] == [[], [], saturated, saturated]  # kept per trial
+    medians = {s["target"]: s["median"] for s in results["summaries"] if s["metric"] == "rps"}
+    assert medians == {"alpha": 115.0, "beta": 120.0}
+    assert len((directory / "metrics.csv").read_text().splitlines()) == 1 + 4
+
+
+def test_an_interrupted_run_keeps_its_finished_trials_and_says_it_is_incomplete(tmp_path, monkeypatch, fake_runtime):
+    affinity = os.sched_getaffinity(0)
+    kind = FakeKind(tmp_path / "run", interrupt_at=3)
+    with pytest.raises(KeyboardInterrupt):
+        prepared(tmp_path, monkeypatch, kind).execute()
+    assert os.sched_getaffinity(0) == affinity
+    results = json.loads((tmp_path / "run" / "results.json").read_text())
+    assert results["complete"] is False and len(results["trials"]) == 2
+    assert {s["target"] for s in results["summaries"]} == {"alpha", "beta"}  # summarised all the same
+
+
+# --- the sampler, on real processes -----------------------------------------------------------
+
+
+def wait_until(condition: Callable[[], bool], timeout_s: float, what: str) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, f"not within {timeout_s} s: {what}"
+        time.sleep(0.02)
+
+
+def test_the_sampler_reads_each_role_and_full_memory_every_nth_tick(idle_process):
+    with Sampler({"me": lambda: [os.getpid()], "idle": lambda: [idle_process.pid]}, rate_hz=50,
+                 full_memory_every=3) as sampler:  # fmt: skip
+        wait_until(lambda: len(sampler.readings["idle"]) >= 7, 30, "seven readings")
+        spin_until = time.perf_counter() + 0.3
+        while time.perf_counter() < spin_until:  # this process busy, the other one asleep
+            pass
+    me, idle = sampler.readings["me"], sampler.readings["idle"]
+    assert [r.uss_mb is not None for r in idle[:7]] == [True, False, False, True, False, False, True]
+    assert all(r.pss_mb is not None for r in me[::3])
+    own_rss_mb = psutil.Process().memory_info().rss / MB
+    assert me[-1].rss_mb == pytest.approx(own_rss_mb, rel=0.3) and max(r.rss_mb for r in idle) < 20
+    assert max(r.cpu_pct for r in me) > 10 and max(r.cpu_pct for r in idle) < 10
+    assert set(me[-1].per_process_cpu_pct) == {os.getpid()}
+    assert all(b.t_s > a.t_s for a, b in itertools.pairwise(me))
+    assert sampler.wall_s > 0 and 0 < sampler.cost_pct < 100
+
+
+def test_the_sampler_follows_processes_that_start_and_end_during_the_run(idle_process):
+    pids = [idle_process.pid]
+    with Sampler({"role": lambda: list(pids)}, rate_hz=50) as sampler:
+        late = subprocess.Popen(["sleep", "120"])
+        try:
+            pids.append(late.pid)  # a worker forked late: picked up at the next refresh (about a second)
+            wait_until(lambda: late.pid in sampler.readings["role"][-1].per_process_cpu_pct, 30, "the late process")
+        finally:
+            late.kill()
+            late.wait()
+        seen = len(sampler.readings["role"])  # it ended: read no more, and no error
+        wait_until(lambda: len(sampler.readings["role"]) > seen + 3, 30, "readings after it ended")
+    assert late.pid not in sampler.readings["role"][-1].per_process_cpu_pct
+    assert idle_process.pid in sampler.readings["role"][-1].per_process_cpu_pct
+
+
+def test_the_sampler_window_is_half_open():
+    sampler = filled_sampler([Reading(t_s=t, cpu_pct=0.0, rss_mb=1.0) for t in (0.9, 1.0, 1.5, 2.0)], [])
+    assert [r.t_s for r in sampler.window("server", 1.0, 2.0)] == [1.0, 1.5]
