@@ -51,7 +51,7 @@ def _level(text: str) -> float:
 def add_commands(sub: argparse._SubParsersAction, add_common: Callable[[argparse.ArgumentParser], None],
                  positive_int: Callable[[str], int]) -> None:
     p = sub.add_parser("compare", help="compare a new run with a base run: exit 0 no regression, 1 regression, "
-                                       "2 bad input")
+                                       "2 bad input or internal error")
     p.add_argument("base_run", type=Path, help="the run directory to compare against")
     p.add_argument("new_run", type=Path, help="the run directory under test; reports are written into it")
     p.add_argument("--threshold", type=_percentage, default=5.0,
