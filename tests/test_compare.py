@@ -486,3 +486,20 @@ def test_an_internal_error_in_history_is_one_line_and_exit_2(tmp_path, bench, ca
     assert bench("history", results) == 2
     line = error_line(capsys.readouterr().err)
     assert "internal error in bench history" in line and "KeyError" in line and "in broken" in line
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_figures_with_many_zeros_never_crash_the_judgement(seed):
+    """Random error-rate-like trials, zeros everywhere, 1-6 trials a side and target: every row is judged."""
+    import numpy as np
+
+    from harness.compare import judge
+
+    rng = np.random.default_rng(seed)
+    keys = [(t, "throughput", "users=32", m) for t in ("express", "fastapi") for m in ("error_rate", "rps")]
+    for _ in range(40):
+        base, new = ({key: {i: float(rng.choice([0.0, 0.0, 0.01, 0.02, 0.05]))
+                            for i in range(1, int(rng.integers(1, 7)) + 1)} for key in keys} for _ in range(2))
+        rows, _ = judge(base, new, keys)
+        assert len(rows) == len(keys) and all(r.verdict for r in rows)
+        assert {r.verdict for r in rows} <= {"regression", "improvement", "no change", "too few trials", "unconfirmed"}
