@@ -95,13 +95,13 @@ def _internal_errors(command: str, handler: Callable[[argparse.Namespace], int])
             raise
         except Exception as exc:
             message = " ".join(str(exc).split())
-            raise BenchError(f"internal error in bench {command} ({where(exc)}): {type(exc).__name__}: {message} "
+            raise BenchError(f"internal error in bench {command} ({_where(exc)}): {type(exc).__name__}: {message} "
                              "(a bug in the harness, not a finding)") from exc
 
     return guarded
 
 
-def where(exc: BaseException) -> str:
+def _where(exc: BaseException) -> str:
     """The innermost frame of exc's traceback, and the innermost in the harness package if that is another."""
     frames = traceback.extract_tb(exc.__traceback__)
     if not frames:

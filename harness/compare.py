@@ -14,7 +14,9 @@ figures must also show in its ratio to the reference target (see compare_runs), 
 shared machine the whole of one run is often slower than the whole of another.
 
 This module reads stored results only; it never runs a benchmark. compare.json format history:
-  1 (2026-11-27): first format.
+  1 (2026-11-27): first format. Since 2026-11-29 (still 1: only additions a reader of 1 can ignore)
+    rows carry `note` (why a CI or a ratio is missing), and a ratio row's change_pct can be null
+    (the base run's per-round ratios have median 0).
 """
 
 from __future__ import annotations

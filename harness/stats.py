@@ -16,7 +16,7 @@ Methods:
                              algorithm, Streitberg & Röhmel 1986); normal approximation for large samples
   min_trials_for_alpha       smallest n per side an exact Mann-Whitney test needs to reach p < alpha
   median_order_ci            exact distribution-free CI of the median from order statistics (binomial;
-                             Conover 1999, §3.2; Hahn & Meeker 1991, §5.2), with its real coverage
+                             Conover 1999, §3.2; Hahn & Meeker 1991, ch. 5), with its real coverage
 """
 
 from __future__ import annotations
@@ -357,7 +357,7 @@ def mann_whitney_p(x: Sequence[float], y: Sequence[float]) -> float:
     """Two-sided p of the Mann-Whitney U test (Mann & Whitney 1947), exact for small samples, ties or not.
 
     Exact (pooled n1 + n2 <= MWU_EXACT_MAX_N): the permutation distribution of the rank sum of the
-    smaller sample, with midranks for ties (the conditional test given the ties; Lehmann 1975, §1.4),
+    smaller sample, with midranks for ties (the conditional test given the ties; Lehmann 1975, "Nonparametrics", ch. 1),
     counted over all C(n1 + n2, n1) equally likely splits of the pooled values by the shift algorithm
     (Streitberg & Röhmel 1986, see _rank_sum_counts; midranks are doubled to integers). The two-sided
     p is min(1, 2 · min(P(W <= w), P(W >= w))), the convention of scipy.stats.permutation_test and of
@@ -510,7 +510,7 @@ def median_order_ci(values: Sequence[float], confidence: float = 0.95) -> OrderI
     Each value lies below the population median with probability ½, so the number B below it is
     Bin(n, ½) and [x(k), x(n+1−k)] misses the median with probability 2·P(B <= k − 1) (Conover 1999,
     "Practical Nonparametric Statistics", 3rd ed., §3.2; Hahn & Meeker 1991, "Statistical Intervals",
-    §5.2). Exact for any continuous distribution, at least that for a discrete one (a closed interval);
+    ch. 5). Exact for any continuous distribution, at least that for a discrete one (a closed interval);
     no resampling. [min, max] covers 75% with n = 3, 93.75% with n = 5, 96.9% with n = 6: below 6
     values no interval of the median reaches 95%, which the percentile bootstrap does not say.
     Raises ValueError for no values, non-finite values or a confidence outside (0, 1).
