@@ -2,19 +2,27 @@
 
 `run_compare` and `run_history` are what the handlers call and what tests can call: they take
 plain keywords, print to a console, write the reports and return the exit code.
+
+Exit codes: 0 no regression, 1 regression, 2 bad input. An unexpected exception (a bug) must not
+exit 1, which CI reads as a regression: the handlers turn it into one line naming it an internal
+error and where it happened, with exit code 2.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
+import traceback
 from collections.abc import Callable
 from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
 
+import harness
 from harness import compare as cmp
 from harness import history as hist
+from harness.errors import BenchError
 
 VERDICT_STYLE = {"regression": "bold red", "improvement": "green", "too few trials": "yellow", "changed": "cyan",
                  "unconfirmed": "magenta"}
@@ -43,7 +51,7 @@ def _level(text: str) -> float:
 def add_commands(sub: argparse._SubParsersAction, add_common: Callable[[argparse.ArgumentParser], None],
                  positive_int: Callable[[str], int]) -> None:
     p = sub.add_parser("compare", help="compare a new run with a base run: exit 0 no regression, 1 regression, "
-                                       "2 bad input")
+                                       "2 bad input or internal error")
     p.add_argument("base_run", type=Path, help="the run directory to compare against")
     p.add_argument("new_run", type=Path, help="the run directory under test; reports are written into it")
     p.add_argument("--threshold", type=_percentage, default=5.0,
@@ -58,7 +66,7 @@ def add_commands(sub: argparse._SubParsersAction, add_common: Callable[[argparse
                         "(a dedicated quiet machine, where a change common to every target must count)")
     p.add_argument("--out", type=Path, help="folder for compare.md and compare.json (default: NEW_RUN)")
     p.add_argument("--all", action="store_true", help="show the undirected figures in the terminal too")
-    p.set_defaults(func=cmd_compare)
+    p.set_defaults(func=_internal_errors("compare", cmd_compare))
 
     p = sub.add_parser("history", help="trend table and plot of one metric across stored runs")
     p.add_argument("results_dir", type=Path, help="the folder holding run directories (e.g. results)")
@@ -72,7 +80,42 @@ def add_commands(sub: argparse._SubParsersAction, add_common: Callable[[argparse
     p.add_argument("--last", type=positive_int, help="only the last N runs")
     p.add_argument("--absolute", action="store_true", help="mark regressions on absolute figures alone, as compare's")
     p.add_argument("--out", type=Path, help="folder for the .md table and .png plot (default: RESULTS_DIR)")
-    p.set_defaults(func=cmd_history)
+    p.set_defaults(func=_internal_errors("history", cmd_history))
+
+
+def _internal_errors(command: str, handler: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    """The handler, with any exception other than BenchError (a bug) turned into a one-line BenchError,
+    exit code 2: a crash must never read as exit 1, a regression. KeyboardInterrupt is not an Exception."""
+
+    @functools.wraps(handler)
+    def guarded(args: argparse.Namespace) -> int:
+        try:
+            return handler(args)
+        except BenchError:
+            raise
+        except Exception as exc:
+            message = " ".join(str(exc).split())
+            raise BenchError(f"internal error in bench {command} ({_where(exc)}): {type(exc).__name__}: {message} "
+                             "(a bug in the harness, not a finding)") from exc
+
+    return guarded
+
+
+def _where(exc: BaseException) -> str:
+    """The innermost frame of exc's traceback, and the innermost in the harness package if that is another."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    if not frames:
+        return "unknown place"
+    package = Path(harness.__file__).resolve().parent
+
+    def label(frame: traceback.FrameSummary) -> str:
+        path = Path(frame.filename).resolve()
+        shown = path.relative_to(package.parent) if path.is_relative_to(package) else Path(path.name)
+        return f"{shown}:{frame.lineno} in {frame.name}"
+
+    ours = [f for f in frames if Path(f.filename).resolve().is_relative_to(package)]
+    text = f"at {label(frames[-1])}"
+    return text + (f", called from {label(ours[-1])}" if ours and ours[-1] is not frames[-1] else "")
 
 
 def _console() -> Console:
@@ -114,14 +157,16 @@ def run_compare(base_run: Path, new_run: Path, *, out: Path | None = None, show_
 def compare_table(result: cmp.CompareResult, show_all: bool = False) -> Table:
     table = Table(title=f"{result.new.run_id} against {result.base.run_id}: change of the median "
                         f"[{1 - result.alpha:.0%} CI]", title_justify="left")
-    for column in ("scenario", "step", "metric", "target", "base", "new", "change [CI]", "p", "MDE", "verdict"):
+    shown = [r for r in result.rows if show_all or r.direction != "none"]
+    notes = any(r.note for r in shown)  # a note column only when some row needs one
+    for column in ("scenario", "step", "metric", "target", "base", "new", "change [CI]", "p", "MDE", "verdict",
+                   *(("note",) if notes else ())):
         table.add_column(column, overflow="fold")
-    for r in result.rows:
-        if r.direction == "none" and not show_all:
-            continue
+    for r in shown:
         table.add_row(r.scenario, r.step, r.metric, r.target, cmp.fmt_value(r.base_median),
                       cmp.fmt_value(r.new_median), cmp.fmt_row_change(r), cmp.fmt_p(r.p_value),
-                      cmp.fmt_mde(r.min_detectable_pct), _styled(r.verdict, cmp.fmt_verdict(r)))
+                      cmp.fmt_mde(r.min_detectable_pct), _styled(r.verdict, cmp.fmt_verdict(r)),
+                      *((f"[dim]{r.note or ''}[/]",) if notes else ()))
     return table
 
 

@@ -14,7 +14,9 @@ figures must also show in its ratio to the reference target (see compare_runs), 
 shared machine the whole of one run is often slower than the whole of another.
 
 This module reads stored results only; it never runs a benchmark. compare.json format history:
-  1 (2026-11-27): first format.
+  1 (2026-11-27): first format. Since 2026-11-29 (still 1: only additions a reader of 1 can ignore)
+    rows carry `note` (why a CI or a ratio is missing), and a ratio row's change_pct can be null
+    (the base run's per-round ratios have median 0).
 """
 
 from __future__ import annotations
@@ -115,6 +117,7 @@ class MetricChange:
     #                        too few trials | changed (a metric without direction)
     ratio_check: str | None = None  # "confirmed" | "not confirmed"; None: no ratio to check, or not needed
     verdict: str = ""  # the final call: absolute_verdict, or "unconfirmed" when the ratio check failed
+    note: str | None = None  # why a figure is missing: no CI (zero trials), no ratio to the reference target
 
 
 @dataclass(frozen=True)
@@ -138,7 +141,7 @@ class RatioChange:
     new_ratio: float
     new_ci: tuple[float, float] | None
     rounds: tuple[int, int]  # paired rounds in base and in new
-    change_pct: float  # of the median per-round ratio
+    change_pct: float | None  # of the median per-round ratio; None when the base's is 0
     ci_low_pct: float | None
     ci_high_pct: float | None
     p_value: float | None
@@ -198,8 +201,8 @@ def compare_runs(base_dir: Path, new_dir: Path, threshold_pct: float = 5.0, metr
     unchecked = sum(r.absolute_verdict in JUDGED_VERDICTS and r.ratio_check is None for r in result.rows)
     if unchecked and not absolute:
         result.warnings.append(f"{unchecked} finding(s) have no ratio to a reference target to check them (one target "
-                               "in a run, or a zero median): they rest on absolute figures alone, which a change "
-                               "of machine speed also moves")
+                               "in a run, or a reference figure of 0: see the row's note): they rest on absolute "
+                               "figures alone, which a change of machine speed also moves")
     return result
 
 
@@ -207,11 +210,16 @@ def judge(base: Trials, new: Trials, keys: list[Key], threshold_pct: float = 5.0
           reference: str | None = None, absolute: bool = False, units: dict[Key, str] | None = None
           ) -> tuple[list[MetricChange], list[RatioChange]]:
     """The rows and ratio rows for `keys` (each present in both): the core of compare_runs, also used by
-    bench history between consecutive runs."""
-    rows = [_compare_metric(key, (units or {}).get(key, ""), _in_order(base[key]), _in_order(new[key]),
-                            threshold_pct, alpha) for key in keys]
-    ratios = _ratio_rows(keys, base, new, threshold_pct, alpha, reference)
-    return [_final(row, ratios, absolute) for row in rows], ratios
+    bench history between consecutive runs. A row whose ratio to the reference is undefined says why in its note."""
+    ratios, no_ratio = _ratio_rows(keys, base, new, threshold_pct, alpha, reference)
+    rows = []
+    for key in keys:
+        row = _compare_metric(key, (units or {}).get(key, ""), _in_order(base[key]), _in_order(new[key]),
+                              threshold_pct, alpha)
+        if key in no_ratio:
+            row = replace(row, note="; ".join(n for n in (row.note, no_ratio[key]) if n))
+        rows.append(_final(row, ratios, absolute))
+    return rows, ratios
 
 
 def _load(run_dir: Path, which: str) -> RunResults:
@@ -316,6 +324,7 @@ def _compare_metric(key: Key, unit: str, base: list[float], new: list[float], th
         new_n=len(new), base_median=_median(base), new_median=_median(new), change_pct=_finite(comparison.change_pct),
         ci_low_pct=comparison.ci_low_pct, ci_high_pct=comparison.ci_high_pct, p_value=_finite(comparison.p_value),
         min_detectable_pct=comparison.min_detectable_pct, absolute_verdict=_undirected(comparison.verdict, way),
+        note=comparison.note,
     )  # fmt: skip
 
 
@@ -337,7 +346,8 @@ def _from_zero_base(base: list[float], new: list[float], higher_is_better: bool,
     """A base median of 0 (typically error_rate): no relative change exists, but errors appearing is a
     regression. The test runs the other way round (the new median as the reference, which the
     Mann-Whitney test does not care about: it is symmetric), and its verdict is turned back.
-    change_pct is NaN (undefined), reported as None."""
+    change_pct is NaN (undefined), reported as None. Zero trials on either side are fine (see
+    compare_samples); the note says why the row has no change and no CI."""
     if _median(new) == 0.0:
         enough = min(len(base), len(new)) >= min_trials_for_alpha(alpha)
         return Comparison(change_pct=0.0, ci_low_pct=None, ci_high_pct=None, p_value=None,
@@ -345,7 +355,8 @@ def _from_zero_base(base: list[float], new: list[float], higher_is_better: bool,
     backwards = compare_samples(new, base, higher_is_better, threshold_pct, alpha)
     flipped = {"regression": "improvement", "improvement": "regression"}.get(backwards.verdict, backwards.verdict)
     return Comparison(change_pct=math.nan, ci_low_pct=None, ci_high_pct=None, p_value=backwards.p_value,
-                      verdict=flipped, min_detectable_pct=None)
+                      verdict=flipped, min_detectable_pct=None,
+                      note="the base median is 0: no relative change and no CI")
 
 
 def _median(values: list[float]) -> float:
@@ -359,48 +370,59 @@ def _finite(value: float | None) -> float | None:
 
 
 def _ratio_rows(keys: list[Key], base: Trials, new: Trials, threshold_pct: float, alpha: float,
-                reference: str | None) -> list[RatioChange]:
-    """Each target against the reference target, per scenario × step × metric with a direction."""
+                reference: str | None) -> tuple[list[RatioChange], dict[Key, str]]:
+    """Each target against the reference target, per scenario × step × metric with a direction; and for
+    each target's key whose ratio is undefined, why (shown as the row's note)."""
     targets = {key[0] for key in keys}
     if not targets:
-        return []
+        return [], {}
     if reference and reference not in targets:
         raise BenchError(f"no target {reference!r} in both runs to divide by; they share: {', '.join(sorted(targets))}")
     denominator = reference or (REFERENCE_TARGET if REFERENCE_TARGET in targets else min(targets))
-    rows = []
-    for target, scenario, step, metric in keys:
+    rows, undefined = [], {}
+    for key in keys:
+        target, scenario, step, metric = key
         ref = (denominator, scenario, step, metric)
         if target == denominator or ref not in base or ref not in new or direction(metric) == "none":
             continue
-        row = _ratio_change((target, scenario, step, metric), ref, base, new, threshold_pct, alpha)
-        if row is not None:
-            rows.append(row)
-    return rows
+        why = _undefined_ratio(key, ref, base, new)
+        if why:
+            undefined[key] = f"no ratio to {denominator}: {why}"
+        else:
+            rows.append(_ratio_change(key, ref, base, new, threshold_pct, alpha))
+    return rows, undefined
+
+
+def _undefined_ratio(key: Key, ref: Key, base: Trials, new: Trials) -> str | None:
+    """Why target / reference is undefined in a run: a reference trial of 0 (its median, a bootstrap
+    resample's median or a round's ratio could divide by 0), or no round that has both; else None."""
+    for which, trials in (("base", base), ("new", new)):
+        zeros = sum(value == 0.0 for value in trials[ref].values())
+        if zeros:
+            return f"{ref[0]}'s {ref[3]} is 0 in {zeros} of {len(trials[ref])} {which} trials"
+        if not set(trials[key]) & set(trials[ref]):
+            return f"no trial number of the {which} run has both {key[0]} and {ref[0]}"
+    return None
 
 
 def _round_ratios(trials: Trials, key: Key, ref: Key) -> list[float]:
-    """target / reference for each trial number (round) that both have; ValueError on a zero reference."""
+    """target / reference for each trial number (round) that both have (no reference value is 0)."""
     rounds = sorted(set(trials[key]) & set(trials[ref]))
-    if any(trials[ref][r] == 0.0 for r in rounds):
-        raise ValueError("a reference value of 0")
     return [trials[key][r] / trials[ref][r] for r in rounds]
 
 
-def _ratio_change(key: Key, ref: Key, base: Trials, new: Trials, threshold_pct: float,
-                  alpha: float) -> RatioChange | None:
-    """None when a ratio is undefined (a reference median or value of 0, or a target median of 0)."""
+def _ratio_change(key: Key, ref: Key, base: Trials, new: Trials, threshold_pct: float, alpha: float) -> RatioChange:
+    """The ratio row of a defined ratio (see _undefined_ratio). The per-round ratios are judged as the
+    figures are (_comparison): a base median of 0 (the target had no errors) is tested backwards."""
     way = direction(key[3])
-    try:
-        before = ratio_estimate(_in_order(base[key]), _in_order(base[ref]), confidence=1 - alpha)
-        after = ratio_estimate(_in_order(new[key]), _in_order(new[ref]), confidence=1 - alpha)
-        base_rounds, new_rounds = _round_ratios(base, key, ref), _round_ratios(new, key, ref)
-        test = compare_samples(base_rounds, new_rounds, way == "higher", threshold_pct, alpha)
-    except ValueError:
-        return None
+    before = ratio_estimate(_in_order(base[key]), _in_order(base[ref]), confidence=1 - alpha)
+    after = ratio_estimate(_in_order(new[key]), _in_order(new[ref]), confidence=1 - alpha)
+    base_rounds, new_rounds = _round_ratios(base, key, ref), _round_ratios(new, key, ref)
+    test = _comparison(base_rounds, new_rounds, way, threshold_pct, alpha)
     return RatioChange(
         scenario=key[1], step=key[2], metric=key[3], direction=way, numerator=key[0], denominator=ref[0],
         base_ratio=before.value, base_ci=_interval(before), new_ratio=after.value, new_ci=_interval(after),
-        rounds=(len(base_rounds), len(new_rounds)), change_pct=test.change_pct, ci_low_pct=test.ci_low_pct,
+        rounds=(len(base_rounds), len(new_rounds)), change_pct=_finite(test.change_pct), ci_low_pct=test.ci_low_pct,
         ci_high_pct=test.ci_high_pct, p_value=_finite(test.p_value), min_detectable_pct=test.min_detectable_pct,
         verdict=test.verdict,
     )  # fmt: skip
@@ -525,9 +547,11 @@ def to_markdown(result: CompareResult) -> str:
     if result.regressions:
         lines += ["## Regressions", ""]
         lines += [f"- {_row_label(r)}: {fmt_row_change(r)}" for r in result.regressions] + [""]
+    notes = any(r.note for r in result.rows)  # a note column only when some row needs one
     lines += ["## All figures", "", "| scenario | step | metric | target | better | base | new | change [CI] "
-              "| p | MDE | verdict |", "|---|---|---|---|---|---|---|---|---|---|---|"]
-    lines += [_markdown_row(r) for r in result.rows]
+              "| p | MDE | verdict |" + (" note |" if notes else ""), "|---|---|---|---|---|---|---|---|---|---|---|"
+              + ("---|" if notes else "")]
+    lines += [_markdown_row(r) + (f" {r.note or ''} |" if notes else "") for r in result.rows]
     if result.ratios:
         lines += ["", "## Ratios within each run (machine-independent)", "",
                   "| scenario | step | metric | ratio | base [CI] | new [CI] | change [CI] | p | MDE | verdict |",

@@ -392,3 +392,114 @@ def test_history_does_not_blame_a_target_for_a_slower_machine(tmp_path):
     make_run(results, "r2", slower, created_at="2026-11-02T10:00:00+00:00")
     assert {p.verdict for p in history(results).points if p.run_id == "r2"} == {"unconfirmed"}
     assert {p.verdict for p in history(results, absolute=True).points if p.run_id == "r2"} == {"regression"}
+
+
+# ---- figures with zero trials, internal errors (issue 10 item 1) ---------------------------------------
+
+
+def test_the_issues_error_rates_are_compared_not_crashed(tmp_path, bench, capsys):
+    base = make_run(tmp_path, "base", throughput([0.0, 0.0, 0.01], metric="error_rate"))
+    new = make_run(tmp_path, "new", throughput([0.0, 0.03, 0.04], metric="error_rate"))
+    assert bench("compare", base, new) == 0  # 3 trials a side: too few to test, never a crash or exit 1
+    captured = capsys.readouterr()
+    assert "Traceback" not in captured.err and "too few trials" in captured.out
+    r = row(compare_runs(base, new), metric="error_rate")
+    assert r.verdict == "too few trials" and (r.base_median, r.new_median) == (0.0, 0.03) and r.change_pct is None
+
+
+def test_errors_appearing_with_some_zero_trials_are_a_regression(tmp_path, bench, capsys):
+    base = make_run(tmp_path, "base", throughput([0.0, 0.0, 0.0, 0.01, 0.0, 0.01], metric="error_rate"))
+    new = make_run(tmp_path, "new", throughput([0.03, 0.0, 0.04, 0.05, 0.03, 0.04], metric="error_rate"))
+    assert bench("compare", base, new) == 1
+    assert "Traceback" not in capsys.readouterr().err
+    r = row(compare_runs(base, new), metric="error_rate")
+    assert r.verdict == "regression" and r.p_value < 0.05 and r.change_pct is None
+    assert "base median is 0" in r.note
+    assert row(compare_runs(new, base), metric="error_rate").verdict == "improvement"
+
+
+def test_a_base_with_a_zero_trial_but_a_non_zero_median_has_a_change_without_ci(tmp_path):
+    base = make_run(tmp_path, "base", throughput([0.0, 0.01, 0.02, 0.01, 0.015], metric="error_rate"))
+    new = make_run(tmp_path, "new", throughput([0.05, 0.06, 0.04, 0.05, 0.055], metric="error_rate"))
+    result = compare_runs(base, new)
+    r = row(result, metric="error_rate")
+    assert r.verdict == "regression" and r.change_pct == pytest.approx(400.0)
+    assert r.ci_low_pct is None and "1 of 5 base trials are 0" in r.note
+    assert r.note in to_json(result)
+
+
+def test_a_reference_target_with_zero_trials_leaves_no_ratio_and_says_why_in_the_row(tmp_path):
+    base = make_run(tmp_path, "base", {**throughput(STEADY, STEADY),
+                                       **throughput([0.0, 0.01, 0.0, 0.01, 0.0], [0.01] * 5, metric="error_rate")})
+    new = make_run(tmp_path, "new", {**throughput(STEADY, STEADY),
+                                     **throughput([0.0, 0.0, 0.01, 0.0, 0.0], [0.05, 0.06, 0.05, 0.07, 0.05],
+                                                  metric="error_rate")})
+    result = compare_runs(base, new)
+    express = row(result, "express", "error_rate")
+    assert express.verdict == "regression" and express.ratio_check is None
+    assert "no ratio to fastapi" in express.note and "fastapi's error_rate is 0" in express.note
+    assert not [r for r in result.ratios if r.metric == "error_rate"]
+    assert [r.metric for r in result.ratios] == ["rps"]  # the rps ratio is still there
+
+
+def test_a_target_with_zero_trials_against_a_non_zero_reference_still_has_its_ratio(tmp_path):
+    base = make_run(tmp_path, "base", throughput([0.01] * 5, [0.0, 0.0, 0.01, 0.0, 0.0], metric="error_rate"))
+    new = make_run(tmp_path, "new", throughput([0.01] * 5, [0.05, 0.06, 0.0, 0.07, 0.05], metric="error_rate"))
+    result = compare_runs(base, new)
+    (ratio,) = result.ratios
+    assert ratio.base_ratio == 0.0 and ratio.change_pct is None and ratio.verdict == "regression"
+    express = row(result, "express", "error_rate")
+    assert (express.verdict, express.ratio_check) == ("regression", "confirmed")
+
+
+def test_history_with_zero_trials_does_not_crash(tmp_path, bench, capsys):
+    results = tmp_path / "results"
+    make_run(results, "r1", throughput([0.0, 0.0, 0.0, 0.01, 0.0, 0.01], metric="error_rate"),
+             created_at="2026-11-01T10:00:00+00:00")
+    make_run(results, "r2", throughput([0.03, 0.0, 0.04, 0.05, 0.03, 0.04], metric="error_rate"),
+             created_at="2026-11-02T10:00:00+00:00")
+    assert bench("history", results, "--metric", "error_rate", "--out", tmp_path / "out") == 0
+    assert "Traceback" not in capsys.readouterr().err
+    assert [p.verdict for p in history(results, metric="error_rate").points] == ["", "regression"]
+
+
+def test_an_internal_error_in_compare_is_one_line_and_not_the_regression_code(tmp_path, bench, capsys, monkeypatch):
+    base = make_run(tmp_path, "base", throughput(STEADY))
+
+    def broken(*args, **kwargs):
+        raise ZeroDivisionError("float division by zero")
+
+    monkeypatch.setattr("harness.compare.compare_samples", broken)
+    assert bench("compare", base, base) == 2
+    line = error_line(capsys.readouterr().err)
+    assert "internal error in bench compare" in line and "ZeroDivisionError: float division by zero" in line
+    assert "test_compare.py:" in line and "in broken" in line  # where it happened
+
+
+def test_an_internal_error_in_history_is_one_line_and_exit_2(tmp_path, bench, capsys, monkeypatch):
+    results = three_runs(tmp_path)
+
+    def broken(*args, **kwargs):
+        raise KeyError("rows")
+
+    monkeypatch.setattr("harness.history.judge", broken)
+    assert bench("history", results) == 2
+    line = error_line(capsys.readouterr().err)
+    assert "internal error in bench history" in line and "KeyError" in line and "in broken" in line
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_figures_with_many_zeros_never_crash_the_judgement(seed):
+    """Random error-rate-like trials, zeros everywhere, 1-6 trials a side and target: every row is judged."""
+    import numpy as np
+
+    from harness.compare import judge
+
+    rng = np.random.default_rng(seed)
+    keys = [(t, "throughput", "users=32", m) for t in ("express", "fastapi") for m in ("error_rate", "rps")]
+    for _ in range(40):
+        base, new = ({key: {i: float(rng.choice([0.0, 0.0, 0.01, 0.02, 0.05]))
+                            for i in range(1, int(rng.integers(1, 7)) + 1)} for key in keys} for _ in range(2))
+        rows, _ = judge(base, new, keys)
+        assert len(rows) == len(keys) and all(r.verdict for r in rows)
+        assert {r.verdict for r in rows} <= {"regression", "improvement", "no change", "too few trials", "unconfirmed"}

@@ -431,3 +431,144 @@ def test_slo_crossing_above_the_top_step_is_censored_at_the_top_step():
 
     crossing = slo_crossing([16, 64, 256], [10, 50, 90], [0, 0, 0], 100)
     assert crossing is not None and crossing.censored and crossing.users == 256
+
+
+# === a-compare (issue 10 items 1 and 6, issue 12): zero trials, Mann-Whitney with ties, median CI ======
+# (a separate block: other helpers append their own tests after or before it)
+
+def test_compare_samples_with_zero_trials_in_the_base_does_not_crash() -> None:
+    # error_rate per trial: a base whose median is not 0 but that has zero trials
+    result = compare_samples([0.0, 0.01, 0.02, 0.01, 0.015], [0.05, 0.06, 0.04, 0.05, 0.055], higher_is_better=False)
+    assert result.verdict == "regression" and result.change_pct == pytest.approx(400.0)
+    assert result.ci_low_pct is None and result.ci_high_pct is None  # a resample's median could be 0
+    assert result.note is not None and "1 of 5 base trials are 0" in result.note
+
+
+def test_compare_samples_of_the_issue_runs_backwards_without_crashing() -> None:
+    # harness.compare tests a zero-median base backwards: new [0, 0.03, 0.04] becomes the base sample
+    result = compare_samples([0.0, 0.03, 0.04], [0.0, 0.0, 0.01], higher_is_better=False)
+    assert result.verdict == "too few trials" and result.ci_low_pct is None
+    assert result.p_value is not None and 0 < result.p_value <= 1
+
+
+def test_mann_whitney_with_ties_is_not_below_the_exact_minimum() -> None:
+    result = compare_samples([8.0] * 4, [16.0] * 4, higher_is_better=True)
+    assert result.p_value is not None and result.p_value >= 2 / 70
+    assert result.p_value == pytest.approx(2 / 70)  # all 70 splits enumerated: 1 as extreme in each tail
+    assert result.verdict == "improvement"  # 0.0286 < 0.05: four trials a side can still flag it
+    three = compare_samples([8.0] * 3, [16.0] * 3, higher_is_better=True)
+    assert three.p_value == pytest.approx(0.1) and three.verdict == "too few trials"
+    same = compare_samples([5.0] * 5, [5.0] * 5, higher_is_better=True)
+    assert same.p_value == 1.0 and same.verdict == "no change"
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_mann_whitney_p_equals_scipy_permutation_test_with_ties(seed: int) -> None:
+    from harness.stats import mann_whitney_p
+
+    rng = np.random.default_rng(seed)
+    x = np.round(rng.normal(10, 2, 5))  # rounded: ties within and across the samples
+    y = np.round(rng.normal(12, 2, 6))
+    method = stats.PermutationMethod(n_resamples=np.inf)  # every split: scipy's exact permutation test
+    expected = float(stats.mannwhitneyu(x, y, method=method).pvalue)
+    assert mann_whitney_p(x, y) == pytest.approx(expected, rel=1e-9)
+
+
+@pytest.mark.parametrize("seed", [10, 11, 12])
+def test_mann_whitney_p_equals_scipy_exact_test_without_ties(seed: int) -> None:
+    from harness.stats import mann_whitney_p
+
+    rng = np.random.default_rng(seed)
+    x, y = rng.normal(0, 1, 7), rng.normal(0.8, 1, 9)
+    assert mann_whitney_p(x, y) == pytest.approx(float(stats.mannwhitneyu(x, y, method="exact").pvalue), rel=1e-9)
+    assert mann_whitney_p(x, y) == pytest.approx(mann_whitney_p(y, x), rel=1e-12)  # symmetric
+
+
+@pytest.mark.parametrize("alpha", [0.2, 0.1, 0.05, 0.01])
+def test_min_trials_stays_consistent_with_tied_samples(alpha: float) -> None:
+    from harness.stats import mann_whitney_p
+
+    n = min_trials_for_alpha(alpha)
+
+    def smallest_p(k: int) -> float:  # separated samples of identical values: the most tied case
+        return mann_whitney_p([8.0] * k, [16.0] * k)
+
+    assert smallest_p(n) < alpha <= smallest_p(n - 1)
+
+
+def test_mann_whitney_p_never_goes_below_the_exact_minimum_with_ties() -> None:
+    from harness.stats import mann_whitney_p
+
+    rng = np.random.default_rng(5)
+    for _ in range(50):
+        n1, n2 = int(rng.integers(2, 7)), int(rng.integers(2, 7))
+        x, y = rng.integers(0, 3, n1).astype(float), rng.integers(2, 5, n2).astype(float)
+        assert mann_whitney_p(x, y) >= 2 / math.comb(n1 + n2, n1) - 1e-12
+
+
+def test_mann_whitney_p_for_large_samples_is_close_to_the_normal_approximation() -> None:
+    from harness.stats import mann_whitney_p
+
+    rng = np.random.default_rng(6)
+    x, y = np.round(rng.normal(10, 3, 40)), np.round(rng.normal(11, 3, 45))  # exact: C(85, 40) splits
+    assert mann_whitney_p(x, y) == pytest.approx(float(stats.mannwhitneyu(x, y, use_continuity=True).pvalue),
+                                                 abs=0.01)
+    big = mann_whitney_p(np.arange(300.0), np.arange(300.0) + 30)  # beyond the exact limit: asymptotic
+    assert big == pytest.approx(float(stats.mannwhitneyu(np.arange(300.0), np.arange(300.0) + 30).pvalue))
+
+
+# --- exact order-statistic CI of the median (issue 12; not yet used by estimate) --------------------
+
+@pytest.mark.parametrize(("n", "rank", "coverage"), [
+    (1, 1, 0.0), (2, 1, 0.5), (3, 1, 0.75), (4, 1, 0.875), (5, 1, 0.9375), (6, 1, 0.96875),
+    (8, 1, 1 - 2 / 256), (10, 2, 1 - 2 * 11 / 1024), (20, 6, 1 - 2 * stats.binom.cdf(5, 20, 0.5)),
+])  # fmt: skip
+def test_median_order_ci_coverage_and_ranks(n: int, rank: int, coverage: float) -> None:
+    from harness.stats import median_order_ci
+
+    values = [float(v) for v in np.random.default_rng(n).permutation(np.arange(1, n + 1))]  # unsorted 1..n
+    ci = median_order_ci(values, confidence=0.95)
+    assert (ci.rank_low, ci.rank_high) == (rank, n + 1 - rank)
+    assert (ci.low, ci.high) == (float(rank), float(n + 1 - rank))  # x(k) of 1..n is k
+    assert ci.coverage == pytest.approx(coverage, abs=1e-12)
+    assert ci.n == n and ci.reaches_confidence == (coverage >= 0.95)
+
+
+def test_median_order_ci_is_the_narrowest_that_reaches_the_confidence() -> None:
+    from harness.stats import median_order_ci
+
+    values = list(range(1, 21))
+    for confidence in (0.5, 0.8, 0.9, 0.95, 0.99):
+        ci = median_order_ci(values, confidence)
+        assert ci.coverage >= confidence and ci.reaches_confidence
+        if ci.rank_low < 10:  # one rank narrower would fall short
+            narrower = 1 - 2 * stats.binom.cdf(ci.rank_low, 20, 0.5)
+            assert narrower < confidence
+    assert median_order_ci(values, 0.99).rank_low < median_order_ci(values, 0.8).rank_low
+
+
+def test_median_order_ci_rejects_bad_input() -> None:
+    from harness.stats import median_order_ci
+
+    with pytest.raises(ValueError):
+        median_order_ci([], 0.95)
+    with pytest.raises(ValueError):
+        median_order_ci([1.0, math.nan], 0.95)
+    with pytest.raises(ValueError):
+        median_order_ci([1.0, 2.0], 1.0)
+
+
+@pytest.mark.parametrize("n", [3, 5, 10, 15])
+def test_median_order_ci_covers_the_true_median_as_often_as_it_says(n: int) -> None:
+    from harness.stats import median_order_ci
+
+    rng = np.random.default_rng(2026)
+    true_median = math.log(2)  # of a unit exponential: skewed, as latencies are
+    draws = 4000
+    covered = 0
+    for _ in range(draws):
+        ci = median_order_ci(rng.exponential(1.0, n), 0.95)
+        covered += ci.low <= true_median <= ci.high
+    expected = median_order_ci(range(n), 0.95).coverage
+    standard_error = math.sqrt(expected * (1 - expected) / draws)
+    assert abs(covered / draws - expected) < 4 * standard_error
