@@ -8,11 +8,14 @@ from pathlib import Path
 from harness.cpus import parse_cpu_list
 from harness.runtime import running
 from harness.runtime.options import LaunchOptions
+from harness.runtime.procs import sweep_orphans
 from harness.targets import discover_targets, select_targets
 
 
 def serve(targets_dir: Path, name: str, port: int, workers: int, cpus: str | None) -> None:
     (target,) = select_targets(discover_targets(targets_dir), [name])
+    for stopped in sweep_orphans():
+        print(f"stopped process {stopped}, left running by a killed harness")
     log_path = Path("build/logs") / f"serve-{target.name}-{port}.log"
     options = LaunchOptions(port=port, workers=workers, cpus=parse_cpu_list(cpus) if cpus else None, log_path=log_path)
     with running("native", target, options) as server:
