@@ -7,6 +7,7 @@ cannot stop. See harness/runtime/procs.py.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -78,10 +79,8 @@ def leftovers() -> Iterator[list[psutil.Process]]:
     tracked: list[psutil.Process] = []
     yield tracked
     for process in tracked:
-        try:
+        with contextlib.suppress(psutil.Error):
             process.kill()
-        except psutil.Error:
-            pass
 
 
 def _kill_harness(harness: subprocess.Popen[bytes], tracked: list[psutil.Process]) -> list[psutil.Process]:
@@ -121,6 +120,7 @@ def test_next_start_stops_what_a_killed_harness_left(tmp_path, leftovers, capsys
     assert code == 2 and "unknown scenario" in capsys.readouterr().err
     _, alive = psutil.wait_procs(tree, timeout=GONE_TIMEOUT_S)
     assert not alive, f"still running after the next start: {[p.cmdline() for p in alive]}"
+    assert not _answers(port)
 
 
 def _sleeper(label: str | None) -> psutil.Process:
