@@ -19,7 +19,7 @@ from harness.cpus import split_cpus
 from harness.environment import capture_environment
 from harness.errors import BenchError
 from harness.kinds.base import Placement, TrialContext, TrialOutcome
-from harness.results import ResultsStore, RunResults, TrialRecord
+from harness.results import ResultsStore, RunResults, TrialRecord, check_run_name
 from harness.runtime import get_runtime, running
 from harness.runtime.options import LaunchOptions
 from harness.runtime.procs import sweep_orphans
@@ -121,7 +121,7 @@ class PreparedRun:
 
 def prepare_run(config: RunConfig) -> PreparedRun:
     """Resolve and check everything that can be checked before the first trial."""
-    run_name = config.run_name or default_run_name(config.profile)
+    run_name = check_run_name(default_run_name(config.profile) if config.run_name is None else config.run_name)
     swept = sweep_orphans()  # servers or Locust processes a killed run left: they would share the cores
     targets = select_targets(discover_targets(config.targets_dir), config.targets)
     chosen = select_scenarios(discover_scenarios(config.scenarios_dir), config.scenarios, config.profile)
