@@ -19,6 +19,15 @@ def _env_pair(text: str) -> tuple[str, str]:
     return key, value
 
 
+def _run_name(text: str) -> str:
+    from harness.results import check_run_name
+
+    try:
+        return check_run_name(text)
+    except BenchError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def add_commands(sub: argparse._SubParsersAction, add_common: Callable[[argparse.ArgumentParser], None],
                  positive_int: Callable[[str], int]) -> None:
     p = sub.add_parser("run", help="benchmark the targets with the scenarios of a profile")
@@ -42,7 +51,7 @@ def add_commands(sub: argparse._SubParsersAction, add_common: Callable[[argparse
     p.add_argument("--server-env", type=_env_pair, action="append", default=[], metavar="KEY=VALUE",
                    help="extra environment for every server (e.g. SLOWDOWN_US=50 for a deliberate slowdown)")
     p.add_argument("--results-dir", default="results")
-    p.add_argument("--name", help="run directory name (default: <UTC timestamp>-<profile>)")
+    p.add_argument("--name", type=_run_name, help="run directory name (default: <UTC timestamp>-<profile>)")
     p.add_argument("--list", action="store_true", help="list the scenarios with their parameters and exit")
     p.set_defaults(func=cmd_run)
 

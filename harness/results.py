@@ -23,16 +23,19 @@ import csv
 import io
 import json
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
 from harness.errors import BenchError
 
 SCHEMA_VERSION = 1
 METRIC_COLUMNS = ["target", "scenario", "trial", "step", "metric", "value", "unit"]
+# A run's folder name: one path component, so a name can never reach outside the results folder.
+RUN_NAME = re.compile(r"[A-Za-z0-9._-]+")
 SAMPLE_COLUMNS = ["target", "scenario", "trial", "step", "role", "t_s", "cpu_pct", "rss_mb", "uss_mb", "pss_mb"]
 
 
@@ -111,6 +114,14 @@ class RunResults(BaseModel):
     warnings: list[str] = Field(default_factory=list)
 
 
+def check_run_name(name: str) -> str:
+    """The name itself, if it is a plain folder name; BenchError otherwise."""
+    if not RUN_NAME.fullmatch(name) or name in (".", ".."):
+        raise BenchError(f"bad run name {name!r}: expected a plain name of letters, digits, '.', '_' and '-' "
+                         "(it names a folder inside the results folder)")
+    return name
+
+
 def atomic_write_text(path: Path, text: str) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(text)
@@ -136,6 +147,12 @@ class ResultsStore:
     histograms: list[HistogramRecord] = field(default_factory=list)
 
     def save(self) -> None:
+        try:
+            self._write_all()
+        except OSError as exc:  # a results folder under a file, read-only, full disk: one line
+            raise BenchError(f"cannot write the results into {self.directory}: {exc.strerror or exc}") from None
+
+    def _write_all(self) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
         atomic_write_text(self.directory / "results.json", self.results.model_dump_json(indent=1))
         metric_rows = [m.model_dump() for m in self.results.metrics]
@@ -147,18 +164,34 @@ class ResultsStore:
 
 
 def load_results(run_dir: Path) -> RunResults:
-    """Read a stored run; refuse a missing run or a format this version cannot read."""
+    """Read a stored run; refuse a missing run, a format this version cannot read, or bad contents."""
     path = run_dir / "results.json"
     try:
         data = json.loads(path.read_text())
     except FileNotFoundError:
         raise BenchError(f"no results.json in {run_dir}: is it a run directory?") from None
+    except OSError as exc:
+        raise BenchError(f"cannot read {path}: {exc.strerror}") from None
     except ValueError as exc:
         raise BenchError(f"{path} is not valid JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise BenchError(f"{path} is not a results file: it holds a JSON {type(data).__name__}, not an object")
     version = data.get("schema_version")
     if version != SCHEMA_VERSION:
         raise BenchError(f"{path} has results format {version}; this harness reads format {SCHEMA_VERSION}")
-    return RunResults.model_validate(data)
+    try:
+        return RunResults.model_validate(data)
+    except ValidationError as exc:
+        raise BenchError(f"{path} is not a valid results file: {first_error(exc)}") from None
+
+
+def first_error(exc: ValidationError) -> str:
+    """'metrics.0.value: Input should be a valid number (got 'fast')', and how many more there are."""
+    errors = exc.errors()
+    first = errors[0]
+    where = ".".join(str(part) for part in first["loc"]) or "(top level)"
+    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+    return f"{where}: {first['msg']} (got {first.get('input')!r:.60}){more}"
 
 
 def step_params(step: str) -> dict[str, float | str]:
@@ -184,4 +217,9 @@ def load_histograms(run_dir: Path) -> list[HistogramRecord]:
     path = run_dir / "histograms.jsonl"
     if not path.exists():
         return []
-    return [HistogramRecord.model_validate_json(line) for line in path.read_text().splitlines() if line]
+    try:
+        return [HistogramRecord.model_validate_json(line) for line in path.read_text().splitlines() if line]
+    except ValidationError as exc:
+        raise BenchError(f"{path} is not a valid histograms file: {first_error(exc)}") from None
+    except OSError as exc:
+        raise BenchError(f"cannot read {path}: {exc.strerror}") from None

@@ -19,9 +19,10 @@ from harness.cpus import split_cpus
 from harness.environment import capture_environment
 from harness.errors import BenchError
 from harness.kinds.base import Placement, TrialContext, TrialOutcome
-from harness.results import ResultsStore, RunResults, TrialRecord
+from harness.results import ResultsStore, RunResults, TrialRecord, check_run_name
 from harness.runtime import get_runtime, running
 from harness.runtime.options import LaunchOptions
+from harness.runtime.procs import sweep_orphans
 from harness.runtime.server import free_port
 from harness.scenario import Scenario, discover_scenarios, select_scenarios
 from harness.summarize import summarize
@@ -120,6 +121,8 @@ class PreparedRun:
 
 def prepare_run(config: RunConfig) -> PreparedRun:
     """Resolve and check everything that can be checked before the first trial."""
+    run_name = check_run_name(default_run_name(config.profile) if config.run_name is None else config.run_name)
+    swept = sweep_orphans()  # servers or Locust processes a killed run left: they would share the cores
     targets = select_targets(discover_targets(config.targets_dir), config.targets)
     chosen = select_scenarios(discover_scenarios(config.scenarios_dir), config.scenarios, config.profile)
     scenarios = check_config(config, chosen)
@@ -134,11 +137,13 @@ def prepare_run(config: RunConfig) -> PreparedRun:
         loadgen_workers=config.loadgen_workers, sample_hz=config.sample_hz, memory_limit_mb=config.memory_limit_mb,
         base_images=config.base_images,
     )  # fmt: skip
-    run_name = config.run_name or default_run_name(config.profile)
     directory = config.results_dir / run_name
     if (directory / "results.json").exists():
         raise BenchError(f"{directory} already holds a run; pick another --name")
     store = ResultsStore(directory, _new_results(config, run_name, targets, placement, seed, plan), samples=[])
+    if swept:
+        store.results.warnings.append(f"stopped {len(swept)} process(es) a killed harness left running: "
+                                      + "; ".join(swept))
     store.results.config["skipped_scenarios"] = {
         s.name: "stateful: needs --workers 1 (one in-memory store per worker)" for s in chosen if s not in scenarios
     }

@@ -128,3 +128,72 @@ def test_stateful_scenario_with_workers_is_refused(capsys, tmp_path):
     code, err = run_cli(capsys, "run", "--scenarios-dir", str(scenarios), "--scenario", "writer", "--workers", "2",
                         "--results-dir", str(tmp_path / "r"))
     assert code == 2 and "--workers 1" in error_line(err)
+
+
+def _time_wait_port() -> int:
+    """A port with a socket in TIME_WAIT and nothing listening: the server side closed first,
+    as a server does after a load's connections end (and, as Uvicorn and Node, with SO_REUSEADDR)."""
+    with socket.socket() as listener:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+        client = socket.create_connection(("127.0.0.1", port))
+        accepted, _ = listener.accept()
+        accepted.close()  # the active close: this end, local port `port`, enters TIME_WAIT
+        client.recv(1)  # the client sees the FIN
+        client.close()
+    return port
+
+
+def test_a_port_in_time_wait_is_free():
+    from harness.errors import BenchError
+    from harness.runtime.server import check_port_free
+
+    port = _time_wait_port()
+    with socket.socket() as probe, pytest.raises(OSError):  # a plain bind, as before the fix, is refused
+        probe.bind(("127.0.0.1", port))
+    check_port_free("127.0.0.1", port)  # the servers (SO_REUSEADDR) would bind it: so must the check
+    with socket.socket() as listener:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", port))
+        listener.listen()
+        with pytest.raises(BenchError, match="in use"):
+            check_port_free("127.0.0.1", port)
+
+
+def test_unexpected_error_is_one_line_and_not_the_regression_code(capsys, monkeypatch):
+    import harness.cli_report
+
+    def broken(args):
+        raise RuntimeError("boom\nsecond line")
+
+    monkeypatch.delenv("BENCH_DEBUG", raising=False)
+    monkeypatch.setattr(harness.cli_report, "cmd_report", broken)
+    code, err = run_cli(capsys, "report", "anywhere")
+    assert code == 70 and code != 1
+    assert err.splitlines() == [
+        "bench: internal error: RuntimeError: boom second line (run with BENCH_DEBUG=1 for the traceback)"
+    ]
+
+
+def test_bench_debug_shows_the_traceback(capsys, monkeypatch):
+    import harness.cli_report
+
+    def broken(args):
+        raise RuntimeError("boom")
+
+    monkeypatch.setenv("BENCH_DEBUG", "1")
+    monkeypatch.setattr(harness.cli_report, "cmd_report", broken)
+    code, err = run_cli(capsys, "report", "anywhere")
+    assert code == 70 and "Traceback" in err and "RuntimeError: boom" in err
+
+
+def test_bad_command_line_is_one_line(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["serve", "fastapi", "--port", "99999"])
+    assert exc.value.code == 2
+    assert capsys.readouterr().err.splitlines() == [
+        "bench serve: error: argument --port: expected a port number between 1 and 65535, got '99999' "
+        "(see `bench serve --help`)"
+    ]

@@ -17,7 +17,7 @@ from hdrh.histogram import HdrHistogram
 
 from harness.errors import BenchError
 from harness.loadgen.params import OUTPUT_ENV, PARAMS_ENV, STEPS_ENV, TAIL_S
-from harness.runtime.native import pinned
+from harness.runtime.procs import spawn
 from harness.runtime.server import free_port, log_tail
 
 PLUGIN = Path(__file__).with_name("plugin.py")
@@ -87,7 +87,7 @@ class LocustProcesses:
 
     def _locust(self, *args: str) -> list[str]:
         locustfiles = f"{self.spec.scenario_file},{PLUGIN}"
-        return pinned([sys.executable, "-m", "locust", "-f", locustfiles, *args], self.spec.cpus)
+        return [sys.executable, "-m", "locust", "-f", locustfiles, *args]
 
     def start(self) -> None:
         self.out_dir.mkdir(parents=True, exist_ok=True)
@@ -106,15 +106,15 @@ class LocustProcesses:
         env = self._env()
         try:
             for command in [master] + [worker] * spec.workers:
+                # pinned, in its own group, and stopped if the harness is killed (see harness.runtime.procs)
                 self.processes.append(
-                    subprocess.Popen(command, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                                     start_new_session=True)
+                    spawn(command, spec.cpus, env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
                 )
         finally:
             log.close()
 
     def pids(self) -> list[int]:
-        # Locust forks nothing and taskset execs in place, so no process-tree walk is needed.
+        # Locust forks nothing and taskset and setpriv exec in place, so no process-tree walk is needed.
         return [p.pid for p in self.processes if p.poll() is None]
 
     def wait(self) -> None:

@@ -1,4 +1,7 @@
-"""Native runtime: the target runs as a plain process group on this machine, pinned to its CPUs."""
+"""Native runtime: the target runs as a plain process group on this machine, pinned to its CPUs.
+
+It is spawned by `procs.spawn`, so it does not outlive a harness killed with SIGKILL.
+"""
 
 from __future__ import annotations
 
@@ -14,20 +17,11 @@ import psutil
 
 from harness.errors import BenchError
 from harness.runtime.options import LaunchOptions
+from harness.runtime.procs import prepare_spawn, spawn
 from harness.runtime.server import Server, check_port_free
 from harness.targets import Target
 
 STOP_GRACE_S = 5.0
-
-
-def pinned(command: list[str], cpus: list[int] | None) -> list[str]:
-    """Prefix `taskset` so the pin applies before exec and every forked worker inherits it.
-
-    (A `preexec_fn` would do the same but is unsafe while the sampler thread runs.)
-    """
-    if not cpus:
-        return command
-    return ["taskset", "--cpu-list", ",".join(map(str, cpus)), *command]
 
 
 def launch(target: Target, options: LaunchOptions) -> Server:
@@ -38,17 +32,12 @@ def launch(target: Target, options: LaunchOptions) -> Server:
     env = {**os.environ, **env_extra, **options.extra_env}
     options.log_path.parent.mkdir(parents=True, exist_ok=True)
     log = options.log_path.open("wb")
+    prepare_spawn()  # its one-time probe must not land in the cold-start time
     spawned_at = time.perf_counter()
     try:
-        process = subprocess.Popen(
-            pinned(command, options.cpus),
-            cwd=target.directory,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group, so stop() reaches every worker
-        )
+        # its own process group, so stop() reaches every worker; stopped if the harness is killed
+        process = spawn(command, options.cpus, env, cwd=target.directory, stdin=subprocess.DEVNULL, stdout=log,
+                        stderr=subprocess.STDOUT)
     except OSError as exc:
         log.close()
         raise BenchError(f"cannot start {target.name} (`{' '.join(command)}`): {exc.strerror}") from None

@@ -117,8 +117,14 @@ def _json_or_none(body: bytes) -> object:
 
 
 def check_port_free(host: str, port: int) -> None:
-    """Refuse a port something already listens on, before starting anything."""
+    """Refuse a port something already listens on, before starting anything.
+
+    SO_REUSEADDR, as Uvicorn and Node set it: without it, the sockets a past load left in
+    TIME_WAIT (for a minute) make a free port look busy; with it, Linux still refuses the bind
+    while a socket listens on the port.
+    """
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))
         except OSError:
