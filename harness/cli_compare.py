@@ -91,7 +91,7 @@ def _internal_errors(command: str, handler: Callable[[argparse.Namespace], int])
     def guarded(args: argparse.Namespace) -> int:
         try:
             return handler(args)
-        except BenchError:
+        except (BenchError, OSError):  # bad input; main() makes an OSError one line naming the path
             raise
         except Exception as exc:
             message = " ".join(str(exc).split())
