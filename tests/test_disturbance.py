@@ -160,3 +160,57 @@ def test_reruns_are_bounded_and_the_last_attempt_is_kept_flagged() -> None:
     assert kept == always and len(discarded) == MAX_RERUNS
     attempt, ran = attempts(always)
     assert run_until_undisturbed(attempt, lambda windows: windows, max_reruns=0) == (always, [])
+
+
+def test_the_sampler_counts_a_busy_process_as_foreign_unless_it_is_the_benchmarks(tmp_path) -> None:
+    """Two samplers over the same seconds see the same other load; they differ by the busy loop.
+
+    One counts the loop as its server, the other does not know it: the difference in foreign
+    CPU must be the loop's own share of the core, whatever else this machine runs meanwhile.
+    """
+    import os
+    import subprocess
+    import time
+
+    from harness.sampler import Sampler
+
+    cpu = min(os.sched_getaffinity(0))
+    loop = subprocess.Popen(["taskset", "--cpu-list", str(cpu), "sh", "-c", "while :; do :; done"])
+    idle = subprocess.Popen(["sleep", "30"])
+    try:
+        with Sampler({"server": lambda: [loop.pid]}, rate_hz=20, cpus={"server": [cpu]}) as knows, \
+             Sampler({"server": lambda: [idle.pid]}, rate_hz=20, cpus={"server": [cpu]}) as stranger:
+            start = time.time()
+            time.sleep(2.0)
+            end = time.time()
+        loop_cpu_s = knows.readings["server"][-1].per_process_cpu_s[loop.pid]  # CPU seconds so far
+        seen_by_knows = knows.foreign_cpu_pct(start, end)["server"]
+        seen_by_stranger = stranger.foreign_cpu_pct(start, end)["server"]
+    finally:
+        for process in (loop, idle):
+            process.kill()
+            process.wait()
+    assert loop_cpu_s > 0.2, "the loop should have had a share of its core"
+    assert seen_by_stranger - seen_by_knows > 20.0, (seen_by_stranger, seen_by_knows)
+    assert knows.snapshots and all(s.groups["harness"].cpu_s for s in knows.snapshots)
+
+
+def test_the_terminal_shows_foreign_cpu_and_marks_disturbed_steps() -> None:
+    from rich.console import Console
+
+    from harness.results import Metric, RunResults, TrialRecord
+    from harness.summarize import summarize
+    from harness.terminal import LEGEND, summary_table
+
+    results = RunResults(run_id="r", created_at="now")
+    for target, flags in (("fastapi", []), ("express", ["disturbed:users=64"])):
+        results.trials.append(TrialRecord(target=target, scenario="throughput", trial=1, order=1, started_at="now",
+                                          wall_s=1, flags=flags))
+        results.metrics.append(Metric(target=target, scenario="throughput", trial=1, step="users=64",
+                                      metric="server_foreign_cpu_pct", value=42.0 if flags else 1.5, unit="%"))
+    summarize(results)
+    console = Console(record=True, width=200)
+    console.print(summary_table(results))
+    text = console.export_text()
+    assert "server_foreign_cpu_pct" in text and "42.00 †D" in text and "1.50 †" in text
+    assert "D disturbed" in LEGEND

@@ -250,3 +250,12 @@ def test_on_this_machine_a_process_and_its_later_children_join_and_the_group_goe
     finally:
         os.killpg(shell.pid, 9)
         shell.wait()
+
+
+def test_the_terminal_header_says_whether_the_run_was_protected() -> None:
+    from harness.results import RunResults
+    from harness.terminal import run_header
+
+    results = RunResults(run_id="r", created_at="now", environment={"protection": "unprotected: no cgroup cpu"})
+    assert "\nprotection: unprotected: no cgroup cpu" in run_header(results)
+    assert "\nprotection: not recorded" in run_header(RunResults(run_id="r", created_at="now"))
