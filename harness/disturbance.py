@@ -16,10 +16,13 @@ plus a thin reader of /proc/stat.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
+
+if TYPE_CHECKING:
+    from harness.results import Metric
 
 DISTURBED_PCT = 10.0  # above this share of a role's CPUs taken by others, a window is disturbed
 MAX_RERUNS = 2  # a disturbed trial is run at most this many more times
@@ -126,6 +129,15 @@ def should_rerun(disturbed: bool, attempt: int, max_reruns: int = MAX_RERUNS) ->
 
 def disturbance_reason(windows: dict[str, float], threshold_pct: float = DISTURBED_PCT) -> str:
     return f"foreign CPU above {threshold_pct:g}%: " + ", ".join(f"{w} {p:.1f}%" for w, p in windows.items())
+
+
+FOREIGN_SUFFIX = "_foreign_cpu_pct"  # metric names: "<role>_foreign_cpu_pct", one per role and step
+
+
+def disturbed_windows(metrics: Iterable[Metric], threshold_pct: float = DISTURBED_PCT) -> dict[str, float]:
+    """An outcome's disturbed windows, "<role> <step>" -> foreign CPU percent (for the re-run rule)."""
+    return {f"{m.metric.removesuffix(FOREIGN_SUFFIX)} {m.step}": m.value for m in metrics
+            if m.metric.endswith(FOREIGN_SUFFIX) and is_disturbed(m.value, threshold_pct)}
 
 
 T = TypeVar("T")

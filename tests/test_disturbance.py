@@ -214,3 +214,17 @@ def test_the_terminal_shows_foreign_cpu_and_marks_disturbed_steps() -> None:
     text = console.export_text()
     assert "server_foreign_cpu_pct" in text and "42.00 †D" in text and "1.50 †" in text
     assert "D disturbed" in LEGEND
+
+
+def test_an_outcomes_disturbed_windows_are_read_from_its_foreign_cpu_metrics() -> None:
+    from harness.disturbance import disturbed_windows
+    from harness.results import Metric
+
+    def metric(name: str, value: float, step: str = "users=64") -> Metric:
+        return Metric(target="express", scenario="throughput", trial=1, step=step, metric=name, value=value, unit="%")
+
+    metrics = [metric("server_foreign_cpu_pct", 31.9), metric("loadgen_foreign_cpu_pct", 4.0),
+               metric("server_cpu_pct", 99.0), metric("server_foreign_cpu_pct", 10.0, step="users=128")]
+    assert disturbed_windows(metrics) == {"server users=64": 31.9}
+    assert disturbed_windows(metrics, threshold_pct=3.0) == {"server users=64": 31.9, "loadgen users=64": 4.0,
+                                                              "server users=128": 10.0}

@@ -259,3 +259,33 @@ def test_the_terminal_header_says_whether_the_run_was_protected() -> None:
     results = RunResults(run_id="r", created_at="now", environment={"protection": "unprotected: no cgroup cpu"})
     assert "\nprotection: unprotected: no cgroup cpu" in run_header(results)
     assert "\nprotection: not recorded" in run_header(RunResults(run_id="r", created_at="now"))
+
+
+@pytest.mark.e2e
+def test_a_run_puts_server_and_load_generator_in_their_groups_and_leaves_none(tmp_path: Path) -> None:
+    """A real (tiny) run: during the load both groups have members; afterwards they are gone."""
+    import json
+
+    from harness.config import RunConfig
+    from harness.run import run_benchmark
+
+    root = Path(__file__).resolve().parent.parent
+    seen: dict[str, list[str]] = {}
+
+    def progress(description: str, done: int, total: int) -> None:
+        hierarchy = _real_hierarchy()
+        for role in ("server", "loadgen"):
+            procs_file = hierarchy.path / group_name("protected-e2e", role) / "cgroup.procs"
+            seen[role] = procs_file.read_text().split() if procs_file.exists() else []
+
+    config = RunConfig(profile="test", targets=["express"], scenarios=["throughput"], results_dir=tmp_path,
+                       targets_dir=root / "targets", scenarios_dir=root / "scenarios", run_name="protected-e2e")
+    run_dir = run_benchmark(config, progress)
+    results = json.loads((run_dir / "results.json").read_text())
+    hierarchy = _real_hierarchy()
+    assert results["environment"]["protection"] == f"protected: {hierarchy.describe()}"
+    assert str(os.getpid()) in seen["loadgen"]  # the harness, whose Locust children are born there
+    assert len(seen["server"]) == 1  # the progress call at a step comes while the server is up
+    assert not list(hierarchy.path.glob("bench-protected-e2e-*"))
+    metrics = {m["metric"] for m in results["metrics"]}
+    assert {"server_foreign_cpu_pct", "loadgen_foreign_cpu_pct"} <= metrics

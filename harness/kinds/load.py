@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt
 
 from harness.contract_check import check_contract
-from harness.disturbance import is_disturbed
+from harness.disturbance import FOREIGN_SUFFIX, is_disturbed
 from harness.errors import BenchError
 from harness.kinds.base import TrialContext, TrialOutcome
 from harness.kinds.load_summary import memory_figures, trial_figures
@@ -178,6 +178,6 @@ def _samples(ctx: TrialContext, step: str, role: str, readings: list[Reading], t
 def _record_foreign_cpu(ctx: TrialContext, label: str, foreign: dict[str, float], outcome: TrialOutcome) -> None:
     """Per role, the share of its CPUs others took in the window; above the threshold, the step is disturbed."""
     for role, pct in foreign.items():
-        outcome.metrics.append(ctx.metric(f"{role}_foreign_cpu_pct", pct, "%", label))
+        outcome.metrics.append(ctx.metric(f"{role}{FOREIGN_SUFFIX}", pct, "%", label))
     if any(is_disturbed(pct) for pct in foreign.values()):
         outcome.flags.append(f"disturbed:{label}")
