@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from harness import protect
 from harness.behaviour import behaviour_checks
 from harness.config import RunConfig
 from harness.cpus import split_cpus
@@ -91,6 +92,24 @@ class PreparedRun:
         return self.store.directory
 
     def execute(self, progress: Callable[[str, int, int], None] | None = None) -> Path:
+        """Measure inside this run's protection cgroups (harness.protect), which are always removed.
+
+        The harness joins the load generator's group, so the Locust processes it starts are born
+        there; each server is moved to the server's group as it starts (harness.runtime.native).
+        """
+        with protect.protected(self.store.results.run_id) as protection:
+            self.store.results.environment["protection"] = protection.status
+            protection.adopt("loadgen", os.getpid())
+            try:
+                return self._measure(progress)
+            finally:
+                protection.release()
+                if protection.warnings:
+                    self.store.results.environment["protection_warnings"] = protection.warnings
+                    self.store.results.warnings += protection.warnings
+                    self.store.save()
+
+    def _measure(self, progress: Callable[[str, int, int], None] | None = None) -> Path:
         # The harness itself (samplers, readiness polling) runs beside the load generator,
         # never on the server's cores; servers and Locust are pinned by taskset.
         original_cpus = os.sched_getaffinity(0)

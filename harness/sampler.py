@@ -3,10 +3,15 @@
 CPU% and RSS are cheap (one /proc read each) and sampled at the full rate; USS/PSS need
 /proc/<pid>/smaps_rollup and are sampled every `full_memory_every` ticks. The thread measures
 its own CPU time so the results can state the sampler's cost.
+
+Given each role's CPUs, every tick also snapshots /proc/stat and the benchmark's cumulative
+CPU times (harness.disturbance), so a window's foreign CPU can be computed afterwards, once
+the load generator has said when the window was.
 """
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -14,6 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import psutil
+
+from harness.disturbance import ProcessGroup, Snapshot, foreign_cpu_pct, read_proc_stat, window_snapshots
 
 MB = 1_000_000  # the results use MB = 10^6 bytes; MiB appear only where named so
 PID_REFRESH_S = 1.0  # how often a role's process tree is re-read (workers may fork late); a walk costs ~1 ms
@@ -27,6 +34,7 @@ class Reading:
     uss_mb: float | None = None
     pss_mb: float | None = None
     per_process_cpu_pct: dict[int, float] = field(default_factory=dict)
+    per_process_cpu_s: dict[int, float] = field(default_factory=dict)  # cumulative utime+stime
 
 
 def tree_memory(pids: list[int]) -> tuple[float, float]:
@@ -78,11 +86,14 @@ class _Role:
     def read(self, now: float, full_memory: bool) -> Reading:
         self.refresh(now)
         cpu: dict[int, float] = {}
+        cpu_s: dict[int, float] = {}
         rss = uss = pss = 0
         for pid, process in list(self.processes.items()):
             try:
                 with process.oneshot():
                     cpu[pid] = process.cpu_percent(None)
+                    times = process.cpu_times()  # read once with cpu_percent's, inside oneshot
+                    cpu_s[pid] = times.user + times.system
                     if full_memory:
                         info = process.memory_full_info()
                         rss, uss, pss = rss + info.rss, uss + info.uss, pss + getattr(info, "pss", 0)
@@ -97,14 +108,20 @@ class _Role:
             uss_mb=uss / MB if full_memory else None,
             pss_mb=pss / MB if full_memory else None,
             per_process_cpu_pct=cpu,
+            per_process_cpu_s=cpu_s,
         )
 
 
 class Sampler:
     """Samples named roles at `rate_hz` until stopped; use as a context manager."""
 
-    def __init__(self, roles: dict[str, Callable[[], list[int]]], rate_hz: float = 10.0, full_memory_every: int = 10):
+    def __init__(self, roles: dict[str, Callable[[], list[int]]], rate_hz: float = 10.0, full_memory_every: int = 10,
+                 cpus: dict[str, list[int]] | None = None):
         self.roles = {name: _Role(pids) for name, pids in roles.items()}
+        self.cpus = cpus or {}  # role -> its pinned CPUs; without them no foreign CPU is computed
+        self.snapshots: list[Snapshot] = []
+        self._harness = psutil.Process()
+        self._harness_cpus = frozenset(os.sched_getaffinity(0))
         self.interval_s = 1.0 / rate_hz
         self.full_memory_every = full_memory_every
         self.readings: dict[str, list[Reading]] = {name: [] for name in roles}
@@ -130,11 +147,29 @@ class Sampler:
             full = tick % self.full_memory_every == 0
             for name, role in self.roles.items():
                 self.readings[name].append(role.read(now, full))
+            if self.cpus:
+                self.snapshots.append(self._snapshot(now))
             tick += 1
             next_at += self.interval_s
             self._stop.wait(max(0.0, next_at - time.perf_counter()))
         self.thread_cpu_s = time.thread_time() - start_cpu
         self.wall_s = time.perf_counter() - start_wall
+
+    def _snapshot(self, now: float) -> Snapshot:
+        """This tick's /proc/stat and the CPU seconds of every benchmark process, the harness included."""
+        groups = {name: ProcessGroup(frozenset(self.cpus.get(name, ())), self.readings[name][-1].per_process_cpu_s)
+                  for name in self.roles}
+        times = self._harness.cpu_times()
+        groups["harness"] = ProcessGroup(self._harness_cpus, {self._harness.pid: times.user + times.system})
+        return Snapshot(t_s=now, cpus=read_proc_stat(), groups=groups)
+
+    def foreign_cpu_pct(self, start_s: float, end_s: float) -> dict[str, float]:
+        """Per role with known CPUs: percent of them used by others in [start_s, end_s)."""
+        span = window_snapshots(self.snapshots, start_s, end_s)
+        if span is None:
+            return {}
+        figures = {role: foreign_cpu_pct(*span, cpus) for role, cpus in self.cpus.items()}
+        return {role: pct for role, pct in figures.items() if pct is not None}
 
     @property
     def cost_pct(self) -> float:

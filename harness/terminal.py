@@ -10,11 +10,12 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from harness.disturbance import DISTURBED_PCT
 from harness.results import RunResults, Summary
 
 HEADLINE = {
     "load": ["rps", "latency_p50_ms", "latency_p99_ms", "error_rate", "server_cpu_pct", "server_rss_mb",
-             "loadgen_cpu_pct"],
+             "loadgen_cpu_pct", "server_foreign_cpu_pct", "loadgen_foreign_cpu_pct"],
     "cold_start": ["cold_start_ms", "listen_ms", "rss_idle_mb", "uss_idle_mb"],
 }
 ALL_HEADLINES = [m for metrics in HEADLINE.values() for m in metrics]
@@ -45,8 +46,9 @@ def progress_reporter(console: Console) -> Iterator[object]:
         progress.update(task, completed=progress.tasks[0].total or 0, description="done")
 
 
-MARKS = {"single_trial": "†", "noisy": "~", "loadgen_saturated": "!", "little_law": "L"}
-LEGEND = "† one trial, no CI · ~ noisy (CV > 10%) · ! load generator saturated · L Little's law check failed"
+MARKS = {"single_trial": "†", "noisy": "~", "loadgen_saturated": "!", "little_law": "L", "disturbed": "D"}
+LEGEND = ("† one trial, no CI · ~ noisy (CV > 10%) · ! load generator saturated · L Little's law check failed"
+          f" · D disturbed (others used over {DISTURBED_PCT:g}% of a role's CPUs)")
 
 
 def format_estimate(s: Summary) -> str:
@@ -100,6 +102,7 @@ def run_header(results: RunResults) -> str:
     line = (f"runtime: {env.get('runtime', '?')} · profile {config.get('profile')} · {env.get('cpu_model')} "
             f"({env.get('cpu_count_logical')} cores) · server CPUs {config.get('server_cpus')} · "
             f"load generator CPUs {config.get('loadgen_cpus')} · workers {config.get('workers')}")
+    line += f"\nprotection: {env.get('protection', 'not recorded')}"
     images = env.get("docker", {}).get("images", {})
     for name, image in images.items():
         size = image.get("size_bytes")

@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt
 
 from harness.contract_check import check_contract
+from harness.disturbance import FOREIGN_SUFFIX, is_disturbed
 from harness.errors import BenchError
 from harness.kinds.base import TrialContext, TrialOutcome
 from harness.kinds.load_summary import memory_figures, trial_figures
@@ -100,7 +101,8 @@ def _measure_run(ctx: TrialContext, server: Server, fixed: dict[str, Any], users
     )
     run_name = step_label(fixed).replace(",", "-").replace("=", "") or "load"
     processes = LocustProcesses(spec, ctx.work_dir / f"locust-{run_name}")
-    with Sampler({"server": server.pids, "loadgen": processes.pids}, rate_hz=ctx.placement.sample_hz) as sampler:
+    with Sampler({"server": server.pids, "loadgen": processes.pids}, rate_hz=ctx.placement.sample_hz,
+                 cpus={"server": ctx.placement.server_cpus, "loadgen": ctx.placement.loadgen_cpus}) as sampler:
         results = processes.run()
     if server.exit_code() is not None:
         raise BenchError(f"{ctx.target.name} exited during the load at {labels[-1]}; "
@@ -147,6 +149,7 @@ def _record_step(
             outcome.metrics.append(ctx.metric(metric, value, unit, label))
     if resources.loadgen_saturated:
         outcome.flags.append(f"loadgen_saturated:{label}")
+    _record_foreign_cpu(ctx, label, sampler.foreign_cpu_pct(start, end), outcome)
     # Lost time (users not kept busy), not server speed: see little_law_ratio for what it can detect.
     ratio = little_law_ratio(step["users"], result, ctx.params.think_s)
     if ratio is not None:
@@ -171,3 +174,11 @@ def _samples(ctx: TrialContext, step: str, role: str, readings: list[Reading], t
         )
         for r in readings
     ]
+
+
+def _record_foreign_cpu(ctx: TrialContext, label: str, foreign: dict[str, float], outcome: TrialOutcome) -> None:
+    """Per role, the share of its CPUs others took in the window; above the threshold, the step is disturbed."""
+    for role, pct in foreign.items():
+        outcome.metrics.append(ctx.metric(f"{role}{FOREIGN_SUFFIX}", pct, "%", label))
+    if any(is_disturbed(pct) for pct in foreign.values()):
+        outcome.flags.append(f"disturbed:{label}")

@@ -34,6 +34,7 @@ import docker.errors
 import psutil
 from docker.utils.build import exclude_paths
 
+from harness import protect
 from harness.errors import BenchError
 from harness.runtime.native import process_tree
 from harness.runtime.options import LaunchOptions
@@ -303,6 +304,7 @@ def launch(target: Target, options: LaunchOptions) -> Server:
     }  # fmt: skip
     if options.cpus:
         kwargs["cpuset_cpus"] = ",".join(map(str, options.cpus))
+    kwargs["cpu_shares"] = protect.V1_SHARES  # the highest CPU weight against neighbours (harness.protect)
     if options.memory_limit_mb:
         kwargs["mem_limit"] = kwargs["memswap_limit"] = f"{options.memory_limit_mb}m"  # no swap beyond the limit
     options.log_path.parent.mkdir(parents=True, exist_ok=True)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import psutil
 
+from harness import protect
 from harness.errors import BenchError
 from harness.runtime.options import LaunchOptions
 from harness.runtime.procs import prepare_spawn, spawn
@@ -43,6 +44,7 @@ def launch(target: Target, options: LaunchOptions) -> Server:
         raise BenchError(f"cannot start {target.name} (`{' '.join(command)}`): {exc.strerror}") from None
     finally:
         log.close()
+    protect.adopt("server", process.pid)  # before it forks workers, which then start in the group too
     return Server.launched(
         target, options, spawned_at,
         pids=lambda: process_tree(process.pid),

@@ -1,0 +1,163 @@
+"""Detect: how much of a role's CPUs went to something that is not the benchmark, per window.
+
+foreign CPU = busy time of the role's CPUs (from /proc/stat) − CPU time of the benchmark's own
+processes that run there (from /proc/<pid>/stat), as a percentage of those CPUs' capacity over
+the window. Busy is user+nice+system+irq+softirq+steal: everything but idle and iowait. Steal
+counts as foreign: it is time another virtual machine took from ours. Both figures come from
+the kernel's tick accounting; without CONFIG_IRQ_TIME_ACCOUNTING a tick spent in softirq is
+charged to the process it interrupted as well as to /proc/stat's softirq, so the benchmark's
+own network processing is not counted as foreign. (With that option, part of it would be.)
+
+A window above DISTURBED_PCT is `disturbed`; a trial with a disturbed window is re-run up to
+MAX_RERUNS times, the discarded attempts kept with why. Pure functions over parsed snapshots,
+plus a thin reader of /proc/stat.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
+
+if TYPE_CHECKING:
+    from harness.results import Metric
+
+DISTURBED_PCT = 10.0  # above this share of a role's CPUs taken by others, a window is disturbed
+MAX_RERUNS = 2  # a disturbed trial is run at most this many more times
+# /proc/stat columns (proc(5)): user nice system idle iowait irq softirq steal guest guest_nice.
+# guest and guest_nice are already inside user and nice, so they are not added again.
+BUSY_COLUMNS = (0, 1, 2, 5, 6, 7)
+TOTAL_COLUMNS = (0, 1, 2, 3, 4, 5, 6, 7)
+
+
+@dataclass(frozen=True)
+class CpuTicks:
+    """Cumulative ticks (USER_HZ) of one CPU since boot."""
+
+    busy: int
+    total: int
+
+
+def parse_proc_stat(text: str) -> dict[int, CpuTicks]:
+    """Per-CPU busy and total ticks from /proc/stat's `cpuN` lines (the `cpu` sum line is skipped)."""
+    cpus: dict[int, CpuTicks] = {}
+    for line in text.splitlines():
+        name, _, rest = line.partition(" ")
+        if not name.startswith("cpu") or name == "cpu":
+            continue
+        values = [int(v) for v in rest.split()]
+        values += [0] * (len(TOTAL_COLUMNS) - len(values))  # old kernels print fewer columns
+        cpus[int(name[3:])] = CpuTicks(busy=sum(values[i] for i in BUSY_COLUMNS),
+                                       total=sum(values[i] for i in TOTAL_COLUMNS))
+    return cpus
+
+
+def read_proc_stat(path: Path = Path("/proc/stat")) -> dict[int, CpuTicks]:
+    return parse_proc_stat(path.read_text())
+
+
+TICKS_PER_S = os.sysconf("SC_CLK_TCK")  # /proc/stat's unit, USER_HZ
+
+
+@dataclass(frozen=True)
+class ProcessGroup:
+    """The benchmark's processes of one kind, where they may run, and their cumulative CPU seconds."""
+
+    cpus: frozenset[int]
+    cpu_s: dict[int, float]  # pid -> utime+stime so far
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    t_s: float
+    cpus: dict[int, CpuTicks]
+    groups: dict[str, ProcessGroup]  # e.g. "server", "loadgen", "harness"
+
+
+def own_cpu_s(before: dict[int, float], after: dict[int, float]) -> float:
+    """CPU seconds the processes used between two snapshots.
+
+    A process first seen in `after` started within the window: all its time counts. One gone
+    from `after` exited: its last stretch is lost (and shows as foreign), a rare and small error.
+    """
+    return sum(max(0.0, cpu_s - before.get(pid, 0.0)) for pid, cpu_s in after.items())
+
+
+def foreign_cpu_pct(before: Snapshot, after: Snapshot, cpus: list[int], ticks_per_s: float = TICKS_PER_S
+                    ) -> float | None:
+    """Percent of `cpus`' capacity over the window used by anything but the benchmark.
+
+    Every benchmark process group allowed on any of these CPUs is subtracted in full: with the
+    harness's pinning the groups' CPU sets are disjoint or equal, so that is exact. Clamped at 0:
+    tick sampling can make the busy time a tick or two lower than the processes' own time.
+    None when the window has no ticks (two snapshots within one tick).
+    """
+    total_ticks = sum(after.cpus[c].total - before.cpus[c].total for c in cpus)
+    if total_ticks <= 0:
+        return None
+    busy_s = sum(after.cpus[c].busy - before.cpus[c].busy for c in cpus) / ticks_per_s
+    own_s = sum(own_cpu_s(before.groups[name].cpu_s, group.cpu_s) for name, group in after.groups.items()
+                if name in before.groups and group.cpus & set(cpus))
+    return max(0.0, 100.0 * (busy_s - own_s) / (total_ticks / ticks_per_s))
+
+
+def window_snapshots(snapshots: list[Snapshot], start_s: float, end_s: float) -> tuple[Snapshot, Snapshot] | None:
+    """The first and last snapshot inside [start_s, end_s): the stretch the figure covers."""
+    inside = [s for s in snapshots if start_s <= s.t_s < end_s]
+    return (inside[0], inside[-1]) if len(inside) >= 2 else None
+
+
+def is_disturbed(foreign_pct: float | None, threshold_pct: float = DISTURBED_PCT) -> bool:
+    return foreign_pct is not None and foreign_pct > threshold_pct
+
+
+@dataclass(frozen=True)
+class DiscardedAttempt:
+    """A trial attempt thrown away because a window was disturbed; kept in the results with why."""
+
+    attempt: int  # 1-based
+    reason: str  # e.g. "foreign CPU above 10%: server users=64 43.1%"
+    foreign_cpu_pct: dict[str, float] = field(default_factory=dict)  # the disturbed windows, "role step" -> %
+
+
+def should_rerun(disturbed: bool, attempt: int, max_reruns: int = MAX_RERUNS) -> bool:
+    """Re-run a disturbed attempt while re-runs are left (attempt is 1-based)."""
+    return disturbed and attempt <= max_reruns
+
+
+def disturbance_reason(windows: dict[str, float], threshold_pct: float = DISTURBED_PCT) -> str:
+    return f"foreign CPU above {threshold_pct:g}%: " + ", ".join(f"{w} {p:.1f}%" for w, p in windows.items())
+
+
+FOREIGN_SUFFIX = "_foreign_cpu_pct"  # metric names: "<role>_foreign_cpu_pct", one per role and step
+
+
+def disturbed_windows(metrics: Iterable[Metric], threshold_pct: float = DISTURBED_PCT) -> dict[str, float]:
+    """An outcome's disturbed windows, "<role> <step>" -> foreign CPU percent (for the re-run rule)."""
+    return {f"{m.metric.removesuffix(FOREIGN_SUFFIX)} {m.step}": m.value for m in metrics
+            if m.metric.endswith(FOREIGN_SUFFIX) and is_disturbed(m.value, threshold_pct)}
+
+
+T = TypeVar("T")
+
+
+def run_until_undisturbed(attempt: Callable[[int], T], disturbed_windows: Callable[[T], dict[str, float]],
+                          max_reruns: int = MAX_RERUNS) -> tuple[T, list[DiscardedAttempt]]:
+    """Run `attempt(n)` until one has no disturbed window or the re-runs are spent.
+
+    `disturbed_windows` names an outcome's disturbed windows with their foreign CPU. The last
+    attempt is kept even if disturbed (its windows stay flagged, so a reader sees it); each
+    earlier one comes back as a DiscardedAttempt saying why.
+    """
+    discarded: list[DiscardedAttempt] = []
+    number = 1
+    while True:
+        outcome = attempt(number)
+        windows = disturbed_windows(outcome)
+        if not should_rerun(bool(windows), number, max_reruns):
+            return outcome, discarded
+        discarded.append(DiscardedAttempt(attempt=number, reason=disturbance_reason(windows),
+                                          foreign_cpu_pct=dict(windows)))
+        number += 1
