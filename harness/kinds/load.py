@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, PositiveInt
 from harness.contract_check import check_contract
 from harness.errors import BenchError
 from harness.kinds.base import TrialContext, TrialOutcome
-from harness.kinds.load_summary import memory_figures, trial_figures
+from harness.kinds.load_summary import answered_figures, memory_figures, trial_figures
 from harness.loadgen.driver import AGGREGATE, LoadResult, LoadSpec, LocustProcesses, StepSpec
 from harness.measure import endpoint_figures, little_law_ratio, resource_figures
 from harness.results import HistogramRecord, Sample, step_label
@@ -133,6 +133,9 @@ def _record_step(
                 target=ctx.target.name, scenario=ctx.scenario.name, trial=ctx.trial, step=label, endpoint=name,
                 hdr=endpoint.histogram.encode().decode(),
             ))  # fmt: skip
+    aggregate = result.endpoints[AGGREGATE]
+    for metric, (value, unit) in answered_figures(aggregate.ok, aggregate.failed, result.pending).items():
+        outcome.metrics.append(ctx.metric(metric, value, unit, label))
     start, end = result.window_s
     server_readings, loadgen_readings = sampler.window("server", start, end), sampler.window("loadgen", start, end)
     resources = resource_figures(server_readings, loadgen_readings)
