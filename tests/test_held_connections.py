@@ -1,5 +1,6 @@
-"""Idle keep-alive connections: both servers close them after the same, recorded timeout, and a
-scenario's users never think so long that the servers close their connections between requests."""
+"""Held connections: both servers close idle keep-alive connections after the same, recorded
+timeout, a scenario's users never think so long that the servers close their connections between
+requests, and a request stalled at a window's end counts as not answered."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import pytest
 from harness.config import RunConfig
 from harness.errors import BenchError
 from harness.kinds.load import KEEPALIVE_ENV, server_env
+from harness.loadgen.driver import AGGREGATE, LoadSpec, LocustProcesses, StepSpec
 from harness.run import run_benchmark
 from harness.runtime import running
 from harness.runtime.options import LaunchOptions
@@ -121,3 +123,17 @@ def test_connections_run_records_keepalive_and_the_share_answered(tmp_path):
     assert len(steps) == 2 * len(params["users"])  # every step of both targets
     assert all(0.99 <= m["value"] <= 1.0 for m in steps)  # a light load on loopback: every request answered
     assert {m["metric"] for m in results["metrics"]} >= {"pending_requests", "connections_held"}
+
+
+@pytest.mark.e2e
+def test_requests_to_a_server_that_never_answers_are_pending_at_the_window_end(tmp_path):
+    # A listening socket that never reads nor answers: every request stalls (the users' timeout is 10 s).
+    with socket.create_server(("127.0.0.1", 0), backlog=64) as silent:
+        users = 5
+        spec = LoadSpec(scenario_file=CONNECTIONS, host_url=f"http://127.0.0.1:{silent.getsockname()[1]}",
+                        steps=[StepSpec(users, users, warmup_s=1.5, duration_s=1.0)],
+                        params={"think_s": 0.5, "think_jitter": 0.2, "timeout_s": 10})
+        [result] = LocustProcesses(spec, tmp_path).run()
+    aggregate = result.endpoints[AGGREGATE]
+    assert (aggregate.ok, aggregate.failed) == (0, 0)  # Locust's own events see nothing at all
+    assert result.pending == users  # each user's first request, sent in the warm-up, still waiting
