@@ -3,7 +3,7 @@
 import sys
 
 from harness.loadgen.driver import AGGREGATE, merge_reports
-from harness.loadgen.window import STALLED_AFTER_S, StepSchedule, WindowRecorder
+from harness.loadgen.window import REPORT_WAIT_S, STALLED_AFTER_S, StepSchedule, WindowRecorder
 
 
 def recorder_with(samples: list[tuple[str, float, bool, float]]) -> WindowRecorder:
@@ -110,3 +110,12 @@ def test_merge_sums_the_workers_pending_requests():
     two.sent(now=101.5)
     result = merge_reports([one.payload(now=104.0)["steps"][0], two.payload(now=104.0)["steps"][0]], 2.0)
     assert result.pending == 3
+
+
+def test_the_last_step_runs_on_while_a_workers_report_is_missing():
+    # Under CPU contention a worker's clock starts late and its report leaves after the master's
+    # tail; stopping on time would lose it ("Locust produced no measurement").
+    schedule = StepSchedule([{"users": 8, "spawn_rate": 8, "warmup_s": 1, "duration_s": 2}])
+    assert schedule.users_at(4.5, tail_s=1, reports_missing=True) == (8, 8.0)
+    assert schedule.users_at(3.0 + 1 + REPORT_WAIT_S, tail_s=1, reports_missing=True) is None  # bounded
+    assert schedule.users_at(4.5, tail_s=1, reports_missing=False) is None

@@ -45,18 +45,26 @@ class StepShape(LoadTestShape):
         self.schedule = _schedule()
 
     def tick(self) -> tuple[int, float] | None:
-        return self.schedule.users_at(self.get_run_time(), TAIL_S)
+        return self.schedule.users_at(self.get_run_time(), TAIL_S, reports_missing=_reports_missing(self.runner))
 
 
 _schedule_on_worker: StepSchedule | None = None
 _received: list[dict[str, Any]] = []
 
 
+def _expected_workers(environment: Any) -> int:
+    return int(getattr(environment.parsed_options, "expect_workers", 1))
+
+
+def _reports_missing(runner: Any) -> bool:
+    return isinstance(runner, MasterRunner) and len(_received) < _expected_workers(runner.environment)
+
+
 def _write_output(environment: Any) -> None:
     path = os.environ.get(OUTPUT_ENV)
     if not path:
         return
-    expected = getattr(environment.parsed_options, "expect_workers", 1)
+    expected = _expected_workers(environment)
     tmp = f"{path}.tmp"
     with open(tmp, "w") as fh:
         json.dump({"workers_expected": expected, "workers": _received}, fh)

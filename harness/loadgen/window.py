@@ -23,6 +23,11 @@ LOWEST_US, HIGHEST_US, DIGITS = 1, 100_000_000, 3
 # and D = 3 s), and "not answered" would measure latency instead of stalls.
 STALLED_AFTER_S = 1.0
 
+# How much longer than its tail the last step may run while a worker's report is still missing.
+# A worker's clock starts when the master's spawn message reaches it, so under CPU contention its
+# report (sent at the end of its own schedule) can leave after the master's tail has ended.
+REPORT_WAIT_S = 10.0
+
 
 def new_histogram() -> HdrHistogram:
     return HdrHistogram(LOWEST_US, HIGHEST_US, DIGITS)
@@ -140,16 +145,18 @@ class StepSchedule:
         for recorder in self.recorders:
             recorder.settle(sent_at, now)
 
-    def users_at(self, elapsed_s: float, tail_s: float) -> tuple[int, float] | None:
+    def users_at(self, elapsed_s: float, tail_s: float, reports_missing: bool = False) -> tuple[int, float] | None:
         """(users, spawn rate) of the step running `elapsed_s` into the run; None when done.
 
         The last step's users keep running for `tail_s` after its window, so the workers'
-        reports reach the master before the run ends (and the window's end sees no ramp-down).
+        reports reach the master before the run ends (and the window's end sees no ramp-down);
+        while `reports_missing`, up to REPORT_WAIT_S longer.
         """
         for recorder, step in zip(self.recorders, self.steps, strict=True):
             if elapsed_s < recorder.offset_s + recorder.warmup_s + recorder.duration_s:
                 return int(step["users"]), float(step["spawn_rate"])
-        if self.steps and elapsed_s < self.total_s + tail_s:
+        tail_end_s = self.total_s + tail_s + (REPORT_WAIT_S if reports_missing else 0.0)
+        if self.steps and elapsed_s < tail_end_s:
             return int(self.steps[-1]["users"]), float(self.steps[-1]["spawn_rate"])
         return None
 
