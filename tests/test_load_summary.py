@@ -3,7 +3,13 @@
 import pytest
 from hdrh.histogram import HdrHistogram
 
-from harness.kinds.load_summary import concurrency_figures, connection_figures, io_figures, memory_figures
+from harness.kinds.load_summary import (
+    answered_figures,
+    concurrency_figures,
+    connection_figures,
+    io_figures,
+    memory_figures,
+)
 from harness.loadgen.driver import EndpointResult, LoadResult
 from harness.measure import SATURATION_PCT, little_law_ratio, resource_figures
 from harness.results import Metric, Sample
@@ -126,3 +132,30 @@ def test_little_law_ratio_counts_the_same_requests_in_x_and_r_when_failures_are_
     # successful requests plus 2000 × 90 ms of pauses = 190 user-seconds, 19 users.
     with_think = _load_result(ok=1000, failed=1000, ok_latency_us=10_000, duration_s=10.0)
     assert little_law_ratio(19, with_think, think_s=0.09) == pytest.approx(1.0, abs=0.01)
+
+
+# Held connections count requests stalled at the window's end as not answered (issue 10, item 4).
+
+
+def held_metrics(rows):
+    """rows: (users, ok, failed, pending, rss_mb), each step's figures as the load kind records them."""
+    out = []
+    for users, ok, failed, pending, rss in rows:
+        step = f"users={users}"
+        out += [make("error_rate", failed / (ok + failed), "ratio", step), make("server_rss_mb", rss, "MB", step)]
+        out += [make(name, value, unit, step) for name, (value, unit) in answered_figures(ok, failed, pending).items()]
+    return out
+
+
+def test_requests_pending_at_the_window_end_make_a_step_fail_the_held_threshold():
+    # At 2000 users no request failed (error rate 0), but 2% were still waiting when the window ended.
+    rows = [(500, 1000, 0, 0, 60), (1000, 2000, 0, 5, 70), (2000, 2940, 0, 60, 90), (4000, 5000, 0, 0, 130)]
+    figures = by_name(connection_figures(held_metrics(rows), 0.99, make))
+    assert figures["connections_held"] == 1000
+
+
+def test_answered_share_counts_failed_and_pending_as_not_answered():
+    figures = answered_figures(ok=97, failed=2, pending=1)
+    assert figures["answered_ratio"] == (pytest.approx(0.97), "ratio")
+    assert figures["pending_requests"] == (1.0, "count")
+    assert answered_figures(ok=0, failed=0, pending=0)["answered_ratio"][0] == 0.0  # nothing answered: not held

@@ -3,7 +3,7 @@
 import sys
 
 from harness.loadgen.driver import AGGREGATE, merge_reports
-from harness.loadgen.window import StepSchedule, WindowRecorder
+from harness.loadgen.window import REPORT_WAIT_S, STALLED_AFTER_S, StepSchedule, WindowRecorder
 
 
 def recorder_with(samples: list[tuple[str, float, bool, float]]) -> WindowRecorder:
@@ -67,4 +67,55 @@ def test_step_schedule_places_windows_back_to_back_and_holds_the_last_step():
     assert schedule.users_at(3.0, tail_s=1) == (32, 16.0)
     assert schedule.users_at(7.5, tail_s=1) == (32, 16.0)  # the tail keeps the last step's users
     assert schedule.users_at(8.0, tail_s=1) is None
-    assert len(schedule.payload()["steps"]) == 2
+    assert len(schedule.payload(now=108.0)["steps"]) == 2
+
+
+# Requests still unanswered at a window's end: the held-connections figure counts them as not answered.
+
+
+def schedule_of_one_window() -> StepSchedule:
+    schedule = StepSchedule([{"users": 2, "spawn_rate": 2, "warmup_s": 1, "duration_s": 2}])
+    schedule.start(now=100.0)  # window is [101, 103)
+    return schedule
+
+
+def test_a_request_stalled_at_the_window_end_is_pending_even_if_never_answered():
+    schedule = schedule_of_one_window()
+    schedule.sent(now=100.5)  # sent in the warm-up, still waiting when the window ends and when reporting
+    answered_late = schedule.sent(now=101.5)
+    schedule.settled(answered_late, now=103.4)  # answered after the window: not answered within it
+    answered_in_time = schedule.sent(now=101.6)
+    schedule.settled(answered_in_time, now=101.7)
+    assert schedule.payload(now=103.5)["steps"][0]["pending"] == 2
+
+
+def test_a_request_sent_just_before_the_window_end_is_too_young_to_judge():
+    schedule = schedule_of_one_window()
+    young = schedule.sent(now=103.0 - STALLED_AFTER_S / 2)
+    schedule.sent(now=103.0 - STALLED_AFTER_S / 2)  # never answered, but only briefly waiting at the end
+    schedule.settled(young, now=103.2)
+    assert schedule.payload(now=103.5)["steps"][0]["pending"] == 0
+
+
+def test_pending_is_not_counted_before_the_window_has_ended():
+    schedule = schedule_of_one_window()
+    schedule.sent(now=101.0)
+    assert schedule.payload(now=102.5)["steps"][0]["pending"] == 0
+
+
+def test_merge_sums_the_workers_pending_requests():
+    one, two = schedule_of_one_window(), schedule_of_one_window()
+    one.sent(now=101.0)
+    two.sent(now=101.0)
+    two.sent(now=101.5)
+    result = merge_reports([one.payload(now=104.0)["steps"][0], two.payload(now=104.0)["steps"][0]], 2.0)
+    assert result.pending == 3
+
+
+def test_the_last_step_runs_on_while_a_workers_report_is_missing():
+    # Under CPU contention a worker's clock starts late and its report leaves after the master's
+    # tail; stopping on time would lose it ("Locust produced no measurement").
+    schedule = StepSchedule([{"users": 8, "spawn_rate": 8, "warmup_s": 1, "duration_s": 2}])
+    assert schedule.users_at(4.5, tail_s=1, reports_missing=True) == (8, 8.0)
+    assert schedule.users_at(3.0 + 1 + REPORT_WAIT_S, tail_s=1, reports_missing=True) is None  # bounded
+    assert schedule.users_at(4.5, tail_s=1, reports_missing=False) is None

@@ -9,16 +9,16 @@ from __future__ import annotations
 import itertools
 import resource
 import time
-from dataclasses import asdict
-from typing import Any
+from dataclasses import asdict, replace
+from typing import Any, Self
 
-from pydantic import BaseModel, ConfigDict, Field, PositiveInt
+from pydantic import BaseModel, ConfigDict, Field, PositiveInt, model_validator
 
 from harness.contract_check import check_contract
 from harness.disturbance import FOREIGN_SUFFIX, is_disturbed
 from harness.errors import BenchError
 from harness.kinds.base import TrialContext, TrialOutcome
-from harness.kinds.load_summary import memory_figures, trial_figures
+from harness.kinds.load_summary import answered_figures, memory_figures, trial_figures
 from harness.loadgen.driver import AGGREGATE, LoadResult, LoadSpec, LocustProcesses, StepSpec
 from harness.measure import endpoint_figures, little_law_ratio, resource_figures
 from harness.results import HistogramRecord, Sample, step_label
@@ -37,11 +37,20 @@ class Params(BaseModel):
     trials: PositiveInt
     spawn_rate: float | None = Field(default=None, gt=0)  # users/s; None: all users within about a second
     think_s: float = Field(default=0.0, ge=0)  # each user's pause between requests (passed to the users)
+    think_jitter: float = Field(default=0.0, ge=0, lt=1)  # users that honour it pause think_s·(1 ± this)
+    # Both servers close a connection idle this long (KEEPALIVE_TIMEOUT_S); 5 s is the default of
+    # Uvicorn and of Node 20, set explicitly so a server's default cannot differ between versions.
+    keepalive_timeout_s: float = Field(default=5.0, gt=0)
     matrix: dict[str, list[Any]] = Field(default_factory=dict)  # more step dimensions, e.g. {"ms": [20, 100]}
     params: dict[str, Any] = Field(default_factory=dict)  # fixed parameters for the users
     open_files: PositiveInt | None = None  # raise RLIMIT_NOFILE to this for many connections
     after_load_s: float | None = Field(default=None, ge=0)  # read RSS this long after each step's load
     summary: dict[str, Any] = Field(default_factory=dict)  # settings of harness.kinds.load_summary
+
+    @model_validator(mode="after")
+    def _think_below_keepalive(self) -> Self:
+        check_think_below_keepalive(self, self.keepalive_timeout_s)
+        return self
 
     def runs(self) -> list[tuple[dict[str, Any], list[int]]]:
         """One Locust run per combination of the matrix, each stepping through `users`.
@@ -57,6 +66,30 @@ class Params(BaseModel):
         return [{**fixed, "users": users} for fixed, users_list in self.runs() for users in users_list]
 
 
+KEEPALIVE_ENV = "KEEPALIVE_TIMEOUT_S"
+
+
+def check_think_below_keepalive(params: Params, keepalive_timeout_s: float) -> None:
+    """A user idle longer than the servers' keep-alive timeout finds its connection closed and
+    opens a new one: connections would be re-opened, not held. Raises ValueError."""
+    longest_s = params.think_s * (1 + params.think_jitter)
+    if params.think_s > 0 and longest_s >= keepalive_timeout_s:
+        raise ValueError(
+            f"users think up to {longest_s:g} s (think_s {params.think_s:g} ± {params.think_jitter:.0%}), not less "
+            f"than keepalive_timeout_s {keepalive_timeout_s:g} s: the servers would close their idle connections"
+        )
+
+
+def server_env(params: Params, extra_env: dict[str, str]) -> dict[str, str]:
+    """The servers' environment: the scenario's keep-alive timeout, unless --server-env sets one."""
+    env = {KEEPALIVE_ENV: f"{params.keepalive_timeout_s:g}", **extra_env}
+    try:
+        check_think_below_keepalive(params, float(env[KEEPALIVE_ENV]))
+    except ValueError as exc:
+        raise BenchError(f"--server-env {KEEPALIVE_ENV}={env[KEEPALIVE_ENV]}: {exc}") from None
+    return env
+
+
 def raise_open_files(limit: int) -> None:
     """Servers and Locust inherit the harness's file limit; many connections need a higher one."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -70,8 +103,11 @@ def run_trial(ctx: TrialContext) -> TrialOutcome:
     if params.open_files:
         raise_open_files(params.open_files)
     outcome = TrialOutcome()
-    with running(ctx.placement.runtime, ctx.target, ctx.launch_options()) as server:
+    options = ctx.launch_options()
+    options = replace(options, extra_env=server_env(params, options.extra_env))
+    with running(ctx.placement.runtime, ctx.target, options) as server:
         outcome.server = {"start": asdict(server.details.pop("start")), **server.details}
+        outcome.server["keepalive_timeout_s"] = float(options.extra_env[KEEPALIVE_ENV])
         outcome.server["contract"] = check_contract(ctx.target.name, server.host, server.port,
                                                     single_store=ctx.placement.workers == 1)
         outcome.server["processes"] = len(server.pids())  # shows worker parity (--workers N)
@@ -97,7 +133,7 @@ def _measure_run(ctx: TrialContext, server: Server, fixed: dict[str, Any], users
         steps=[StepSpec(n, params.spawn_rate or n, params.warmup_s, params.duration_s) for n in users],
         workers=ctx.placement.loadgen_workers,
         cpus=ctx.placement.loadgen_cpus,
-        params={**params.params, **fixed, "think_s": params.think_s},
+        params={**params.params, **fixed, "think_s": params.think_s, "think_jitter": params.think_jitter},
     )
     run_name = step_label(fixed).replace(",", "-").replace("=", "") or "load"
     processes = LocustProcesses(spec, ctx.work_dir / f"locust-{run_name}")
@@ -135,6 +171,9 @@ def _record_step(
                 target=ctx.target.name, scenario=ctx.scenario.name, trial=ctx.trial, step=label, endpoint=name,
                 hdr=endpoint.histogram.encode().decode(),
             ))  # fmt: skip
+    aggregate = result.endpoints[AGGREGATE]
+    for metric, (value, unit) in answered_figures(aggregate.ok, aggregate.failed, result.pending).items():
+        outcome.metrics.append(ctx.metric(metric, value, unit, label))
     start, end = result.window_s
     server_readings, loadgen_readings = sampler.window("server", start, end), sampler.window("loadgen", start, end)
     resources = resource_figures(server_readings, loadgen_readings)

@@ -59,19 +59,43 @@ def concurrency_figures(metrics: list[Metric], slo_p99_ms: float, make: MetricFa
 
 
 def connection_figures(metrics: list[Metric], held_success: float, make: MetricFactory) -> list[Metric]:
-    users, (errors, rss) = _users_series(metrics, "error_rate", "server_rss_mb")
-    if not users:
+    """connections_held: the highest step whose share answered (`answered_figures`), and every lower
+    step's, is at least `held_success`; memory_per_connection_kb: the slope of RSS over connections."""
+    shares, rss = _answered_shares(metrics), _by_step(metrics, "server_rss_mb")
+    steps = sorted(set(shares) & set(rss), key=lambda s: float(step_params(s)["users"]))
+    if not steps:
         return []
+    users = [float(step_params(s)["users"]) for s in steps]
     held = 0.0
-    for n, error_rate in zip(users, errors, strict=True):
-        if 1 - error_rate < held_success:
+    for n, step in zip(users, steps, strict=True):
+        if shares[step] < held_success:
             break
         held = n
     out = [make("connections_held", held, "connections", "")]
     if len(users) >= 2:
-        slope_mb, _ = linear_slope(users, rss)
+        slope_mb, _ = linear_slope(users, [rss[s] for s in steps])
         out.append(make("memory_per_connection_kb", slope_mb * 1000, "kB", ""))
     return out
+
+
+def _answered_shares(metrics: list[Metric]) -> dict[str, float]:
+    """step label -> share of requests answered; for steps recorded before answered_ratio existed,
+    1 - error_rate (blind to requests stalled at the window's end)."""
+    answered = _by_step(metrics, "answered_ratio")
+    return {step: answered.get(step, 1 - error_rate) for step, error_rate in _by_step(metrics, "error_rate").items()}
+
+
+def answered_figures(ok: int, failed: int, pending: int) -> dict[str, tuple[float, str]]:
+    """One step's share of requests answered, counting failed requests and those stalled at the
+    window's end (`pending`: sent, unanswered, see harness.loadgen.window) as not answered.
+
+    A step with no request at all answered none: 0, so it never counts as held.
+    """
+    total = ok + failed + pending
+    return {
+        "pending_requests": (float(pending), "count"),
+        "answered_ratio": (ok / total if total else 0.0, "ratio"),
+    }
 
 
 def io_figures(metrics: list[Metric], delay_param: str, think_s: float, make: MetricFactory) -> list[Metric]:

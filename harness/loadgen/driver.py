@@ -63,6 +63,9 @@ class LoadResult:
     errors: dict[str, int]
     workers_reported: int
     window_s: tuple[float, float]  # time.time() of the measured window, across workers
+    # Requests stalled at the window's end (sent, not answered, waiting ≥ STALLED_AFTER_S), all names:
+    # neither ok nor failed inside the window, yet not answered (Locust waits up to its network timeout).
+    pending: int = 0
 
 
 class LocustProcesses:
@@ -195,7 +198,8 @@ def merge_reports(reports: list[dict[str, object]], duration_s: float) -> LoadRe
     windows = [report["window"] for report in reports]
     window = (min(w[0] for w in windows), max(w[1] for w in windows)) if windows else (0.0, 0.0)  # type: ignore[index]
     return LoadResult(
-        duration_s=duration_s, endpoints=endpoints, errors=errors, workers_reported=len(reports), window_s=window
+        duration_s=duration_s, endpoints=endpoints, errors=errors, workers_reported=len(reports), window_s=window,
+        pending=sum(int(report.get("pending", 0)) for report in reports),  # type: ignore[call-overload]
     )
 
 

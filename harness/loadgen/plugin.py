@@ -7,10 +7,15 @@ last window each worker sends its histograms to the master as a custom message, 
 other machines would work unchanged; the master writes what it received to the file the
 driver reads. Locust's own percentiles are rounded to whole milliseconds, too coarse for
 loopback latencies, hence the histograms.
+
+Locust's `request` event fires only when a request completes, so a stalled request would be
+invisible: each worker also notes when every request is sent and settled, and each step reports
+how many were still waiting at its window's end (`WindowRecorder.stalled_at_end`).
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import time
@@ -18,6 +23,7 @@ from typing import Any
 
 import gevent
 from locust import LoadTestShape, events
+from locust.contrib.fasthttp import FastHttpSession
 from locust.runners import MasterRunner, WorkerRunner
 
 from harness.loadgen.params import OUTPUT_ENV, STEPS_ENV, TAIL_S
@@ -39,18 +45,26 @@ class StepShape(LoadTestShape):
         self.schedule = _schedule()
 
     def tick(self) -> tuple[int, float] | None:
-        return self.schedule.users_at(self.get_run_time(), TAIL_S)
+        return self.schedule.users_at(self.get_run_time(), TAIL_S, reports_missing=_reports_missing(self.runner))
 
 
 _schedule_on_worker: StepSchedule | None = None
 _received: list[dict[str, Any]] = []
 
 
+def _expected_workers(environment: Any) -> int:
+    return int(getattr(environment.parsed_options, "expect_workers", 1))
+
+
+def _reports_missing(runner: Any) -> bool:
+    return isinstance(runner, MasterRunner) and len(_received) < _expected_workers(runner.environment)
+
+
 def _write_output(environment: Any) -> None:
     path = os.environ.get(OUTPUT_ENV)
     if not path:
         return
-    expected = getattr(environment.parsed_options, "expect_workers", 1)
+    expected = _expected_workers(environment)
     tmp = f"{path}.tmp"
     with open(tmp, "w") as fh:
         json.dump({"workers_expected": expected, "workers": _received}, fh)
@@ -70,6 +84,27 @@ def _on_init(environment: Any, **_: Any) -> None:
         runner.register_message(MESSAGE, on_result)
     elif isinstance(runner, WorkerRunner):
         _schedule_on_worker = _schedule()
+        _track_in_flight(_schedule_on_worker)
+
+
+def _track_in_flight(schedule: StepSchedule) -> None:
+    """Note when each request is sent and settled. Every scenario's users are FastHttpUsers, whose
+    get/post/... all go through `FastHttpSession.request`; Locust has no event at a request's start.
+
+    `request` returns once the answer (or the error) has arrived, with catch_response too (only
+    the event waits for the with-block), so its return is when the request settles.
+    """
+    original = FastHttpSession.request
+
+    @functools.wraps(original)
+    def request(self: FastHttpSession, *args: Any, **kwargs: Any) -> Any:
+        token = schedule.sent(time.time())
+        try:
+            return original(self, *args, **kwargs)
+        finally:
+            schedule.settled(token, time.time())
+
+    FastHttpSession.request = request  # type: ignore[method-assign]
 
 
 @events.test_start.add_listener
@@ -80,7 +115,7 @@ def _on_test_start(environment: Any, **_: Any) -> None:
     schedule.start(time.time())
 
     def send() -> None:
-        environment.runner.send_message(MESSAGE, schedule.payload())
+        environment.runner.send_message(MESSAGE, schedule.payload(time.time()))
 
     gevent.spawn_later(schedule.total_s + SEND_GRACE_S, send)
 

@@ -5,9 +5,11 @@ Kept apart from the plugin so the harness and its tests can use it without impor
 
 from __future__ import annotations
 
+import itertools
 import os
 import socket
 from collections import Counter
+from collections.abc import Iterable
 from typing import Any
 
 from hdrh.histogram import HdrHistogram
@@ -15,19 +17,33 @@ from hdrh.histogram import HdrHistogram
 # 1 µs to 100 s at 3 significant digits: 0.1% value precision, a few hundred kB per histogram.
 LOWEST_US, HIGHEST_US, DIGITS = 1, 100_000_000, 3
 
+# A request still unanswered at a window's end counts as not answered once it has waited this
+# long. A loopback answer takes milliseconds; without this floor every request merely in flight
+# at the end would count, a share of about R/(D + R) for latency R and window D (1% at R = 30 ms
+# and D = 3 s), and "not answered" would measure latency instead of stalls.
+STALLED_AFTER_S = 1.0
+
+# How much longer than its tail the last step may run while a worker's report is still missing.
+# A worker's clock starts when the master's spawn message reaches it, so under CPU contention its
+# report (sent at the end of its own schedule) can leave after the master's tail has ended.
+REPORT_WAIT_S = 10.0
+
 
 def new_histogram() -> HdrHistogram:
     return HdrHistogram(LOWEST_US, HIGHEST_US, DIGITS)
 
 
 class WindowRecorder:
-    """Per-worker state of one step: histograms and counts of requests completed inside its window.
+    """Per-worker state of one step: histograms and counts of requests completed inside its window,
+    and of requests pending (sent, stalled, not answered) at its end.
 
     `offset_s` is when the step begins, counted from the start of the Locust run.
     """
 
-    def __init__(self, warmup_s: float, duration_s: float, offset_s: float = 0.0) -> None:
+    def __init__(self, warmup_s: float, duration_s: float, offset_s: float = 0.0,
+                 stalled_after_s: float = STALLED_AFTER_S) -> None:
         self.offset_s = offset_s
+        self.stalled_after_s = stalled_after_s
         self.warmup_s = warmup_s
         self.duration_s = duration_s
         self.window_start = float("inf")
@@ -36,6 +52,7 @@ class WindowRecorder:
         self.ok: Counter[str] = Counter()
         self.failed: Counter[str] = Counter()
         self.errors: Counter[str] = Counter()
+        self.pending = 0  # stalled at the window's end, settled after it (see `settle`)
 
     def start(self, now: float) -> None:
         self.window_start = now + self.offset_s + self.warmup_s
@@ -56,12 +73,28 @@ class WindowRecorder:
             hist = self.histograms[name] = new_histogram()
         hist.record_value(min(HIGHEST_US, max(LOWEST_US, round(response_time_ms * 1000))))
 
-    def payload(self) -> dict[str, Any]:
+    def stalled_at_end(self, sent_at: float, settled_at: float) -> bool:
+        """Sent at least `stalled_after_s` before the window's end and neither answered nor failed by then.
+
+        Whenever it was sent (a request stalled since the warm-up counts too): the ok and failed
+        counts likewise take every request that completes inside the window, whenever sent.
+        """
+        return sent_at <= self.window_end - self.stalled_after_s and settled_at >= self.window_end
+
+    def settle(self, sent_at: float, settled_at: float) -> None:
+        """One request has its answer or its error (the `request` event records which)."""
+        if self.stalled_at_end(sent_at, settled_at):
+            self.pending += 1
+
+    def payload(self, unsettled: Iterable[float] = (), now: float = float("inf")) -> dict[str, Any]:
+        """`unsettled`: when each request still waiting at `now` was sent."""
         names = sorted(set(self.ok) | set(self.failed))
+        pending = self.pending + sum(self.stalled_at_end(sent_at, now) for sent_at in unsettled)
         return {
             "host": socket.gethostname(),
             "pid": os.getpid(),
             "window": [self.window_start, self.window_end],
+            "pending": pending,
             "requests": {
                 name: {
                     "ok": self.ok[name],
@@ -89,6 +122,8 @@ class StepSchedule:
             self.recorders.append(WindowRecorder(float(step["warmup_s"]), float(step["duration_s"]), offset))
             offset += float(step["warmup_s"]) + float(step["duration_s"])
         self.total_s = offset
+        self._in_flight: dict[int, float] = {}  # token -> when the request was sent
+        self._tokens = itertools.count()
 
     def start(self, now: float) -> None:
         for recorder in self.recorders:
@@ -98,18 +133,33 @@ class StepSchedule:
         for recorder in self.recorders:  # windows are disjoint: at most one records it
             recorder.record(name, response_time_ms, exception, now)
 
-    def users_at(self, elapsed_s: float, tail_s: float) -> tuple[int, float] | None:
+    def sent(self, now: float) -> int:
+        """A request goes out; returns the token to settle it with."""
+        token = next(self._tokens)
+        self._in_flight[token] = now
+        return token
+
+    def settled(self, token: int, now: float) -> None:
+        """The request of `token` has its answer or its error."""
+        sent_at = self._in_flight.pop(token)
+        for recorder in self.recorders:
+            recorder.settle(sent_at, now)
+
+    def users_at(self, elapsed_s: float, tail_s: float, reports_missing: bool = False) -> tuple[int, float] | None:
         """(users, spawn rate) of the step running `elapsed_s` into the run; None when done.
 
         The last step's users keep running for `tail_s` after its window, so the workers'
-        reports reach the master before the run ends (and the window's end sees no ramp-down).
+        reports reach the master before the run ends (and the window's end sees no ramp-down);
+        while `reports_missing`, up to REPORT_WAIT_S longer.
         """
         for recorder, step in zip(self.recorders, self.steps, strict=True):
             if elapsed_s < recorder.offset_s + recorder.warmup_s + recorder.duration_s:
                 return int(step["users"]), float(step["spawn_rate"])
-        if self.steps and elapsed_s < self.total_s + tail_s:
+        tail_end_s = self.total_s + tail_s + (REPORT_WAIT_S if reports_missing else 0.0)
+        if self.steps and elapsed_s < tail_end_s:
             return int(self.steps[-1]["users"]), float(self.steps[-1]["spawn_rate"])
         return None
 
-    def payload(self) -> dict[str, Any]:
-        return {"steps": [recorder.payload() for recorder in self.recorders]}
+    def payload(self, now: float) -> dict[str, Any]:
+        unsettled = list(self._in_flight.values())
+        return {"steps": [recorder.payload(unsettled, now) for recorder in self.recorders]}

@@ -319,11 +319,13 @@ def plot_connections(data: RunData) -> Figure:
 def _answered_panel(ax: Axes, data: RunData) -> None:
     users: list[float] = []
     for target in data.targets():
-        points = data.by_users(target, "connections", "error_rate")
-        if points:
-            ax.plot([u for u, _ in points], [100 * (1 - s.median) for _, s in points], marker=marker(target),
+        # The share connections_held is judged on; runs recorded before it existed: 1 - error_rate.
+        shares = [(u, 100 * s.median) for u, s in data.by_users(target, "connections", "answered_ratio")] or [
+            (u, 100 * (1 - s.median)) for u, s in data.by_users(target, "connections", "error_rate")]
+        if shares:
+            ax.plot([u for u, _ in shares], [share for _, share in shares], marker=marker(target),
                     color=color(target, data.targets()), label=target, alpha=0.8)
-            users += [u for u, _ in points]
+            users += [u for u, _ in shares]
     held = data.results.config.get("scenario_params", {}).get("connections", {}).get("summary", {})
     if "held_success" in held:
         ax.axhline(100 * float(held["held_success"]), color="crimson", linestyle="--",

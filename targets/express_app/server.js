@@ -2,6 +2,8 @@
 // Launch the Express app as it is run in production: NODE_ENV=production, no access log,
 // HOST/PORT/WORKERS from the environment. With WORKERS > 1, node:cluster forks that many
 // workers, all listening on the same port; with 1 the app listens in this process.
+// KEEPALIVE_TIMEOUT_S: seconds an idle keep-alive connection stays open (5, Node 20's default,
+// when unset), the same setting the harness gives Uvicorn.
 
 process.env.NODE_ENV ??= 'production' // before Express is loaded: it reads it at startup
 
@@ -10,6 +12,7 @@ const cluster = require('node:cluster')
 const host = process.env.HOST || '127.0.0.1'
 const port = Number(process.env.PORT || 8000)
 const workers = Number(process.env.WORKERS || 1)
+const keepAliveMs = 1000 * Number(process.env.KEEPALIVE_TIMEOUT_S || 5)
 
 if (workers > 1 && cluster.isPrimary) {
   let stopping = false
@@ -37,6 +40,10 @@ if (workers > 1 && cluster.isPrimary) {
       process.exit(1)
     }
   })
+  server.keepAliveTimeout = keepAliveMs
+  // Node's advice: headersTimeout above keepAliveTimeout, so an idle connection is closed by
+  // the keep-alive timer, not cut by the headers timer (default 60 s, already above unless raised).
+  server.headersTimeout = Math.max(server.headersTimeout, keepAliveMs + 1000)
   const stop = () => {
     // Finish the requests in flight, drop idle keep-alive connections, and do not wait
     // for ever on a client that keeps its connection open.

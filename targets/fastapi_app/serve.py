@@ -1,5 +1,7 @@
 """Launch the FastAPI app under Uvicorn as it is run in production: uvloop, httptools,
-no access log. HOST, PORT and WORKERS come from the environment (the harness sets them)."""
+no access log. HOST, PORT, WORKERS and KEEPALIVE_TIMEOUT_S (seconds an idle keep-alive
+connection stays open; 5, Uvicorn's default, when unset) come from the environment (the
+harness sets them)."""
 
 import os
 
@@ -15,4 +17,5 @@ if __name__ == "__main__":
         loop="uvloop",
         http="httptools",
         log_level="warning",
+        timeout_keep_alive=float(os.environ.get("KEEPALIVE_TIMEOUT_S", "5")),  # asyncio's call_later: any float
     )
