@@ -283,7 +283,7 @@ def test_a_run_steps_through_its_users_and_samples_the_server_and_the_load_gener
     load._measure_run(ctx, fake_server(tmp_path), {"ms": 20}, [2, 4], outcome)
     (made,) = fake_load.made
     assert made.spec.steps == [StepSpec(2, 2, 0.5, 2.0), StepSpec(4, 4, 0.5, 2.0)]  # all users within a second
-    assert made.spec.params == {"size": 3, "ms": 20, "think_s": 0.1} and made.spec.host_url.endswith(f":{NO_PORT}")
+    assert made.spec.params == {"size": 3, "ms": 20, "think_s": 0.1, "think_jitter": 0.0} and made.spec.host_url.endswith(f":{NO_PORT}")
     assert made.out_dir == tmp_path / "locust-ms20" and messages == ["ms=20,users=2 … ms=20,users=4"]
     own_rss_mb = psutil.Process().memory_info().rss / MB
     for step in ("ms=20,users=2", "ms=20,users=4"):
@@ -322,7 +322,7 @@ def test_a_load_trial_starts_checks_measures_and_stops_its_server(tmp_path, monk
     ctx = context(tmp_path, users=[2, 4], matrix={"ms": [20, 100]})
     outcome = load.run_trial(ctx)
     assert outcome.server == {"start": {"listen_ms": 1.0, "ready_ms": 2.0}, "contract": {"answers": "right"},
-                              "processes": 1}  # fmt: skip
+                              "processes": 1, "keepalive_timeout_s": 5.0}  # fmt: skip
     assert checked == [("alpha", "127.0.0.1", NO_PORT)] and fake_runtime.stopped == ["alpha"]
     assert [made.spec.params["ms"] for made in fake_load.made] == [20, 100]  # one Locust run per matrix value
     assert {m.step for m in outcome.metrics if m.metric == "rps"} == {
