@@ -137,3 +137,29 @@ def test_bench_serve_runs_a_baseline_until_interrupted(name):
 
 def test_discovery_finds_the_baselines():
     assert set(BASELINES) <= set(discover_targets(ROOT / "targets"))
+
+
+# ---- the generator benchmark (scripts/loadgen-overhead.py) against node_raw -----------------
+
+
+def _strays() -> list[str]:
+    """Processes left from this checkout: Locust loading its files, or a server run from node_raw."""
+    found = []
+    for proc in psutil.process_iter(["cmdline", "cwd"]):
+        cmdline = " ".join(proc.info["cmdline"] or [])
+        if ("locust" in cmdline and str(ROOT) in cmdline) or proc.info["cwd"] == str(ROOT / "targets" / "node_raw"):
+            found.append(cmdline)
+    return found
+
+
+@e2e
+def test_the_loadgen_overhead_script_measures_both_variants_and_leaves_no_process():
+    assert not _strays()
+    result = subprocess.run([sys.executable, str(ROOT / "scripts" / "loadgen-overhead.py"), "--duration-s", "1",
+                             "--users", "4"], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert [line.split()[0] for line in lines[:2]] == ["plain", "harness"]
+    assert all("(0 failed)" in line for line in lines[:2])
+    assert lines[2].startswith("plugin overhead: ")
+    assert not _strays()
