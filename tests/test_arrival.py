@@ -37,8 +37,9 @@ def test_uniform_plan_does_not_drift_over_a_long_run():
     assert last == pytest.approx((3_000_000 - 1) / 3, abs=1e-6)
 
 
-def test_uniform_shares_add_up_to_the_whole_plan():
-    whole = ArrivalSchedule(400, "uniform", start_s=1.0)
+@pytest.mark.parametrize("phase", [0.0, 0.5])
+def test_uniform_shares_add_up_to_the_whole_plan(phase):
+    whole = ArrivalSchedule(400, "uniform", start_s=1.0, phase=phase)
     merged = sorted(t for i in range(4) for t in whole.share(i, 4).times_until(3.0))
     assert merged == pytest.approx(whole.times_until(3.0), abs=1e-9)
     assert whole.share(0, 1) == whole

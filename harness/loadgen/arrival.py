@@ -90,7 +90,8 @@ class ArrivalSchedule:
             raise ValueError(f"share index {index} out of range for {count} senders")
         if count == 1:
             return self
-        phase = (self.phase + index / count) % 1.0 if self.distribution == "uniform" else self.phase
+        # in units of the share's gap (count times the whole plan's): the whole plan's k-th slot
+        phase = (self.phase + index) / count if self.distribution == "uniform" else self.phase
         return ArrivalSchedule(self.rate_per_s / count, self.distribution, self.start_s,
                                seed=self.seed * 1_000_003 + index, phase=phase)
 
