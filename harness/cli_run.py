@@ -34,7 +34,7 @@ def add_commands(sub: argparse._SubParsersAction, add_common: Callable[[argparse
     add_common(p)
     p.add_argument("--profile", choices=PROFILES, default="quick")
     p.add_argument("--runtime", default="native", help="native (default) or docker")
-    p.add_argument("--target", action="append", help="only this target (repeatable; default: all)")
+    p.add_argument("--target", action="append", help="only this target (repeatable; default: all but baselines)")
     p.add_argument("--scenario", action="append", help="only this scenario (repeatable; default: all in the profile)")
     p.add_argument("--scenarios-dir", default="scenarios")
     p.add_argument("--server-cpus", help="CPU list for the server, e.g. '0' (default: first half of the cores)")

@@ -11,7 +11,7 @@ from harness.targets import discover_targets, install_native, select_targets
 
 def setup_targets(targets_dir: Path, names: list[str] | None = None, force: bool = False) -> None:
     console = Console(stderr=True)
-    for target in select_targets(discover_targets(targets_dir), names):
+    for target in select_targets(discover_targets(targets_dir), names, include_baselines=True):
         with console.status(f"installing {target.name} ({target.directory.name})"):
             ran = install_native(target, force=force)
         console.print(f"{target.name}: {'installed' if ran else 'up to date'}")

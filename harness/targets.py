@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import tomllib
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -40,6 +41,11 @@ class Target(BaseModel):
     language: str
     requires: list[str] = Field(default_factory=list)
     health_path: str = "/health"
+    # "baseline": a raw server (no framework) for the generator's ceiling and framework
+    # overhead; it runs only when named, never in a default run.
+    role: Literal["contender", "baseline"] = "contender"
+    # The contract paths it serves, when not all (a baseline's subset); the contract check asks only these.
+    endpoints: list[str] | None = None
     native: NativeSpec
     docker: dict[str, str] = Field(default_factory=dict)
     directory: Path = Field(default=Path("."), exclude=True)
@@ -84,9 +90,12 @@ def discover_targets(root: Path = Path("targets")) -> dict[str, Target]:
     return targets
 
 
-def select_targets(all_targets: dict[str, Target], names: list[str] | None) -> list[Target]:
+def select_targets(
+    all_targets: dict[str, Target], names: list[str] | None, include_baselines: bool = False
+) -> list[Target]:
+    """The named targets; with no names, every contender (baselines too if asked)."""
     if not names:
-        return list(all_targets.values())
+        return [t for t in all_targets.values() if include_baselines or t.role != "baseline"]
     unknown = [n for n in names if n not in all_targets]
     if unknown:
         raise BenchError(f"unknown target {unknown[0]!r}; known: {', '.join(all_targets)}")

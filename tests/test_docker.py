@@ -32,7 +32,7 @@ from harness.runtime import running
 from harness.runtime.options import LaunchOptions
 from harness.runtime.server import free_port
 from harness.sampler import cgroup_memory_bytes
-from harness.targets import Target, discover_targets, load_target
+from harness.targets import Target, discover_targets, load_target, select_targets
 
 ROOT = Path(__file__).resolve().parent.parent
 STANDINS = ROOT / "scripts" / "docker-standins.sh"
@@ -71,7 +71,8 @@ def base_images(engine: None) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def targets() -> dict[str, Target]:
-    return discover_targets(ROOT / "targets")
+    """The targets a plain `bench run` takes: the baselines have no image."""
+    return {t.name: t for t in select_targets(discover_targets(ROOT / "targets"), None)}
 
 
 @pytest.fixture(scope="module")

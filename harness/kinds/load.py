@@ -109,7 +109,8 @@ def run_trial(ctx: TrialContext) -> TrialOutcome:
         outcome.server = {"start": asdict(server.details.pop("start")), **server.details}
         outcome.server["keepalive_timeout_s"] = float(options.extra_env[KEEPALIVE_ENV])
         outcome.server["contract"] = check_contract(ctx.target.name, server.host, server.port,
-                                                    single_store=ctx.placement.workers == 1)
+                                                    single_store=ctx.placement.workers == 1,
+                                                    endpoints=ctx.target.endpoints)
         outcome.server["processes"] = len(server.pids())  # shows worker parity (--workers N)
         for fixed, users in params.runs():
             _measure_run(ctx, server, fixed, users, outcome)

@@ -1,0 +1,231 @@
+#!/usr/bin/env python3
+"""Generator efficiency: what the harness's Locust plugin costs against plain Locust.
+
+Runs the same closed load twice on the same core, against a raw server (default `node_raw`,
+far faster than Locust, so Locust's own core is the limit): once with plain Locust
+(`FastHttpUser`, zero think time, GET /json, nothing else loaded) and once as the harness runs
+it (scenarios/throughput.py's user with harness/loadgen/plugin.py, which records every
+request in HDR histograms). Both are started as harness/loadgen/driver.py starts Locust: a
+master and one worker, both pinned with taskset, headless. Prints each variant's req/s, the
+load generator's CPU use and CPU time per request, and the plugin's overhead in %.
+
+The requirement (issue 13) is an overhead of at most 5% of plain Locust's throughput per core.
+Loopback only; every process it starts is stopped before it returns.
+
+Usage (from the repository root, after `make setup`):
+    .venv/bin/python scripts/loadgen-overhead.py [--duration-s 10] [--users 64] [--rounds 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import psutil
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from harness.errors import BenchError  # noqa: E402
+from harness.loadgen.driver import PLUGIN  # noqa: E402
+from harness.loadgen.params import OUTPUT_ENV, PARAMS_ENV, STEPS_ENV, TAIL_S  # noqa: E402
+from harness.runtime.native import pinned, start_native  # noqa: E402
+from harness.runtime.server import free_port  # noqa: E402
+from harness.targets import discover_targets, select_targets  # noqa: E402
+
+HARNESS_SCENARIO = ROOT / "scenarios" / "throughput.py"
+# The same user as scenarios/throughput.py, without the harness: plain Locust.
+PLAIN_LOCUSTFILE = '''
+from locust import FastHttpUser, constant, task
+
+
+class JsonUser(FastHttpUser):
+    wait_time = constant(0)
+
+    @task
+    def json(self) -> None:
+        self.client.get("/json", name="GET /json")
+'''
+RAMP_S = 1.0  # users spawn over this (the same ramp in both variants)
+SETTLE_S = 0.5  # after the ramp, before the CPU window opens
+EXIT_GRACE_S = 30.0
+
+
+@dataclass(frozen=True)
+class Measured:
+    variant: str
+    requests: int
+    failures: int
+    rps: float
+    loadgen_cpu_pct: float  # master + worker, in % of one core, over the CPU window
+    loadgen_cpu_us_per_req: float
+    others_cpu_pct: float  # what other processes took of the load generator's cores meanwhile
+
+
+def locust_commands(files: list[Path], host_url: str, users: int, run_s: float, cpus: list[int], stats: Path,
+                    shaped: bool) -> tuple[list[str], list[str]]:
+    """Master and worker command lines, with the driver's flags plus the stats this script reads.
+
+    Throughput is Locust's own count over its run (num_requests over first to last request),
+    the ramp included: the same for both variants, it dilutes both by the same couple of %.
+    """
+    port = free_port()
+    base = [sys.executable, "-m", "locust", "-f", ",".join(map(str, files))]
+    master = [
+        *base, "--master", "--headless", "--only-summary", "--loglevel", "WARNING",
+        "--master-bind-host", "127.0.0.1", "--master-bind-port", str(port),
+        "--expect-workers", "1", "--expect-workers-max-wait", "30",
+        "-t", f"{round(run_s)}s", "--stop-timeout", "0", "--host", host_url,
+        "--json-file", str(stats),
+    ]  # fmt: skip
+    if not shaped:  # the plugin's StepShape sets the users otherwise
+        master += ["-u", str(users), "-r", str(users / RAMP_S)]
+    worker = [*base, "--worker", "--master-host", "127.0.0.1", "--master-port", str(port)]
+    return pinned(master, cpus), pinned(worker, cpus)
+
+
+def cpu_seconds(processes: list[subprocess.Popen[bytes]]) -> float:
+    total = 0.0
+    for process in processes:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            times = psutil.Process(process.pid).cpu_times()
+            total += times.user + times.system
+    return total
+
+
+def run_variant(variant: str, host_url: str, users: int, duration_s: float, cpus: list[int], work: Path) -> Measured:
+    """One Locust run (master + worker) of `duration_s` after the ramp; its figures."""
+    stats = work / f"{variant}-stats"
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    run_s = RAMP_S + duration_s + TAIL_S
+    if variant == "plain":
+        locustfile = work / "plain_locustfile.py"
+        locustfile.write_text(PLAIN_LOCUSTFILE)
+        files = [locustfile]
+    else:
+        files = [HARNESS_SCENARIO, PLUGIN]
+        # The plugin's StepShape holds the users for warm-up + duration (+ its tail), recording
+        # every request from the end of the ramp on: the measured span is all recorded.
+        step = {"users": users, "spawn_rate": users / RAMP_S, "warmup_s": RAMP_S, "duration_s": duration_s}
+        env.update({STEPS_ENV: json.dumps([step]), OUTPUT_ENV: str(work / "window.json"), PARAMS_ENV: "{}"})
+    master, worker = locust_commands(files, host_url, users, run_s, cpus, stats, shaped=variant != "plain")
+    log = (work / f"{variant}-locust.log").open("ab")
+    processes: list[subprocess.Popen[bytes]] = []
+    try:
+        for command in (master, worker):
+            processes.append(subprocess.Popen(command, env=env, stdin=subprocess.DEVNULL, stdout=log,
+                                              stderr=subprocess.STDOUT, start_new_session=True))
+        cpu_window = _cpu_window(processes, duration_s, cpus)
+        processes[0].wait(timeout=run_s + EXIT_GRACE_S)
+    except subprocess.TimeoutExpired:
+        raise BenchError(f"Locust ({variant}) did not finish in time; log {log.name}") from None
+    finally:
+        log.close()
+        for process in processes:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+    return _measured(variant, Path(f"{stats}.json"), cpu_window, work / f"{variant}-locust.log")
+
+
+def busy_seconds(cpus: list[int]) -> float:
+    """Busy time of these cores from /proc/stat (all but idle and iowait), in seconds."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for line in Path("/proc/stat").read_text().splitlines():
+        name, *fields = line.split()
+        if name.startswith("cpu") and name[3:].isdigit() and int(name[3:]) in cpus:
+            values = [int(v) for v in fields]
+            total += sum(values[:8]) - values[3] - values[4]  # user..steal, minus idle and iowait
+    return total / tick
+
+
+def _cpu_window(processes: list[subprocess.Popen[bytes]], duration_s: float, cpus: list[int]
+                ) -> tuple[float, float, float]:
+    """(Locust CPU s, the cores' busy s, wall s) over the steady part of the run."""
+    time.sleep(RAMP_S + SETTLE_S)
+    started, cpu_start, busy_start = time.monotonic(), cpu_seconds(processes), busy_seconds(cpus)
+    time.sleep(max(0.5, duration_s - SETTLE_S - 0.5))  # ends before Locust starts stopping
+    cpu_s, busy_s = cpu_seconds(processes) - cpu_start, busy_seconds(cpus) - busy_start
+    return cpu_s, busy_s, time.monotonic() - started
+
+
+def _measured(variant: str, stats_path: Path, cpu_window: tuple[float, float, float], log: Path) -> Measured:
+    try:
+        entries = json.loads(stats_path.read_text())
+    except (OSError, ValueError):
+        raise BenchError(f"Locust ({variant}) wrote no stats; log {log}") from None
+    (entry,) = [e for e in entries if e["name"] == "GET /json"]
+    span_s = entry["last_request_timestamp"] - entry["start_time"]
+    rps = entry["num_requests"] / span_s
+    cpu_s, busy_s, wall_s = cpu_window
+    # CPU use over the steady window, divided by the rate: CPU time per request
+    return Measured(variant, entry["num_requests"], entry["num_failures"], rps,
+                    loadgen_cpu_pct=100 * cpu_s / wall_s, loadgen_cpu_us_per_req=1e6 * cpu_s / wall_s / rps,
+                    others_cpu_pct=100 * max(0.0, busy_s - cpu_s) / wall_s)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--target", default="node_raw", help="the raw server to load (default: node_raw)")
+    parser.add_argument("--duration-s", type=float, default=10.0, help="measured seconds per run (after the ramp)")
+    parser.add_argument("--users", type=int, default=64)
+    parser.add_argument("--rounds", type=int, default=1, help="plain/harness pairs, alternating order")
+    parser.add_argument("--server-cpus", default="0", help="CPU list for the server (default: 0)")
+    parser.add_argument("--loadgen-cpus", default="1", help="CPU list for Locust (default: 1)")
+    args = parser.parse_args(argv)
+    server_cpus = [int(c) for c in args.server_cpus.split(",")]
+    loadgen_cpus = [int(c) for c in args.loadgen_cpus.split(",")]
+    try:
+        (target,) = select_targets(discover_targets(ROOT / "targets"), [args.target])
+        results = _rounds(target, args, server_cpus, loadgen_cpus)
+    except BenchError as exc:
+        print(f"loadgen-overhead: error: {exc}", file=sys.stderr)
+        return 1
+    _print(results)
+    return 0
+
+
+def _rounds(target, args, server_cpus: list[int], loadgen_cpus: list[int]) -> list[Measured]:
+    results: list[Measured] = []
+    with tempfile.TemporaryDirectory(prefix="loadgen-overhead-") as tmp, \
+            start_native(target, port=free_port(), cpus=server_cpus, log_dir=Path(tmp)) as server:
+        for i in range(args.rounds):
+            order = ["plain", "harness"] if i % 2 == 0 else ["harness", "plain"]
+            for variant in order:
+                results.append(run_variant(variant, server.base_url, args.users, args.duration_s, loadgen_cpus,
+                                           Path(tmp)))
+    return results
+
+
+def _print(results: list[Measured]) -> None:
+    for m in results:
+        print(f"{m.variant:8} {m.rps:9,.0f} req/s  {m.requests:8,} requests ({m.failures} failed)  "
+              f"locust CPU {m.loadgen_cpu_pct:5.1f}% of a core, {m.loadgen_cpu_us_per_req:6.1f} µs/request; "
+              f"other processes on its cores {m.others_cpu_pct:4.1f}%")
+    plain = statistics.median(m.rps for m in results if m.variant == "plain")
+    harness = statistics.median(m.rps for m in results if m.variant == "harness")
+    plain_us = statistics.median(m.loadgen_cpu_us_per_req for m in results if m.variant == "plain")
+    harness_us = statistics.median(m.loadgen_cpu_us_per_req for m in results if m.variant == "harness")
+    print(f"plugin overhead: {100 * (plain - harness) / plain:+.1f}% of plain Locust's throughput "
+          f"({plain:,.0f} → {harness:,.0f} req/s); CPU per request {100 * (harness_us - plain_us) / plain_us:+.1f}% "
+          f"({plain_us:.1f} → {harness_us:.1f} µs)")
+    if min(m.loadgen_cpu_pct for m in results) < 90:
+        print("note: Locust used under 90% of its core in some run, so throughput there was not its ceiling; "
+              "the CPU time per request still compares the two")
+    if max(m.others_cpu_pct for m in results) > 10:
+        print("note: other processes took over 10% of the load generator's cores: the figures are contended")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
