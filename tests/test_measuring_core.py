@@ -283,7 +283,8 @@ def test_a_run_steps_through_its_users_and_samples_the_server_and_the_load_gener
     load._measure_run(ctx, fake_server(tmp_path), {"ms": 20}, [2, 4], outcome)
     (made,) = fake_load.made
     assert made.spec.steps == [StepSpec(2, 2, 0.5, 2.0), StepSpec(4, 4, 0.5, 2.0)]  # all users within a second
-    assert made.spec.params == {"size": 3, "ms": 20, "think_s": 0.1, "think_jitter": 0.0} and made.spec.host_url.endswith(f":{NO_PORT}")
+    assert made.spec.params == {"size": 3, "ms": 20, "think_s": 0.1, "think_jitter": 0.0}
+    assert made.spec.host_url.endswith(f":{NO_PORT}")
     assert made.out_dir == tmp_path / "locust-ms20" and messages == ["ms=20,users=2 … ms=20,users=4"]
     own_rss_mb = psutil.Process().memory_info().rss / MB
     for step in ("ms=20,users=2", "ms=20,users=4"):
