@@ -21,8 +21,8 @@ def serve(targets_dir: Path, name: str, port: int, workers: int, cpus: str | Non
     log_path = Path("build/logs") / f"serve-{target.name}-{port}.log"
     options = LaunchOptions(port=port, workers=workers, cpus=_usable(cpus) if cpus else None, log_path=log_path)
     with running(NativeRuntime(), target, options) as server:
-        ready_ms = server.start.ready_ms if server.start else float("nan")
-        print(f"{target.display_name} at {server.base_url} (ready in {ready_ms:.0f} ms, log: {log_path});"
+        assert server.start is not None  # running() waited for it
+        print(f"{target.display_name} at {server.base_url} (ready in {server.start.ready_ms:.0f} ms, log: {log_path});"
               " Ctrl-C stops it")
         while server.exit_code() is None:
             time.sleep(0.5)

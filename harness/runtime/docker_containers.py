@@ -11,6 +11,7 @@ from __future__ import annotations
 import atexit
 import os
 import threading
+from collections.abc import Callable
 from contextlib import suppress
 from pathlib import Path
 from typing import Any
@@ -88,7 +89,7 @@ class Containers:
 class Container:
     """A started container (a `ServerProcess`): its processes as host PIDs, its exit code, its removal."""
 
-    def __init__(self, container: Any, log_path: Path, remove: Any) -> None:
+    def __init__(self, container: Any, log_path: Path, remove: Callable[[], None]) -> None:
         self.container = container
         self.log_path = log_path
         self._remove = remove
