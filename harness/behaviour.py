@@ -8,43 +8,29 @@ answers, not from what the frameworks' documentation promises.
 
 from __future__ import annotations
 
-import http.client
-import json
 from typing import Any
 
+from harness.runtime.http_client import request
 from harness.runtime.server import Server
 
 
-def _request(server: Server, method: str, path: str, body: Any = None) -> tuple[int, str, bytes]:
-    conn = http.client.HTTPConnection(server.host, server.port, timeout=10)
-    try:
-        headers = {"Content-Type": "application/json"} if body is not None else {}
-        conn.request(method, path, body=None if body is None else json.dumps(body), headers=headers)
-        response = conn.getresponse()
-        return response.status, response.getheader("Content-Type", ""), response.read()
-    finally:
-        conn.close()
-
-
 def _validation(server: Server, body: dict[str, Any], field: str) -> dict[str, Any]:
-    status, _, raw = _request(server, "POST", "/users", body)
-    try:
-        detail = json.loads(raw).get("detail")
-    except (ValueError, AttributeError):
-        detail = None
+    answer = request(server.host, server.port, "POST", "/users", body)
+    parsed = answer.json()
+    detail = parsed.get("detail") if isinstance(parsed, dict) else None
     items = detail if isinstance(detail, list) else []
     about_field = [i for i in items if isinstance(i, dict) and field in (i.get("loc") or [])]
     return {
-        "status": status,
+        "status": answer.status,
         "names_the_field": bool(about_field),
         "message": (about_field[0].get("msg") if about_field else None),
     }
 
 
 def _page(server: Server, path: str, marker: str) -> dict[str, Any]:
-    status, content_type, raw = _request(server, "GET", path)
-    return {"status": status, "content_type": content_type, "looks_right": marker.lower() in raw.decode(
-        "utf-8", "replace").lower()}
+    answer = request(server.host, server.port, "GET", path)
+    looks_right = marker.lower() in answer.body.decode("utf-8", "replace").lower()
+    return {"status": answer.status, "content_type": answer.content_type, "looks_right": looks_right}
 
 
 def behaviour_checks(server: Server) -> dict[str, Any]:

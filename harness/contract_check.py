@@ -6,32 +6,16 @@ wrong answer would make every number measured afterwards meaningless.
 
 from __future__ import annotations
 
-import http.client
 import json
 from collections.abc import Collection
 from typing import Any
 
 from harness.errors import BenchError
+from harness.runtime.http_client import request
 
 Check = tuple[str, str, Any, int, Any]  # method, path, JSON body, expected status, expected body (None: any)
 
 VALID_USER = {"name": "Contract Check", "email": "check@example.com"}
-
-
-def _request(host: str, port: int, method: str, path: str, body: Any = None) -> tuple[int, Any]:
-    conn = http.client.HTTPConnection(host, port, timeout=10)
-    try:
-        payload = None if body is None else json.dumps(body)
-        headers = {"Content-Type": "application/json"} if body is not None else {}
-        conn.request(method, path, body=payload, headers=headers)
-        response = conn.getresponse()
-        raw = response.read()
-    finally:
-        conn.close()
-    try:
-        return response.status, json.loads(raw) if raw else None
-    except ValueError:
-        return response.status, raw[:200].decode(errors="replace")
 
 
 def _expect(name: str, method: str, path: str, got: tuple[int, Any], status: int, body: Any = None) -> None:
@@ -52,7 +36,8 @@ def check_contract(
     `endpoints` (a baseline's manifest) limits the check to the paths it declares; None: all.
     """
     def call(method: str, path: str, status: int, body: Any = None, send: Any = None) -> Any:
-        got = _request(host, port, method, path, send)
+        answer = request(host, port, method, path, send)
+        got = (answer.status, answer.json_or_text())
         _expect(name, method, path, got, status, body)
         return got[1]
 

@@ -9,12 +9,14 @@ import os
 import platform
 import subprocess
 import sys
+from dataclasses import asdict, dataclass
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import psutil
 
+from harness.runtime import RuntimeDescription
 from harness.targets import Target, framework_versions
 
 HARNESS_PACKAGES = ["locust", "hdrhistogram", "psutil", "scipy", "pandas", "pydantic", "gevent", "geventhttpclient"]
@@ -37,10 +39,16 @@ def _command_output(command: list[str], cwd: Path | None = None) -> str | None:
         return None
 
 
-def git_state(root: Path) -> dict[str, Any]:
+@dataclass(frozen=True)
+class GitState:
+    commit: str | None
+    dirty: bool | None  # None: git did not say
+
+
+def git_state(root: Path) -> GitState:
     commit = _command_output(["git", "rev-parse", "HEAD"], root)
     dirty = _command_output(["git", "status", "--porcelain", "--untracked-files=no"], root)
-    return {"commit": commit, "dirty": bool(dirty) if dirty is not None else None}
+    return GitState(commit=commit, dirty=bool(dirty) if dirty is not None else None)
 
 
 def package_versions(names: list[str]) -> dict[str, str]:
@@ -53,18 +61,48 @@ def package_versions(names: list[str]) -> dict[str, str]:
     return versions
 
 
-def capture_environment(root: Path, targets: list[Target]) -> dict[str, Any]:
-    return {
-        "hostname": platform.node(),
-        "os": f"{platform.system()} {platform.release()}",
-        "cpu_model": cpu_model(),
-        "cpu_count_logical": psutil.cpu_count(logical=True),
-        "cpu_count_physical": psutil.cpu_count(logical=False),
-        "cpus_usable": sorted(os.sched_getaffinity(0)),
-        "memory_total_gb": round(psutil.virtual_memory().total / 1e9, 2),
-        "python": sys.version.split()[0],
-        "node": _command_output(["node", "--version"]),
-        "harness_packages": package_versions(HARNESS_PACKAGES),
-        "targets": {t.name: framework_versions(t) for t in targets},
-        "git": git_state(root),
-    }
+@dataclass(frozen=True)
+class HostEnvironment:
+    """This machine and its software, as results.json's `environment` records them (same keys, same order)."""
+
+    hostname: str
+    os: str
+    cpu_model: str
+    cpu_count_logical: int | None
+    cpu_count_physical: int | None
+    cpus_usable: list[int]
+    memory_total_gb: float
+    python: str
+    node: str | None
+    harness_packages: dict[str, str]
+    targets: dict[str, dict[str, str]]  # target -> its component versions, as installed on this machine
+    git: GitState
+
+    def record(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def capture_environment(root: Path, targets: list[Target]) -> HostEnvironment:
+    return HostEnvironment(
+        hostname=platform.node(),
+        os=f"{platform.system()} {platform.release()}",
+        cpu_model=cpu_model(),
+        cpu_count_logical=psutil.cpu_count(logical=True),
+        cpu_count_physical=psutil.cpu_count(logical=False),
+        cpus_usable=sorted(os.sched_getaffinity(0)),
+        memory_total_gb=round(psutil.virtual_memory().total / 1e9, 2),
+        python=sys.version.split()[0],
+        node=_command_output(["node", "--version"]),
+        harness_packages=package_versions(HARNESS_PACKAGES),
+        targets={t.name: framework_versions(t) for t in targets},
+        git=git_state(root),
+    )
+
+
+def run_environment(host: HostEnvironment, runtime: str, described: RuntimeDescription) -> dict[str, Any]:
+    """results.json's `environment`: the host, the runtime's name and its facts."""
+    environment = {**host.record(), "runtime": runtime, **described.entries}
+    if described.target_versions:  # the versions that ran are those inside the images, not the host's
+        environment["host_targets"] = environment["targets"]
+        environment["targets"] = described.target_versions
+    return environment

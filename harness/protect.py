@@ -29,6 +29,8 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from harness.runtime.cgroup import PROC, memberships
+
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 V1_SHARES = 262144  # the kernel's MAX_SHARES; Docker's cpu_shares takes the same scale
 V2_WEIGHT = 10000  # cgroup v2's maximum cpu.weight
@@ -172,17 +174,12 @@ def sweep(hierarchy: Hierarchy, fs: CgroupFs, keep: set[str] = frozenset()) -> l
     return removed
 
 
-def home_group(pid: int, hierarchy: Hierarchy, proc: Path = Path("/proc")) -> Path | None:
+def home_group(pid: int, hierarchy: Hierarchy, proc: Path = PROC) -> Path | None:
     """The group a process is in now, in this hierarchy, to move it back there at the end."""
-    try:
-        lines = (proc / str(pid) / "cgroup").read_text().splitlines()
-    except OSError:
-        return None
-    for line in lines:
-        _, controllers, relative = line.split(":", 2)
-        ours = "cpu" in controllers.split(",") if hierarchy.version == 1 else controllers == ""
+    for group in memberships(pid, proc):
+        ours = "cpu" in group.controllers if hierarchy.version == 1 else not group.controllers
         if ours:
-            path = hierarchy.path / relative.lstrip("/")
+            path = hierarchy.path / group.path.lstrip("/")
             return path if path.is_dir() else None
     return None
 
@@ -250,24 +247,15 @@ def _hint() -> str:
     return "" if os.geteuid() == 0 else " (not root, and no cgroup delegated to this user)"
 
 
-_active: Protection | None = None
-
-
 @contextmanager
 def protected(run_id: str, roles: tuple[str, ...] = ("server", "loadgen"), root: Path = CGROUP_ROOT,
               fs: CgroupFs | None = None) -> Iterator[Protection]:
-    """This run's protection, removed on exit whatever happens; `adopt()` reaches it meanwhile."""
-    global _active
+    """This run's protection, removed on exit whatever happens.
+
+    Servers join it through their launch options (`LaunchOptions.protection`), so a server
+    started outside a run (tests, `bench serve`) is never moved."""
     protection = set_up(run_id, roles, root, fs or CgroupFs())
-    _active = protection
     try:
         yield protection
     finally:
-        _active = None
         protection.release()
-
-
-def adopt(role: str, pid: int) -> None:
-    """Move a process into its role's group of the current run; nothing when no run protects."""
-    if _active is not None:
-        _active.adopt(role, pid)

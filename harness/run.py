@@ -12,19 +12,20 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from harness import protect
 from harness.behaviour import behaviour_checks
 from harness.config import RunConfig
 from harness.cpus import split_cpus
-from harness.environment import capture_environment
+from harness.environment import capture_environment, run_environment
 from harness.errors import BenchError
 from harness.kinds.base import Placement, TrialContext, TrialOutcome
 from harness.results import ResultsStore, RunResults, TrialRecord, check_run_name
-from harness.runtime import get_runtime, running
-from harness.runtime.options import LaunchOptions
+from harness.runtime import Runtime, get_runtime, running
+from harness.runtime.options import Protection, RuntimeSettings
 from harness.runtime.procs import sweep_orphans
-from harness.runtime.server import free_port
+from harness.runtime.server import Server, free_port
 from harness.scenario import Scenario, discover_scenarios, select_scenarios
 from harness.summarize import summarize
 from harness.targets import Target, discover_targets, select_targets
@@ -78,38 +79,49 @@ def default_run_name(profile: str) -> str:
     return f"{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}-{profile}"
 
 
+Progress = Callable[[str, int, int], None]  # (what, trial number, trials in all)
+
+
 @dataclass
 class PreparedRun:
-    """A run whose directory and plan exist; `execute()` measures, saving after every trial."""
+    """A run whose directory and plan exist; `execute()` measures, saving after every trial.
+
+    Its runtime (already checked) and behaviour checks are fields: a test passes fakes.
+    """
 
     config: RunConfig
     store: ResultsStore
     plan: list[PlannedTrial]
     placement: Placement
+    runtime: Runtime
+    behaviour_checks: Callable[[Server], dict[str, Any]] = behaviour_checks
+    protection: Protection | None = None  # while executing: the run's protection, which servers join
 
     @property
     def directory(self) -> Path:
         return self.store.directory
 
-    def execute(self, progress: Callable[[str, int, int], None] | None = None) -> Path:
+    def execute(self, progress: Progress | None = None) -> Path:
         """Measure inside this run's protection cgroups (harness.protect), which are always removed.
 
         The harness joins the load generator's group, so the Locust processes it starts are born
-        there; each server is moved to the server's group as it starts (harness.runtime.native).
+        there; each server is moved to the server's group as it starts (its LaunchOptions.protection).
         """
         with protect.protected(self.store.results.run_id) as protection:
             self.store.results.environment["protection"] = protection.status
             protection.adopt("loadgen", os.getpid())
+            self.protection = protection
             try:
                 return self._measure(progress)
             finally:
+                self.protection = None
                 protection.release()
                 if protection.warnings:
                     self.store.results.environment["protection_warnings"] = protection.warnings
                     self.store.results.warnings += protection.warnings
                     self.store.save()
 
-    def _measure(self, progress: Callable[[str, int, int], None] | None = None) -> Path:
+    def _measure(self, progress: Progress | None = None) -> Path:
         # The harness itself (samplers, readiness polling) runs beside the load generator,
         # never on the server's cores; servers and Locust are pinned by taskset.
         original_cpus = os.sched_getaffinity(0)
@@ -117,7 +129,7 @@ class PreparedRun:
         try:
             self.check_behaviour()
             for order, planned in enumerate(self.plan, start=1):
-                _run_one(self.store, planned, order, self.placement, self.config, progress, len(self.plan))
+                self._run_trial(planned, order, progress)
             self.store.results.complete = True
         finally:
             os.sched_setaffinity(0, original_cpus)
@@ -125,16 +137,39 @@ class PreparedRun:
             self.store.save()
         return self.directory
 
-
     def check_behaviour(self) -> None:
         """Real requests for the article's behaviour claims (F1, F2), once per target."""
         for target in {p.target.name: p.target for p in self.plan}.values():
-            options = LaunchOptions(port=free_port(), cpus=self.placement.server_cpus, workers=1,
-                                    log_path=self.directory / "logs" / f"behaviour-{target.name}.log",
-                                    base_image=self.placement.base_images.get(target.name),
-                                    memory_limit_mb=self.placement.memory_limit_mb)
-            with running(self.placement.runtime, target, options) as server:
-                self.store.results.checks[target.name] = behaviour_checks(server)
+            log_path = self.directory / "logs" / f"behaviour-{target.name}.log"
+            options = self.placement.launch_options(target, free_port(), log_path, protection=self.protection,
+                                                    workers=1)
+            with running(self.runtime, target, options) as server:
+                self.store.results.checks[target.name] = self.behaviour_checks(server)
+        self.store.save()
+
+    def _run_trial(self, planned: PlannedTrial, order: int, progress: Progress | None) -> None:
+        scenario, target, total = planned.scenario, planned.target, len(self.plan)
+        label = f"{scenario.name} · {target.name} · trial {planned.trial}"
+        work_dir = self.directory / "logs" / f"{order:03d}-{scenario.name}-{target.name}-{planned.trial}"
+        work_dir.mkdir(parents=True, exist_ok=True)
+        ctx = TrialContext(
+            target=target, scenario=scenario, params=scenario.params(self.config.profile), trial=planned.trial,
+            placement=self.placement, runtime=self.runtime, work_dir=work_dir, port=free_port(),
+            server_env=self.config.server_env, protection=self.protection,
+            progress=lambda step: progress(f"{label} · {step}", order, total) if progress else None,
+        )  # fmt: skip
+        if progress:
+            progress(label, order, total)
+        started_at, start = datetime.now(UTC).isoformat(), time.perf_counter()
+        outcome: TrialOutcome = scenario.kind_module().run_trial(ctx)
+        self.store.results.trials.append(TrialRecord(
+            target=target.name, scenario=scenario.name, trial=planned.trial, order=order, started_at=started_at,
+            wall_s=round(time.perf_counter() - start, 3), params=ctx.params.model_dump(mode="json"),
+            server=outcome.server, flags=outcome.flags, errors=outcome.errors,
+        ))  # fmt: skip
+        self.store.results.metrics.extend(outcome.metrics)
+        self.store.samples.extend(outcome.samples)
+        self.store.histograms.extend(outcome.histograms)
         self.store.save()
 
 
@@ -148,18 +183,20 @@ def prepare_run(config: RunConfig) -> PreparedRun:
     if not scenarios:
         raise BenchError(f"no scenario of the {config.profile!r} profile can run with --workers {config.workers}")
     server_cpus, loadgen_cpus = split_cpus(config.server_cpus, config.loadgen_cpus)
-    get_runtime(config.runtime).check_available(targets, config)
+    runtime = get_runtime(config.runtime)
+    runtime.check_available(targets, RuntimeSettings.from_config(config))
     seed = config.seed if config.seed is not None else random.SystemRandom().randrange(2**31)
     plan = plan_trials(scenarios, targets, config.profile, config.order, random.Random(seed))
     placement = Placement(
-        runtime=config.runtime, server_cpus=server_cpus, loadgen_cpus=loadgen_cpus, workers=config.workers,
+        server_cpus=server_cpus, loadgen_cpus=loadgen_cpus, workers=config.workers,
         loadgen_workers=config.loadgen_workers, sample_hz=config.sample_hz, memory_limit_mb=config.memory_limit_mb,
         base_images=config.base_images,
     )  # fmt: skip
     directory = config.results_dir / run_name
     if (directory / "results.json").exists():
         raise BenchError(f"{directory} already holds a run; pick another --name")
-    store = ResultsStore(directory, _new_results(config, run_name, targets, placement, seed, plan), samples=[])
+    results = _new_results(config, run_name, runtime, targets, placement, seed, plan)
+    store = ResultsStore(directory, results, samples=[])
     if swept:
         store.results.warnings.append(f"stopped {len(swept)} process(es) a killed harness left running: "
                                       + "; ".join(swept))
@@ -167,23 +204,18 @@ def prepare_run(config: RunConfig) -> PreparedRun:
         s.name: "stateful: needs --workers 1 (one in-memory store per worker)" for s in chosen if s not in scenarios
     }
     store.save()
-    return PreparedRun(config, store, plan, placement)
+    return PreparedRun(config, store, plan, placement, runtime)
 
 
-def run_benchmark(config: RunConfig, progress: Callable[[str, int, int], None] | None = None) -> Path:
+def run_benchmark(config: RunConfig, progress: Progress | None = None) -> Path:
     """Prepare and execute a run; return its directory."""
     return prepare_run(config).execute(progress)
 
 
-def _new_results(config: RunConfig, run_name: str, targets: list[Target], placement: Placement, seed: int,
-                 plan: list[PlannedTrial]) -> RunResults:
-    environment = capture_environment(Path.cwd(), targets)
-    environment["runtime"] = config.runtime
-    environment.update(get_runtime(config.runtime).describe(targets, config))
-    images = environment.get("docker", {}).get("images", {})
-    if images:  # the versions that ran are those inside the images, not the host's
-        environment["host_targets"] = environment["targets"]
-        environment["targets"] = {name: image.get("versions", {}) for name, image in images.items()}
+def _new_results(config: RunConfig, run_name: str, runtime: Runtime, targets: list[Target], placement: Placement,
+                 seed: int, plan: list[PlannedTrial]) -> RunResults:
+    described = runtime.describe_environment(targets, RuntimeSettings.from_config(config))
+    environment = run_environment(capture_environment(Path.cwd(), targets), config.runtime, described)
     resolved = config.model_dump(mode="json")
     resolved.update({
         "server_cpus": placement.server_cpus, "loadgen_cpus": placement.loadgen_cpus, "seed": seed,
@@ -195,28 +227,3 @@ def _new_results(config: RunConfig, run_name: str, targets: list[Target], placem
     return RunResults(run_id=run_name, created_at=datetime.now(UTC).isoformat(), environment=environment,
                       config=resolved)
 
-
-def _run_one(store: ResultsStore, planned: PlannedTrial, order: int, placement: Placement, config: RunConfig,
-             progress: Callable[[str, int, int], None] | None, total: int) -> None:
-    scenario, target = planned.scenario, planned.target
-    label = f"{scenario.name} · {target.name} · trial {planned.trial}"
-    work_dir = store.directory / "logs" / f"{order:03d}-{scenario.name}-{target.name}-{planned.trial}"
-    work_dir.mkdir(parents=True, exist_ok=True)
-    ctx = TrialContext(
-        target=target, scenario=scenario, params=scenario.params(config.profile), trial=planned.trial,
-        placement=placement, work_dir=work_dir, port=free_port(), server_env=config.server_env,
-        progress=lambda step: progress(f"{label} · {step}", order, total) if progress else None,
-    )  # fmt: skip
-    if progress:
-        progress(label, order, total)
-    started_at, start = datetime.now(UTC).isoformat(), time.perf_counter()
-    outcome: TrialOutcome = scenario.kind_module().run_trial(ctx)
-    store.results.trials.append(TrialRecord(
-        target=target.name, scenario=scenario.name, trial=planned.trial, order=order, started_at=started_at,
-        wall_s=round(time.perf_counter() - start, 3), params=ctx.params.model_dump(mode="json"),
-        server=outcome.server, flags=outcome.flags, errors=outcome.errors,
-    ))  # fmt: skip
-    store.results.metrics.extend(outcome.metrics)
-    store.samples.extend(outcome.samples)
-    store.histograms.extend(outcome.histograms)
-    store.save()

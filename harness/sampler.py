@@ -16,7 +16,6 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import psutil
 
@@ -47,16 +46,6 @@ def tree_memory(pids: list[int]) -> tuple[float, float]:
             continue
         rss, uss = rss + info.rss, uss + info.uss
     return float(rss), float(uss)
-
-
-def cgroup_memory_bytes(path: str | None) -> float | None:
-    """A container's memory as its cgroup counts it (memory.current or memory.usage_in_bytes)."""
-    if not path:
-        return None
-    try:
-        return float(Path(path).read_text().strip())
-    except (OSError, ValueError):
-        return None
 
 
 class _Role:

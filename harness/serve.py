@@ -8,6 +8,7 @@ from pathlib import Path
 from harness.cpus import available_cpus, format_cpu_list, parse_cpu_list
 from harness.errors import BenchError
 from harness.runtime import running
+from harness.runtime.native import NativeRuntime
 from harness.runtime.options import LaunchOptions
 from harness.runtime.procs import sweep_orphans
 from harness.targets import discover_targets, select_targets
@@ -19,9 +20,9 @@ def serve(targets_dir: Path, name: str, port: int, workers: int, cpus: str | Non
         print(f"stopped process {stopped}, left running by a killed harness")
     log_path = Path("build/logs") / f"serve-{target.name}-{port}.log"
     options = LaunchOptions(port=port, workers=workers, cpus=_usable(cpus) if cpus else None, log_path=log_path)
-    with running("native", target, options) as server:
-        start = server.details["start"]
-        print(f"{target.display_name} at {server.base_url} (ready in {start.ready_ms:.0f} ms, log: {log_path});"
+    with running(NativeRuntime(), target, options) as server:
+        assert server.start is not None  # running() waited for it
+        print(f"{target.display_name} at {server.base_url} (ready in {server.start.ready_ms:.0f} ms, log: {log_path});"
               " Ctrl-C stops it")
         while server.exit_code() is None:
             time.sleep(0.5)

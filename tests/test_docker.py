@@ -24,14 +24,15 @@ import psutil
 import pytest
 
 from harness.cli import main
-from harness.config import RunConfig
 from harness.contract_check import check_contract
 from harness.errors import BenchError
-from harness.runtime import docker as docker_runtime
 from harness.runtime import running
-from harness.runtime.options import LaunchOptions
+from harness.runtime.cgroup import memory_bytes
+from harness.runtime.docker import DockerRuntime
+from harness.runtime.docker_engine import LABEL, OWNER_LABEL, Engine, engine_url
+from harness.runtime.docker_images import ImageSpec, context_files
+from harness.runtime.options import LaunchOptions, RuntimeSettings
 from harness.runtime.server import free_port
-from harness.sampler import cgroup_memory_bytes
 from harness.targets import Target, discover_targets, load_target, select_targets
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -39,6 +40,7 @@ STANDINS = ROOT / "scripts" / "docker-standins.sh"
 TARGET_NAMES = ["fastapi", "express"]
 REQUIRE = os.environ.get("BENCH_REQUIRE_DOCKER") == "1"
 START_TIMEOUT_S = 60.0
+ENGINE = Engine()  # the tests' own look at the engine, apart from the runtime under test
 
 
 def _unavailable(reason: str) -> None:
@@ -48,11 +50,15 @@ def _unavailable(reason: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def engine() -> None:
-    if not docker_runtime.engine_answers():
-        _unavailable(
-            f"no Docker engine answers at {docker_runtime.engine_url()} (scripts/start-dockerd.sh starts one, as root)"
-        )
+def docker_runtime() -> DockerRuntime:
+    """One runtime for the module, as `bench run` keeps one for a run (it holds the images it built)."""
+    return DockerRuntime()
+
+
+@pytest.fixture(scope="module")
+def engine(docker_runtime: DockerRuntime) -> None:
+    if not docker_runtime.engine.answers():
+        _unavailable(f"no Docker engine answers at {engine_url()} (scripts/start-dockerd.sh starts one, as root)")
 
 
 @pytest.fixture(scope="module")
@@ -76,20 +82,20 @@ def targets() -> dict[str, Target]:
 
 
 @pytest.fixture(scope="module")
-def images(targets: dict[str, Target], base_images: dict[str, str]) -> dict[str, docker_runtime.ImageSpec]:
+def images(docker_runtime: DockerRuntime, targets: dict[str, Target], base_images: dict[str, str]
+           ) -> dict[str, ImageSpec]:
     """Both images, built (or reused) the way `bench run` does it: in check_available."""
-    config = RunConfig(runtime="docker", base_images=base_images)
-    docker_runtime.check_available(list(targets.values()), config)
-    return {name: docker_runtime.image_spec(targets[name], base_images.get(name)) for name in TARGET_NAMES}
+    docker_runtime.check_available(list(targets.values()), RuntimeSettings(base_images=base_images))
+    return {name: docker_runtime.images.hash(targets[name], base_images.get(name)) for name in TARGET_NAMES}
 
 
 def labelled_containers(owner: str | None = None) -> list[object]:
-    label = docker_runtime.LABEL if owner is None else f"{docker_runtime.OWNER_LABEL}={owner}"
-    return docker_runtime.client().containers.list(all=True, filters={"label": label})
+    label = LABEL if owner is None else f"{OWNER_LABEL}={owner}"
+    return ENGINE.client().containers.list(all=True, filters={"label": label})
 
 
 def container_exists(container_id: str) -> bool:
-    return any(c.id == container_id for c in docker_runtime.client().containers.list(all=True))
+    return any(c.id == container_id for c in ENGINE.client().containers.list(all=True))
 
 
 def options(tmp_path: Path, base_images: dict[str, str], name: str, **extra: Any) -> LaunchOptions:
@@ -101,8 +107,9 @@ def options(tmp_path: Path, base_images: dict[str, str], name: str, **extra: Any
 
 
 @pytest.mark.docker
-def test_both_images_build_and_are_described(images, targets, base_images):
-    facts = docker_runtime.describe(list(targets.values()), RunConfig(runtime="docker", base_images=base_images))
+def test_both_images_build_and_are_described(docker_runtime, images, targets, base_images):
+    settings = RuntimeSettings(base_images=base_images)
+    facts = docker_runtime.describe_environment(list(targets.values()), settings).entries
     described = facts["docker"]["images"]
     assert facts["docker"]["engine_version"]
     for name, spec in images.items():
@@ -113,30 +120,32 @@ def test_both_images_build_and_are_described(images, targets, base_images):
     assert {"python", "fastapi", "uvicorn", "pydantic"} <= set(described["fastapi"]["versions"])
     assert {"node", "express", "zod"} <= set(described["express"]["versions"])
     # Same inputs, same tag: a second check reuses the images.
-    docker_runtime.check_available(list(targets.values()), RunConfig(runtime="docker", base_images=base_images))
-    assert docker_runtime._builds[images["fastapi"].tag] == {"built": False}
+    docker_runtime.check_available(list(targets.values()), settings)
+    assert docker_runtime.images.builds[images["fastapi"].tag] == {"built": False}
 
 
 @pytest.mark.docker
 @pytest.mark.parametrize("name", TARGET_NAMES)
-def test_container_answers_the_contract_and_stop_removes_it(name, images, targets, base_images, tmp_path):
+def test_container_answers_the_contract_and_stop_removes_it(name, docker_runtime, images, targets, base_images,
+                                                            tmp_path):
     cpus = sorted(os.sched_getaffinity(0))[:1]
     server = docker_runtime.launch(targets[name], options(tmp_path, base_images, name, cpus=cpus, memory_limit_mb=256))
     try:
         start = server.wait_ready(START_TIMEOUT_S)
         assert 0 < start.listen_ms <= start.ready_ms
         check_contract(name, server.host, server.port)
-        details = server.details
+        details = server.record()
         assert details["runtime"] == "docker" and details["image"] == images[name].tag
         assert details["cpuset_cpus"] == str(cpus[0]) and details["mem_limit"] == "256m"
-        inspected = docker_runtime.client().containers.get(details["container_id"]).attrs["HostConfig"]
+        inspected = docker_runtime.engine.client().containers.get(details["container_id"]).attrs["HostConfig"]
         assert inspected["NetworkMode"] == "host" and inspected["Memory"] == 256 * 1024 * 1024
         assert inspected["CpusetCpus"] == str(cpus[0])
         pids = server.pids()
         assert pids and all(psutil.pid_exists(pid) for pid in pids)  # host PIDs, samplable with psutil
         assert any(p in " ".join(psutil.Process(pids[0]).cmdline()) for p in ("serve.py", "server.js"))
         assert server.exit_code() is None
-        cgroup_bytes = cgroup_memory_bytes(details["cgroup_memory_path"])
+        assert server.cgroup_memory_path == details["cgroup_memory_path"]
+        cgroup_bytes = memory_bytes(server.cgroup_memory_path)
         assert cgroup_bytes is not None and 1_000_000 < cgroup_bytes < 256 * 1024 * 1024
     finally:
         server.stop()
@@ -146,7 +155,7 @@ def test_container_answers_the_contract_and_stop_removes_it(name, images, target
 
 
 @pytest.mark.docker
-def test_a_crash_at_start_is_reported_with_the_container_log(images, targets, base_images, tmp_path):
+def test_a_crash_at_start_is_reported_with_the_container_log(docker_runtime, images, targets, base_images, tmp_path):
     opts = options(tmp_path, base_images, "fastapi", extra_env={"WORKERS": "not-a-number"})
     server = docker_runtime.launch(targets["fastapi"], opts)
     try:
@@ -154,15 +163,15 @@ def test_a_crash_at_start_is_reported_with_the_container_log(images, targets, ba
             server.wait_ready(START_TIMEOUT_S)
     finally:
         server.stop()
-    assert not container_exists(server.details["container_id"])
+    assert not container_exists(server.record()["container_id"])
     assert "ValueError" in opts.log_path.read_text()
 
 
 @pytest.mark.docker
-def test_a_build_failure_is_one_line_with_the_last_build_line(engine, targets):
-    spec = docker_runtime.image_spec(targets["fastapi"], "bench-no-such-base:never")
+def test_a_build_failure_is_one_line_with_the_last_build_line(docker_runtime, engine, targets):
+    spec = docker_runtime.images.hash(targets["fastapi"], "bench-no-such-base:never")
     with pytest.raises(BenchError) as caught:
-        docker_runtime.ensure_image(spec)
+        docker_runtime.images.ensure(spec)
     message = str(caught.value)
     assert "\n" not in message
     assert message.startswith("building the fastapi image on bench-no-such-base:never failed: ")
@@ -170,11 +179,12 @@ def test_a_build_failure_is_one_line_with_the_last_build_line(engine, targets):
 
 
 @pytest.mark.docker
-def test_keyboard_interrupt_inside_a_run_removes_the_container(images, targets, base_images, tmp_path):
+def test_keyboard_interrupt_inside_a_run_removes_the_container(docker_runtime, images, targets, base_images,
+                                                               tmp_path):
     container_id = None
     opts = options(tmp_path, base_images, "express")
-    with pytest.raises(KeyboardInterrupt), running("docker", targets["express"], opts) as server:
-        container_id = server.details["container_id"]
+    with pytest.raises(KeyboardInterrupt), running(docker_runtime, targets["express"], opts) as server:
+        container_id = server.record()["container_id"]
         raise KeyboardInterrupt
     assert container_id and not container_exists(container_id)
 
@@ -182,15 +192,15 @@ def test_keyboard_interrupt_inside_a_run_removes_the_container(images, targets, 
 CHILD = """
 import os, signal, sys
 from pathlib import Path
-from harness.runtime import docker as rt
+from harness.runtime.docker import DockerRuntime
 from harness.runtime.options import LaunchOptions
 from harness.runtime.server import free_port
 from harness.targets import load_target
 base = sys.argv[2] or None
-server = rt.launch(load_target(Path(sys.argv[1])), LaunchOptions(port=free_port(), log_path=Path(sys.argv[3]),
-                   base_image=base))
+server = DockerRuntime().launch(load_target(Path(sys.argv[1])), LaunchOptions(port=free_port(),
+                                log_path=Path(sys.argv[3]), base_image=base))
 server.wait_ready(60)
-print(server.details["container_id"], flush=True)
+print(server.record()["container_id"], flush=True)
 if sys.argv[4] == "kill":
     os.kill(os.getpid(), signal.SIGKILL)
 """
@@ -214,11 +224,11 @@ def test_a_harness_that_exits_without_stopping_leaves_no_container(images, base_
 
 
 @pytest.mark.docker
-def test_containers_of_a_killed_harness_are_removed_by_the_next_one(images, base_images, tmp_path):
+def test_containers_of_a_killed_harness_are_removed_by_the_next_one(docker_runtime, images, base_images, tmp_path):
     """SIGKILL skips atexit; the next check_available removes the stray (its owner is gone)."""
     container_id = _child(ROOT / "targets" / "express_app", base_images.get("express"), tmp_path / "k.log", "kill")
     assert container_exists(container_id)
-    removed = docker_runtime.remove_strays()
+    removed = docker_runtime.sweep_strays()
     assert not container_exists(container_id), removed
 
 
@@ -351,19 +361,22 @@ def tiny_target(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def test_image_tag_follows_the_build_inputs_only(tiny_target):
     target = load_target(tiny_target)
-    tag = docker_runtime.image_spec(target, None).tag
+    images = DockerRuntime().images
+    tag = images.hash(target, None).tag
     assert tag.startswith("bench-tiny:") and len(tag) == len("bench-tiny:") + 12
-    assert docker_runtime.image_spec(target, None).base_image_name == "example/base:1"
+    assert images.hash(target, None).base_image_name == "example/base:1"
     (tiny_target / "node_modules" / "dep.js").write_text("2")  # excluded by .dockerignore
-    assert docker_runtime.image_spec(target, None).tag == tag
-    assert docker_runtime.image_spec(target, "other/base:2").tag != tag  # the base-image argument counts
+    assert images.hash(target, None).tag == tag
+    assert images.hash(target, "other/base:2").tag != tag  # the base-image argument counts
     (tiny_target / "app.txt").write_text("v2")  # in the build context
-    changed = docker_runtime.image_spec(target, None).tag
+    changed = images.hash(target, None).tag
     assert changed != tag
+    assert images.spec(target, None).tag == changed == images.spec(target, None).tag  # hashed once, then kept
     (tiny_target / "Dockerfile").write_text(DOCKERFILE + "ENV X=1\n")
-    assert docker_runtime.image_spec(target, None).tag not in (tag, changed)
+    assert images.hash(target, None).tag not in (tag, changed)
+    assert images.spec(target, None).tag == changed  # until `prepare` hashes again, before a run's trials
 
 
 def test_context_files_are_what_the_sdk_sends(tiny_target):
-    files = docker_runtime.context_files(tiny_target, "Dockerfile")
+    files = context_files(tiny_target, "Dockerfile")
     assert files == [".dockerignore", "Dockerfile", "app.txt", "target.toml"]

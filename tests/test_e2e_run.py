@@ -174,14 +174,16 @@ def test_ctrl_c_keeps_results_and_leaves_no_process(tmp_path):
 
 
 def test_serve_runs_a_target_until_interrupted(tmp_path):
-    from harness.runtime.server import free_port, http_get
+    from harness.runtime.http_client import get
+    from harness.runtime.server import free_port
 
     port = free_port()
     serve = subprocess.Popen([*BENCH, "serve", "express", "--port", str(port)], cwd=ROOT, stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, text=True, env={**os.environ})
     line = serve.stdout.readline()
     assert f"http://127.0.0.1:{port}" in line
-    assert http_get("127.0.0.1", port, "/json") == (200, b'{"message":"Hello, World!"}')
+    answer = get("127.0.0.1", port, "/json")
+    assert (answer.status, answer.body) == (200, b'{"message":"Hello, World!"}')
     children = _descendants(serve.pid)
     serve.send_signal(signal.SIGINT)
     serve.communicate(timeout=30)

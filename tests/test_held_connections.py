@@ -18,6 +18,7 @@ from harness.kinds.load import KEEPALIVE_ENV, server_env
 from harness.loadgen.driver import AGGREGATE, LoadSpec, LocustProcesses, StepSpec
 from harness.run import run_benchmark
 from harness.runtime import running
+from harness.runtime.native import NativeRuntime
 from harness.runtime.options import LaunchOptions
 from harness.runtime.server import free_port
 from harness.scenario import load_scenario
@@ -99,7 +100,7 @@ def closed_by_server(sock: socket.socket, within_s: float) -> bool:
 def test_both_servers_close_idle_connections_after_the_keepalive_timeout(name, targets, tmp_path):
     timeout_s = 1.0
     options = LaunchOptions(port=free_port(), log_path=tmp_path / "server.log", extra_env={KEEPALIVE_ENV: "1"})
-    with running("native", targets[name], options) as server:
+    with running(NativeRuntime(), targets[name], options) as server:
         with socket.create_connection((server.host, server.port), timeout=5) as sock:
             assert ask(sock).startswith(b"HTTP/1.1 200")
             time.sleep(timeout_s / 4)  # idle well below the timeout: the connection is kept

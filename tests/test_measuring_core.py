@@ -2,9 +2,9 @@
 
 Pinned down here: the figures and flags of one step (`_record_step`), one Locust run of a trial
 (`_measure_run`), a whole load trial (`run_trial`), a run's trial loop (`PreparedRun.execute`),
-and the `Sampler` itself. The fakes enter through the runtime and kind registries (what a new
-runtime or kind would use) and, for the load generator, by replacing `LocustProcesses` in
-`harness.kinds.load`, which has no parameter for it.
+and the `Sampler` itself. The fakes enter where the code takes its collaborators: the runtime,
+the load generator and the contract check are fields of `TrialContext`, the runtime and the
+behaviour checks fields of `PreparedRun`; a fake scenario kind enters through the kinds' registry.
 """
 
 from __future__ import annotations
@@ -27,14 +27,14 @@ from hdrh.histogram import HdrHistogram
 from pydantic import BaseModel, PositiveInt
 
 from harness import run as run_module
-from harness import runtime
 from harness.config import RunConfig
 from harness.errors import BenchError
 from harness.kinds import load
 from harness.kinds.base import Placement, TrialContext, TrialOutcome
 from harness.loadgen.driver import AGGREGATE, EndpointResult, LoadResult, LoadSpec, StepSpec
 from harness.results import ResultsStore, RunResults
-from harness.runtime.options import LaunchOptions
+from harness.runtime import RuntimeDescription
+from harness.runtime.options import LaunchOptions, RuntimeSettings
 from harness.runtime.server import Server, StartTimings
 from harness.sampler import MB, Reading, Sampler
 from harness.scenario import KINDS, Scenario
@@ -71,32 +71,60 @@ def load_result(endpoints: dict[str, tuple[int, int, int]], duration_s: float = 
 
 
 class FakeServer(Server):
-    """Ready at once; its process tree is whatever `pids` says (the test's own process by default)."""
+    """Ready at once; its process tree is whatever its process says (the test's own process by default)."""
 
     def wait_ready(self, timeout_s: float = 30.0) -> StartTimings:
         return StartTimings(listen_ms=1.0, ready_ms=2.0)
 
 
-class FakeRuntime:
-    """A runtime module's three functions; its servers start nothing and record being stopped."""
+class FakeProcess:
+    """A ServerProcess that is this test's process; stopping it only records the stop."""
 
-    def __init__(self) -> None:
-        self.stopped: list[str] = []
-        self.pids: Callable[[], list[int]] = lambda: [os.getpid()]
+    def __init__(self, on_stop: Callable[[], None] = lambda: None,
+                 exit_code: Callable[[], int | None] = lambda: None) -> None:
+        self.on_stop, self.exit_code = on_stop, exit_code
 
-    def launch(self, target: Target, options: LaunchOptions) -> Server:
-        return FakeServer.launched(target, options, time.perf_counter(), pids=self.pids, exit_code=lambda: None,
-                                   stop=lambda: self.stopped.append(target.name), details={})
+    def pids(self) -> list[int]:
+        return [os.getpid()]
 
-    def check_available(self, targets: list[Target], config: object) -> None:
-        pass
+    def stop(self) -> None:
+        self.on_stop()
 
-    def describe(self, targets: list[Target], config: object) -> dict[str, object]:
+
+class FakeFacts:
+    """RuntimeFacts of a runtime that reports nothing but, when given, a cgroup memory file."""
+
+    def __init__(self, cgroup_memory_path: str | None = None) -> None:
+        self.cgroup_memory_path = cgroup_memory_path
+
+    def record(self) -> dict[str, object]:
         return {}
 
 
+class FakeRuntime:
+    """A Runtime whose servers start nothing and record being stopped."""
+
+    name = "fake"
+
+    def __init__(self) -> None:
+        self.stopped: list[str] = []
+
+    def launch(self, target: Target, options: LaunchOptions) -> Server:
+        process = FakeProcess(on_stop=lambda: self.stopped.append(target.name))
+        return FakeServer.launched(target, options, time.perf_counter(), process, FakeFacts())
+
+    def check_available(self, targets: list[Target], settings: RuntimeSettings) -> None:
+        pass
+
+    def describe_environment(self, targets: list[Target], settings: RuntimeSettings) -> RuntimeDescription:
+        return RuntimeDescription()
+
+    def sweep_strays(self) -> list[str]:
+        return []
+
+
 def register(monkeypatch: pytest.MonkeyPatch, registry: dict[str, str], name: str, module: object) -> None:
-    """Put a fake module under `name` in one of the harness's registries (runtimes, kinds)."""
+    """Put a fake module under `name` in the kinds' registry."""
     fake = types.ModuleType(f"bench_fake_{name}")
     fake.__dict__.update({k: getattr(module, k) for k in dir(module) if not k.startswith("_")})
     monkeypatch.setitem(sys.modules, fake.__name__, fake)
@@ -104,10 +132,8 @@ def register(monkeypatch: pytest.MonkeyPatch, registry: dict[str, str], name: st
 
 
 @pytest.fixture
-def fake_runtime(monkeypatch: pytest.MonkeyPatch) -> FakeRuntime:
-    fake = FakeRuntime()
-    register(monkeypatch, runtime.RUNTIMES, "fake", fake)
-    return fake
+def fake_runtime() -> FakeRuntime:
+    return FakeRuntime()
 
 
 @pytest.fixture
@@ -148,25 +174,34 @@ class FakeLoad:
 
 
 @pytest.fixture
-def fake_load(monkeypatch: pytest.MonkeyPatch, idle_process: psutil.Process) -> type[FakeLoad]:
-    """FakeLoad in place of LocustProcesses, with an idle `sleep` as its process."""
+def fake_load(idle_process: psutil.Process) -> type[FakeLoad]:
+    """FakeLoad, for a context's load generator, with an idle `sleep` as its process."""
 
     class Load(FakeLoad):
         made: ClassVar[list[FakeLoad]] = []
         pid: ClassVar[int] = idle_process.pid
 
-    monkeypatch.setattr(load, "LocustProcesses", Load)
     return Load
 
 
-def context(tmp_path: Path, **params: object) -> TrialContext:
+def no_contract(*args: object, **kw: object) -> dict[str, object]:
+    return {}
+
+
+def context(tmp_path: Path, runtime: FakeRuntime | None = None, load_generator: type[FakeLoad] | None = None,
+            contract: Callable[..., dict[str, object]] = no_contract, **params: object) -> TrialContext:
+    """A load trial's context; with no load generator given, any attempt to start one fails the test."""
     values = {"users": [4], "warmup_s": 0.5, "duration_s": 2.0, "trials": 1, **params}
     scenario = Scenario(name="fake", path=tmp_path / "fake.py", description="", kind="load",
                         profiles={"test": values})  # fmt: skip
-    placement = Placement(runtime="fake", server_cpus=[], loadgen_cpus=[], workers=1, loadgen_workers=1,
-                          sample_hz=50.0)  # fmt: skip
+    placement = Placement(server_cpus=[], loadgen_cpus=[], workers=1, loadgen_workers=1, sample_hz=50.0)
     return TrialContext(target=TARGETS[0], scenario=scenario, params=load.Params(**values), trial=1,
-                        placement=placement, work_dir=tmp_path, port=NO_PORT)  # fmt: skip
+                        placement=placement, runtime=runtime or FakeRuntime(), work_dir=tmp_path, port=NO_PORT,
+                        load_generator=load_generator or refuse_load, check_contract=contract)  # fmt: skip
+
+
+def refuse_load(spec: LoadSpec, out_dir: Path) -> FakeLoad:
+    raise AssertionError("this test must not start a load")
 
 
 def filled_sampler(server: list[Reading], loadgen: list[Reading], thread_cpu_s: float = 0.1,
@@ -268,15 +303,17 @@ def test_little_law_ratio_and_flag(tmp_path, users, think_s, requests, ratio):
 # --- one Locust run: _measure_run -------------------------------------------------------------
 
 
-def fake_server(tmp_path: Path, exit_code: Callable[[], int | None] = lambda: None, **details: object) -> Server:
+def fake_server(tmp_path: Path, exit_code: Callable[[], int | None] = lambda: None,
+                cgroup_memory_path: str | None = None) -> Server:
     options = LaunchOptions(port=NO_PORT, log_path=tmp_path / "server.log")
-    return FakeServer.launched(TARGETS[0], options, 0.0, pids=lambda: [os.getpid()], exit_code=exit_code,
-                               stop=lambda: None, details=dict(details))  # fmt: skip
+    return FakeServer.launched(TARGETS[0], options, 0.0, FakeProcess(exit_code=exit_code),
+                               FakeFacts(cgroup_memory_path))  # fmt: skip
 
 
 def test_a_run_steps_through_its_users_and_samples_the_server_and_the_load_generator(tmp_path, fake_load,
                                                                                    idle_process):
-    ctx = context(tmp_path, users=[2, 4], matrix={"ms": [20]}, think_s=0.1, params={"size": 3}, after_load_s=0)
+    ctx = context(tmp_path, load_generator=fake_load, users=[2, 4], matrix={"ms": [20]}, think_s=0.1,
+                  params={"size": 3}, after_load_s=0)
     messages: list[str] = []
     ctx.progress = messages.append
     outcome = TrialOutcome()
@@ -301,7 +338,8 @@ def test_a_server_that_dies_during_the_load_is_one_line_naming_the_step(tmp_path
     (tmp_path / "server.log").write_text("starting\nSegmentation fault\n")
     server = fake_server(tmp_path, exit_code=lambda: -11)
     with pytest.raises(BenchError) as caught:
-        load._measure_run(context(tmp_path, users=[2, 4]), server, {}, [2, 4], TrialOutcome())
+        load._measure_run(context(tmp_path, load_generator=fake_load, users=[2, 4]), server, {}, [2, 4],
+                          TrialOutcome())
     message = str(caught.value)
     assert "\n" not in message and "exited during the load at users=4" in message and "Segmentation fault" in message
 
@@ -310,17 +348,17 @@ def test_a_container_reports_its_cgroup_memory_at_the_end_of_the_run(tmp_path, f
     (tmp_path / "memory.current").write_text("123456789\n")
     outcome = TrialOutcome()
     server = fake_server(tmp_path, cgroup_memory_path=str(tmp_path / "memory.current"))
-    load._measure_run(context(tmp_path, users=[2, 4]), server, {}, [2, 4], outcome)
+    load._measure_run(context(tmp_path, load_generator=fake_load, users=[2, 4]), server, {}, [2, 4], outcome)
     assert [(m.step, m.value) for m in outcome.metrics if m.metric == "server_cgroup_mb"] == [("users=4", 123.456789)]
 
 
 # --- one trial: run_trial ---------------------------------------------------------------------
 
 
-def test_a_load_trial_starts_checks_measures_and_stops_its_server(tmp_path, monkeypatch, fake_runtime, fake_load):
+def test_a_load_trial_starts_checks_measures_and_stops_its_server(tmp_path, fake_runtime, fake_load):
     checked = []
-    monkeypatch.setattr(load, "check_contract", lambda *args, **kw: checked.append(args) or {"answers": "right"})
-    ctx = context(tmp_path, users=[2, 4], matrix={"ms": [20, 100]})
+    ctx = context(tmp_path, fake_runtime, fake_load, lambda *args, **kw: checked.append(args) or {"answers": "right"},
+                  users=[2, 4], matrix={"ms": [20, 100]})
     outcome = load.run_trial(ctx)
     assert outcome.server == {"start": {"listen_ms": 1.0, "ready_ms": 2.0}, "contract": {"answers": "right"},
                               "processes": 1, "keepalive_timeout_s": 5.0}  # fmt: skip
@@ -330,21 +368,18 @@ def test_a_load_trial_starts_checks_measures_and_stops_its_server(tmp_path, monk
         "ms=20,users=2", "ms=20,users=4", "ms=100,users=2", "ms=100,users=4"}
 
 
-def test_a_trial_adds_the_figures_computed_across_its_steps(tmp_path, monkeypatch, fake_runtime, fake_load):
-    monkeypatch.setattr(load, "check_contract", lambda *args, **kw: {})
-    outcome = load.run_trial(context(tmp_path, users=[2, 4], summary={"slo_p99_ms": 50}))
+def test_a_trial_adds_the_figures_computed_across_its_steps(tmp_path, fake_runtime, fake_load):
+    outcome = load.run_trial(context(tmp_path, fake_runtime, fake_load, users=[2, 4], summary={"slo_p99_ms": 50}))
     assert [m.value for m in outcome.metrics if m.metric == "max_concurrency_slo" and m.step == ""] == [4.0]
 
 
 def test_the_server_is_stopped_when_the_load_fails(tmp_path, monkeypatch, fake_runtime, fake_load):
-    monkeypatch.setattr(load, "check_contract", lambda *args, **kw: {})
-
     def no_measurement(self):
         raise BenchError("Locust produced no measurement")
 
     monkeypatch.setattr(fake_load, "results", no_measurement)
     with pytest.raises(BenchError, match="no measurement"):
-        load.run_trial(context(tmp_path))
+        load.run_trial(context(tmp_path, fake_runtime, fake_load))
     assert fake_runtime.stopped == ["alpha"]
 
 
@@ -372,23 +407,23 @@ class FakeKind:
                             flags=["loadgen_saturated:users=1"] if ctx.trial == 2 else [])  # fmt: skip
 
 
-def prepared(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kind: FakeKind) -> run_module.PreparedRun:
+def prepared(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kind: FakeKind, runtime: FakeRuntime
+             ) -> run_module.PreparedRun:
     register(monkeypatch, KINDS, "fakekind", kind)
-    monkeypatch.setattr(run_module, "behaviour_checks", lambda server: {"port": server.port})
     scenario = Scenario(name="fake", path=tmp_path / "fake.py", description="", kind="fakekind",
                         profiles={"test": {"trials": 2}})  # fmt: skip
     cpus = sorted(os.sched_getaffinity(0))
-    placement = Placement(runtime="fake", server_cpus=cpus[:1], loadgen_cpus=cpus[-1:], workers=1, loadgen_workers=1,
-                          sample_hz=10.0)  # fmt: skip
+    placement = Placement(server_cpus=cpus[:1], loadgen_cpus=cpus[-1:], workers=1, loadgen_workers=1, sample_hz=10.0)
     plan = run_module.plan_trials([scenario], TARGETS, "test", "alternate", random.Random(0))
     store = ResultsStore(kind.directory, RunResults(run_id="fake", created_at="2026-01-01T00:00:00+00:00"), samples=[])
-    return run_module.PreparedRun(RunConfig(profile="test", runtime="fake"), store, plan, placement)
+    return run_module.PreparedRun(RunConfig(profile="test", runtime="fake"), store, plan, placement, runtime,
+                                  behaviour_checks=lambda server: {"port": server.port})
 
 
 def test_a_run_saves_after_every_trial_and_ends_complete(tmp_path, monkeypatch, fake_runtime):
     affinity = os.sched_getaffinity(0)
     kind = FakeKind(tmp_path / "run")
-    directory = prepared(tmp_path, monkeypatch, kind).execute()
+    directory = prepared(tmp_path, monkeypatch, kind, fake_runtime).execute()
     assert kind.seen == [(0, ["alpha", "beta"], True), (1, ["alpha", "beta"], True), (2, ["alpha", "beta"], True),
                          (3, ["alpha", "beta"], True)]  # fmt: skip
     assert os.sched_getaffinity(0) == affinity and fake_runtime.stopped == ["alpha", "beta"]  # the behaviour checks
@@ -407,7 +442,7 @@ def test_an_interrupted_run_keeps_its_finished_trials_and_says_it_is_incomplete(
     affinity = os.sched_getaffinity(0)
     kind = FakeKind(tmp_path / "run", interrupt_at=3)
     with pytest.raises(KeyboardInterrupt):
-        prepared(tmp_path, monkeypatch, kind).execute()
+        prepared(tmp_path, monkeypatch, kind, fake_runtime).execute()
     assert os.sched_getaffinity(0) == affinity
     results = json.loads((tmp_path / "run" / "results.json").read_text())
     assert results["complete"] is False and len(results["trials"]) == 2

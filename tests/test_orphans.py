@@ -21,7 +21,8 @@ import pytest
 
 from harness.cli import main
 from harness.runtime import procs
-from harness.runtime.server import free_port, http_get
+from harness.runtime.http_client import get
+from harness.runtime.server import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 READY_TIMEOUT_S = 60.0  # a busy 2-core machine; polled, so a fast one does not wait
@@ -54,7 +55,7 @@ env = {{ HOST = "{{host}}", PORT = "{{port}}" }}
 
 def _answers(port: int) -> bool:
     try:
-        return http_get("127.0.0.1", port, "/health", timeout_s=1.0)[0] == 200
+        return get("127.0.0.1", port, "/health", timeout_s=1.0).status == 200
     except OSError:
         return False
 

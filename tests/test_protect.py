@@ -199,15 +199,28 @@ def test_a_member_that_cannot_leave_is_a_warning_not_a_failure(tmp_path: Path, m
     assert protection.warnings == [f"cannot remove cgroup {parent}/bench-r-server: processes [{PID}] stay in it"]
 
 
-def test_module_adopt_reaches_only_the_active_run(tmp_path: Path) -> None:
+def test_a_server_joins_the_protection_its_launch_options_name_and_no_other(tmp_path: Path) -> None:
+    from harness.runtime.native import NativeRuntime
+    from harness.runtime.options import LaunchOptions
+    from harness.runtime.server import free_port
+    from harness.targets import NativeSpec, Target
+
     parent = v1_tree(tmp_path)
-    protect.adopt("server", PID)  # no run: nothing happens
-    assert str(PID) in procs(parent)
-    with protected("r", root=tmp_path, fs=FakeKernel(tmp_path, 1)):
-        protect.adopt("server", PID)
-        assert procs(parent / "bench-r-server") == [str(PID)]
-    protect.adopt("server", OTHER_PID)
-    assert str(OTHER_PID) in procs(parent)
+    sleeper = Target(name="sleeper", display_name="S", language="none", native=NativeSpec(command=["sleep", "60"]))
+    runtime = NativeRuntime()
+
+    def launch(protection: protect.Protection | None) -> int:
+        server = runtime.launch(sleeper, LaunchOptions(port=free_port(), log_path=tmp_path / "s.log",
+                                                       protection=protection))
+        pid = server.pids()[0]
+        server.stop()
+        return pid
+
+    with protected("r", root=tmp_path, fs=FakeKernel(tmp_path, 1)) as protection:
+        protected_pid = launch(protection)
+        assert procs(parent / "bench-r-server") == [str(protected_pid)]
+        unprotected_pid = launch(None)  # a server started outside the run's options (tests, `bench serve`)
+        assert procs(parent / "bench-r-server") == [str(protected_pid)] and str(unprotected_pid) not in procs(parent)
 
 
 def test_group_names_are_recognisable_and_safe() -> None:

@@ -12,8 +12,8 @@ import time
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt
 
 from harness.kinds.base import TrialContext, TrialOutcome
-from harness.runtime import get_runtime
-from harness.sampler import MB, cgroup_memory_bytes, tree_memory
+from harness.runtime.cgroup import memory_bytes
+from harness.sampler import MB, tree_memory
 
 MIB = 1024 * 1024
 
@@ -28,15 +28,15 @@ class Params(BaseModel):
 
 def run_trial(ctx: TrialContext) -> TrialOutcome:
     params: Params = ctx.params
-    server = get_runtime(ctx.placement.runtime).launch(ctx.target, ctx.launch_options())
+    server = ctx.runtime.launch(ctx.target, ctx.launch_options())
     try:
         timings = server.wait_ready(params.timeout_s)
         time.sleep(params.settle_s)
         rss, uss = tree_memory(server.pids())
-        cgroup = cgroup_memory_bytes(server.details.get("cgroup_memory_path"))  # type: ignore[arg-type]
+        cgroup = memory_bytes(server.cgroup_memory_path)
     finally:
         server.stop()
-    outcome = TrialOutcome(server=dict(server.details))
+    outcome = TrialOutcome(server=server.record())  # no `start`: the figures below are the start
     for metric, value, unit in (
         ("cold_start_ms", timings.ready_ms, "ms"),
         ("listen_ms", timings.listen_ms, "ms"),

@@ -9,22 +9,22 @@ from __future__ import annotations
 import itertools
 import resource
 import time
-from dataclasses import asdict, replace
+from dataclasses import replace
 from typing import Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt, model_validator
 
-from harness.contract_check import check_contract
 from harness.disturbance import FOREIGN_SUFFIX, is_disturbed
 from harness.errors import BenchError
 from harness.kinds.base import TrialContext, TrialOutcome
 from harness.kinds.load_summary import answered_figures, memory_figures, trial_figures
-from harness.loadgen.driver import AGGREGATE, LoadResult, LoadSpec, LocustProcesses, StepSpec
+from harness.loadgen.driver import AGGREGATE, LoadResult, LoadSpec, StepSpec
 from harness.measure import endpoint_figures, little_law_ratio, resource_figures
 from harness.results import HistogramRecord, Sample, step_label
 from harness.runtime import running
+from harness.runtime.cgroup import memory_bytes
 from harness.runtime.server import Server
-from harness.sampler import MB, Reading, Sampler, cgroup_memory_bytes, tree_memory
+from harness.sampler import MB, Reading, Sampler, tree_memory
 from harness.stats import LITTLE_TOLERANCE
 
 
@@ -105,12 +105,12 @@ def run_trial(ctx: TrialContext) -> TrialOutcome:
     outcome = TrialOutcome()
     options = ctx.launch_options()
     options = replace(options, extra_env=server_env(params, options.extra_env))
-    with running(ctx.placement.runtime, ctx.target, options) as server:
-        outcome.server = {"start": asdict(server.details.pop("start")), **server.details}
+    with running(ctx.runtime, ctx.target, options) as server:
+        outcome.server = server.record()
         outcome.server["keepalive_timeout_s"] = float(options.extra_env[KEEPALIVE_ENV])
-        outcome.server["contract"] = check_contract(ctx.target.name, server.host, server.port,
-                                                    single_store=ctx.placement.workers == 1,
-                                                    endpoints=ctx.target.endpoints)
+        outcome.server["contract"] = ctx.check_contract(ctx.target.name, server.host, server.port,
+                                                        single_store=ctx.placement.workers == 1,
+                                                        endpoints=ctx.target.endpoints)
         outcome.server["processes"] = len(server.pids())  # shows worker parity (--workers N)
         for fixed, users in params.runs():
             _measure_run(ctx, server, fixed, users, outcome)
@@ -137,14 +137,14 @@ def _measure_run(ctx: TrialContext, server: Server, fixed: dict[str, Any], users
         params={**params.params, **fixed, "think_s": params.think_s, "think_jitter": params.think_jitter},
     )
     run_name = step_label(fixed).replace(",", "-").replace("=", "") or "load"
-    processes = LocustProcesses(spec, ctx.work_dir / f"locust-{run_name}")
+    processes = ctx.load_generator(spec, ctx.work_dir / f"locust-{run_name}")
     with Sampler({"server": server.pids, "loadgen": processes.pids}, rate_hz=ctx.placement.sample_hz,
                  cpus={"server": ctx.placement.server_cpus, "loadgen": ctx.placement.loadgen_cpus}) as sampler:
         results = processes.run()
     if server.exit_code() is not None:
         raise BenchError(f"{ctx.target.name} exited during the load at {labels[-1]}; "
                          f"its log ends: {server.log_tail()}")
-    cgroup = cgroup_memory_bytes(server.details.get("cgroup_memory_path"))  # type: ignore[arg-type]
+    cgroup = memory_bytes(server.cgroup_memory_path)
     if cgroup is not None:  # docker: the container's memory as its cgroup counts it, at the end of the run
         outcome.metrics.append(ctx.metric("server_cgroup_mb", cgroup / MB, "MB", labels[-1]))
     for label, n, result in zip(labels, users, results, strict=True):

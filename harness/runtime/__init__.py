@@ -1,11 +1,10 @@
 """Runtimes start a target and hand back a `Server`; picked by name from a registry.
 
-A runtime is a module with three functions:
-  launch(target, options: LaunchOptions) -> Server    spawn and return at once (not yet ready)
-  check_available(targets, config) -> None            raise BenchError before any trial if it cannot run
-  describe(targets, config) -> dict                   facts for the results' environment (images, versions)
-The registry maps a name to its module path so that an unused runtime's dependencies (the
-Docker SDK) are never imported.
+A runtime is an object (the `Runtime` protocol) that owns whatever state it keeps (engine
+clients, image builds, started containers). The registry maps a name to "module:Class", as
+Uvicorn maps its loop and protocol names, so that an unused runtime's dependencies (the Docker
+SDK) are never imported. To add a runtime: write a class with these methods and add its line
+to RUNTIMES.
 """
 
 from __future__ import annotations
@@ -13,34 +12,70 @@ from __future__ import annotations
 import importlib
 from collections.abc import Iterator
 from contextlib import contextmanager
-from types import ModuleType
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 from harness.errors import BenchError
-from harness.runtime.options import LaunchOptions
+from harness.runtime.options import LaunchOptions, RuntimeSettings
 from harness.runtime.server import Server
 from harness.targets import Target
 
 RUNTIMES = {
-    "native": "harness.runtime.native",
-    "docker": "harness.runtime.docker",
+    "native": "harness.runtime.native:NativeRuntime",
+    "docker": "harness.runtime.docker:DockerRuntime",
 }
 
 
-def get_runtime(name: str) -> ModuleType:
+@dataclass(frozen=True)
+class RuntimeDescription:
+    """A runtime's facts for the results' environment."""
+
+    entries: dict[str, Any] = field(default_factory=dict)  # added to the environment as they are, e.g. {"docker": …}
+    # The component versions that ran, by target, when they are not the host's (those inside images).
+    target_versions: dict[str, dict[str, str]] = field(default_factory=dict)
+
+
+class Runtime(Protocol):
+    name: str
+
+    def check_available(self, targets: list[Target], settings: RuntimeSettings) -> None:
+        """Raise BenchError before any trial if a target cannot run here (and prepare it: build images)."""
+        ...
+
+    def describe_environment(self, targets: list[Target], settings: RuntimeSettings) -> RuntimeDescription:
+        """Facts for the results' environment (engine, images, the versions inside them)."""
+        ...
+
+    def launch(self, target: Target, options: LaunchOptions) -> Server:
+        """Spawn the target and return at once (not yet ready: `Server.wait_ready` says when)."""
+        ...
+
+    def sweep_strays(self) -> list[str]:
+        """Remove what a killed harness left in this runtime's own world (containers); describe each.
+
+        Processes on this machine, servers and Locust alike, are swept by `procs.sweep_orphans`."""
+        ...
+
+
+def get_runtime(name: str) -> Runtime:
+    """A new runtime of that name (its state starts empty: keep it for the run)."""
     if name not in RUNTIMES:
         raise BenchError(f"unknown runtime {name!r}; known: {', '.join(RUNTIMES)}")
+    module_name, _, class_name = RUNTIMES[name].partition(":")
     try:
-        return importlib.import_module(RUNTIMES[name])
+        module = importlib.import_module(module_name)
     except ModuleNotFoundError as exc:
         raise BenchError(f"runtime {name!r} is not available: {exc}") from None
+    runtime: Runtime = getattr(module, class_name)()
+    return runtime
 
 
 @contextmanager
-def running(runtime: str, target: Target, options: LaunchOptions, timeout_s: float = 30.0) -> Iterator[Server]:
-    """Start a target, wait until it is healthy, and always stop it, even on Ctrl-C."""
-    server = get_runtime(runtime).launch(target, options)
+def running(runtime: Runtime, target: Target, options: LaunchOptions, timeout_s: float = 30.0) -> Iterator[Server]:
+    """Start a target, wait until it is healthy (its `start` timings), and always stop it, even on Ctrl-C."""
+    server = runtime.launch(target, options)
     try:
-        server.details["start"] = server.wait_ready(timeout_s)
+        server.start = server.wait_ready(timeout_s)
         yield server
     finally:
         server.stop()

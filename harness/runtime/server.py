@@ -1,28 +1,58 @@
-"""What every runtime hands back: a started server, its processes, its log, and how to stop it."""
+"""What every runtime hands back: a started server, its processes, its log, how to stop it, what it is."""
 
 from __future__ import annotations
 
-import http.client
-import json
 import socket
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any, Protocol
 
 from harness.errors import BenchError
+from harness.runtime.http_client import ERRORS, get
 from harness.runtime.options import LaunchOptions
 from harness.targets import Target
 
 POLL_INTERVAL_S = 0.002  # fine enough for cold-start timing in milliseconds, cheap enough to not slow it
+HEALTH_TIMEOUT_S = 2.0
 
 
-@dataclass
+@dataclass(frozen=True)
 class StartTimings:
     """Milliseconds from spawn: first accepted TCP connection, first correct health answer."""
 
     listen_ms: float
     ready_ms: float
+
+
+class ServerProcess(Protocol):
+    """A runtime's handle on what it started: a process group, a container."""
+
+    def pids(self) -> list[int]:
+        """The server's whole process tree, as host PIDs; [] once stopped."""
+        ...
+
+    def exit_code(self) -> int | None:
+        """None while running."""
+        ...
+
+    def stop(self) -> None:
+        """Stop and clean up; idempotent."""
+        ...
+
+
+class RuntimeFacts(Protocol):
+    """What a runtime says about one started server, for the trial's record in results.json."""
+
+    @property
+    def cgroup_memory_path(self) -> str | None:
+        """The file holding the server's memory as its cgroup counts it, if it has a cgroup of its own."""
+        ...
+
+    def record(self) -> dict[str, Any]:
+        """{"runtime": <name>, ...facts}: the trial's `server` entry in results.json."""
+        ...
 
 
 @dataclass
@@ -33,22 +63,38 @@ class Server:
     health_path: str
     log_path: Path
     spawned_at_s: float  # time.perf_counter() just before the spawn call
-    pids: Callable[[], list[int]]  # the server's whole process tree, as host PIDs
-    exit_code: Callable[[], int | None]  # None while running
-    stop: Callable[[], None]
-    details: dict[str, object] = field(default_factory=dict)
+    process: ServerProcess
+    facts: RuntimeFacts
+    start: StartTimings | None = None  # set once `runtime.running` has waited until it is ready
 
     @classmethod
-    def launched(cls, target: Target, options: LaunchOptions, spawned_at_s: float, pids: Callable[[], list[int]],
-                 exit_code: Callable[[], int | None], stop: Callable[[], None], details: dict[str, object]) -> Server:
-        """What every runtime's launch() returns: the target and options, plus its own handles."""
+    def launched(cls, target: Target, options: LaunchOptions, spawned_at_s: float, process: ServerProcess,
+                 facts: RuntimeFacts) -> Server:
+        """What every runtime's launch() returns: the target and options, plus its own handle and facts."""
         return cls(name=target.name, host=options.host, port=options.port, health_path=target.health_path,
-                   log_path=options.log_path, spawned_at_s=spawned_at_s, pids=pids, exit_code=exit_code, stop=stop,
-                   details=details)
+                   log_path=options.log_path, spawned_at_s=spawned_at_s, process=process, facts=facts)
 
     @property
     def base_url(self) -> str:
         return f"http://{self.host}:{self.port}"
+
+    @property
+    def cgroup_memory_path(self) -> str | None:
+        return self.facts.cgroup_memory_path
+
+    def pids(self) -> list[int]:
+        return self.process.pids()
+
+    def exit_code(self) -> int | None:
+        return self.process.exit_code()
+
+    def stop(self) -> None:
+        self.process.stop()
+
+    def record(self) -> dict[str, Any]:
+        """The trial's `server` entry: start timings (when waited for), then the runtime's facts."""
+        start = {"start": asdict(self.start)} if self.start is not None else {}
+        return {**start, **self.facts.record()}
 
     def log_tail(self, lines: int = 8) -> str:
         return log_tail(self.log_path, lines)
@@ -84,10 +130,10 @@ class Server:
 
     def _health_ok(self) -> bool:
         try:
-            status, body = http_get(self.host, self.port, self.health_path, timeout_s=2.0)
-        except (OSError, http.client.HTTPException):
+            answer = get(self.host, self.port, self.health_path, timeout_s=HEALTH_TIMEOUT_S)
+        except ERRORS:
             return False
-        return status == 200 and _json_or_none(body) == {"status": "ok"}
+        return answer.status == 200 and answer.json() == {"status": "ok"}
 
 
 def log_tail(path: Path, lines: int = 8) -> str:
@@ -97,23 +143,6 @@ def log_tail(path: Path, lines: int = 8) -> str:
     except OSError:
         return "(no log)"
     return " | ".join(text[-lines:]) or "(empty log)"
-
-
-def http_get(host: str, port: int, path: str, timeout_s: float = 5.0) -> tuple[int, bytes]:
-    conn = http.client.HTTPConnection(host, port, timeout=timeout_s)
-    try:
-        conn.request("GET", path)
-        response = conn.getresponse()
-        return response.status, response.read()
-    finally:
-        conn.close()
-
-
-def _json_or_none(body: bytes) -> object:
-    try:
-        return json.loads(body)
-    except ValueError:
-        return None
 
 
 def check_port_free(host: str, port: int) -> None:
