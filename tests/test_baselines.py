@@ -21,8 +21,9 @@ import test_contract as contract
 
 from harness.contract_check import check_contract
 from harness.errors import BenchError
+from harness.runtime import http_client
 from harness.runtime.native import start_native
-from harness.runtime.server import Server, free_port, http_get
+from harness.runtime.server import Server, free_port
 from harness.targets import Target, discover_targets, load_target, select_targets
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -125,7 +126,8 @@ def test_bench_serve_runs_a_baseline_until_interrupted(name):
     try:
         line = serve.stdout.readline()
         assert f"http://127.0.0.1:{port}" in line, serve.stderr.read() if serve.poll() is not None else line
-        assert http_get("127.0.0.1", port, "/json") == (200, b'{"message":"Hello, World!"}')
+        answer = http_client.get("127.0.0.1", port, "/json")
+        assert (answer.status, answer.body) == (200, b'{"message":"Hello, World!"}')
         children = psutil.Process(serve.pid).children(recursive=True)
     finally:
         serve.send_signal(signal.SIGINT)
