@@ -39,7 +39,8 @@ sys.path.insert(0, str(ROOT))
 from harness.errors import BenchError  # noqa: E402
 from harness.loadgen.driver import PLUGIN  # noqa: E402
 from harness.loadgen.params import OUTPUT_ENV, PARAMS_ENV, STEPS_ENV, TAIL_S  # noqa: E402
-from harness.runtime.native import pinned, start_native  # noqa: E402
+from harness.runtime.native import start_native  # noqa: E402
+from harness.runtime.procs import pinned  # noqa: E402
 from harness.runtime.server import free_port  # noqa: E402
 from harness.targets import discover_targets, select_targets  # noqa: E402
 
