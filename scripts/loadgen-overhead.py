@@ -170,6 +170,9 @@ def _measured(variant: str, stats_path: Path, cpu_window: tuple[float, float, fl
     span_s = entry["last_request_timestamp"] - entry["start_time"]
     rps = entry["num_requests"] / span_s
     cpu_s, busy_s, wall_s = cpu_window
+    if entry["num_requests"] == 0 or span_s <= 0 or cpu_s <= 0:
+        # e.g. a window that ended before Locust's users ran, on a very busy machine
+        raise BenchError(f"Locust ({variant}) measured no load in its window; try a longer --duration-s")
     # CPU use over the steady window, divided by the rate: CPU time per request
     return Measured(variant, entry["num_requests"], entry["num_failures"], rps,
                     loadgen_cpu_pct=100 * cpu_s / wall_s, loadgen_cpu_us_per_req=1e6 * cpu_s / wall_s / rps,
