@@ -58,11 +58,19 @@ function pydanticCheck (check) {
   }
 }
 
+// No NUL characters: PostgreSQL's text cannot hold them, and both stores answer alike (422).
+// FastAPI's `pattern`, checked after the length, as pydantic-core does.
+const NO_NUL = '^[^\\x00]*$'
+function noNul (checked) {
+  if (checked.error !== undefined || !checked.value.includes('\0')) return checked
+  return { error: compat.error('string_pattern_mismatch', `String should match pattern '${NO_NUL}'`, checked.value, { pattern: NO_NUL }) }
+}
+
 const intString = z.string().transform(pydanticCheck(compat.parseInt))
 const intParam = (min, max) => intString.pipe(z.number().min(min).max(max))
 
 const UserIn = z.object({
-  name: z.string().transform(pydanticCheck(raw => compat.checkString(raw, 1, 100))),
+  name: z.string().transform(pydanticCheck(raw => noNul(compat.checkString(raw, 1, 100)))),
   email: z.string().transform(pydanticCheck(raw => {
     const checked = compat.checkString(raw, 0, Infinity)
     return checked.error === undefined ? compat.validateEmail(raw) : checked

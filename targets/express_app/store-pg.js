@@ -28,8 +28,16 @@ function validId (id) {
   return Number.isInteger(id) && id >= 1 && id <= MAX_ID
 }
 
-/** Whether an error says the database cannot answer (not a wrong statement, which is a bug: 500). */
+// What is never the database's fault: a conflict (409) or a bug in this code (500).
+const NOT_DOWN = [Conflict, TypeError, ReferenceError, RangeError, SyntaxError]
+
+/**
+ * Whether an error says the database cannot answer: a server error with a connection or shutdown
+ * code, or a client-side one (socket errors, "Connection terminated", timeouts). A wrong statement
+ * is a DatabaseError with another code: a bug, 500. asyncpg's classes draw the same line in store_pg.py.
+ */
 function isDown (err) {
+  if (NOT_DOWN.some(kind => err instanceof kind)) return false
   return !(err instanceof DatabaseError) || DOWN_CODES.test(err.code ?? '')
 }
 

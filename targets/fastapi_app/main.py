@@ -52,8 +52,12 @@ class ErrorMessage(BaseModel):
     detail: str
 
 
+# No NUL characters: PostgreSQL's text cannot hold them, and both stores answer alike (422).
+NO_NUL = r"^[^\x00]*$"
+
+
 class UserIn(BaseModel):
-    name: str = Field(min_length=1, max_length=100)
+    name: str = Field(min_length=1, max_length=100, pattern=NO_NUL)
     email: EmailStr
 
 
