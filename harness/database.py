@@ -307,3 +307,80 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
         process.wait(timeout=STOP_GRACE_S)
     with suppress(ProcessLookupError, PermissionError):
         os.killpg(process.pid, signal.SIGKILL)  # backends that outlived the postmaster
+
+
+# ---- the hooks for runs and trials -------------------------------------------------------------
+
+
+def check_available(config: Any, scenarios: list[Any]) -> None:
+    """Before any trial: a run with a database scenario needs PostgreSQL's binaries (BenchError says how)."""
+    if any(s.database for s in scenarios):
+        bin_dir(config.db)
+        run_as()
+
+
+@contextmanager
+def for_run(config: Any, scenarios: list[Any], server_cpus: list[int], log_dir: Path, environment: dict[str, Any]
+            ) -> Iterator[Database | None]:
+    """One PostgreSQL for the run's database scenarios (None when none has one); its facts go to `environment`."""
+    if not any(s.database for s in scenarios):
+        yield None
+        return
+    from harness.cpus import parse_cpu_list
+
+    options = DatabaseOptions(
+        source=config.db, cpus=parse_cpu_list(config.db_cpus) if config.db_cpus else server_cpus, port=config.db_port,
+        pool_size=config.db_pool_size, workers=config.workers, log_path=log_dir / "database.log",
+    )  # fmt: skip
+    with running_database(options) as database:
+        environment["database"] = database.facts
+        yield database
+
+
+@dataclass(frozen=True)
+class TrialDatabase:
+    """What a trial adds for its database: the servers' environment, and a sampled role."""
+
+    env: dict[str, str] = field(default_factory=dict)
+    roles: dict[str, Any] = field(default_factory=dict)  # role -> pids(), for the Sampler
+    cpus: dict[str, list[int]] = field(default_factory=dict)
+
+
+@contextmanager
+def for_trial(scenario: Any, database: Database | None) -> Iterator[TrialDatabase]:
+    """Reset the database before a trial of a database scenario; fail the trial if it died meanwhile."""
+    if not scenario.database:
+        yield TrialDatabase()
+        return
+    if database is None:
+        raise BenchError(f"scenario {scenario.name!r} needs PostgreSQL, and this run started none")
+    database.check_alive("before the trial")
+    database.reset()
+    try:
+        yield TrialDatabase(env=database.server_env(), roles={"database": database.pids},
+                            cpus={"database": database.options.cpus or []})
+    except BaseException:
+        database.check_alive("during the trial")  # a dead database explains the failure best
+        raise
+    database.check_alive("during the trial")
+
+
+def step_figures(sampler: Any, start_s: float, end_s: float) -> list[tuple[str, float, str]]:
+    """The database's own CPU and memory in a step's window, and its share of the server host's CPU."""
+    if "database" not in sampler.roles:
+        return []
+    readings = sampler.window("database", start_s, end_s)
+    server = sampler.window("server", start_s, end_s)
+    if not readings or not server:
+        return []
+    cpu_pct = sum(r.cpu_pct for r in readings) / len(readings)
+    server_cpu_pct = sum(r.cpu_pct for r in server) / len(server)
+    figures = [("database_cpu_pct", cpu_pct, "%"),
+               ("database_rss_mb", sum(r.rss_mb for r in readings) / len(readings), "MB")]
+    # RSS counts the shared buffers once per backend that touched them; PSS shares them out.
+    pss = [r.pss_mb for r in readings if r.pss_mb is not None]
+    if pss:
+        figures.append(("database_pss_mb", sum(pss) / len(pss), "MB"))
+    if cpu_pct + server_cpu_pct > 0:  # where the server host's CPU went: the database's part
+        figures.append(("database_cpu_share_pct", 100.0 * cpu_pct / (cpu_pct + server_cpu_pct), "%"))
+    return figures

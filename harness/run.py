@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from harness import protect
+from harness import database, protect
 from harness.behaviour import behaviour_checks
 from harness.config import RunConfig
 from harness.cpus import split_cpus
@@ -116,8 +116,10 @@ class PreparedRun:
         os.sched_setaffinity(0, self.placement.loadgen_cpus)
         try:
             self.check_behaviour()
-            for order, planned in enumerate(self.plan, start=1):
-                _run_one(self.store, planned, order, self.placement, self.config, progress, len(self.plan))
+            with database.for_run(self.config, [p.scenario for p in self.plan], self.placement.server_cpus,
+                                  self.directory / "logs", self.store.results.environment) as db:
+                for order, planned in enumerate(self.plan, start=1):
+                    _run_one(self.store, planned, order, self.placement, self.config, progress, len(self.plan), db)
             self.store.results.complete = True
         finally:
             os.sched_setaffinity(0, original_cpus)
@@ -149,6 +151,7 @@ def prepare_run(config: RunConfig) -> PreparedRun:
         raise BenchError(f"no scenario of the {config.profile!r} profile can run with --workers {config.workers}")
     server_cpus, loadgen_cpus = split_cpus(config.server_cpus, config.loadgen_cpus)
     get_runtime(config.runtime).check_available(targets, config)
+    database.check_available(config, scenarios)  # PostgreSQL's binaries, before any trial
     seed = config.seed if config.seed is not None else random.SystemRandom().randrange(2**31)
     plan = plan_trials(scenarios, targets, config.profile, config.order, random.Random(seed))
     placement = Placement(
@@ -197,7 +200,7 @@ def _new_results(config: RunConfig, run_name: str, targets: list[Target], placem
 
 
 def _run_one(store: ResultsStore, planned: PlannedTrial, order: int, placement: Placement, config: RunConfig,
-             progress: Callable[[str, int, int], None] | None, total: int) -> None:
+             progress: Callable[[str, int, int], None] | None, total: int, db: database.Database | None = None) -> None:
     scenario, target = planned.scenario, planned.target
     label = f"{scenario.name} · {target.name} · trial {planned.trial}"
     work_dir = store.directory / "logs" / f"{order:03d}-{scenario.name}-{target.name}-{planned.trial}"
@@ -205,7 +208,7 @@ def _run_one(store: ResultsStore, planned: PlannedTrial, order: int, placement: 
     ctx = TrialContext(
         target=target, scenario=scenario, params=scenario.params(config.profile), trial=planned.trial,
         placement=placement, work_dir=work_dir, port=free_port(), server_env=config.server_env,
-        progress=lambda step: progress(f"{label} · {step}", order, total) if progress else None,
+        progress=lambda step: progress(f"{label} · {step}", order, total) if progress else None, database=db,
     )  # fmt: skip
     if progress:
         progress(label, order, total)

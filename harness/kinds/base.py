@@ -38,6 +38,7 @@ class TrialContext:
     port: int
     server_env: dict[str, str] = field(default_factory=dict)
     progress: Callable[[str], None] = lambda message: None
+    database: Any = None  # harness.database.Database when the run started one
 
     def launch_options(self) -> LaunchOptions:
         return LaunchOptions(
