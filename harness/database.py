@@ -127,6 +127,21 @@ def _as_user(command: list[str]) -> list[str]:
             "--pdeathsig", "TERM", *command]
 
 
+def check_reachable(path: Path) -> None:
+    """Under root, the user PostgreSQL runs as must be able to enter every folder above `path`."""
+    user = run_as()
+    if user is None:
+        return
+    for folder in [*reversed(path.resolve().parents), path.resolve()]:
+        if not folder.exists():
+            return  # created by the harness, traversable
+        info = folder.stat()
+        bit = 0o100 if info.st_uid == user.pw_uid else 0o010 if info.st_gid == user.pw_gid else 0o001
+        if not info.st_mode & bit:
+            raise BenchError(f"PostgreSQL runs as {user.pw_name!r} (it refuses root), who cannot enter {folder}: "
+                             f"make it traversable (chmod o+x) or set {RUN_AS_ENV} to a user who can")
+
+
 def sweep_stale_folders(root: Path) -> None:
     """Remove the data folders of runs whose harness is gone (their processes the orphan sweep stopped)."""
     if not root.is_dir():
@@ -224,6 +239,8 @@ class Database:
 def running_database(options: DatabaseOptions) -> Iterator[Database]:
     """Start PostgreSQL with the schema loaded and seeded; always stop it and remove its folder."""
     binaries = bin_dir(options.source)
+    check_reachable(binaries)
+    check_reachable(options.root)
     sweep_stale_folders(options.root)
     port = options.port or free_port(options.host)
     try:
@@ -315,8 +332,8 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 def check_available(config: Any, scenarios: list[Any]) -> None:
     """Before any trial: a run with a database scenario needs PostgreSQL's binaries (BenchError says how)."""
     if any(s.database for s in scenarios):
-        bin_dir(config.db)
-        run_as()
+        check_reachable(bin_dir(config.db))
+        check_reachable(DatabaseOptions().root)
 
 
 @contextmanager

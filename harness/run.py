@@ -68,8 +68,8 @@ def check_config(config: RunConfig, scenarios: list[Scenario]) -> list[Scenario]
     if stateful and config.scenarios:
         raise BenchError(
             f"scenario {stateful[0]!r} writes to the in-memory store, which is per worker process: "
-            f"with --workers {config.workers} a read can miss a write. Run it with --workers 1; "
-            "a shared store is not implemented"
+            f"with --workers {config.workers} a read can miss a write. Run it with --workers 1, "
+            "or run its PostgreSQL reading (e.g. crud), which shares one database"
         )
     return [s for s in scenarios if not s.stateful]
 

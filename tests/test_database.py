@@ -147,6 +147,8 @@ def test_a_pool_exhausted_is_503_never_a_hang(postgres, targets, tmp_path, name)
             assert elapsed_s < 5
             locker.kill()
             locker.wait(timeout=10)
+            postgres.psql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "  # pg_sleep outlives its client
+                          "WHERE query LIKE '%pg_sleep(30)%' AND pid <> pg_backend_pid()")
             assert httpx.get(f"{server.base_url}/users/1", timeout=10).status_code == 404  # recovered
     finally:
         locker.kill()
@@ -216,3 +218,16 @@ def _wait_for_load_then_postmaster(pid: int, timeout_s: float = 300) -> psutil.P
             return next(c for c in psutil.Process(pid).children() if "postgres" in c.name())
         time.sleep(0.2)
     raise AssertionError("no Locust run started")
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root runs PostgreSQL as another user")
+def test_a_folder_the_database_user_cannot_enter_is_one_line():
+    private = ROOT / "build" / f"private-{os.getpid()}"  # not tmp_path: pytest's folders are all 0700
+    private.mkdir(mode=0o700, parents=True)
+    try:
+        with pytest.raises(BenchError, match=r"runs as 'nobody' .* cannot enter .*private"):
+            database.check_reachable(private / "pg")
+        private.chmod(0o711)
+        database.check_reachable(private / "pg")
+    finally:
+        private.rmdir()
