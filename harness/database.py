@@ -363,11 +363,14 @@ class TrialDatabase:
     cpus: dict[str, list[int]] = field(default_factory=dict)
 
 
+NO_DATABASE = TrialDatabase()
+
+
 @contextmanager
 def for_trial(scenario: Any, database: Database | None) -> Iterator[TrialDatabase]:
     """Reset the database before a trial of a database scenario; fail the trial if it died meanwhile."""
     if not scenario.database:
-        yield TrialDatabase()
+        yield NO_DATABASE
         return
     if database is None:
         raise BenchError(f"scenario {scenario.name!r} needs PostgreSQL, and this run started none")

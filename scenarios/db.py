@@ -17,7 +17,7 @@ SCENARIO = {
         "full": {"users": [64], "matrix": {"test": ["db", "queries", "updates"]}, "params": {"queries": 20},
                  "warmup_s": 5, "duration_s": 20, "trials": 5},
         "ci": {"users": [16], "matrix": {"test": ["db", "queries", "updates"]}, "params": {"queries": 20},
-               "warmup_s": 1, "duration_s": 2, "trials": 3},
+               "warmup_s": 1, "duration_s": 2, "trials": 5},
         "test": {"users": [4], "matrix": {"test": ["db", "queries", "updates"]}, "params": {"queries": 5},
                  "warmup_s": 0.5, "duration_s": 1, "trials": 1},
     },

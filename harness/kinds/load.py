@@ -111,7 +111,8 @@ def run_trial(ctx: TrialContext) -> TrialOutcome:
                     ) as server:
         outcome.server = {"start": asdict(server.details.pop("start")), **server.details}
         outcome.server["keepalive_timeout_s"] = float(options.extra_env[KEEPALIVE_ENV])
-        outcome.server["store"] = "postgres" if db.env else "memory"
+        if db.env:  # a trial without it used each app's default store, memory
+            outcome.server["store"] = "postgres"
         outcome.server["contract"] = check_contract(ctx.target.name, server.host, server.port,
                                                     single_store=ctx.placement.workers == 1 or bool(db.env))
         outcome.server["processes"] = len(server.pids())  # shows worker parity (--workers N)
@@ -126,7 +127,7 @@ def _factory(ctx: TrialContext):
 
 
 def _measure_run(ctx: TrialContext, server: Server, fixed: dict[str, Any], users: list[int],
-                 outcome: TrialOutcome, db: database.TrialDatabase) -> None:
+                 outcome: TrialOutcome, db: database.TrialDatabase = database.NO_DATABASE) -> None:
     """One Locust run through every user count of `users`, recorded step by step."""
     params: Params = ctx.params
     labels = [step_label({**fixed, "users": n}) for n in users]
