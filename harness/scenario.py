@@ -11,7 +11,7 @@ import ast
 import importlib
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -34,6 +34,9 @@ class Scenario(BaseModel):
     # A scenario whose users write to the in-memory store cannot run on several server workers:
     # each worker has its own store, so a read may land on a worker that never saw the write.
     stateful: bool = False
+    # "postgres": the harness starts PostgreSQL for the run, resets it before each trial and starts the
+    # servers on it (harness.database); None: the servers keep their data in memory.
+    database: Literal["postgres"] | None = None
     profiles: dict[str, dict[str, Any]]
 
     def kind_module(self) -> ModuleType:

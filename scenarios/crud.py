@@ -1,15 +1,18 @@
-"""CRUD throughput: each user creates users and reads, lists, updates and deletes its own.
+"""CRUD throughput on PostgreSQL: each user creates users and reads, lists, updates and deletes its own.
 
 The mix, by task weight: 50% read (GET /users/{id}), 20% create (POST /users), 15% update
 (PUT /users/{id}), 10% list (GET /users?limit=20), 5% delete (DELETE /users/{id}), at a fixed
 concurrency with zero think time. A user with no user of its own creates one first. Figures
-per endpoint and aggregated. Checks P2 ("comparable throughput for standard CRUD").
+per endpoint and aggregated, and the database's own CPU and memory. The apps use PostgreSQL
+(asyncpg / node-postgres, the same pool size), started by the harness and emptied before each
+trial: the main reading of P2 ("comparable throughput for standard CRUD"). One database serves
+every server worker, so it runs with --workers N too. crud_memory is the same mix in memory.
 """
 
 SCENARIO = {
     "kind": "load",
     "claims": ["P2"],
-    "stateful": True,  # writes to the in-memory store: refused with several server workers
+    "database": "postgres",
     "profiles": {
         "quick": {"users": [32], "warmup_s": 1.5, "duration_s": 4, "trials": 3},
         "full": {"users": [64], "warmup_s": 5, "duration_s": 30, "trials": 5},

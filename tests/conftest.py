@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from harness.database import Database, DatabaseOptions, running_database
 from harness.runtime.native import start_native
 from harness.runtime.server import Server, free_port
 from harness.targets import Target, discover_targets
@@ -37,3 +38,14 @@ def server(request: pytest.FixtureRequest, targets: dict[str, Target], tmp_path_
     log_dir = tmp_path_factory.mktemp(f"logs-{request.param}")
     with start_native(targets[request.param], port=free_port(), log_dir=log_dir) as running_server:
         yield running_server
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Database]:
+    """One real PostgreSQL for the session (harness.database, embedded binaries); users reset it.
+
+    Under build/pg, not pytest's tmp_path: when root, PostgreSQL runs as `nobody`, who cannot enter
+    pytest's private (0700) folders."""
+    with running_database(DatabaseOptions(root=ROOT / "build" / "pg", log_path=ROOT / "build" / "pg" / "tests.log")
+                          ) as database:
+        yield database

@@ -6,13 +6,16 @@ so passing for both apps means both answer the same way: statuses, bodies and er
 Tests for what only one app does are marked as such (FastAPI's docs pages, and the one known
 difference: internationalised email addresses).
 
-The store is per process and shared by the tests of this module, so tests make their own
-users and never assume others' are gone, except the first one, which sees a fresh process.
+Each app runs on each store (STORE=memory, and STORE=postgres on a real PostgreSQL, reset
+before each app starts): the same tests, the same answers. The store is shared by the tests of
+this module, so tests make their own users (emails are unique) and never assume others' are gone,
+except the first one, which sees a fresh store.
 """
 
 from __future__ import annotations
 
 import gzip
+import itertools
 import json
 import time
 from collections.abc import Iterator
@@ -22,6 +25,10 @@ from typing import Any
 
 import httpx
 import pytest
+
+from harness.runtime import running
+from harness.runtime.options import LaunchOptions
+from harness.runtime.server import free_port
 
 pytestmark = pytest.mark.e2e
 
@@ -45,14 +52,38 @@ def count_primes(n: int) -> int:
     return count
 
 
+TARGET_NAMES = ["fastapi", "express"]
+STORES = ["memory", "postgres"]
+
+
+@pytest.fixture(scope="module", params=[(name, store) for store in STORES for name in TARGET_NAMES],
+                ids=lambda param: "-".join(param))
+def server(request: pytest.FixtureRequest, targets, tmp_path_factory: pytest.TempPathFactory):
+    """Each app on each store, a real server for this module; PostgreSQL is emptied before each start."""
+    name, store = request.param
+    env = {}
+    if store == "postgres":
+        database = request.getfixturevalue("postgres")
+        database.reset()
+        env = database.server_env()
+    log_path = tmp_path_factory.mktemp(f"logs-{name}-{store}") / "server.log"
+    with running("native", targets[name], LaunchOptions(port=free_port(), log_path=log_path, extra_env=env)) as app:
+        app.details["store"] = store
+        yield app
+
+
 @pytest.fixture(scope="module")
 def client(server) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=server.base_url, timeout=10) as http:
         yield http
 
 
-def new_user(client: httpx.Client, name: str = "Ann", email: str = "ann@example.com") -> dict[str, Any]:
-    response = client.post("/users", json={"name": name, "email": email})
+_emails = (f"user{n}@example.com" for n in itertools.count(1))
+
+
+def new_user(client: httpx.Client, name: str = "Ann", email: str | None = None) -> dict[str, Any]:
+    """A new user; emails are unique, so by default each gets its own."""
+    response = client.post("/users", json={"name": name, "email": email or next(_emails)})
     assert response.status_code == 201, response.text
     return response.json()
 
@@ -186,6 +217,29 @@ def test_ids_are_parsed_as_pydantic_parses_integers(client):
         assert_json(client.get(f"/users/{spelling}"), 200, user)
 
 
+def test_an_email_taken_by_another_user_is_409_on_create_and_replace(client):
+    taken = new_user(client)
+    conflict = {"detail": "Email already registered"}
+    assert_json(client.post("/users", json={"name": "Twin", "email": taken["email"]}), 409, conflict)
+    other = new_user(client)
+    assert_json(client.put(f"/users/{other['id']}", json={"name": "Twin", "email": taken["email"]}), 409, conflict)
+    assert_json(client.get(f"/users/{other['id']}"), 200, other)  # unchanged
+
+
+def test_a_user_may_keep_its_email_and_a_freed_email_is_free_again(client):
+    user = new_user(client)
+    renamed = {**user, "name": "Renamed"}
+    assert_json(client.put(f"/users/{user['id']}", json={"name": "Renamed", "email": user["email"]}), 200, renamed)
+    assert client.delete(f"/users/{user['id']}").status_code == 204
+    assert new_user(client, email=user["email"])["id"] > user["id"]
+
+
+def test_a_refused_create_uses_up_an_id_as_a_database_sequence_does(client):
+    first = new_user(client)
+    assert client.post("/users", json={"name": "Twin", "email": first["email"]}).status_code == 409
+    assert new_user(client)["id"] == first["id"] + 2
+
+
 # ---- pagination -------------------------------------------------------------------------
 
 
@@ -308,6 +362,18 @@ def test_name_length_counts_characters_not_utf16_units(client):
     ]
 
 
+def test_a_nul_in_a_name_is_422_on_every_store(client):
+    """PostgreSQL's text cannot hold NUL, so both apps refuse it in validation, whatever the store."""
+    response = client.post("/users", json={"name": "a\u0000b", "email": next(_emails)})
+    assert response.json()["detail"] == [{
+        "type": "string_pattern_mismatch", "loc": ["body", "name"], "msg": "String should match pattern '^[^\\x00]*$'",
+        "input": "a\u0000b", "ctx": {"pattern": "^[^\\x00]*$"},
+    }]  # fmt: skip
+    assert errors_of(client.post("/users", json={"name": "x" * 101 + "\u0000", "email": next(_emails)})) == [
+        (["body", "name"], "string_too_long")  # the length is checked first
+    ]
+
+
 def test_a_lone_surrogate_is_not_a_string(client):
     body = b'{"name": "\\ud800", "email": "a@example.com"}'
     response = client.post("/users", content=body, headers={"content-type": "application/json"})
@@ -331,7 +397,8 @@ def test_malformed_json_is_422_json_invalid(client, text, position):
     "content_type", ["application/json", "application/json; charset=utf-8", "application/vnd.api+json"]
 )
 def test_json_media_types_are_parsed(client, content_type):
-    response = client.post("/users", content=json.dumps(VALID).encode(), headers={"content-type": content_type})
+    body = {**VALID, "email": next(_emails)}  # each a new user: emails are unique
+    response = client.post("/users", content=json.dumps(body).encode(), headers={"content-type": content_type})
     assert response.status_code == 201, response.text
 
 
@@ -397,7 +464,9 @@ def test_content_encoding_is_not_decoded(client):
     ],
 )
 def test_valid_emails_are_stored_normalised(client, given, stored):
-    assert new_user(client, email=given)["email"] == stored
+    user = new_user(client, email=given)
+    assert user["email"] == stored
+    client.delete(f"/users/{user['id']}")  # some of these normalise to the same address
 
 
 @pytest.mark.parametrize(
@@ -439,6 +508,7 @@ def test_known_difference_internationalised_emails(client, server, email):
     response = client.post("/users", json={"name": "Intl", "email": email})
     if server.name == "fastapi":
         assert response.status_code == 201, response.text
+        client.delete(f"/users/{response.json()['id']}")  # two of these are one address
     else:
         assert errors_of(response) == [(["body", "email"], "value_error")]
 
@@ -551,6 +621,41 @@ def test_integer_parameters_accept_what_pydantic_accepts(client, spelling, n):
 )
 def test_integer_parameters_refuse_what_pydantic_refuses(client, spelling, error):
     assert errors_of(client.get("/cpu", params={"n": spelling})) == [(["query", "n"], error)]
+
+
+# ---- TechEmpower's database tests --------------------------------------------------------
+
+
+def world_rows(response: httpx.Response, count: int) -> list[dict[str, int]]:
+    assert response.status_code == 200, response.text
+    rows = response.json()
+    assert isinstance(rows, list) and len(rows) == count
+    for row in rows:
+        assert set(row) == {"id", "randomNumber"}
+        assert 1 <= row["id"] <= 10_000 and 1 <= row["randomNumber"] <= 10_000
+    return rows
+
+
+def test_db_is_one_random_world_row(client):
+    rows = [client.get("/db").json() for _ in range(20)]
+    world_rows(httpx.Response(200, json=rows), 20)
+    assert len({row["id"] for row in rows}) > 1  # random ids (20 equal ones: p = 10^-76)
+
+
+@pytest.mark.parametrize(
+    ("queries", "count"),
+    [(None, 1), ("1", 1), ("7", 7), ("500", 500), ("501", 500), ("99999999999999999999", 500), ("0", 1),
+     ("-3", 1), ("abc", 1), ("", 1), ("2.5", 1), ("%2B4", 4), ("+4", 1), ("4&queries=6", 6)],
+)
+@pytest.mark.parametrize("path", ["/queries", "/updates"])
+def test_queries_is_bounded_to_1_to_500_as_techempower_rules(client, path, queries, count):
+    """A missing or non-integer count is 1 ("+4" in a URL is " 4"), below 1 is 1, above 500 is 500; always a list."""
+    world_rows(client.get(path if queries is None else f"{path}?queries={queries}"), count)
+
+
+def test_updates_answer_the_new_numbers(client):
+    rows = world_rows(client.get("/updates?queries=20"), 20)
+    assert len({row["randomNumber"] for row in rows}) > 1
 
 
 def test_io_waits_the_given_milliseconds(client):

@@ -98,7 +98,7 @@ def test_latency_histograms_are_stored_per_step(full_test_run):
 def test_samples_cover_server_and_load_generator(full_test_run):
     with (full_test_run / "samples.csv").open() as fh:
         roles = {row["role"] for row in csv.DictReader(fh)}
-    assert roles == {"server", "loadgen"}
+    assert roles == {"server", "loadgen", "database"}  # database: the PostgreSQL scenarios (crud, db)
 
 
 def test_several_workers_run_as_several_processes(tmp_path):

@@ -73,6 +73,7 @@ class TrialContext:
     protection: Protection | None = None  # the run's CPU protection, which its servers join
     load_generator: LoadGeneratorFactory = LocustProcesses
     check_contract: ContractCheck = check_contract
+    database: Any = None  # harness.database.Database when the run started one
 
     def launch_options(self) -> LaunchOptions:
         return self.placement.launch_options(self.target, self.port, self.work_dir / "server.log", self.server_env,

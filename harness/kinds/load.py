@@ -14,6 +14,7 @@ from typing import Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt, model_validator
 
+from harness import database
 from harness.disturbance import FOREIGN_SUFFIX, is_disturbed
 from harness.errors import BenchError
 from harness.kinds.base import TrialContext, TrialOutcome
@@ -105,15 +106,18 @@ def run_trial(ctx: TrialContext) -> TrialOutcome:
     outcome = TrialOutcome()
     options = ctx.launch_options()
     options = replace(options, extra_env=server_env(params, options.extra_env))
-    with running(ctx.runtime, ctx.target, options) as server:
+    with database.for_trial(ctx.scenario, ctx.database) as db, \
+            running(ctx.runtime, ctx.target, replace(options, extra_env={**options.extra_env, **db.env})) as server:
         outcome.server = server.record()
         outcome.server["keepalive_timeout_s"] = float(options.extra_env[KEEPALIVE_ENV])
+        if db.env:  # a trial without it used each app's default store, memory
+            outcome.server["store"] = "postgres"
         outcome.server["contract"] = ctx.check_contract(ctx.target.name, server.host, server.port,
-                                                        single_store=ctx.placement.workers == 1,
+                                                        single_store=ctx.placement.workers == 1 or bool(db.env),
                                                         endpoints=ctx.target.endpoints)
         outcome.server["processes"] = len(server.pids())  # shows worker parity (--workers N)
         for fixed, users in params.runs():
-            _measure_run(ctx, server, fixed, users, outcome)
+            _measure_run(ctx, server, fixed, users, outcome, db)
     outcome.metrics += trial_figures(params.summary, outcome.metrics, params.think_s, _factory(ctx))
     return outcome
 
@@ -123,7 +127,7 @@ def _factory(ctx: TrialContext):
 
 
 def _measure_run(ctx: TrialContext, server: Server, fixed: dict[str, Any], users: list[int],
-                 outcome: TrialOutcome) -> None:
+                 outcome: TrialOutcome, db: database.TrialDatabase = database.NO_DATABASE) -> None:
     """One Locust run through every user count of `users`, recorded step by step."""
     params: Params = ctx.params
     labels = [step_label({**fixed, "users": n}) for n in users]
@@ -138,8 +142,9 @@ def _measure_run(ctx: TrialContext, server: Server, fixed: dict[str, Any], users
     )
     run_name = step_label(fixed).replace(",", "-").replace("=", "") or "load"
     processes = ctx.load_generator(spec, ctx.work_dir / f"locust-{run_name}")
-    with Sampler({"server": server.pids, "loadgen": processes.pids}, rate_hz=ctx.placement.sample_hz,
-                 cpus={"server": ctx.placement.server_cpus, "loadgen": ctx.placement.loadgen_cpus}) as sampler:
+    cpus = {"server": ctx.placement.server_cpus, "loadgen": ctx.placement.loadgen_cpus, **db.cpus}
+    with Sampler({"server": server.pids, "loadgen": processes.pids, **db.roles}, rate_hz=ctx.placement.sample_hz,
+                 cpus=cpus) as sampler:
         results = processes.run()
     if server.exit_code() is not None:
         raise BenchError(f"{ctx.target.name} exited during the load at {labels[-1]}; "
@@ -187,6 +192,8 @@ def _record_step(
     ):
         if value is not None:
             outcome.metrics.append(ctx.metric(metric, value, unit, label))
+    for metric, value, unit in database.step_figures(sampler, start, end):
+        outcome.metrics.append(ctx.metric(metric, value, unit, label))
     if resources.loadgen_saturated:
         outcome.flags.append(f"loadgen_saturated:{label}")
     _record_foreign_cpu(ctx, label, sampler.foreign_cpu_pct(start, end), outcome)
@@ -200,7 +207,7 @@ def _record_step(
         outcome.errors[message] = outcome.errors.get(message, 0) + count
     # The step's samples: its warm-up (negative t_s) and its window.
     span_start = start - ctx.params.warmup_s
-    for role in ("server", "loadgen"):
+    for role in sampler.roles:  # server, loadgen, and database when there is one
         outcome.samples.extend(_samples(ctx, label, role, sampler.window(role, span_start, end), start))
 
 

@@ -105,12 +105,15 @@ def owner_running(label: str) -> bool:
 
 
 def orphans() -> list[psutil.Process]:
-    """This user's processes labelled by a harness that is gone; never this process or its ancestors."""
+    """This user's processes labelled by a harness that is gone; never this process or its ancestors.
+
+    Under root, every user's: PostgreSQL refuses root, so a root harness runs it as another user
+    (harness.database), and the label alone says whose it is."""
     spared = {os.getpid(), *(p.pid for p in psutil.Process().parents())}
     found = []
     for process in psutil.process_iter(["uids"]):
         uids = process.info["uids"]
-        if process.pid in spared or uids is None or uids.real != os.getuid():
+        if process.pid in spared or uids is None or (uids.real != os.getuid() and os.getuid() != 0):
             continue
         try:
             label = process.environ().get(OWNER_ENV)

@@ -8,6 +8,7 @@ const { STATUS_CODES } = require('node:http')
 const express = require('express')
 const { z } = require('zod')
 const compat = require('./pydantic-compat')
+const { Conflict, Unavailable, randomWorldNumber, storeFromEnv } = require('./store')
 
 const MAX_BODY_BYTES = 1024 * 1024
 const CPU_MAX_N = 100_000
@@ -16,6 +17,10 @@ const IO_MAX_MS = 1000
 const IO_DEFAULT_MS = 20
 // Beyond this an offset would not survive as a JavaScript number; both apps refuse it.
 const OFFSET_MAX = Number.MAX_SAFE_INTEGER
+// TechEmpower's bound on the number of rows per request of /queries and /updates.
+const QUERIES_MAX = 500
+// An integer as TechEmpower's `queries` parameter is read (ASCII digits, an optional sign), alike in both apps.
+const INTEGER = /^[+-]?[0-9]+$/
 // Python's json module recurses once per nested array/object, and in the FastAPI app
 // CPython's recursion limit stops it past 968 levels: a 400 there. Deeper JSON is refused
 // here too (V8 would parse it, then fail to echo it back in a 422).
@@ -53,11 +58,19 @@ function pydanticCheck (check) {
   }
 }
 
+// No NUL characters: PostgreSQL's text cannot hold them, and both stores answer alike (422).
+// FastAPI's `pattern`, checked after the length, as pydantic-core does.
+const NO_NUL = '^[^\\x00]*$'
+function noNul (checked) {
+  if (checked.error !== undefined || !checked.value.includes('\0')) return checked
+  return { error: compat.error('string_pattern_mismatch', `String should match pattern '${NO_NUL}'`, checked.value, { pattern: NO_NUL }) }
+}
+
 const intString = z.string().transform(pydanticCheck(compat.parseInt))
 const intParam = (min, max) => intString.pipe(z.number().min(min).max(max))
 
 const UserIn = z.object({
-  name: z.string().transform(pydanticCheck(raw => compat.checkString(raw, 1, 100))),
+  name: z.string().transform(pydanticCheck(raw => noNul(compat.checkString(raw, 1, 100)))),
   email: z.string().transform(pydanticCheck(raw => {
     const checked = compat.checkString(raw, 0, Infinity)
     return checked.error === undefined ? compat.validateEmail(raw) : checked
@@ -218,9 +231,9 @@ const jsonBody = [ignoreContentEncoding, readBody, decodeJsonBody]
 
 // ---- routes ------------------------------------------------------------------------------
 
-// In-memory store, one per process: CRUD with several workers would need a shared store.
-const users = new Map()
-let nextId = 1
+// Chosen at start by STORE (memory or postgres); see store.js. server.js starts it before listening.
+const store = storeFromEnv()
+app.locals.store = store
 
 function notFound (res) {
   res.status(404).json({ detail: 'Not Found' })
@@ -250,52 +263,70 @@ resource('/json', {
 })
 
 resource('/users', {
-  get: (req, res) => {
+  get: async (req, res) => {
     const valid = validate(res, [[ListQuery, 'query', queryOf(req, 'limit', 'offset')]])
     if (valid === null) return
     const [{ limit, offset }] = valid
-    // Maps keep insertion order, which is ascending id order.
-    const items = []
-    let index = 0
-    for (const user of users.values()) {
-      if (index >= offset + limit) break
-      if (index >= offset) items.push(user)
-      index++
-    }
-    res.json({ items, total: users.size, limit, offset })
+    const [items, total] = await store.listUsers(limit, offset)
+    res.json({ items, total, limit, offset })
   },
-  post: [...jsonBody, (req, res) => {
+  post: [...jsonBody, async (req, res) => {
     const valid = validate(res, [[UserIn, 'body', req.body]])
     if (valid === null) return
     const [{ name, email }] = valid
-    const user = { id: nextId++, name, email }
-    users.set(user.id, user)
-    res.status(201).json(user)
+    res.status(201).json(await store.createUser(name, email))
   }]
 })
 
 resource('/users/:user_id', {
-  get: (req, res) => {
+  get: async (req, res) => {
     const valid = validate(res, [[UserPath, 'path', req.params]])
     if (valid === null) return
-    const user = users.get(valid[0].user_id)
-    if (user === undefined) return notFound(res)
+    const user = await store.getUser(valid[0].user_id)
+    if (user === null) return notFound(res)
     res.json(user)
   },
-  put: [...jsonBody, (req, res) => {
+  put: [...jsonBody, async (req, res) => {
     const valid = validate(res, [[UserPath, 'path', req.params], [UserIn, 'body', req.body]])
     if (valid === null) return
     const [{ user_id: id }, { name, email }] = valid
-    if (!users.has(id)) return notFound(res)
-    const user = { id, name, email }
-    users.set(id, user)
+    const user = await store.replaceUser(id, name, email)
+    if (user === null) return notFound(res)
     res.json(user)
   }],
-  delete: (req, res) => {
+  delete: async (req, res) => {
     const valid = validate(res, [[UserPath, 'path', req.params]])
     if (valid === null) return
-    if (!users.delete(valid[0].user_id)) return notFound(res)
+    if (!await store.deleteUser(valid[0].user_id)) return notFound(res)
     res.status(204).end()
+  }
+})
+
+// ---- TechEmpower's database tests ----------------------------------------------------------
+
+/** TechEmpower's rule: a missing or non-integer value is 1; the count is clamped to 1..500. */
+function queryCount (req) {
+  const { queries } = queryOf(req, 'queries')
+  if (queries === undefined || !INTEGER.test(queries)) return 1
+  return Math.min(Math.max(Number(queries), 1), QUERIES_MAX)
+}
+
+function randomWorldIds (count) {
+  return Array.from({ length: count }, randomWorldNumber)
+}
+
+resource('/db', {
+  get: async (req, res) => res.json((await store.readWorlds(randomWorldIds(1)))[0])
+})
+
+resource('/queries', {
+  get: async (req, res) => res.json(await store.readWorlds(randomWorldIds(queryCount(req))))
+})
+
+resource('/updates', {
+  get: async (req, res) => {
+    const count = queryCount(req)
+    res.json(await store.updateWorlds(randomWorldIds(count), Array.from({ length: count }, randomWorldNumber)))
   }
 })
 
@@ -340,6 +371,8 @@ app.use((req, res) => notFound(res))
 // Errors raised before a handler ran: the body reader's and the router's.
 app.use((err, req, res, next) => {
   if (res.headersSent) return next(err)
+  if (err instanceof Conflict) return res.status(409).json({ detail: 'Email already registered' })
+  if (err instanceof Unavailable) return res.status(503).json({ detail: 'Service Unavailable' })
   if (err.type === 'entity.too.large') {
     return res.status(413).json({ detail: 'Content Too Large' })
   }

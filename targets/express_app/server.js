@@ -34,6 +34,14 @@ if (workers > 1 && cluster.isPrimary) {
   process.on('SIGINT', stop)
 } else {
   const app = require('./app')
+  // The store opens its database pool first (STORE=postgres), as the FastAPI app's lifespan does.
+  app.locals.store.start().then(() => listen(app), err => {
+    console.error(`cannot start the store: ${err.message}`)
+    process.exit(1)
+  })
+}
+
+function listen (app) {
   const server = app.listen(port, host, err => {
     if (err) {
       console.error(err)

@@ -5,10 +5,13 @@ is generated from this module (contract/generate.py) and both apps are tested ag
 """
 
 import asyncio
-import itertools
 import json
 import os
+import random
+import re
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Annotated
 
 from fastapi import APIRouter, FastAPI, HTTPException, Query, Request, Response
@@ -19,6 +22,7 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, EmailStr, Field
 from starlette.types import ASGIApp, Receive, Scope, Send
+from store import WORLD_ROWS, Conflict, Unavailable, random_world_id, store_from_env
 
 # Request bodies above this many bytes get 413. FastAPI sets no limit unless asked.
 MAX_BODY_BYTES = 1024 * 1024
@@ -30,6 +34,10 @@ IO_DEFAULT_MS = 20
 # Python ints are unbounded; JavaScript numbers are exact up to 2**53 - 1. Bounding the
 # offset there lets both apps echo it back exactly.
 OFFSET_MAX = 2**53 - 1
+# An integer as TechEmpower's `queries` parameter is read (ASCII digits, an optional sign), alike in both apps.
+INTEGER = re.compile(r"[+-]?[0-9]+")
+# TechEmpower's bound on the number of rows per request of /queries and /updates.
+QUERIES_MAX = 500
 
 
 class Message(BaseModel):
@@ -44,8 +52,12 @@ class ErrorMessage(BaseModel):
     detail: str
 
 
+# No NUL characters: PostgreSQL's text cannot hold them, and both stores answer alike (422).
+NO_NUL = r"^[^\x00]*$"
+
+
 class UserIn(BaseModel):
-    name: str = Field(min_length=1, max_length=100)
+    name: str = Field(min_length=1, max_length=100, pattern=NO_NUL)
     email: EmailStr
 
 
@@ -61,6 +73,11 @@ class UserPage(BaseModel):
     total: int
     limit: int
     offset: int
+
+
+class World(BaseModel):
+    id: int
+    randomNumber: int  # TechEmpower's field name
 
 
 class CpuResult(BaseModel):
@@ -115,6 +132,21 @@ NOT_FOUND = {404: {"model": ErrorMessage, "description": "No user with this id"}
 TOO_LARGE = {413: {"model": ErrorMessage, "description": "Request body over 1 MiB"}}
 # FastAPI answers 400 when a body cannot be decoded at all (e.g. invalid UTF-8).
 UNREADABLE = {400: {"model": ErrorMessage, "description": "Request body could not be decoded"}}
+CONFLICT = {409: {"model": ErrorMessage, "description": "Another user has this email"}}
+UNAVAILABLE = {503: {"model": ErrorMessage, "description": "The database cannot answer (down, or its pool exhausted)"}}
+
+# Chosen at start by STORE (memory or postgres); see store.py.
+store = store_from_env()
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    await store.start()  # opens the database pool before the app listens
+    try:
+        yield
+    finally:
+        await store.stop()
+
 
 app = FastAPI(
     title="Benchmark reference API",
@@ -123,6 +155,7 @@ app = FastAPI(
     # Express (with strict routing) answers 404 for "/users/"; Starlette would redirect it
     # to "/users" instead. The contract says an unknown path is a 404, in both apps.
     redirect_slashes=False,
+    lifespan=lifespan,
 )
 
 
@@ -147,9 +180,14 @@ async def validation_exception_handler(request: Request, exc: RequestValidationE
         return _AsciiJSONResponse(status_code=422, content={"detail": jsonable_encoder(errors)})
 
 
-# In-memory store, one per process: CRUD with several workers would need a shared store.
-users: dict[int, User] = {}
-next_id = 1
+@app.exception_handler(Conflict)
+async def conflict_handler(request: Request, exc: Conflict) -> JSONResponse:
+    return JSONResponse(status_code=409, content={"detail": "Email already registered"})
+
+
+@app.exception_handler(Unavailable)
+async def unavailable_handler(request: Request, exc: Unavailable) -> JSONResponse:
+    return JSONResponse(status_code=503, content={"detail": "Service Unavailable"})
 
 
 @app.get("/health")
@@ -168,50 +206,75 @@ async def json_message() -> Message:
 body_routes = APIRouter(route_class=LimitedBodyRoute)
 
 
-@body_routes.post("/users", status_code=201, responses={**UNREADABLE, **TOO_LARGE})
+@body_routes.post("/users", status_code=201, responses={**UNREADABLE, **CONFLICT, **TOO_LARGE, **UNAVAILABLE})
 async def create_user(user_in: UserIn) -> User:
-    """Validate and store a user; ids count from 1 in each process."""
-    global next_id
-    user = User(id=next_id, name=user_in.name, email=user_in.email)
-    users[user.id] = user
-    next_id += 1
-    return user
+    """Validate and store a user; ids count from 1 in a fresh store. Emails are unique (409)."""
+    return await store.create_user(user_in.name, user_in.email)  # type: ignore[return-value]
 
 
-@app.get("/users")
+@app.get("/users", responses=UNAVAILABLE)
 async def list_users(
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     offset: Annotated[int, Query(ge=0, le=OFFSET_MAX)] = 0,
 ) -> UserPage:
-    """A page of users in ascending id order (dicts keep insertion order)."""
-    items = list(itertools.islice(users.values(), offset, offset + limit))
-    return UserPage(items=items, total=len(users), limit=limit, offset=offset)
+    """A page of users in ascending id order, and their total."""
+    items, total = await store.list_users(limit, offset)
+    return UserPage(items=items, total=total, limit=limit, offset=offset)  # type: ignore[arg-type]
 
 
-@app.get("/users/{user_id}", responses=NOT_FOUND)
+@app.get("/users/{user_id}", responses={**NOT_FOUND, **UNAVAILABLE})
 async def get_user(user_id: int) -> User:
     """One user by id."""
-    user = users.get(user_id)
+    user = await store.get_user(user_id)
     if user is None:
         raise HTTPException(status_code=404, detail="Not Found")
-    return user
+    return user  # type: ignore[return-value]
 
 
-@body_routes.put("/users/{user_id}", responses={**UNREADABLE, **NOT_FOUND, **TOO_LARGE})
+@body_routes.put("/users/{user_id}", responses={**UNREADABLE, **NOT_FOUND, **CONFLICT, **TOO_LARGE, **UNAVAILABLE})
 async def replace_user(user_id: int, user_in: UserIn) -> User:
     """Replace a user's name and email (the whole body, as for POST)."""
-    if user_id not in users:
+    user = await store.replace_user(user_id, user_in.name, user_in.email)
+    if user is None:
         raise HTTPException(status_code=404, detail="Not Found")
-    user = User(id=user_id, name=user_in.name, email=user_in.email)
-    users[user_id] = user
-    return user
+    return user  # type: ignore[return-value]
 
 
-@app.delete("/users/{user_id}", status_code=204, responses=NOT_FOUND)
+@app.delete("/users/{user_id}", status_code=204, responses={**NOT_FOUND, **UNAVAILABLE})
 async def delete_user(user_id: int) -> None:
     """Delete a user; 204 with an empty body."""
-    if users.pop(user_id, None) is None:
+    if not await store.delete_user(user_id):
         raise HTTPException(status_code=404, detail="Not Found")
+
+
+def query_count(queries: str | None) -> int:
+    """TechEmpower's rule: a missing or non-integer value is 1; the count is clamped to 1..500."""
+    if queries is None or not INTEGER.fullmatch(queries):
+        return 1
+    return min(max(int(queries), 1), QUERIES_MAX)
+
+
+@app.get("/db", responses=UNAVAILABLE)
+async def single_query() -> World:
+    """TechEmpower's single query: one random row of the world table."""
+    rows = await store.read_worlds([random_world_id()])
+    return rows[0]  # type: ignore[return-value]
+
+
+@app.get("/queries", responses=UNAVAILABLE)
+async def multiple_queries(queries: str | None = None) -> list[World]:
+    """TechEmpower's multiple queries: `queries` random rows, one query each."""
+    ids = [random_world_id() for _ in range(query_count(queries))]
+    return await store.read_worlds(ids)  # type: ignore[return-value]
+
+
+@app.get("/updates", responses=UNAVAILABLE)
+async def updates(queries: str | None = None) -> list[World]:
+    """TechEmpower's updates: `queries` random rows read one by one, each given a new random number."""
+    count = query_count(queries)
+    ids = [random_world_id() for _ in range(count)]
+    numbers = [random.randint(1, WORLD_ROWS) for _ in range(count)]
+    return await store.update_worlds(ids, numbers)  # type: ignore[return-value]
 
 
 def count_primes(n: int) -> int:

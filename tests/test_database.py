@@ -1,0 +1,233 @@
+"""PostgreSQL as the harness runs it (harness/database.py), always a real server, never a mock.
+
+Start, seed, reset and stop; the bad inputs (missing binaries, a taken port, a database that dies
+mid-run, a pool exhausted); the orphan sweep of a database run as another user; and CRUD on
+PostgreSQL with two server workers, which reads its own writes.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import psutil
+import pytest
+
+from harness import database
+from harness.database import DatabaseOptions, running_database
+from harness.errors import BenchError
+from harness.runtime import procs, running
+from harness.runtime.options import LaunchOptions
+from harness.runtime.server import free_port
+
+ROOT = Path(__file__).resolve().parent.parent
+PG_ROOT = ROOT / "build" / "pg"
+BENCH = [sys.executable, "-m", "harness"]
+WORLD_SUM = "SELECT count(*), sum(randomnumber) FROM world"
+
+
+def options(**overrides) -> DatabaseOptions:
+    return DatabaseOptions(root=PG_ROOT, log_path=PG_ROOT / "test-database.log", **overrides)
+
+
+def gone(pids: list[int], timeout_s: float = 15.0) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if not any(psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE for p in pids):
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def test_postgres_starts_seeded_pinned_unprivileged_and_stops_leaving_nothing():
+    with running_database(options(cpus=[0])) as db:
+        pids, folder = db.pids(), db.folder
+        assert len(pids) > 1  # the postmaster and its background processes
+        postmaster = psutil.Process(db.process.pid)
+        assert postmaster.cpu_affinity() == [0]
+        assert postmaster.uids().real != 0 and postmaster.environ()[procs.OWNER_ENV] == procs.owner_label()
+        seeded = db.psql(WORLD_SUM)
+        assert seeded.startswith("10000|")
+        db.psql("UPDATE world SET randomnumber = 1; INSERT INTO users (name, email) VALUES ('a', 'a@example.com')")
+        db.reset()
+        assert db.psql(WORLD_SUM) == seeded  # the same rows again, every trial
+        assert db.psql("SELECT count(*) FROM users").strip() == "0"
+        assert db.psql("INSERT INTO users (name, email) VALUES ('b', 'b@example.com') RETURNING id").strip() == "1"
+        assert db.facts["version"] and db.facts["settings"]["synchronous_commit"]["value"] == "off"
+    assert gone(pids, timeout_s=5) and not folder.exists()
+
+
+def test_the_seed_is_the_same_in_every_database():
+    with running_database(options()) as first, running_database(options()) as second:
+        assert first.psql(WORLD_SUM) == second.psql(WORLD_SUM)
+
+
+def test_a_taken_port_is_one_line():
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        with pytest.raises(BenchError, match=r"PostgreSQL's port \d+ on 127.0.0.1 is in use"), \
+                running_database(options(port=busy.getsockname()[1])):
+            pass
+
+
+@pytest.mark.parametrize(("source", "says"), [("embedded", "make setup"), ("system", "apt-get install postgresql")])
+def test_missing_postgres_says_how_to_install_it(monkeypatch, source, says):
+    monkeypatch.setattr(database, "_embedded_bin", lambda: None)
+    monkeypatch.setattr(database, "_system_bin", lambda: None)
+    with pytest.raises(BenchError, match="PostgreSQL is missing") as error:
+        database.bin_dir(source)
+    assert says in str(error.value)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root runs PostgreSQL as another user")
+def test_the_orphan_sweep_stops_a_dead_harness_processes_of_another_user():
+    """PostgreSQL runs as `nobody` under root: the sweep must not pass it over for its user."""
+    dead_owner = "1:0.00"  # pid 1 never started at the epoch: a harness that is gone
+    command = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", "sleep", "60"]
+    left = subprocess.Popen(command, env={**os.environ, procs.OWNER_ENV: dead_owner})
+    try:
+        time.sleep(0.2)
+        assert left.pid in {p.pid for p in procs.orphans()}
+        procs.sweep_orphans()
+        assert left.wait(timeout=10) is not None
+    finally:
+        left.kill()
+
+
+def test_a_killed_harness_leaves_no_postgres(tmp_path):
+    """kill -9 of the harness: the parent-death signal (set again after the user switch) stops PostgreSQL."""
+    script = tmp_path / "killed_run.py"  # not harness.py: that would shadow the package
+    script.write_text(
+        "import json, time\nfrom pathlib import Path\nfrom harness.database import DatabaseOptions, running_database\n"
+        f"options = DatabaseOptions(root=Path({str(PG_ROOT)!r}), log_path=Path({str(tmp_path)!r}) / 'pg.log')\n"
+        "with running_database(options) as db:\n    print(json.dumps(db.pids()), flush=True)\n    time.sleep(600)\n"
+    )
+    harness = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True, cwd=ROOT)
+    try:
+        pids = json.loads(harness.stdout.readline())
+        harness.kill()
+        harness.wait(timeout=10)
+        assert gone(pids), "PostgreSQL outlived a harness killed with SIGKILL"
+    finally:
+        harness.kill()
+        procs.sweep_orphans()
+
+
+# ---- the apps on PostgreSQL ------------------------------------------------------------------
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("name", ["fastapi", "express"])
+def test_a_pool_exhausted_is_503_never_a_hang(postgres, targets, tmp_path, name):
+    """One pooled connection, its statement blocked by a lock: both requests get 503 within the timeout."""
+    postgres.reset()
+    env = {**postgres.server_env(), "DB_POOL_SIZE": "1", "DB_TIMEOUT_MS": "300"}
+    locker = subprocess.Popen(
+        [str(postgres.bin / "psql"), "-X", "-q", "-h", "127.0.0.1", "-p", str(postgres.port), "-U", "postgres",
+         "-d", "bench", "-c", "BEGIN; LOCK TABLE users IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(30);"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        time.sleep(0.5)  # the lock is taken
+        launch = LaunchOptions(port=free_port(), log_path=tmp_path / "server.log", extra_env=env)
+        with running("native", targets[name], launch) as server, ThreadPoolExecutor(2) as pool:
+            started = time.monotonic()
+            answers = list(pool.map(lambda _: httpx.get(f"{server.base_url}/users/1", timeout=10), range(2)))
+            elapsed_s = time.monotonic() - started
+            assert [a.status_code for a in answers] == [503, 503], [a.text for a in answers]
+            assert answers[0].json() == {"detail": "Service Unavailable"}
+            assert elapsed_s < 5
+            locker.kill()
+            locker.wait(timeout=10)
+            postgres.psql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "  # pg_sleep outlives its client
+                          "WHERE query LIKE '%pg_sleep(30)%' AND pid <> pg_backend_pid()")
+            assert httpx.get(f"{server.base_url}/users/1", timeout=10).status_code == 404  # recovered
+    finally:
+        locker.kill()
+
+
+def _bench(*args: str, cwd: Path = ROOT, timeout_s: float = 600) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*BENCH, *args], capture_output=True, text=True, cwd=cwd, timeout=timeout_s)
+
+
+@pytest.mark.e2e
+@pytest.mark.timeout(900)
+def test_crud_on_postgres_with_two_workers_reads_its_own_writes(tmp_path):
+    done = _bench("run", "--profile", "test", "--scenario", "crud", "--workers", "2", "--results-dir", str(tmp_path),
+                  "--name", "w2")
+    assert done.returncode == 0, done.stderr[-2000:]
+    results = json.loads((tmp_path / "w2" / "results.json").read_text())
+    assert results["environment"]["database"]["pool_connections_total"] == 20
+    for trial in results["trials"]:
+        assert trial["server"]["store"] == "postgres" and trial["server"]["processes"] >= 2
+        assert trial["server"]["contract"]["round_trip_checked"] is True
+        assert not trial["errors"], trial["errors"]  # no read missed a write made through the other worker
+    with (tmp_path / "w2" / "metrics.csv").open() as fh:
+        metrics = {(r["target"], r["metric"]) for r in csv.DictReader(fh)}
+    for target in ("fastapi", "express"):
+        assert {(target, "database_cpu_pct"), (target, "database_rss_mb"), (target, "rps")} <= metrics
+
+
+@pytest.mark.e2e
+@pytest.mark.timeout(900)
+def test_a_database_dying_mid_trial_stops_the_run_in_one_line_and_leaves_nothing(tmp_path):
+    scenarios = tmp_path / "scenarios"
+    scenarios.mkdir()
+    crud = (ROOT / "scenarios" / "crud.py").read_text()
+    long_crud = crud.replace('"test": {"users": [4], "warmup_s": 0.5, "duration_s": 1.5, "trials": 1}',
+                             '"test": {"users": [4], "warmup_s": 0.5, "duration_s": 60, "trials": 1}')
+    assert long_crud != crud
+    (scenarios / "crud.py").write_text(long_crud)
+    bench = subprocess.Popen([*BENCH, "run", "--profile", "test", "--scenarios-dir", str(scenarios), "--target",
+                              "express", "--results-dir", str(tmp_path), "--name", "dies"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    try:
+        postmaster = _wait_for_load_then_postmaster(bench.pid)
+        postmaster.kill()
+        _, err = bench.communicate(timeout=120)
+    finally:
+        bench.kill()
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert bench.returncode == 2 and lines[-1].startswith("bench: error: PostgreSQL exited during the trial"), err
+    label = f"{bench.pid}:"
+    left = [p for p in psutil.process_iter() if _owner(p).startswith(label)]
+    assert not left, left
+
+
+def _owner(process: psutil.Process) -> str:
+    try:
+        return process.environ().get(procs.OWNER_ENV, "")
+    except psutil.Error:
+        return ""
+
+
+def _wait_for_load_then_postmaster(pid: int, timeout_s: float = 300) -> psutil.Process:
+    """The harness's PostgreSQL, once a Locust process of the trial runs."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        children = psutil.Process(pid).children(recursive=True)
+        if any("locust" in " ".join(c.cmdline()) for c in children if c.is_running()):
+            return next(c for c in psutil.Process(pid).children() if "postgres" in c.name())
+        time.sleep(0.2)
+    raise AssertionError("no Locust run started")
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root runs PostgreSQL as another user")
+def test_a_folder_the_database_user_cannot_enter_is_one_line():
+    private = ROOT / "build" / f"private-{os.getpid()}"  # not tmp_path: pytest's folders are all 0700
+    private.mkdir(mode=0o700, parents=True)
+    try:
+        with pytest.raises(BenchError, match=r"runs as 'nobody' .* cannot enter .*private"):
+            database.check_reachable(private / "pg")
+        private.chmod(0o711)
+        database.check_reachable(private / "pg")
+    finally:
+        private.rmdir()
