@@ -33,7 +33,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness import protect
 from harness.errors import BenchError
 from harness.runtime.native import process_tree
 from harness.runtime.procs import owner_label, owner_running, spawn
@@ -73,6 +72,7 @@ class DatabaseOptions:
     root: Path = Path("build/pg")
     log_path: Path = Path("build/pg/postgres.log")
     host: str = "127.0.0.1"
+    protection: Any = None  # harness.protect.Protection: the server's host runs its database, protected alike
 
 
 def bin_dir(source: str) -> Path:
@@ -291,7 +291,8 @@ def _spawn_postgres(binaries: Path, data: Path, port: int, options: DatabaseOpti
             process = spawn(command, options.cpus, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
         except OSError as exc:
             raise BenchError(f"cannot start PostgreSQL (`{command[0]}`): {exc.strerror}") from None
-    protect.adopt("server", process.pid)  # the server's host runs its database: protected alike
+    if options.protection is not None:
+        options.protection.adopt("server", process.pid)  # the server's host runs its database: protected alike
     return process
 
 
@@ -337,8 +338,8 @@ def check_available(config: Any, scenarios: list[Any]) -> None:
 
 
 @contextmanager
-def for_run(config: Any, scenarios: list[Any], server_cpus: list[int], log_dir: Path, environment: dict[str, Any]
-            ) -> Iterator[Database | None]:
+def for_run(config: Any, scenarios: list[Any], server_cpus: list[int], log_dir: Path, environment: dict[str, Any],
+            protection: Any = None) -> Iterator[Database | None]:
     """One PostgreSQL for the run's database scenarios (None when none has one); its facts go to `environment`."""
     if not any(s.database for s in scenarios):
         yield None
@@ -348,6 +349,7 @@ def for_run(config: Any, scenarios: list[Any], server_cpus: list[int], log_dir: 
     options = DatabaseOptions(
         source=config.db, cpus=parse_cpu_list(config.db_cpus) if config.db_cpus else server_cpus, port=config.db_port,
         pool_size=config.db_pool_size, workers=config.workers, log_path=log_dir / "database.log",
+        protection=protection,
     )  # fmt: skip
     with running_database(options) as database:
         environment["database"] = database.facts

@@ -129,7 +129,7 @@ class PreparedRun:
         try:
             self.check_behaviour()
             with database.for_run(self.config, [p.scenario for p in self.plan], self.placement.server_cpus,
-                                  self.directory / "logs", self.store.results.environment) as db:
+                                  self.directory / "logs", self.store.results.environment, self.protection) as db:
                 for order, planned in enumerate(self.plan, start=1):
                     self._run_trial(planned, order, progress, db)
             self.store.results.complete = True

@@ -27,6 +27,7 @@ import httpx
 import pytest
 
 from harness.runtime import running
+from harness.runtime.native import NativeRuntime
 from harness.runtime.options import LaunchOptions
 from harness.runtime.server import free_port
 
@@ -67,8 +68,8 @@ def server(request: pytest.FixtureRequest, targets, tmp_path_factory: pytest.Tem
         database.reset()
         env = database.server_env()
     log_path = tmp_path_factory.mktemp(f"logs-{name}-{store}") / "server.log"
-    with running("native", targets[name], LaunchOptions(port=free_port(), log_path=log_path, extra_env=env)) as app:
-        app.details["store"] = store
+    options = LaunchOptions(port=free_port(), log_path=log_path, extra_env=env)
+    with running(NativeRuntime(), targets[name], options) as app:
         yield app
 
 

@@ -25,6 +25,7 @@ from harness import database
 from harness.database import DatabaseOptions, running_database
 from harness.errors import BenchError
 from harness.runtime import procs, running
+from harness.runtime.native import NativeRuntime
 from harness.runtime.options import LaunchOptions
 from harness.runtime.server import free_port
 
@@ -138,7 +139,7 @@ def test_a_pool_exhausted_is_503_never_a_hang(postgres, targets, tmp_path, name)
     try:
         time.sleep(0.5)  # the lock is taken
         launch = LaunchOptions(port=free_port(), log_path=tmp_path / "server.log", extra_env=env)
-        with running("native", targets[name], launch) as server, ThreadPoolExecutor(2) as pool:
+        with running(NativeRuntime(), targets[name], launch) as server, ThreadPoolExecutor(2) as pool:
             started = time.monotonic()
             answers = list(pool.map(lambda _: httpx.get(f"{server.base_url}/users/1", timeout=10), range(2)))
             elapsed_s = time.monotonic() - started
@@ -209,13 +210,21 @@ def _owner(process: psutil.Process) -> str:
         return ""
 
 
+def _cmdline(process: psutil.Process) -> str:
+    """"" for a process that ended or is a zombie while being listed."""
+    try:
+        return " ".join(process.cmdline()) or process.name()
+    except psutil.Error:
+        return ""
+
+
 def _wait_for_load_then_postmaster(pid: int, timeout_s: float = 300) -> psutil.Process:
     """The harness's PostgreSQL, once a Locust process of the trial runs."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         children = psutil.Process(pid).children(recursive=True)
-        if any("locust" in " ".join(c.cmdline()) for c in children if c.is_running()):
-            return next(c for c in psutil.Process(pid).children() if "postgres" in c.name())
+        if any("locust" in _cmdline(c) for c in children):
+            return next(c for c in psutil.Process(pid).children() if "postgres" in _cmdline(c))
         time.sleep(0.2)
     raise AssertionError("no Locust run started")
 
