@@ -11,6 +11,7 @@ import os
 import time
 from typing import Annotated
 
+import realtime
 from fastapi import APIRouter, FastAPI, HTTPException, Query, Request, Response
 from fastapi.encoders import jsonable_encoder
 from fastapi.exception_handlers import request_validation_exception_handler
@@ -245,6 +246,7 @@ async def io(ms: Annotated[int, Query(ge=0, le=IO_MAX_MS)] = IO_DEFAULT_MS) -> I
 
 
 app.include_router(body_routes)
+app.include_router(realtime.router)  # WebSocket rooms at /ws/rooms/{room} (contract/realtime.md)
 
 
 class Slowdown:
