@@ -4,9 +4,10 @@
 Only deliveries are successful requests in that scenario (failures: refused upgrades, closed sockets,
 failed sends, lost copies), so a step's aggregate rps and latency are the deliveries' own.
 
-Per step: messages_delivered_per_s, delivery_p50_ms, delivery_p99_ms, loss_ratio (lost copies over
-copies owed: delivered + lost), beside what the trial recorded itself (clients_held, messages_lost,
-messages_published_per_s, refused_upgrades, closed_sockets, server_cpu_pct, server_rss_mb).
+Per step: messages_delivered_per_s (copies timed and received in time), delivery_p50_ms, delivery_p99_ms,
+loss_ratio (lost copies over copies owed: delivered + lost), server_cpu_us_per_delivery, beside what the
+trial recorded itself (clients_held, copies_sent_per_s, messages_lost, messages_published_per_s,
+refused_upgrades, closed_sockets, server_cpu_pct, server_rss_mb).
 Per trial: max_clients_slo (+ max_clients_slo_censored) and memory_per_client_kb.
 """
 
@@ -78,6 +79,12 @@ def step_figures(metrics: list[Metric], make: MetricFactory) -> list[Metric]:
         delivered = round(requests.get(step, 0.0) * (1 - errors.get(step, 0.0)))
         owed = delivered + n_lost
         out.append(make("loss_ratio", n_lost / owed if owed else 0.0, "ratio", step))
+    # The server's CPU time per copy it sends (every member's, timed or not): what a delivery costs it,
+    # readable far below saturation (one core sends about 1e6 / this many copies per second).
+    cpu, rate = _rows(metrics, "server_cpu_pct"), _rows(metrics, "copies_sent_per_s")
+    for step, pct in cpu.items():
+        if rate.get(step):
+            out.append(make("server_cpu_us_per_delivery", pct / 100 * 1e6 / rate[step], "us", step))
     return out
 
 

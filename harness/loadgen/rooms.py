@@ -82,3 +82,29 @@ class RoomLedger:
     def owed(self) -> int:
         """Copies sent and neither delivered nor lost yet."""
         return sum(len(o.members) for o in self._owed.values())
+
+
+def scan_frames(buffer: bytes | bytearray) -> tuple[int, list[tuple[int, bytes]], int]:
+    """Server-to-client WebSocket frames (RFC 6455 §5.2, unmasked) at the start of `buffer`:
+    (data frames seen, control frames as (opcode, payload), bytes consumed). A frame cut at the end of
+    the buffer is left unconsumed for the next read. Cheap on purpose: data payloads are skipped, not
+    copied, so that draining a socket costs the load generator little."""
+    data_frames, control, at, size = 0, [], 0, len(buffer)
+    while size - at >= 2:
+        opcode, length, header = buffer[at] & 0x0F, buffer[at + 1] & 0x7F, 2
+        if length == 126:
+            if size - at < 4:
+                break
+            length, header = int.from_bytes(buffer[at + 2:at + 4], "big"), 4
+        elif length == 127:
+            if size - at < 10:
+                break
+            length, header = int.from_bytes(buffer[at + 2:at + 10], "big"), 10
+        if size - at < header + length:
+            break
+        if opcode >= 0x8:
+            control.append((opcode, bytes(buffer[at + header:at + header + length])))
+        else:
+            data_frames += 1
+        at += header + length
+    return data_frames, control, at
