@@ -20,6 +20,7 @@ from harness.errors import BenchError
 from harness.kinds.base import TrialContext, TrialOutcome
 from harness.kinds.load_summary import answered_figures, memory_figures, trial_figures
 from harness.loadgen.driver import AGGREGATE, LoadResult, LoadSpec, StepSpec
+from harness.loadgen.measures import window_figures
 from harness.measure import endpoint_figures, little_law_ratio, resource_figures
 from harness.results import HistogramRecord, Sample, step_label
 from harness.runtime import running
@@ -47,6 +48,9 @@ class Params(BaseModel):
     open_files: PositiveInt | None = None  # raise RLIMIT_NOFILE to this for many connections
     after_load_s: float | None = Field(default=None, ge=0)  # read RSS this long after each step's load
     summary: dict[str, Any] = Field(default_factory=dict)  # settings of harness.kinds.load_summary
+    # False: the users are no closed request loop (realtime: messages pushed to them), so Little's law
+    # about users and their requests does not apply and is not checked.
+    closed_loop: bool = True
 
     @model_validator(mode="after")
     def _think_below_keepalive(self) -> Self:
@@ -177,6 +181,8 @@ def _record_step(
                 target=ctx.target.name, scenario=ctx.scenario.name, trial=ctx.trial, step=label, endpoint=name,
                 hdr=endpoint.histogram.encode().decode(),
             ))  # fmt: skip
+    for metric, (value, unit) in window_figures(result.counts, result.gauges_min, result.duration_s).items():
+        outcome.metrics.append(ctx.metric(metric, value, unit, label))  # what the scenario counted itself
     aggregate = result.endpoints[AGGREGATE]
     for metric, (value, unit) in answered_figures(aggregate.ok, aggregate.failed, result.pending).items():
         outcome.metrics.append(ctx.metric(metric, value, unit, label))
@@ -198,7 +204,7 @@ def _record_step(
         outcome.flags.append(f"loadgen_saturated:{label}")
     _record_foreign_cpu(ctx, label, sampler.foreign_cpu_pct(start, end), outcome)
     # Lost time (users not kept busy), not server speed: see little_law_ratio for what it can detect.
-    ratio = little_law_ratio(step["users"], result, ctx.params.think_s)
+    ratio = little_law_ratio(step["users"], result, ctx.params.think_s) if ctx.params.closed_loop else None
     if ratio is not None:
         outcome.metrics.append(ctx.metric("little_law_ratio", ratio, "ratio", label))
         if abs(ratio - 1) > LITTLE_TOLERANCE:

@@ -5,6 +5,7 @@
   held_success: S        connections_held, memory_per_connection_kb (held connections)
   ideal_delay_param: P   rps_ideal and io_efficiency per step, from the step's delay parameter P in ms
   memory_series: true    rss_peak_mb, rss_slope_mb_per_min, rss_cv over the measured window
+  delivery_slo_p99_ms: L the realtime scenario's figures, max_clients_slo (harness.kinds.realtime_summary)
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from harness.kinds.realtime_summary import realtime_figures
 from harness.results import Metric, Sample, step_params
 from harness.stats import knee_point, linear_slope, max_under_slo, slo_crossing, usl_fit
 
@@ -134,4 +136,6 @@ def trial_figures(settings: dict[str, Any], metrics: list[Metric], think_s: floa
         out += connection_figures(metrics, float(settings["held_success"]), make)
     if "ideal_delay_param" in settings:
         out += io_figures(metrics, str(settings["ideal_delay_param"]), think_s, make)
+    if "delivery_slo_p99_ms" in settings:
+        out += realtime_figures(metrics, float(settings["delivery_slo_p99_ms"]), make)
     return out

@@ -66,6 +66,10 @@ class LoadResult:
     # Requests stalled at the window's end (sent, not answered, waiting ≥ STALLED_AFTER_S), all names:
     # neither ok nor failed inside the window, yet not answered (Locust waits up to its network timeout).
     pending: int = 0
+    # Reported by scenario code (harness.loadgen.measures), summed over the workers: counts inside the
+    # window, and each gauge's lowest reading in it (per worker; their sum is a lower bound of the total's).
+    counts: dict[str, float] = field(default_factory=dict)
+    gauges_min: dict[str, float] = field(default_factory=dict)
 
 
 class LocustProcesses:
@@ -200,7 +204,16 @@ def merge_reports(reports: list[dict[str, object]], duration_s: float) -> LoadRe
     return LoadResult(
         duration_s=duration_s, endpoints=endpoints, errors=errors, workers_reported=len(reports), window_s=window,
         pending=sum(int(report.get("pending", 0)) for report in reports),  # type: ignore[call-overload]
+        counts=_sum_fields(reports, "counts"), gauges_min=_sum_fields(reports, "gauges_min"),
     )
+
+
+def _sum_fields(reports: list[dict[str, object]], key: str) -> dict[str, float]:
+    total: dict[str, float] = {}
+    for report in reports:
+        for name, value in dict(report.get(key) or {}).items():  # type: ignore[call-overload]
+            total[name] = total.get(name, 0.0) + float(value)
+    return total
 
 
 def _add(endpoints: dict[str, EndpointResult], name: str, entry: dict[str, object]) -> None:

@@ -26,6 +26,7 @@ from locust import LoadTestShape, events
 from locust.contrib.fasthttp import FastHttpSession
 from locust.runners import MasterRunner, WorkerRunner
 
+from harness.loadgen import measures
 from harness.loadgen.params import OUTPUT_ENV, STEPS_ENV, TAIL_S
 from harness.loadgen.window import StepSchedule
 
@@ -85,6 +86,7 @@ def _on_init(environment: Any, **_: Any) -> None:
     elif isinstance(runner, WorkerRunner):
         _schedule_on_worker = _schedule()
         _track_in_flight(_schedule_on_worker)
+        measures.connect(_schedule_on_worker)  # the scenario's counts and gauges (e.g. realtime)
 
 
 def _track_in_flight(schedule: StepSchedule) -> None:

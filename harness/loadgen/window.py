@@ -53,6 +53,10 @@ class WindowRecorder:
         self.failed: Counter[str] = Counter()
         self.errors: Counter[str] = Counter()
         self.pending = 0  # stalled at the window's end, settled after it (see `settle`)
+        # What scenario code reports besides requests (harness.loadgen.measures): happenings counted
+        # inside the window, and levels (e.g. open WebSockets) as their lowest reading in it.
+        self.counts: Counter[str] = Counter()
+        self.gauges_min: dict[str, float] = {}
 
     def start(self, now: float) -> None:
         self.window_start = now + self.offset_s + self.warmup_s
@@ -72,6 +76,15 @@ class WindowRecorder:
         if hist is None:
             hist = self.histograms[name] = new_histogram()
         hist.record_value(min(HIGHEST_US, max(LOWEST_US, round(response_time_ms * 1000))))
+
+    def count(self, name: str, n: float, now: float) -> None:
+        if self.window_start <= now < self.window_end:
+            self.counts[name] += n
+
+    def gauge(self, name: str, value: float, now: float) -> None:
+        """A level read at `now`; the window keeps its lowest, the level held throughout."""
+        if self.window_start <= now < self.window_end:
+            self.gauges_min[name] = min(value, self.gauges_min.get(name, value))
 
     def stalled_at_end(self, sent_at: float, settled_at: float) -> bool:
         """Sent at least `stalled_after_s` before the window's end and neither answered nor failed by then.
@@ -104,6 +117,8 @@ class WindowRecorder:
                 for name in names
             },
             "errors": dict(self.errors.most_common(20)),
+            "counts": dict(self.counts),
+            "gauges_min": dict(self.gauges_min),
         }
 
 
@@ -132,6 +147,14 @@ class StepSchedule:
     def record(self, name: str, response_time_ms: float, exception: BaseException | None, now: float) -> None:
         for recorder in self.recorders:  # windows are disjoint: at most one records it
             recorder.record(name, response_time_ms, exception, now)
+
+    def count(self, name: str, n: float, now: float) -> None:
+        for recorder in self.recorders:
+            recorder.count(name, n, now)
+
+    def gauge(self, name: str, value: float, now: float) -> None:
+        for recorder in self.recorders:
+            recorder.gauge(name, value, now)
 
     def sent(self, now: float) -> int:
         """A request goes out; returns the token to settle it with."""

@@ -143,6 +143,29 @@ def plot_concurrency(data: RunData) -> Figure:
     return fig
 
 
+def plot_realtime(data: RunData) -> Figure:
+    """Delivery p99 against WebSocket clients, with the SLO and each target's max_clients_slo; and the
+    server's CPU time per copy sent."""
+    data.require("realtime")
+    fig, (left, right) = _figure(2, "Real-time fan-out: WebSocket chat rooms")
+    _sweep(left, data, "realtime", "delivery_p99_ms", "delivery p99 latency (ms", "WebSocket clients")
+    left.set_title("Delivery p99 vs clients (median, 95% CI)")
+    slo = data.results.config.get("scenario_params", {}).get("realtime", {}).get("summary", {}).get(
+        "delivery_slo_p99_ms")
+    if slo:
+        left.axhline(float(slo), color="crimson", linestyle="--", label=f"SLO: p99 < {slo} ms")
+    for target in data.targets():
+        held = data.summary(target, "realtime", "", "max_clients_slo")
+        if held and held.median > 0:
+            left.axvline(held.median, color=color(target, data.targets()), linestyle=":", alpha=0.8,
+                         label=f"{target}: max clients under SLO = {held.median:.0f}")
+    _sweep(right, data, "realtime", "server_cpu_us_per_delivery", "server CPU per copy sent (µs", "WebSocket clients")
+    right.set_title("Server CPU time per copy sent")
+    left.legend()
+    right.legend()
+    return fig
+
+
 LATENCY_SCENARIOS = ["throughput", "crud", "cpu", "io", "concurrency", "memory"]
 PERCENTILES = [("latency_p50_ms", 50.0), ("latency_p90_ms", 90.0), ("latency_p99_ms", 99.0),
                ("latency_p999_ms", 99.9)]
@@ -421,6 +444,9 @@ PLOTS = [
     PlotSpec("claims_overview", "Claims overview", plot_claims_overview, ()),
     PlotSpec("concurrency", "Throughput and p99 latency vs concurrency", plot_concurrency,
              (("concurrency", "rps"), ("concurrency", "latency_p99_ms"), ("concurrency", "max_concurrency_slo"))),
+    PlotSpec("realtime", "Delivery latency vs WebSocket clients", plot_realtime,
+             (("realtime", "max_clients_slo"), ("realtime", "delivery_p99_ms"),
+              ("realtime", "server_cpu_us_per_delivery"), ("realtime", "messages_delivered_per_s"))),
     PlotSpec("connections", "Held connections vs memory", plot_connections,
              (("connections", "connections_held"), ("connections", "memory_per_connection_kb"))),
     PlotSpec("latency_percentiles", "Latency percentile curves", plot_latency_percentiles, ()),

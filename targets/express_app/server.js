@@ -48,6 +48,7 @@ function listen (app) {
       process.exit(1)
     }
   })
+  require('./realtime').attach(server) // WebSocket rooms at /ws/rooms/{room} (contract/realtime.md)
   server.keepAliveTimeout = keepAliveMs
   // Node's advice: headersTimeout above keepAliveTimeout, so an idle connection is closed by
   // the keep-alive timer, not cut by the headers timer (default 60 s, already above unless raised).

@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated
 
+import realtime
 from fastapi import APIRouter, FastAPI, HTTPException, Query, Request, Response
 from fastapi.encoders import jsonable_encoder
 from fastapi.exception_handlers import request_validation_exception_handler
@@ -308,6 +309,7 @@ async def io(ms: Annotated[int, Query(ge=0, le=IO_MAX_MS)] = IO_DEFAULT_MS) -> I
 
 
 app.include_router(body_routes)
+app.include_router(realtime.router)  # WebSocket rooms at /ws/rooms/{room} (contract/realtime.md)
 
 
 class Slowdown:
