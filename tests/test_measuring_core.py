@@ -488,8 +488,8 @@ def test_the_sampler_follows_processes_that_start_and_end_during_the_run(idle_pr
             late.kill()
             late.wait()
         seen = len(sampler.readings["role"])  # it ended: read no more, and no error
-        wait_until(lambda: len(sampler.readings["role"]) > seen + 3, 30, "readings after it ended")
-    assert late.pid not in sampler.readings["role"][-1].per_process_cpu_pct
+        wait_until(lambda: len(sampler.readings["role"]) > seen + 3
+                   and late.pid not in sampler.readings["role"][-1].per_process_cpu_pct, 30, "readings without it")
     assert idle_process.pid in sampler.readings["role"][-1].per_process_cpu_pct
 
 
