@@ -23,7 +23,7 @@ from harness.cli_compare import run_compare, run_history
 from harness.compare import compare_runs
 from harness.compare import to_json as compare_json
 from harness.report.build import write_report
-from harness.results import Metric, RunResults, TrialRecord, atomic_write_text, load_results
+from harness.results import Metric, atomic_write_text, load_results
 from harness.summarize import summarize
 from harness.terminal import print_summary
 
