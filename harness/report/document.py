@@ -1,5 +1,5 @@
-"""The report as a list of plain blocks (headings, paragraphs, tables, images), built once from a stored
-run and rendered by one small exporter per format (markdown.py, html.py), as hyperfine does.
+"""The report as a list of plain blocks (harness.report.blocks), built once from a stored run and rendered
+by one small exporter per format (markdown.py, html.py), as hyperfine does.
 """
 
 from __future__ import annotations
@@ -10,55 +10,10 @@ from typing import Any
 
 from harness.claims import ClaimVerdict, Place, Policy, fmt
 from harness.cpus import format_cpu_list
+from harness.report.blocks import Block, Bullets, Code, Heading, Image, Para, Ref, Table
 from harness.report.data import RunData
 from harness.report.plots import PlotSpec
 from harness.stats import NOISY_CV
-
-
-@dataclass(frozen=True)
-class Heading:
-    text: str
-    level: int = 2
-    anchor: str = ""
-
-
-@dataclass(frozen=True)
-class Para:
-    text: str
-
-
-@dataclass(frozen=True)
-class Bullets:
-    items: list[str]
-
-
-@dataclass(frozen=True)
-class Table:
-    header: list[str]
-    rows: list[list[str]]
-
-
-@dataclass(frozen=True)
-class Image:
-    path: Path  # absolute; renderers make it relative or embed it
-    alt: str
-    anchor: str
-
-
-@dataclass(frozen=True)
-class Ref:
-    """A pointer to an image shown earlier."""
-
-    title: str
-    anchor: str
-
-
-@dataclass(frozen=True)
-class Code:
-    text: str
-
-
-Block = Heading | Para | Bullets | Table | Image | Ref | Code
 
 
 @dataclass

@@ -32,7 +32,7 @@ class RunView:
 
     # ---- figures ---------------------------------------------------------------------------------
 
-    def keys(self, endpoints: bool = True) -> list[FigureKey]:
+    def figure_keys(self, endpoints: bool = True) -> list[FigureKey]:
         """Every figure key in stored order; per-endpoint rows only if asked for."""
         return [k for k in self._trials if endpoints or not k.step.is_endpoint]
 
