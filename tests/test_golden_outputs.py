@@ -18,10 +18,10 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from harness.claims import verdicts_table
 from harness.cli_compare import run_compare, run_history
 from harness.compare import compare_runs
 from harness.compare import to_json as compare_json
+from harness.present.tables import verdicts_table
 from harness.report.build import write_report
 from harness.results import Metric, atomic_write_text, load_results
 from harness.summarize import summarize

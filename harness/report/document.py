@@ -8,8 +8,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.claims import ClaimVerdict, Place, Policy, fmt
+from harness.claims import ClaimVerdict, Place, Policy
 from harness.cpus import format_cpu_list
+from harness.present.numbers import number as fmt
 from harness.report.blocks import Block, Bullets, Code, Heading, Image, Para, Ref, Table
 from harness.report.data import RunData
 from harness.report.plots import PlotSpec
