@@ -201,7 +201,7 @@ def _warnings(data: RunData, plots: Plots) -> list[Block]:
 
 
 def _little_law_notes(data: RunData) -> list[str]:
-    ratios = [s for s in data.results.summaries if s.metric == "little_law_ratio" and "endpoint=" not in s.step]
+    ratios = [s for s in data.view.summaries(endpoints=False) if s.metric == "little_law_ratio"]
     worst = sorted(ratios, key=lambda s: abs(s.median - 1), reverse=True)[:3]
     return ["Little's law X·(R+Z)/N, furthest from 1: " + "; ".join(
         f"{s.target} {s.scenario} {s.step} {fmt(s.median)}" for s in worst)] if worst else []
