@@ -55,10 +55,6 @@ FLAGS: tuple[Flag, ...] = (
 BY_NAME = {flag.name: flag for flag in FLAGS}
 
 
-def flag(name: str) -> Flag | None:
-    return BY_NAME.get(name)
-
-
 def words(name: str) -> str:
     """A flag's words in a reason; an unknown name (a newer run's flag) as itself."""
     known = BY_NAME.get(name)

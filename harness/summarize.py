@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from harness.flags import FLAGS
+from harness.flags import BY_NAME, FLAGS
 from harness.results import RunResults, RunView, Step, Summary
 from harness.stats import estimate
 
@@ -42,5 +42,4 @@ def _warnings(summaries: list[Summary]) -> list[str]:
         for flag in FLAGS:
             if flag.name in s.flags and s.metric in flag.warn_metrics:
                 found[flag.name].append(f"{where} {s.metric} (CV {s.cv:.0%})" if flag.show_cv else where)
-    by_name = {flag.name: flag for flag in FLAGS}
-    return [f"{by_name[name].headline}: {'; '.join(places)}. {by_name[name].advice}" for name, places in found.items()]
+    return [f"{BY_NAME[name].headline}: {'; '.join(places)}. {BY_NAME[name].advice}" for name, places in found.items()]

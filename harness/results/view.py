@@ -8,7 +8,6 @@ flags. Nothing here computes a statistic: harness.stats does, on the values this
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
 
 from harness.results.keys import FigureKey, Step
 from harness.results.records import RunResults, Summary
@@ -105,7 +104,3 @@ def ordered_by_trial(by_trial: dict[int, float]) -> list[float]:
     """Values in trial-number order."""
     return [by_trial[trial] for trial in sorted(by_trial)]
 
-
-def load_steps(steps: Iterable[str]) -> list[str]:
-    """The labels that are not per-endpoint rows."""
-    return [s for s in steps if not Step(s).is_endpoint]
