@@ -32,38 +32,17 @@ clears the claim's range; otherwise the check is inconclusive and names the tria
 that would decide it. Trials are never dropped: dropping them would bias the median low.
 
 CIs are the percentile bootstrap of harness.stats (estimate, ratio_estimate); nothing is re-derived.
+
+Modules: schema.py the claims file; view.py a target's figure read from the run (harness.results.RunView)
+and its intervals; judge.py one judge per check type; outcomes.py what judging gives and its texts;
+verdict.py a claim's verdict from its checks. The terminal's claims table: harness.present.tables.
 """
 
-from harness.claims.judge import JUDGES, Context, blocking, judge_check, judge_figure
-from harness.claims.outcomes import CheckOutcome, ClaimVerdict, grouped
-from harness.claims.schema import (
-    DEFAULT_CLAIMS,
-    VERDICTS,
-    BehaviourCheck,
-    Check,
-    Claim,
-    ClaimsFile,
-    CodeCheck,
-    CompareCheck,
-    GapCheck,
-    GapPlace,
-    NotCheckable,
-    Place,
-    Policy,
-    RangeCheck,
-    RatioCheck,
-    Verdict,
-    load_claims,
-    range_text,
-)
-from harness.claims.verdict import combine, judge_claim, judge_claims
-from harness.claims.view import Figure, Interval, Missing, Sample, read_sample, select_step
+from harness.claims.outcomes import CheckOutcome, ClaimVerdict
+from harness.claims.schema import DEFAULT_CLAIMS, VERDICTS, Claim, ClaimsFile, Place, Policy, RangeCheck, load_claims
+from harness.claims.verdict import judge_claims
+from harness.claims.view import Figure, select_step
 from harness.present.numbers import number as fmt
 
-__all__ = [
-    "DEFAULT_CLAIMS", "JUDGES", "VERDICTS", "BehaviourCheck", "Check", "CheckOutcome", "Claim", "ClaimVerdict",
-    "ClaimsFile", "CodeCheck", "CompareCheck", "Context", "Figure", "GapCheck", "GapPlace", "Interval", "Missing",
-    "NotCheckable", "Place", "Policy", "RangeCheck", "RatioCheck", "Sample", "Verdict", "blocking", "combine", "fmt",
-    "grouped", "judge_check", "judge_claim", "judge_claims", "judge_figure", "load_claims", "range_text", "read_sample",
-    "select_step",
-]
+__all__ = ["DEFAULT_CLAIMS", "VERDICTS", "CheckOutcome", "Claim", "ClaimVerdict", "ClaimsFile", "Figure", "Place",
+           "Policy", "RangeCheck", "fmt", "judge_claims", "load_claims", "select_step"]

@@ -8,22 +8,9 @@ text.py   the words and cells shown; exporters.py the files written (export_mark
 from harness.compare.export_json import COMPARE_VERSION, to_json
 from harness.compare.export_markdown import to_markdown
 from harness.compare.exporters import EXPORTERS, write_reports
-from harness.compare.rules import (
-    DIRECTIONS,
-    JUDGED_VERDICTS,
-    Direction,
-    Key,
-    MetricChange,
-    RatioChange,
-    Trials,
-    direction,
-    judge,
-)
-from harness.compare.runs import CompareResult, RunInfo, compare_runs, trials_of
+from harness.compare.rules import Direction, MetricChange, RatioChange, Trials, direction, judge
+from harness.compare.runs import CompareResult, compare_runs
 from harness.compare.text import headline, rule
 
-__all__ = [
-    "COMPARE_VERSION", "DIRECTIONS", "EXPORTERS", "JUDGED_VERDICTS", "CompareResult", "Direction", "Key",
-    "MetricChange", "RatioChange", "RunInfo", "Trials", "compare_runs", "direction", "headline", "judge", "rule",
-    "to_json", "to_markdown", "trials_of", "write_reports",
-]
+__all__ = ["COMPARE_VERSION", "EXPORTERS", "CompareResult", "Direction", "MetricChange", "RatioChange", "Trials",
+           "compare_runs", "direction", "headline", "judge", "rule", "to_json", "to_markdown", "write_reports"]
