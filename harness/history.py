@@ -77,7 +77,7 @@ def history(results_dir: Path, metric: str = "rps", scenario: str = "throughput"
             alpha: float = 0.05, last: int | None = None, absolute: bool = False) -> History:
     """The series of one scenario × step × metric; profile defaults to the newest run's that has it."""
     runs, skipped = stored_runs(results_dir)
-    having = [RunView(r) for r in runs if _has(RunView(r), scenario, metric)]
+    having = [view for view in map(RunView, runs) if _has(view, scenario, metric)]
     if not having:
         raise BenchError(f"no stored run in {results_dir} has {metric!r} in scenario {scenario!r}")
     profile = profile or having[-1].results.config.get("profile")

@@ -23,7 +23,7 @@ Verdicts (the rules, in order):
 Figures that can only take the values of a sweep's steps (max_concurrency_slo, connections_held:
 `quantized = "users"`) are read as the interval [step, next step): a coarse sweep cannot resolve
 a 1.4–1.6 ratio, and the verdict says so instead of pretending.
-Censored figures: a trial whose metric M has M_censored = 1 (harness/results.py) passed the top step,
+Censored figures: a trial whose metric M has M_censored = 1 (harness/results/records.py) passed the top step,
 so its value is only a lower bound. Every median, ratio and CI is computed twice, with such values at
 their bound and far above it (the statistics are monotone in each value): what differs is known only
 on one side. A median that depends on them reads "> 512 users (above the top step)"; an interval end
