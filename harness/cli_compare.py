@@ -17,15 +17,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 from rich.console import Console
-from rich.table import Table
 
 import harness
 from harness import compare as cmp
 from harness import history as hist
 from harness.errors import BenchError
-
-VERDICT_STYLE = {"regression": "bold red", "improvement": "green", "too few trials": "yellow", "changed": "cyan",
-                 "unconfirmed": "magenta"}
+from harness.present.tables import compare_table, history_table, ratio_table
 
 
 def _percentage(text: str) -> float:
@@ -154,52 +151,11 @@ def run_compare(base_run: Path, new_run: Path, *, out: Path | None = None, show_
     return result.exit_code
 
 
-def compare_table(result: cmp.CompareResult, show_all: bool = False) -> Table:
-    table = Table(title=f"{result.new.run_id} against {result.base.run_id}: change of the median "
-                        f"[{1 - result.alpha:.0%} CI]", title_justify="left")
-    shown = [r for r in result.rows if show_all or r.direction != "none"]
-    notes = any(r.note for r in shown)  # a note column only when some row needs one
-    for column in ("scenario", "step", "metric", "target", "base", "new", "change [CI]", "p", "MDE", "verdict",
-                   *(("note",) if notes else ())):
-        table.add_column(column, overflow="fold")
-    for r in shown:
-        table.add_row(r.scenario, r.step, r.metric, r.target, cmp.fmt_value(r.base_median),
-                      cmp.fmt_value(r.new_median), cmp.fmt_row_change(r), cmp.fmt_p(r.p_value),
-                      cmp.fmt_mde(r.min_detectable_pct), _styled(r.verdict, cmp.fmt_verdict(r)),
-                      *((f"[dim]{r.note or ''}[/]",) if notes else ()))
-    return table
-
-
-def _styled(verdict: str, text: str) -> str:
-    style = VERDICT_STYLE.get(verdict, "")
-    return f"[{style}]{text}[/]" if style else text
-
-
-def ratio_table(result: cmp.CompareResult) -> Table:
-    table = Table(title="ratios within each run (machine-independent): ratio of medians [CI]; change of the "
-                        "per-round ratio [CI]", title_justify="left")
-    for column in ("scenario", "step", "metric", "ratio", "base", "new", "change [CI]", "p", "MDE", "verdict"):
-        table.add_column(column, overflow="fold")
-    for r in result.ratios:
-        table.add_row(r.scenario, r.step, r.metric, f"{r.numerator}/{r.denominator}",
-                      cmp.fmt_ratio(r.base_ratio, r.base_ci), cmp.fmt_ratio(r.new_ratio, r.new_ci),
-                      cmp.fmt_change(r.change_pct, r.ci_low_pct, r.ci_high_pct), cmp.fmt_p(r.p_value),
-                      cmp.fmt_mde(r.min_detectable_pct), _styled(r.verdict, r.verdict))
-    return table
-
-
 def run_history(results_dir: Path, *, out: Path | None = None, console: Console | None = None, **options) -> int:
     """Print the trend table, write its .md and .png; 0 (bad input raises BenchError)."""
     console = console or _console()
     h = hist.history(results_dir, **options)
-    table = Table(title=hist.title(h), title_justify="left")
-    for column in ("run", "date (UTC)", "commit", *h.targets):
-        table.add_column(column, overflow="fold")
-    for row in hist.table_rows(h):
-        table.add_row(*[cell.replace("REGRESSION", "[bold red]REGRESSION[/]").replace("(unconfirmed)",
-                                                                                   "[magenta](unconfirmed)[/]")
-                        for cell in row])
-    console.print(table)
+    console.print(history_table(h))
     for note in h.skipped:
         console.print(f"[dim]left out: {note}[/]", highlight=False)
     paths = hist.write_reports(h, out or results_dir)

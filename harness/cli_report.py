@@ -18,7 +18,7 @@ def add_commands(sub: argparse._SubParsersAction, add_common: Callable[[argparse
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from harness.claims import verdicts_table
+    from harness.present.tables import verdicts_table
     from harness.report.build import write_report
 
     run_dir = Path(args.run_dir)

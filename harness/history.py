@@ -12,9 +12,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness.compare import Direction, Trials, direction, fmt_value, judge, trials_of
+from harness.compare import Direction, Trials, direction, judge
 from harness.errors import BenchError
-from harness.results import RunResults, atomic_write_text, load_results
+from harness.present.numbers import interval, number
+from harness.report.blocks import Block, Bullets, Heading, Para, Table
+from harness.report.markdown import to_markdown as render
+from harness.results import RunResults, RunView, atomic_write_text, load_results
 from harness.stats import estimate
 
 
@@ -74,13 +77,13 @@ def history(results_dir: Path, metric: str = "rps", scenario: str = "throughput"
             alpha: float = 0.05, last: int | None = None, absolute: bool = False) -> History:
     """The series of one scenario × step × metric; profile defaults to the newest run's that has it."""
     runs, skipped = stored_runs(results_dir)
-    having = [r for r in runs if _values_by_target(r, scenario, None, metric)]
+    having = [view for view in map(RunView, runs) if _has(view, scenario, metric)]
     if not having:
         raise BenchError(f"no stored run in {results_dir} has {metric!r} in scenario {scenario!r}")
-    profile = profile or having[-1].config.get("profile")
-    skipped += [f"{r.run_id}: profile {r.config.get('profile')!r}, not {profile!r}" for r in having
-                if r.config.get("profile") != profile]
-    chosen = [r for r in having if r.config.get("profile") == profile][-last if last else None:]
+    profile = profile or having[-1].results.config.get("profile")
+    skipped += [f"{r.results.run_id}: profile {r.results.config.get('profile')!r}, not {profile!r}" for r in having
+                if r.results.config.get("profile") != profile]
+    chosen = [r for r in having if r.results.config.get("profile") == profile][-last if last else None:]
     if not chosen:
         raise BenchError(f"no stored run of profile {profile!r} has {metric!r} in scenario {scenario!r}")
     step = _pick_step(chosen, scenario, step, metric)
@@ -90,18 +93,13 @@ def history(results_dir: Path, metric: str = "rps", scenario: str = "throughput"
     return result
 
 
-def _values_by_target(run: RunResults, scenario: str, step: str | None, metric: str) -> dict[str, list[float]]:
-    values: dict[str, list[float]] = {}
-    for m in sorted(run.metrics, key=lambda m: m.trial):
-        if m.scenario == scenario and m.metric == metric and (m.step == step or (step is None
-                                                                                and "endpoint=" not in m.step)):
-            values.setdefault(m.target, []).append(m.value)
-    return values
+def _has(view: RunView, scenario: str, metric: str) -> bool:
+    return any((k.scenario, k.metric) == (scenario, metric) for k in view.figure_keys(endpoints=False))
 
 
-def _pick_step(runs: list[RunResults], scenario: str, step: str | None, metric: str) -> str:
-    steps = sorted({m.step for r in runs for m in r.metrics if m.scenario == scenario and m.metric == metric
-                    and "endpoint=" not in m.step})
+def _pick_step(runs: list[RunView], scenario: str, step: str | None, metric: str) -> str:
+    steps = sorted({k.step for r in runs for k in r.figure_keys(endpoints=False)
+                    if (k.scenario, k.metric) == (scenario, metric)})
     if step is not None:
         if step not in steps:
             raise BenchError(f"no step {step!r} of {metric!r} in scenario {scenario!r}; there are: {', '.join(steps)}")
@@ -112,17 +110,16 @@ def _pick_step(runs: list[RunResults], scenario: str, step: str | None, metric: 
     return steps[0]
 
 
-def _unit(runs: list[RunResults], scenario: str, step: str, metric: str) -> str:
-    return next((m.unit for r in runs for m in r.metrics
-                 if m.scenario == scenario and m.step == step and m.metric == metric), "")
+def _unit(runs: list[RunView], scenario: str, step: str, metric: str) -> str:
+    return next((unit for r in runs for key, unit in r.units.items() if key[1:] == (scenario, step, metric)), "")
 
 
-def _series(run: RunResults, scenario: str, step: str, metric: str) -> Trials:
+def _series(view: RunView, scenario: str, step: str, metric: str) -> Trials:
     """The run's trials of one scenario × step × metric, keyed as harness.compare keys them."""
-    return {key: values for key, values in trials_of(run).items() if key[1:] == (scenario, step, metric)}
+    return {key: view.by_trial(key) for key in view.figure_keys() if key[1:] == (scenario, step, metric)}
 
 
-def _points(runs: list[RunResults], series: tuple[str, str, str], targets: list[str] | None, threshold_pct: float,
+def _points(runs: list[RunView], series: tuple[str, str, str], targets: list[str] | None, threshold_pct: float,
             alpha: float, absolute: bool) -> list[HistoryPoint]:
     points = []
     previous: Trials = {}  # the latest trials seen of each target's key
@@ -131,10 +128,10 @@ def _points(runs: list[RunResults], series: tuple[str, str, str], targets: list[
         common = sorted(set(previous) & set(current))
         rows, _ = judge(previous, current, common, threshold_pct, alpha, absolute=absolute)
         found = {row.target: row for row in rows}
-        commit = (run.environment.get("git") or {}).get("commit")
+        commit = (run.results.environment.get("git") or {}).get("commit")
         for key, by_trial in sorted(current.items()):
             est, row = estimate(list(by_trial.values())), found.get(key[0])
-            points.append(HistoryPoint(run_id=run.run_id, created_at=run.created_at, git_commit=commit,
+            points.append(HistoryPoint(run_id=run.results.run_id, created_at=run.results.created_at, git_commit=commit,
                                        target=key[0], n=est.n, median=est.median, ci_low=est.ci_low,
                                        ci_high=est.ci_high, change_pct=row.change_pct if row else None,
                                        verdict=row.verdict if row else ""))
@@ -155,9 +152,8 @@ MARKS = {"regression": " REGRESSION", "improvement": " (improvement)", "unconfir
 
 
 def fmt_point(p: HistoryPoint) -> str:
-    interval = "" if p.ci_low is None or p.ci_high is None else f" [{fmt_value(p.ci_low)}–{fmt_value(p.ci_high)}]"
     change = "" if p.change_pct is None else f" {p.change_pct:+.1f}%"
-    return f"{fmt_value(p.median)}{interval}{change}{MARKS.get(p.verdict, '')}"
+    return f"{number(p.median)}{interval(p.ci_low, p.ci_high)}{change}{MARKS.get(p.verdict, '')}"
 
 
 def table_rows(h: History) -> list[list[str]]:
@@ -171,15 +167,19 @@ def table_rows(h: History) -> list[list[str]]:
     return rows
 
 
+LEGEND = ("REGRESSION: worse than the previous run as bench compare judges it (Mann-Whitney p < alpha AND beyond "
+          "the threshold, confirmed by the ratio to the reference target when both runs have one). (unconfirmed): a "
+          "change the ratio did not confirm (the machine, not the target?).")
+
+
+def document(h: History) -> list[Block]:
+    blocks: list[Block] = [Heading(title(h), 1), Table(["run", "date (UTC)", "commit", *h.targets], table_rows(h)),
+                           Para(LEGEND)]
+    return blocks + ([Bullets([f"left out: {note}" for note in h.skipped])] if h.skipped else [])
+
+
 def to_markdown(h: History) -> str:
-    columns = ["run", "date (UTC)", "commit", *h.targets]
-    lines = [f"# {title(h)}", "", "| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-    lines += ["| " + " | ".join(row) + " |" for row in table_rows(h)]
-    lines += ["", "REGRESSION: worse than the previous run as bench compare judges it (Mann-Whitney p < alpha AND "
-              "beyond the threshold, confirmed by the ratio to the reference target when both runs have one). "
-              "(unconfirmed): a change the ratio did not confirm (the machine, not the target?)."]
-    lines += [f"- left out: {note}" for note in h.skipped]
-    return "\n".join(lines) + "\n"
+    return render(document(h), Path("."))
 
 
 def plot(h: History, path: Path) -> Path:

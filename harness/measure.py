@@ -6,11 +6,11 @@ from dataclasses import dataclass
 
 from hdrh.histogram import HdrHistogram
 
+from harness.flags import SATURATION_PCT  # the flag registry owns the threshold
 from harness.loadgen.driver import EndpointResult, LoadResult
 from harness.sampler import Reading
 
 PERCENTILES = {"latency_p50_ms": 50.0, "latency_p90_ms": 90.0, "latency_p99_ms": 99.0, "latency_p999_ms": 99.9}
-SATURATION_PCT = 90.0  # a Locust worker is one gevent thread: above this it delays its own requests
 
 
 def latency_ms(histogram: HdrHistogram | None) -> dict[str, float]:

@@ -5,7 +5,6 @@ input always gives the same output, whatever was computed before.
 
 Methods:
   estimate, ratio_estimate   percentile bootstrap CI of the median (Efron & Tibshirani 1993, ch. 13)
-  little_law_error           Little's law L = λW (Little 1961)
   linear_slope               ordinary least squares (scipy.stats.linregress)
   usl_fit                    Gunther's Universal Scalability Law (Gunther 1993, 2007)
   knee_point                 Kneedle (Satopää, Albrecht, Irwin & Raghavan 2011)
@@ -157,21 +156,6 @@ def ratio_estimate(a: Sequence[float], b: Sequence[float], confidence: float = 0
         return Ratio(value=value, ci_low=value, ci_high=value)
     low, high = _percentile_ci((xa, xb), _ratio_of_medians, confidence)
     return Ratio(value=value, ci_low=low, ci_high=high)
-
-
-def little_law_error(concurrency: float, rps: float, mean_latency_s: float) -> float:
-    """Relative error |L − λW| / L of Little's law L = λW (Little 1961).
-
-    L is the mean number of requests in the system (the closed-loop concurrency, i.e. users),
-    λ the throughput in requests/s, W the mean latency in seconds. Above LITTLE_TOLERANCE, the
-    measured throughput and latency do not describe the same system (e.g. the load generator,
-    not the server, was the bottleneck, or users spent time outside a request).
-    """
-    if not (math.isfinite(concurrency) and concurrency > 0):
-        raise ValueError(f"concurrency must be positive and finite, got {concurrency}")
-    if not (math.isfinite(rps) and rps >= 0 and math.isfinite(mean_latency_s) and mean_latency_s >= 0):
-        raise ValueError(f"rps and mean_latency_s must be non-negative and finite, got {rps}, {mean_latency_s}")
-    return abs(concurrency - rps * mean_latency_s) / concurrency
 
 
 def linear_slope(t: Sequence[float], y: Sequence[float]) -> tuple[float, float]:

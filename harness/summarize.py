@@ -1,62 +1,33 @@
 """Across-trial summaries (median, bootstrap CI, CV) and the warnings a reader must see.
 
 Warnings follow pyperf's habit: say what is wrong with a figure and what to do about it,
-rather than print it as if it were solid.
+rather than print it as if it were solid. Which flags warn, and in which words: harness.flags.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 
-from harness.results import RunResults, Summary
-from harness.stats import NOISY_CV, estimate
-
-NOISY_WATCHED = ("rps", "latency_p99_ms", "cold_start_ms", "rss_idle_mb")
-HEADLINES = {
-    "noisy": f"noisy (CV over {NOISY_CV:.0%} across trials)",
-    "saturated": "load generator saturated (a Locust process above 90% of a core)",
-    "little": "Little's law check failed (X·(R+Z) off N by over 20%)",
-}
-ADVICE = {
-    "noisy": "Close other programs, or use longer durations or more trials (--profile full).",
-    "saturated": "The load generator, not the server, was the limit there, so these figures understate the server:"
-                 " give it more cores (--loadgen-cpus) or workers (--loadgen-workers), or compare with wrk.",
-    "little": "Throughput × latency disagrees with the concurrency: requests queued outside the measurement.",
-}
-
-
-def _trial_flags(results: RunResults) -> dict[tuple[str, str, str], set[str]]:
-    """(target, scenario, step) -> flag names raised in any trial, e.g. {"loadgen_saturated"}.
-
-    A whole-trial figure (step "") computed across a sweep, such as max_concurrency_slo,
-    inherits the flags of every step of its sweep.
-    """
-    flags: dict[tuple[str, str, str], set[str]] = defaultdict(set)
-    for trial in results.trials:
-        for flag in trial.flags:
-            name, _, step = flag.partition(":")
-            flags[(trial.target, trial.scenario, step)].add(name)
-            flags[(trial.target, trial.scenario, "")].add(name)
-    return flags
+from harness.flags import BY_NAME, FLAGS
+from harness.results import RunResults, RunView, Step, Summary
+from harness.stats import estimate
 
 
 def summarize(results: RunResults) -> None:
     """Fill `results.summaries` and `results.warnings` from the stored metrics."""
-    groups: dict[tuple[str, str, str, str, str], list[float]] = defaultdict(list)
-    for m in results.metrics:
-        groups[(m.target, m.scenario, m.step, m.metric, m.unit)].append(m.value)
-    trial_flags = _trial_flags(results)
+    view = RunView(results)
     summaries = []
-    for (target, scenario, step, metric, unit), values in groups.items():
-        est = estimate(values)
-        base_step = ",".join(p for p in step.split(",") if not p.startswith("endpoint="))
-        flags = sorted(trial_flags.get((target, scenario, base_step), set()))
+    for key in view.figure_keys():
+        est = estimate(view.values(key))
+        # a whole-trial figure (step "") computed across a sweep inherits the flags of every step of it
+        flags = sorted(view.flag_names(key.target, key.scenario, key.step))
         if est.noisy:
             flags.append("noisy")
         if est.n == 1:
             flags.append("single_trial")
-        summaries.append(Summary(target=target, scenario=scenario, step=step, metric=metric, unit=unit, n=est.n,
-                                 median=est.median, ci_low=est.ci_low, ci_high=est.ci_high, cv=est.cv, flags=flags))
+        summaries.append(Summary(target=key.target, scenario=key.scenario, step=key.step, metric=key.metric,
+                                 unit=view.unit(key), n=est.n, median=est.median, ci_low=est.ci_low,
+                                 ci_high=est.ci_high, cv=est.cv, flags=flags))
     results.summaries = summaries
     results.warnings = _warnings(summaries)
 
@@ -65,13 +36,10 @@ def _warnings(summaries: list[Summary]) -> list[str]:
     """One line per kind of problem, naming every figure it touches, with what to do about it."""
     found: dict[str, list[str]] = defaultdict(list)
     for s in summaries:
-        if "endpoint=" in s.step:
+        if Step(s.step).is_endpoint:
             continue
         where = f"{s.target} {s.scenario}{' ' + s.step if s.step else ''}"
-        if "noisy" in s.flags and s.metric in NOISY_WATCHED:
-            found["noisy"].append(f"{where} {s.metric} (CV {s.cv:.0%})")
-        if s.metric == "rps" and "loadgen_saturated" in s.flags:
-            found["saturated"].append(where)
-        if s.metric == "rps" and "little_law" in s.flags:
-            found["little"].append(where)
-    return [f"{HEADLINES[kind]}: {'; '.join(places)}. {ADVICE[kind]}" for kind, places in found.items()]
+        for flag in FLAGS:
+            if flag.name in s.flags and s.metric in flag.warn_metrics:
+                found[flag.name].append(f"{where} {s.metric} (CV {s.cv:.0%})" if flag.show_cv else where)
+    return [f"{BY_NAME[name].headline}: {'; '.join(places)}. {BY_NAME[name].advice}" for name, places in found.items()]

@@ -15,9 +15,9 @@ from harness.claims import (
     judge_claims,
     load_claims,
     select_step,
-    verdicts_table,
 )
 from harness.errors import BenchError
+from harness.present.tables import verdicts_table
 from harness.results import Metric, RunResults, TrialRecord
 
 STABLE = [100.0, 102.0, 98.0, 101.0, 99.0]  # CV 1.6%, CI of the median about [98, 102]

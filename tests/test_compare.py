@@ -469,7 +469,7 @@ def test_an_internal_error_in_compare_is_one_line_and_not_the_regression_code(tm
     def broken(*args, **kwargs):
         raise ZeroDivisionError("float division by zero")
 
-    monkeypatch.setattr("harness.compare.compare_samples", broken)
+    monkeypatch.setattr("harness.compare.rules.compare_samples", broken)
     assert bench("compare", base, base) == 2
     line = error_line(capsys.readouterr().err)
     assert "internal error in bench compare" in line and "ZeroDivisionError: float division by zero" in line

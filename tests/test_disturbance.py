@@ -198,9 +198,10 @@ def test_the_sampler_counts_a_busy_process_as_foreign_unless_it_is_the_benchmark
 def test_the_terminal_shows_foreign_cpu_and_marks_disturbed_steps() -> None:
     from rich.console import Console
 
+    from harness.flags import legend
+    from harness.present.tables import summary_table
     from harness.results import Metric, RunResults, TrialRecord
     from harness.summarize import summarize
-    from harness.terminal import LEGEND, summary_table
 
     results = RunResults(run_id="r", created_at="now")
     for target, flags in (("fastapi", []), ("express", ["disturbed:users=64"])):
@@ -212,8 +213,8 @@ def test_the_terminal_shows_foreign_cpu_and_marks_disturbed_steps() -> None:
     console = Console(record=True, width=200)
     console.print(summary_table(results))
     text = console.export_text()
-    assert "server_foreign_cpu_pct" in text and "42.00 †D" in text and "1.50 †" in text
-    assert "D disturbed" in LEGEND
+    assert "server_foreign_cpu_pct" in text and "42 †D" in text and "1.5 †" in text
+    assert "D disturbed" in legend()
 
 
 def test_an_outcomes_disturbed_windows_are_read_from_its_foreign_cpu_metrics() -> None:

@@ -9,7 +9,6 @@ import pytest
 from scipy import stats
 
 from harness.stats import (
-    LITTLE_TOLERANCE,
     NOISY_CV,
     Comparison,
     Estimate,
@@ -17,7 +16,6 @@ from harness.stats import (
     estimate,
     knee_point,
     linear_slope,
-    little_law_error,
     max_under_slo,
     min_trials_for_alpha,
     ratio_estimate,
@@ -114,17 +112,6 @@ def test_ratio_without_ci_below_three_values_and_exact_for_constants() -> None:
     assert (c.value, c.ci_low, c.ci_high) == (1.5, 1.5, 1.5)
     with pytest.raises(ValueError):
         ratio_estimate([1.0, 2.0, 3.0], [0.0, 0.0, 0.0])
-
-
-# --- Little's law -----------------------------------------------------------------------------------
-
-def test_little_law_exact_and_off() -> None:
-    assert little_law_error(64, 3200.0, 0.020) == pytest.approx(0.0)  # 3200/s * 20 ms = 64 in flight
-    assert little_law_error(64, 1600.0, 0.020) == pytest.approx(0.5)  # only 32 in flight
-    assert little_law_error(64, 3200.0, 0.030) == pytest.approx(0.5)  # 96 in flight: over by half
-    assert little_law_error(10, 100.0, 0.085) < LITTLE_TOLERANCE < little_law_error(10, 100.0, 0.075)
-    with pytest.raises(ValueError):
-        little_law_error(0, 100.0, 0.01)
 
 
 # --- linear slope -----------------------------------------------------------------------------------

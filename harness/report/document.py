@@ -1,5 +1,5 @@
-"""The report as a list of plain blocks (headings, paragraphs, tables, images), built once from a stored
-run and rendered by one small exporter per format (markdown.py, html.py), as hyperfine does.
+"""The report as a list of plain blocks (harness.report.blocks), built once from a stored run and rendered
+by one small exporter per format (markdown.py, html.py), as hyperfine does.
 """
 
 from __future__ import annotations
@@ -8,57 +8,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.claims import ClaimVerdict, Place, Policy, fmt
+from harness.claims import ClaimVerdict, Place, Policy
 from harness.cpus import format_cpu_list
+from harness.present.numbers import number as fmt
+from harness.report.blocks import Block, Bullets, Code, Heading, Image, Para, Ref, Table
 from harness.report.data import RunData
 from harness.report.plots import PlotSpec
 from harness.stats import NOISY_CV
-
-
-@dataclass(frozen=True)
-class Heading:
-    text: str
-    level: int = 2
-    anchor: str = ""
-
-
-@dataclass(frozen=True)
-class Para:
-    text: str
-
-
-@dataclass(frozen=True)
-class Bullets:
-    items: list[str]
-
-
-@dataclass(frozen=True)
-class Table:
-    header: list[str]
-    rows: list[list[str]]
-
-
-@dataclass(frozen=True)
-class Image:
-    path: Path  # absolute; renderers make it relative or embed it
-    alt: str
-    anchor: str
-
-
-@dataclass(frozen=True)
-class Ref:
-    """A pointer to an image shown earlier."""
-
-    title: str
-    anchor: str
-
-
-@dataclass(frozen=True)
-class Code:
-    text: str
-
-
-Block = Heading | Para | Bullets | Table | Image | Ref | Code
 
 
 @dataclass
@@ -245,7 +201,7 @@ def _warnings(data: RunData, plots: Plots) -> list[Block]:
 
 
 def _little_law_notes(data: RunData) -> list[str]:
-    ratios = [s for s in data.results.summaries if s.metric == "little_law_ratio" and "endpoint=" not in s.step]
+    ratios = [s for s in data.view.summaries(endpoints=False) if s.metric == "little_law_ratio"]
     worst = sorted(ratios, key=lambda s: abs(s.median - 1), reverse=True)[:3]
     return ["Little's law X·(R+Z)/N, furthest from 1: " + "; ".join(
         f"{s.target} {s.scenario} {s.step} {fmt(s.median)}" for s in worst)] if worst else []

@@ -6,7 +6,7 @@ import base64
 from functools import singledispatch
 from html import escape
 
-from harness.report.document import Block, Bullets, Code, Heading, Image, Para, Ref, Table
+from harness.report.blocks import Block, Bullets, Code, Heading, Image, Para, Ref, Table
 
 VERDICT_CLASS = {"supported": "ok", "refuted": "bad", "inconclusive": "doubt", "not checkable": "na"}
 STYLE = """

@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import singledispatch
 from pathlib import Path
 
-from harness.report.document import Block, Bullets, Code, Heading, Image, Para, Ref, Table
+from harness.report.blocks import Block, Bullets, Code, Heading, Image, Para, Ref, Table
 
 
 def _cell(text: str) -> str:

@@ -7,128 +7,40 @@ Figures are drawn with matplotlib's Agg backend (no display needed).
 
 from __future__ import annotations
 
-import io
 import math
 import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import matplotlib
-from hdrh.histogram import HdrHistogram
-
-matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
-import PIL.Image
+from hdrh.histogram import HdrHistogram
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter, NullFormatter
 
 from harness.claims import RangeCheck
+from harness.report.axes import (
+    VERDICT_COLORS,
+    auto_log_y,
+    color,
+    error_bars,
+    flagged,
+    marker,
+    new_figure,
+    save_png,
+    sweep,
+    users_axis,
+)
 from harness.report.data import RunData, Skip
-from harness.results import Summary, step_params
-
-COLORS = {"fastapi": "#0072B2", "express": "#D55E00"}  # Okabe-Ito blue and vermillion: colour-blind safe
-SPARE_COLORS = ["#009E73", "#CC79A7", "#E69F00", "#56B4E9"]
-VERDICT_COLORS = {"supported": "#1a9850", "refuted": "#d73027", "inconclusive": "#e6a700", "not checkable": "#9e9e9e"}
-BLOCKING = ("loadgen_saturated", "little_law", "noisy")
-DPI = 110
-
-plt.rcParams.update({"font.size": 10, "axes.titlesize": 11, "axes.labelsize": 10, "legend.fontsize": 9,
-                     "axes.grid": True, "grid.alpha": 0.3})
-
-
-MARKERS = {"fastapi": "o", "express": "s"}
-
-
-def marker(target: str) -> str:
-    return MARKERS.get(target, "D")
-
-
-def _plain(value: float, _: object = None) -> str:
-    return f"{value:g}"
-
-
-def users_axis(ax: Axes, users: list[float], label: str = "concurrent users") -> None:
-    """A log₂ x axis ticked at the steps themselves, labelled with plain numbers."""
-    ax.set_xscale("log", base=2)
-    ticks = sorted(set(users))
-    if ticks:
-        ax.set_xticks(ticks, [_plain(u) for u in ticks])
-        ax.set_xlim(ticks[0] / 1.4, ticks[-1] * 1.4)
-    ax.xaxis.set_minor_formatter(NullFormatter())
-    ax.set_xlabel(f"{label} (log scale)")
-
-
-def auto_log_y(ax: Axes, values: list[float], label: str) -> None:
-    """A log y axis only when the values span more than a decade; plain numbers either way."""
-    positive = [v for v in values if v > 0]
-    if positive and max(positive) / min(positive) > 10:
-        ax.set_yscale("log")
-        ax.yaxis.set_major_formatter(FuncFormatter(_plain))
-        ax.yaxis.set_minor_formatter(NullFormatter())
-        label += ", log scale"
-    ax.set_ylabel(label + ")")
-
-
-def color(target: str, targets: list[str]) -> str:
-    if target in COLORS:
-        return COLORS[target]
-    others = [t for t in targets if t not in COLORS]
-    return SPARE_COLORS[others.index(target) % len(SPARE_COLORS)]
-
-
-def _figure(ncols: int, title: str, width: float = 11.0, height: float = 4.4) -> tuple[Figure, list[Axes]]:
-    fig, axes = plt.subplots(1, ncols, figsize=(width, height), layout="constrained", squeeze=False)
-    fig.suptitle(title, fontsize=12, fontweight="bold")
-    return fig, list(axes[0])
-
-
-def _errors(summaries: list[Summary]) -> np.ndarray:
-    """Asymmetric error bars from each summary's CI (zero where there is none)."""
-    low = [s.median - s.ci_low if s.ci_low is not None else 0.0 for s in summaries]
-    high = [s.ci_high - s.median if s.ci_high is not None else 0.0 for s in summaries]
-    return np.array([low, high])
-
-
-def _flagged(s: Summary) -> bool:
-    return any(flag in s.flags for flag in BLOCKING)
-
-
-def _sweep(ax: Axes, data: RunData, scenario: str, metric: str, ylabel: str, xlabel: str = "concurrent users",
-           **fixed: float) -> list[str]:
-    """One line per target of a metric against users (log x axis), CI bars, flagged steps marked ×.
-
-    `ylabel` is the axis label without its closing parenthesis, e.g. "p99 latency (ms".
-    Returns the targets with a flagged step.
-    """
-    flagged_any, all_users, all_values = [], [], []
-    for target in data.targets():
-        points = data.by_users(target, scenario, metric, **fixed)
-        if not points:
-            continue
-        users, summaries = [u for u, _ in points], [s for _, s in points]
-        all_users += users
-        all_values += [s.median for s in summaries]
-        ax.errorbar(users, [s.median for s in summaries], yerr=_errors(summaries), color=color(target, data.targets()),
-                    marker=marker(target), capsize=3, label=target)
-        bad = [(u, s.median) for u, s in points if _flagged(s)]
-        if bad:
-            label = None if flagged_any else "× flagged: saturated, Little's law or noisy"
-            ax.scatter(*zip(*bad, strict=True), marker="x", s=90, color="black", zorder=5, label=label)
-            flagged_any.append(target)
-    users_axis(ax, all_users, xlabel)
-    auto_log_y(ax, all_values, ylabel)
-    return flagged_any
 
 
 def plot_concurrency(data: RunData) -> Figure:
     data.require("concurrency")
-    fig, (left, right) = _figure(2, "Concurrency sweep: GET /json, zero think time")
-    _sweep(left, data, "concurrency", "rps", "throughput (successful requests/s")
+    fig, (left, right) = new_figure(2, "Concurrency sweep: GET /json, zero think time")
+    sweep(left, data, "concurrency", "rps", "throughput (successful requests/s")
     left.set_title("Throughput vs concurrency (median, 95% CI)")
-    _sweep(right, data, "concurrency", "latency_p99_ms", "p99 latency (ms")
+    sweep(right, data, "concurrency", "latency_p99_ms", "p99 latency (ms")
     right.set_title("p99 latency vs concurrency")
     slo = data.results.config.get("scenario_params", {}).get("concurrency", {}).get("summary", {}).get("slo_p99_ms")
     if slo:
@@ -209,7 +121,7 @@ def _percentile_panel(ax: Axes, data: RunData, scenario: str) -> None:
                   if (s := data.summary(target, scenario, step, metric)) is not None]
         if points:
             xs, ss = [x for x, _ in points], [s for _, s in points]
-            ax.errorbar(xs, [s.median for s in ss], yerr=_errors(ss), marker=marker(target), capsize=3, label=target,
+            ax.errorbar(xs, [s.median for s in ss], yerr=error_bars(ss), marker=marker(target), capsize=3, label=target,
                         color=color(target, data.targets()))
             values += [s.median for s in ss]
     ax.set_xticks([_nines(p) for p in (50, 90, 99, 99.9, 99.99)], ["p50", "p90", "p99", "p99.9", "p99.99"])
@@ -257,7 +169,7 @@ def _strip(ax: Axes, data: RunData, scenario: str, metric: str, unit: str) -> No
         ax.scatter(i + rng.uniform(-0.12, 0.12, len(values)), values, color=c, alpha=0.6, s=22)
         s = data.summary(target, scenario, "", metric)
         if s:
-            ax.errorbar([i + 0.3], [s.median], yerr=_errors([s]), color=c, marker="_", markersize=18, capsize=4)
+            ax.errorbar([i + 0.3], [s.median], yerr=error_bars([s]), color=c, marker="_", markersize=18, capsize=4)
         if target in ranges:
             lo, hi, claim = ranges[target]
             ax.fill_between([i - 0.4, i + 0.4], lo, min(hi, top), color=c, alpha=0.12)
@@ -275,29 +187,38 @@ def _top(data: RunData, scenario: str, metric: str, targets: list[str],
     return max(values + bounds, default=1.0) * 1.12
 
 
-def plot_cold_start(data: RunData) -> Figure:
+@dataclass(frozen=True)
+class Strip:
+    """One panel of trials as dots (see _strip): a cold_start figure, its axis label and title."""
+
+    metric: str
+    unit: str
+    ylabel: str
+    title: str
+
+
+def _strips(data: RunData, title: str, panels: tuple[Strip, Strip]) -> Figure:
     data.require("cold_start")
-    fig, (left, right) = _figure(2, "Cold start: a fresh server process per trial")
-    _strip(left, data, "cold_start", "cold_start_ms", "ms")
-    left.set_ylabel("spawn → first correct /health answer (ms)")
-    left.set_title("Start time per trial (dots), median and 95% CI (bar)")
-    _strip(right, data, "cold_start", "listen_ms", "ms")
-    right.set_ylabel("spawn → port accepting connections (ms)")
-    right.set_title("Time to listen")
+    fig, axes = new_figure(2, title)
+    for ax, panel in zip(axes, panels, strict=True):
+        _strip(ax, data, "cold_start", panel.metric, panel.unit)
+        ax.set_ylabel(panel.ylabel)
+        ax.set_title(panel.title)
     return fig
+
+
+def plot_cold_start(data: RunData) -> Figure:
+    return _strips(data, "Cold start: a fresh server process per trial", (
+        Strip("cold_start_ms", "ms", "spawn → first correct /health answer (ms)",
+              "Start time per trial (dots), median and 95% CI (bar)"),
+        Strip("listen_ms", "ms", "spawn → port accepting connections (ms)", "Time to listen")))
 
 
 def plot_idle_memory(data: RunData) -> Figure:
-    data.require("cold_start")
     settle_s = data.results.config.get("scenario_params", {}).get("cold_start", {}).get("settle_s", "?")
-    fig, (left, right) = _figure(2, f"Idle memory: RSS of the whole server process tree, {settle_s} s after start")
-    _strip(left, data, "cold_start", "rss_idle_mb", "MB")
-    left.set_ylabel("RSS (MB = 10⁶ bytes)")
-    left.set_title("Read as MB (10⁶ bytes)")
-    _strip(right, data, "cold_start", "rss_idle_mib", "MiB")
-    right.set_ylabel("RSS (MiB = 2²⁰ bytes)")
-    right.set_title("Read as MiB (2²⁰ bytes)")
-    return fig
+    return _strips(data, f"Idle memory: RSS of the whole server process tree, {settle_s} s after start", (
+        Strip("rss_idle_mb", "MB", "RSS (MB = 10⁶ bytes)", "Read as MB (10⁶ bytes)"),
+        Strip("rss_idle_mib", "MiB", "RSS (MiB = 2²⁰ bytes)", "Read as MiB (2²⁰ bytes)")))
 
 
 def plot_memory_over_time(data: RunData) -> Figure:
@@ -305,7 +226,7 @@ def plot_memory_over_time(data: RunData) -> Figure:
     rows = data.samples[(data.samples["scenario"] == "memory") & (data.samples["role"] == "server")]
     if rows.empty:
         raise Skip("no server samples of the memory scenario in samples.csv")
-    fig, (ax,) = _figure(1, "RSS over time under sustained load (memory scenario)", width=10.0)
+    fig, (ax,) = new_figure(1, "RSS over time under sustained load (memory scenario)", width=10.0)
     for (target, trial, step), group in rows.groupby(["target", "trial", "step"], sort=True):
         ax.plot(group["t_s"], group["rss_mb"], color=color(str(target), data.targets()), alpha=0.85,
                 label=_memory_label(data, str(target), int(trial), str(step)))
@@ -317,8 +238,8 @@ def plot_memory_over_time(data: RunData) -> Figure:
 
 
 def _memory_label(data: RunData, target: str, trial: int, step: str) -> str:
-    figures = {m.metric: m.value for m in data.results.metrics
-               if (m.target, m.scenario, m.trial, m.step) == (target, "memory", trial, step)}
+    figures = {key.metric: data.view.by_trial(key)[trial] for key in data.view.figure_keys()
+               if (key.target, key.scenario, key.step) == (target, "memory", step) and trial in data.view.by_trial(key)}
     label = f"{target} trial {trial} ({step})"
     if "rss_cv" in figures and "rss_slope_mb_per_min" in figures:
         label += f": CV {figures['rss_cv']:.1%}, drift {figures['rss_slope_mb_per_min']:+.2f} MB/min"
@@ -327,8 +248,8 @@ def _memory_label(data: RunData, target: str, trial: int, step: str) -> str:
 
 def plot_connections(data: RunData) -> Figure:
     data.require("connections")
-    fig, (left, right) = _figure(2, "Held keep-alive connections (mostly idle users)")
-    _sweep(left, data, "connections", "server_rss_mb", "server RSS (MB = 10⁶ bytes", "open connections")
+    fig, (left, right) = new_figure(2, "Held keep-alive connections (mostly idle users)")
+    sweep(left, data, "connections", "server_rss_mb", "server RSS (MB = 10⁶ bytes", "open connections")
     left.set_title("Memory vs connections held")
     for target in data.targets():
         per_conn = data.summary(target, "connections", "", "memory_per_connection_kb")
@@ -367,7 +288,7 @@ def plot_throughput_by_workload(data: RunData) -> Figure:
     present = [(s, label) for s, label in WORKLOADS if s in data.scenarios()]
     if not present:
         raise Skip("none of the throughput, crud, cpu, io scenarios is in this run")
-    fig, (left, right) = _figure(2, "Throughput by workload, Express/FastAPI ratio above each group")
+    fig, (left, right) = new_figure(2, "Throughput by workload, Express/FastAPI ratio above each group")
     _workload_bars(left, data, present)
     if "io" in data.scenarios():
         _io_panel(right, data)
@@ -388,9 +309,9 @@ def _workload_bars(ax: Axes, data: RunData, present: list[tuple[str, str]]) -> N
             s = data.summary(target, scenario, step, "rps")
             if s:
                 medians[target] = s.median
-                ax.bar(i - 0.4 + width * (j + 0.5), s.median, width, yerr=_errors([s]), capsize=3,
+                ax.bar(i - 0.4 + width * (j + 0.5), s.median, width, yerr=error_bars([s]), capsize=3,
                        color=color(target, targets), label=target if i == 0 else None,
-                       hatch="//" if _flagged(s) else None, edgecolor="black" if _flagged(s) else None)
+                       hatch="//" if flagged(s) else None, edgecolor="black" if flagged(s) else None)
         if medians.get("express") and medians.get("fastapi"):
             ax.annotate(f"{medians['express'] / medians['fastapi']:.2f}×", (i, max(medians.values())),
                         xytext=(0, 8), textcoords="offset points", ha="center", fontsize=9, fontweight="bold")
@@ -402,13 +323,13 @@ def _workload_bars(ax: Axes, data: RunData, present: list[tuple[str, str]]) -> N
 
 
 def _io_panel(ax: Axes, data: RunData) -> None:
-    delays = sorted({float(step_params(m.step).get("ms", 0)) for m in data.results.metrics
-                     if m.scenario == "io" and isinstance(step_params(m.step).get("ms"), float)})
+    delays = sorted({ms for key in data.view.figure_keys(endpoints=False)
+                     if key.scenario == "io" and isinstance(ms := key.step.params.get("ms"), float)})
     for ms in delays:
         users = sorted({u for t in data.targets() for u, _ in data.by_users(t, "io", "rps", ms=ms)})
         ax.plot(users, [u / (ms / 1000) for u in users], color="gray", linestyle="--", marker="_", markersize=16,
                 label=f"ideal: users ÷ {ms:g} ms (no server overhead)")
-        _sweep(ax, data, "io", "rps", "throughput (successful requests/s", ms=ms)
+        sweep(ax, data, "io", "rps", "throughput (successful requests/s", ms=ms)
     ax.set_title("I/O-bound: GET /io waits without blocking")
     ax.legend()
 
@@ -470,12 +391,3 @@ def render(spec: PlotSpec, data: RunData, directory: Path) -> Path:
         return path
     finally:
         plt.close(fig)
-
-
-def save_png(fig: Figure, path: Path) -> None:
-    """A 256-colour PNG: line plots lose nothing visible and shrink about 3×, which keeps the
-    self-contained report.html (images embedded as base64) near 400 kB instead of 1 MB."""
-    buffer = io.BytesIO()
-    fig.savefig(buffer, dpi=DPI, format="png")
-    image = PIL.Image.open(buffer).convert("RGB").quantize(colors=256, method=PIL.Image.Quantize.MEDIANCUT)
-    image.save(path, format="png", optimize=True)

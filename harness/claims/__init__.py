@@ -1,0 +1,48 @@
+"""The article's claims (claims.toml) and their verdicts from one stored run.
+
+A claim is a list of checks, each a small rule read from the file (no code per claim):
+  range          one target's figure lies in [min, max]
+  ratio          numerator/denominator of one figure lies in [min, max]
+  compare        one target's figure is lower than another's (the ratio lower/higher below 1)
+  gap            the gap between two targets (max(r, 1/r) of the ratio r) is larger at one place than another
+  behaviour      a behaviour check recorded during the run (results.json `checks`) has the expected answers
+  code           a verdict stated in the file about source code, kept only while its evidence is found
+  not_checkable  a claim this harness cannot measure, with the reason
+
+Checks may carry a `reading` (an alternative definition, e.g. MB vs MiB); the first reading decides
+the verdict, others are reported beside it, unless the claim sets readings_must_agree.
+
+Verdicts (the rules, in order):
+  not checkable  a figure the check needs is not in the run (scenario not run, metric not recorded)
+  inconclusive   a figure carries a blocking flag (noisy, load generator saturated, Little's law failed):
+                 it can neither support nor refute; or the 95% CI straddles a bound of the claim
+  supported / refuted
+                 the 95% CI lies inside / outside the claim's range. With fewer than 3 trials there is
+                 no CI: policy.single_trial = "point" (default) judges on the median and says
+                 "no CI" in the reason; "inconclusive" refuses to judge.
+Figures that can only take the values of a sweep's steps (max_concurrency_slo, connections_held:
+`quantized = "users"`) are read as the interval [step, next step): a coarse sweep cannot resolve
+a 1.4–1.6 ratio, and the verdict says so instead of pretending.
+Censored figures: a trial whose metric M has M_censored = 1 (harness/results/records.py) passed the top step,
+so its value is only a lower bound. Every median, ratio and CI is computed twice, with such values at
+their bound and far above it (the statistics are monotone in each value): what differs is known only
+on one side. A median that depends on them reads "> 512 users (above the top step)"; an interval end
+that does is open (∞, or 0 for a ratio's lower end). A lower bound can still decide a verdict when it
+clears the claim's range; otherwise the check is inconclusive and names the trials and the top step
+that would decide it. Trials are never dropped: dropping them would bias the median low.
+
+CIs are the percentile bootstrap of harness.stats (estimate, ratio_estimate); nothing is re-derived.
+
+Modules: schema.py the claims file; view.py a target's figure read from the run (harness.results.RunView)
+and its intervals; judge.py one judge per check type; outcomes.py what judging gives and its texts;
+verdict.py a claim's verdict from its checks. The terminal's claims table: harness.present.tables.
+"""
+
+from harness.claims.outcomes import CheckOutcome, ClaimVerdict
+from harness.claims.schema import DEFAULT_CLAIMS, VERDICTS, Claim, ClaimsFile, Place, Policy, RangeCheck, load_claims
+from harness.claims.verdict import judge_claims
+from harness.claims.view import Figure, select_step
+from harness.present.numbers import number as fmt
+
+__all__ = ["DEFAULT_CLAIMS", "VERDICTS", "CheckOutcome", "Claim", "ClaimVerdict", "ClaimsFile", "Figure", "Place",
+           "Policy", "RangeCheck", "fmt", "judge_claims", "load_claims", "select_step"]

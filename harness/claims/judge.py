@@ -1,0 +1,363 @@
+"""One judge per check type (a registry, not an if/elif chain): a check's figures against its range,
+with the blocking-flag, single-trial, step-resolution and censoring rules of harness.claims."""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from harness.claims.outcomes import CheckOutcome
+from harness.claims.schema import (
+    BehaviourCheck,
+    CodeCheck,
+    CompareCheck,
+    GapCheck,
+    GapPlace,
+    NotCheckable,
+    Place,
+    Policy,
+    RangeCheck,
+    RatioCheck,
+    range_text,
+)
+from harness.claims.view import (
+    Figure,
+    Interval,
+    Missing,
+    Sample,
+    censored_ratio,
+    common_step,
+    read_sample,
+    target_interval,
+)
+from harness.flags import name_and_step, words
+from harness.present.numbers import number as fmt
+from harness.results import RunView, Step
+from harness.stats import estimate, ratio_estimate
+
+
+def position(low: float, high: float, lo: float | None, hi: float | None) -> str:
+    """'inside', 'outside' or 'straddles' of an interval [low, high] against the range [lo, hi]."""
+    lo_ = -math.inf if lo is None else lo
+    hi_ = math.inf if hi is None else hi
+    if low >= lo_ and high <= hi_:
+        return "inside"
+    if high < lo_ or low > hi_:
+        return "outside"
+    return "straddles"
+
+
+def judge_figure(figure: Figure, lo: float | None, hi: float | None, policy: Policy, unit: str = "",
+                 wanted: str | None = None) -> tuple[str, str]:
+    """(verdict, reason) of one figure against [lo, hi], applying the blocking-flag and single-trial rules."""
+    blocked = blocking(figure.flags, policy)
+    if blocked:
+        return "inconclusive", f"{figure.label} {figure.where} {blocked}: cannot support or refute"
+    wanted = wanted or range_text(lo, hi, unit)
+    if figure.has_interval:
+        assert figure.low is not None and figure.high is not None
+        where = position(figure.low, figure.high, lo, hi)
+        what = f"{figure.label} {figure.interval_kind} [{fmt(figure.low)}–{fmt(figure.high)}]"
+        if where == "straddles":
+            return "inconclusive", f"{what} straddles a bound: is it {wanted}?"
+        inside = where == "inside"
+        return ("supported" if inside else "refuted"), f"{what} is {'' if inside else 'not '}{wanted}"
+    trials = "single trial" if figure.n == 1 else f"{figure.n} trials"
+    if policy.single_trial == "inconclusive":
+        return "inconclusive", f"{figure.label} {figure.where}: {trials}, no CI: not judged (policy single_trial)"
+    where = position(*figure.point_span(), lo, hi)  # a censored value: all that lies beyond its bound
+    value = figure.value_text()
+    if where == "straddles":
+        return "inconclusive", f"{value} ({trials}, no CI) straddles a bound: is it {wanted}?"
+    inside = where == "inside"
+    return ("supported" if inside else "refuted"), (
+        f"{value} is {'' if inside else 'not '}{wanted} ({trials}, no CI: judged on the point value)")
+
+
+def blocking(flags: tuple[str, ...], policy: Policy) -> str:
+    """The blocking flags among `flags`, in words, steps grouped: "load generator saturated at users=8, 32"."""
+    steps: dict[str, list[str]] = defaultdict(list)
+    for flag in sorted(flags, key=_flag_order):
+        name, step = name_and_step(flag)
+        if name in policy.blocking_flags and step not in steps[name]:
+            steps[name].append(step)
+    return "; ".join(words(name) + _at(found) for name, found in steps.items() if found)
+
+
+def _flag_order(flag: str) -> tuple[str, float]:
+    name, step = name_and_step(flag)
+    users = Step(step).users
+    return name, users if users is not None else 0.0
+
+
+def _at(steps: list[str]) -> str:
+    named = [s for s in steps if s]
+    if not named:
+        return ""
+    if all(s.startswith("users=") for s in named):
+        return " at users=" + ", ".join(s.removeprefix("users=") for s in named)
+    return " at " + ", ".join(named)
+
+
+# ---- one judge per check type (a registry, not an if/elif chain) --------------------------------
+
+
+@dataclass
+class Context:
+    view: RunView
+    policy: Policy
+    base_dir: Path
+
+
+def _figure(label: str, sample: Sample, interval: Interval, unit: str | None = None, n: int | None = None,
+            flags: tuple[str, ...] | None = None) -> Figure:
+    """A target's own figure (unit None: the sample's, with its censoring note) or a ratio of two."""
+    return Figure(label=label, where=sample.where, value=interval.value, low=interval.low, high=interval.high,
+                  unit=sample.unit if unit is None else unit, n=len(sample.values) if n is None else n,
+                  flags=sample.flags if flags is None else flags, interval_kind=interval.kind,
+                  bound=interval.bound, note=sample.note() if unit is None else "")
+
+
+def judge_range(check: RangeCheck, ctx: Context) -> CheckOutcome:
+    sample = read_sample(ctx.view, check.target, check, check.metric, transform=check.transform)
+    figure = _figure(check.target, sample, target_interval(sample, ctx.view, check.quantized))
+    verdict, reason = judge_figure(figure, check.min, check.max, ctx.policy, sample.unit)
+    # to tell whether the figure is below max (or, without max, above min), the sweep must reach it
+    needed = {sample.target: check.max if check.max is not None else check.min}
+    reason += censoring_note([sample], needed if verdict == "inconclusive" else None)
+    return CheckOutcome(check.reading, check.expected(), verdict, reason, [figure])
+
+
+def ratio_figures(ctx: Context, numerator: str, denominator: str, place: Place | GapPlace, metric: str,
+                  transform: str = "none", quantized: str | None = None, step: str | None = None
+                  ) -> tuple[Figure, list[Figure]]:
+    """The ratio numerator/denominator of one figure at one step, and each target's own figure."""
+    step = step if step is not None else common_step(ctx.view, [numerator, denominator], place, metric)
+    a = read_sample(ctx.view, numerator, place, metric, step, transform)
+    b = read_sample(ctx.view, denominator, place, metric, step, transform)
+    ia, ib = target_interval(a, ctx.view, quantized), target_interval(b, ctx.view, quantized)
+    context = [_figure(numerator, a, ia), _figure(denominator, b, ib)]
+    label, flags = f"{numerator}/{denominator}", tuple(sorted({*a.flags, *b.flags}))
+    n = min(len(a.values), len(b.values))
+    if quantized:
+        interval = Interval(_divide(ia.value, ib.value), _divide(ia.low, ib.high), _divide(ia.high, ib.low), ia.kind)
+        return _figure(label, a, interval, "×", n, flags), context
+    try:
+        if any(a.censored) or any(b.censored):
+            interval = censored_ratio(a, b)
+        else:
+            ratio = ratio_estimate(a.values, b.values)
+            interval = Interval(ratio.value, ratio.ci_low, ratio.ci_high)
+    except ValueError as exc:
+        raise Missing(f"ratio {label} of {a.where} is undefined: {exc}") from None
+    return _figure(label, a, interval, "×", n, flags), context
+
+
+def _divide(a: float | None, b: float | None) -> float:
+    assert a is not None and b is not None
+    if b == 0:
+        return math.inf if a > 0 else math.nan
+    return a / b
+
+
+def judge_ratio(check: RatioCheck, ctx: Context) -> CheckOutcome:
+    pair = [check.numerator, check.denominator]
+    step = common_step(ctx.view, pair, check, check.metric)
+    figure, context = ratio_figures(ctx, *pair, check, check.metric, check.transform, check.quantized, step)
+    if math.isnan(figure.value):
+        raise Missing(f"ratio {figure.label} of {figure.where} is 0/0")
+    verdict, reason = judge_figure(figure, check.min, check.max, ctx.policy)
+    if check.quantized and verdict == "inconclusive":
+        reason += resolution_note(context, ctx.view.grid(check.scenario, check.quantized), check.quantized)
+    samples = [read_sample(ctx.view, t, check, check.metric, step, check.transform) for t in pair]
+    needed = ratio_needed(context, check.min, check.max) if verdict == "inconclusive" else None
+    reason += censoring_note(samples, needed)
+    return CheckOutcome(check.reading, check.expected(), verdict, reason, [figure], context)
+
+
+def ratio_needed(context: list[Figure], lo: float | None, hi: float | None) -> dict[str, float]:
+    """The top step that would decide a ratio a/b whose one side passed the sweep: a must be measured
+    up to the range's upper end (or, without one, its lower end) × b's highest; b up to a's highest
+    ÷ the range's lower end (or its upper end). Nothing when both sides are only bounds."""
+    a, b = context
+    a_high, b_high = (f.high if f.high is not None else f.value for f in (a, b))
+    a_open, b_open = (bool(f.bound) or math.isinf(f.high or 0.0) for f in (a, b))
+    if a_open and not b_open:
+        return {a.label: (hi if hi is not None else lo or 0.0) * b_high}
+    if b_open and not a_open and (lo or hi):
+        return {b.label: a_high / (lo if lo else hi or 1.0)}
+    return {}
+
+
+def censoring_note(samples: list[Sample], needed: dict[str, float] | None) -> str:
+    """"; express trials 1, 2 passed the top step (512 users), each value only a lower bound: a top
+    step of at least 560 users would decide it", or "" without censored trials. `needed` is None
+    when the verdict is decided, else the top step each target would need (when it can be told)."""
+    parts = []
+    for s in samples:
+        trials = s.censored_trials()
+        if not trials:
+            continue
+        top = max(v for v, c in zip(s.values, s.censored, strict=True) if c)
+        unit = "" if s.unit in ("", "×", "ratio") else f" {s.unit}"
+        text = (f"{s.target} trial{'s' if len(trials) > 1 else ''} {', '.join(map(str, trials))} passed the "
+                f"top step ({fmt(top)}{unit}), each value only a lower bound")
+        if needed is not None and needed.get(s.target, 0) > top:
+            text += f": a top step of at least {fmt(needed[s.target])}{unit} would decide it"
+        elif needed is not None:
+            text += ": a sweep with a higher top step would decide it"
+        parts.append(text)
+    return "".join(f"; {p}" for p in parts)
+
+
+def resolution_note(figures: list[Figure], grid: list[float], parameter: str) -> str:
+    """Why a stepped figure is so loosely bounded: the sweep never found a target's limit."""
+    if not grid:
+        return ""
+    notes = []
+    for f in figures:
+        if f.high is not None and math.isinf(f.high):
+            who = f.label if f.value >= grid[-1] else f"at least one trial of {f.label}"
+            notes.append(f"{who} passed the top step ({parameter}={fmt(grid[-1])}), so the limit is above it")
+        elif f.low == 0:
+            who = f.label if f.value < grid[0] else f"at least one trial of {f.label}"
+            notes.append(f"{who} failed the lowest step ({parameter}={fmt(grid[0])})")
+    steps = ", ".join(fmt(g) for g in grid)
+    return f" (steps {steps}{': ' + '; '.join(notes) if notes else ''}; a finer or longer sweep would resolve it)"
+
+
+def judge_compare(check: CompareCheck, ctx: Context) -> CheckOutcome:
+    """lower < higher, judged as the ratio lower/higher against (0, 1): its CI below 1 supports."""
+    expected = check.expected()
+    step = common_step(ctx.view, [check.lower, check.higher], check, check.metric)
+    samples = [read_sample(ctx.view, t, check, check.metric, step, check.transform)
+               for t in (check.lower, check.higher)]
+    if any(v < 0 for s in samples for v in s.values):
+        raise Missing(f"compare needs non-negative figures ({check.metric} has negative values): "
+                      'set transform = "abs"')
+    if estimate(samples[1].values).median == 0:
+        figures = [_figure(s.target, s, target_interval(s, ctx.view, check.quantized)) for s in samples]
+        return CheckOutcome(check.reading, expected, "refuted", f"{check.higher}'s median is 0: nothing is lower",
+                            context=figures)
+    ratio, context = ratio_figures(ctx, check.lower, check.higher, check, check.metric, check.transform,
+                                   check.quantized, step)
+    # strictly below 1: equal figures are not "lower"
+    verdict, reason = judge_figure(ratio, None, 1.0 - 1e-12, ctx.policy, wanted="below 1")
+    reason += censoring_note(samples, {} if verdict == "inconclusive" else None)
+    return CheckOutcome(check.reading, expected, verdict, reason, [ratio], context)
+
+
+def gap_factor(figure: Figure) -> Interval:
+    """The gap as a factor max(r, 1/r) ≥ 1, with the interval mapped through it."""
+    value = max(figure.value, 1 / figure.value) if figure.value > 0 else math.inf
+    if not figure.has_interval:
+        return Interval(value, None, None)
+    assert figure.low is not None and figure.high is not None
+    low, high = figure.low, figure.high
+    if low <= 1 <= high:
+        return Interval(value, 1.0, max(high, 1 / low if low > 0 else math.inf), figure.interval_kind)
+    if high < 1:
+        return Interval(value, 1 / high, 1 / low if low > 0 else math.inf, figure.interval_kind)
+    return Interval(value, low, high, figure.interval_kind)
+
+
+def judge_gap(check: GapCheck, ctx: Context) -> CheckOutcome:
+    """The gap at `larger` exceeds the gap at `smaller`: their intervals must not overlap to decide.
+
+    Non-overlap of two 95% intervals is a conservative test of a difference (Schenker & Gentleman
+    2001): an overlap is called inconclusive rather than tested more finely.
+    """
+    pair = [check.numerator, check.denominator]
+    expected = check.expected()
+    big_step = common_step(ctx.view, pair, check.larger, check.metric)
+    small_step = common_step(ctx.view, pair, check.smaller, check.metric,
+                             {k: v for k, v in Step(big_step).params.items() if isinstance(v, float)})
+    big, big_context = ratio_figures(ctx, *pair, check.larger, check.metric, step=big_step)
+    small, small_context = ratio_figures(ctx, *pair, check.smaller, check.metric, step=small_step)
+    verdict, reason = _compare_gaps(big, small, ctx.policy)
+    return CheckOutcome(check.reading, expected, verdict, reason, [big, small], [*big_context, *small_context])
+
+
+def _compare_gaps(big: Figure, small: Figure, policy: Policy) -> tuple[str, str]:
+    blocked = "; ".join(f"{f.where} {b}" for f in (big, small) if (b := blocking(f.flags, policy)))
+    if blocked:
+        return "inconclusive", f"{blocked}: cannot support or refute"
+    gb, gs = gap_factor(big), gap_factor(small)
+    text = f"gap {_gap_text(gb)} at {big.where} vs {_gap_text(gs)} at {small.where}"
+    if gb.low is not None and gb.high is not None and gs.low is not None and gs.high is not None:
+        if gb.low > gs.high:
+            return "supported", text
+        if gb.high < gs.low:
+            return "refuted", text
+        return "inconclusive", text + ": the intervals overlap"
+    n = min(big.n, small.n)
+    if policy.single_trial == "inconclusive":
+        return "inconclusive", text + f" ({n} trial(s), no CI: not judged)"
+    return ("supported" if gb.value > gs.value else "refuted"), text + " (no CI: judged on the point values)"
+
+
+def _gap_text(interval: Interval) -> str:
+    if interval.low is None or interval.high is None:
+        return f"{fmt(interval.value)}×"
+    return f"{fmt(interval.value)}× [{fmt(interval.low)}–{fmt(interval.high)}]"
+
+
+def judge_behaviour(check: BehaviourCheck, ctx: Context) -> CheckOutcome:
+    expected = check.expected()
+    answers = ctx.view.results.checks.get(check.target, {}).get(check.check)
+    if not isinstance(answers, dict):
+        raise Missing(f"no behaviour check {check.check!r} for {check.target} in this run "
+                      "(results.json `checks` is filled at the start of a run)")
+    wrong = [f"{k}={answers.get(k)!r} (expected {v!r})" for k, v in check.expect.items() if answers.get(k) != v]
+    wrong += [f"{k} missing" for k in check.present if not answers.get(k)]
+    shown = ", ".join(f"{k}={answers.get(k)!r}" for k in [*check.expect, *check.present])
+    measured = f"{check.target} {check.check}: {shown}"
+    if wrong:
+        return CheckOutcome(check.reading, expected, "refuted", f"{check.target} {check.check}: {'; '.join(wrong)}",
+                            measured_text=measured)
+    return CheckOutcome(check.reading, expected, "supported", f"{check.target} {check.check} as expected",
+                        measured_text=measured)
+
+
+def judge_code(check: CodeCheck, ctx: Context) -> CheckOutcome:
+    missing = [e for e in check.evidence if e.contains not in _read(ctx.base_dir / e.path)]
+    found = ", ".join(f"{e.path} has {e.contains!r}" for e in check.evidence)
+    if missing:
+        gone = ", ".join(f"{e.path} lacks {e.contains!r}" for e in missing)
+        return CheckOutcome(check.reading, check.expected(), "inconclusive",
+                            f"the code changed since this verdict was written: {gone}", measured_text="source code")
+    return CheckOutcome(check.reading, check.expected(), check.verdict, check.reason,
+                        measured_text=f"source code ({found})" if found else "source code")
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text()
+    except OSError:
+        return ""
+
+
+def judge_not_checkable(check: NotCheckable, ctx: Context) -> CheckOutcome:
+    return CheckOutcome(check.reading, check.expected(), "not checkable", check.reason)
+
+
+JUDGES: dict[type, Callable[[Any, Context], CheckOutcome]] = {
+    RangeCheck: judge_range,
+    RatioCheck: judge_ratio,
+    CompareCheck: judge_compare,
+    GapCheck: judge_gap,
+    BehaviourCheck: judge_behaviour,
+    CodeCheck: judge_code,
+    NotCheckable: judge_not_checkable,
+}
+
+
+def judge_check(check: Any, ctx: Context) -> CheckOutcome:
+    try:
+        return JUDGES[type(check)](check, ctx)
+    except Missing as exc:
+        return CheckOutcome(check.reading, check.expected(), "not checkable", str(exc))

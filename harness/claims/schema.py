@@ -1,0 +1,217 @@
+"""The claims file (claims.toml): its model, validated by pydantic, and its loader.
+
+Each check names the figures it needs (Place: scenario, step selector, metric) and the range a
+claim gives them; harness.claims.judge decides them against a run. Policy defaults come from the
+flag registry (harness.flags): the flags that block a verdict unless the file says otherwise.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from harness.errors import BenchError
+from harness.flags import blocking_defaults
+from harness.present.numbers import number as fmt
+
+DEFAULT_CLAIMS = Path(__file__).resolve().parent.parent.parent / "claims.toml"
+VERDICTS = ("supported", "refuted", "inconclusive", "not checkable")
+Verdict = Literal["supported", "refuted", "inconclusive", "not checkable"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Policy(_Strict):
+    single_trial: Literal["point", "inconclusive"] = "point"
+    blocking_flags: list[str] = Field(default_factory=blocking_defaults)
+
+
+class _Check(_Strict):
+    reading: str = "main"  # an alternative definition of the claim; the first one decides
+
+
+class _Bounds(_Check):
+    min: float | None = None
+    max: float | None = None
+
+    @model_validator(mode="after")
+    def _some_bound(self) -> _Bounds:
+        if self.min is None and self.max is None:
+            raise ValueError("give min, max or both")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"min {self.min} is above max {self.max}")
+        return self
+
+
+class Place(_Strict):
+    """Where a figure is read: a scenario, a step selector, a metric."""
+
+    scenario: str
+    step: str = ""  # "" whole trial; "users=64"; "ms=20,users=max" (max/min pick the extreme step)
+    metric: str
+    transform: Literal["none", "abs"] = "none"
+    quantized: str | None = None  # the step parameter whose values the metric can only take, e.g. "users"
+
+
+class RangeCheck(_Bounds, Place):
+    type: Literal["range"]
+    target: str
+
+    def expected(self) -> str:
+        return f"{self.target} {self.metric} {range_text(self.min, self.max)}"
+
+
+class RatioCheck(_Bounds, Place):
+    type: Literal["ratio"]
+    numerator: str
+    denominator: str
+
+    def expected(self) -> str:
+        return f"{self.numerator}/{self.denominator} {self.metric} {range_text(self.min, self.max)}"
+
+
+class CompareCheck(_Check, Place):
+    type: Literal["compare"]
+    lower: str  # the target claimed to have the lower figure
+    higher: str
+
+    def expected(self) -> str:
+        absolute = "|" if self.transform == "abs" else ""
+        return f"{self.lower} {absolute}{self.metric}{absolute} < {self.higher}'s"
+
+
+class GapPlace(_Strict):
+    scenario: str
+    step: str = ""  # as in Place; in `smaller`, "users=same" picks the step nearest the `larger` place's users
+
+
+class GapCheck(_Check):
+    type: Literal["gap"]
+    metric: str
+    numerator: str
+    denominator: str
+    larger: GapPlace  # where the gap is claimed to be larger
+    smaller: GapPlace
+
+    def expected(self) -> str:
+        return (f"{self.numerator}/{self.denominator} {self.metric} gap larger at {self.larger.scenario} "
+                f"than at {self.smaller.scenario}")
+
+
+class BehaviourCheck(_Check):
+    type: Literal["behaviour"]
+    target: str
+    check: str  # a key of results.checks[target], e.g. "invalid_email"
+    expect: dict[str, Any] = Field(default_factory=dict)  # field -> expected value
+    present: list[str] = Field(default_factory=list)  # fields that must be non-empty
+
+    def expected(self) -> str:
+        wanted = [f"{k}={v}" for k, v in self.expect.items()] + [f"{k} given" for k in self.present]
+        return f"{self.target} {self.check}: {', '.join(wanted)}"
+
+
+class Evidence(_Strict):
+    path: str  # relative to the claims file's folder
+    contains: str
+
+
+class CodeCheck(_Check):
+    type: Literal["code"]
+    verdict: Verdict
+    reason: str
+    evidence: list[Evidence] = Field(default_factory=list)
+
+    def expected(self) -> str:
+        return "code review"
+
+
+class NotCheckable(_Check):
+    type: Literal["not_checkable"]
+    reason: str
+
+    def expected(self) -> str:
+        return "—"
+
+
+Check = Annotated[RangeCheck | RatioCheck | CompareCheck | GapCheck | BehaviourCheck | CodeCheck | NotCheckable,
+                  Field(discriminator="type")]
+
+
+class Claim(_Strict):
+    id: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    claim: str  # the article's words, in short
+    figure: str = ""  # the figure as the article states it
+    definition: str = ""  # how this project measures it where the article gives no definition
+    tolerance: str = ""
+    readings_must_agree: bool = False
+    checks: list[Check] = Field(min_length=1)
+
+    def readings(self) -> list[str]:
+        return list(dict.fromkeys(c.reading for c in self.checks))
+
+    def scenarios(self) -> list[str]:
+        found: list[str] = []
+        for c in self.checks:
+            if isinstance(c, Place):
+                found.append(c.scenario)
+            elif isinstance(c, GapCheck):
+                found += [c.larger.scenario, c.smaller.scenario]
+            elif isinstance(c, BehaviourCheck):
+                found.append("behaviour checks")
+        return list(dict.fromkeys(found))
+
+    def metrics(self) -> list[str]:
+        found = [c.metric for c in self.checks if isinstance(c, Place | GapCheck)]
+        found += [f"checks.{c.check}" for c in self.checks if isinstance(c, BehaviourCheck)]
+        found += ["source code" for c in self.checks if isinstance(c, CodeCheck)]
+        return list(dict.fromkeys(found))
+
+
+class ClaimsFile(_Strict):
+    policy: Policy = Field(default_factory=Policy)
+    claims: list[Claim] = Field(min_length=1)
+    base_dir: Path = Path(".")  # set by load_claims; evidence paths are relative to it
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> ClaimsFile:
+        seen: set[str] = set()
+        for claim in self.claims:
+            if claim.id in seen:
+                raise ValueError(f"claim id {claim.id!r} appears twice")
+            seen.add(claim.id)
+        return self
+
+
+def load_claims(path: Path | None = None) -> ClaimsFile:
+    """Read and validate a claims file; any problem is one BenchError line naming the place."""
+    path = path or DEFAULT_CLAIMS
+    try:
+        data = tomllib.loads(path.read_text())
+    except OSError as exc:
+        raise BenchError(f"cannot read claims file {path}: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise BenchError(f"bad claims file {path}: {exc}") from None
+    try:
+        return ClaimsFile(**data, base_dir=path.resolve().parent)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        where = ".".join(str(part) for part in error["loc"])
+        raise BenchError(f"bad claims file {path}: {where + ': ' if where else ''}{error['msg']}") from None
+    except TypeError as exc:
+        raise BenchError(f"bad claims file {path}: {exc}") from None
+
+
+
+def range_text(lo: float | None, hi: float | None, unit: str = "") -> str:
+    """ "in [50, 200] ms", "≤ 1", "≥ 40 MB": reads after "is" or "is not"."""
+    suffix = "" if unit in ("", "×") else f" {unit}"
+    if lo is None:
+        return f"≤ {fmt(hi)}{suffix}"
+    if hi is None:
+        return f"≥ {fmt(lo)}{suffix}"
+    return f"in [{fmt(lo)}, {fmt(hi)}]{suffix}"

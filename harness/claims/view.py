@@ -1,0 +1,235 @@
+"""Claims' view of a run: one target's per-trial values of a figure (Sample), read from the run's
+RunView (harness.results) at a step a selector picks, and their intervals: the bootstrap CI, the
+step resolution of a quantized figure, and what censored trials leave open.
+
+CIs are the percentile bootstrap of harness.stats (estimate, ratio_estimate); nothing is re-derived.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from harness.claims.schema import GapPlace, Place
+from harness.present.numbers import number as fmt
+from harness.results import RunView, Step
+from harness.results.keys import ENDPOINT_KEY
+from harness.stats import estimate, ratio_estimate
+
+FAR_ABOVE = 1e6  # a censored value is also put at its bound × this, to see what depends on it
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One measured value (a target's median or a ratio of medians) with its interval."""
+
+    label: str  # "express" or "express/fastapi"
+    where: str  # "cold_start cold_start_ms" or "concurrency users=512 rps"
+    value: float
+    low: float | None  # 95% CI (or the step-resolution interval); None without one
+    high: float | None
+    unit: str
+    n: int
+    flags: tuple[str, ...] = ()  # e.g. ("loadgen_saturated:users=512",)
+    interval_kind: str = "95% CI"  # or "step resolution"
+    bound: str = ""  # censored trials: ">" value is a lower bound, "<" an upper one, "?" unknown
+    note: str = ""  # e.g. "2 of 3 trials above the top step"
+
+    @property
+    def has_interval(self) -> bool:
+        return self.low is not None and self.high is not None
+
+    def point_span(self) -> tuple[float, float]:
+        """Where the value lies when there is no interval: the value itself, or beyond its bound."""
+        return {">": (self.value, math.inf), "<": (0.0, self.value), "?": (0.0, math.inf)}.get(
+            self.bound, (self.value, self.value))
+
+    def value_text(self, with_unit: bool = False) -> str:
+        """"express 255 ms", "express > 512 users" (a lower bound), "express/fastapi unknown"."""
+        if self.bound == "?":
+            return f"{self.label} unknown"
+        unit = "" if not with_unit or self.unit in ("", "ratio") else "×" if self.unit == "×" else " " + self.unit
+        bound = f"{self.bound} " if self.bound else ""
+        return f"{self.label} {bound}{fmt(self.value)}{unit}"
+
+    def text(self) -> str:
+        """E.g. "express 255 ms [230–270]", "express/fastapi 0.66× (1 trial, no CI)",
+        "express > 512 users (above the top step)"."""
+        value = self.value_text(with_unit=True)
+        notes = [self.note] if self.note else []
+        # a bound's interval [bound, ∞] says nothing more than "> bound"
+        if self.has_interval and not (self.bound and (self.low, self.high) == self.point_span()):
+            interval = f" [{fmt(self.low)}–{fmt(self.high)}]"
+            value += interval if self.interval_kind == "95% CI" else f" ({self.interval_kind}{interval})"
+        elif not self.has_interval:
+            notes.append("1 trial, no CI" if self.n == 1 else f"{self.n} trials, no CI")
+        return value + (f" ({'; '.join(notes)})" if notes else "")
+
+
+def missing_reason(view: RunView, target: str, scenario: str, metric: str) -> str:
+    if target not in view.targets():
+        return f"target {target!r} is not in this run"
+    skipped = view.results.config.get("skipped_scenarios", {})
+    if scenario in skipped:
+        return f"scenario {scenario} was skipped: {skipped[scenario]}"
+    if not view.has(target, scenario):
+        return f"scenario {scenario} was not run for {target}"
+    return f"{target} has no {metric} in scenario {scenario}"
+
+
+class Missing(Exception):
+    """A figure a check needs is not in the run; the message is the reason."""
+
+
+def select_step(steps: list[str], selector: str, reference: dict[str, float] | None = None) -> str:
+    """The step label among `steps` matching a selector such as "ms=20,users=max" (endpoint rows excluded).
+
+    Fixed values must match; "max"/"min" pick the extreme; "same" picks the value nearest (on a log
+    scale) the reference step's. Raises Missing when nothing matches.
+    """
+    wanted = Step(selector).params
+    candidates = [s for s in steps if not Step(s).is_endpoint or ENDPOINT_KEY in wanted]
+    for key, value in wanted.items():
+        if isinstance(value, float) or value not in ("max", "min", "same"):
+            candidates = [s for s in candidates if Step(s).params.get(key) == value]
+    for key, value in wanted.items():
+        if value in ("max", "min", "same") and candidates:
+            candidates = [s for s in candidates if isinstance(Step(s).params.get(key), float)]
+            pick = _extreme(candidates, key, value, (reference or {}).get(key))
+            candidates = [pick] if pick else []
+    if len(candidates) != 1:
+        found = ", ".join(sorted(s or '""' for s in steps)) or "none"
+        raise Missing(f"no single step matches {selector or '(whole trial)'!r} (steps: {found})")
+    return candidates[0]
+
+
+def _extreme(candidates: list[str], key: str, how: str, reference: float | None) -> str | None:
+    if not candidates:
+        return None
+    value: Callable[[str], float] = lambda s: float(Step(s).params[key])  # noqa: E731
+    if how == "same":
+        if reference is None or reference <= 0:
+            return None
+        distance: Callable[[str], float] = lambda s: abs(math.log(max(value(s), 1e-9) / reference))  # noqa: E731
+    else:
+        distance = (lambda s: -value(s)) if how == "max" else value
+    best = min(distance(s) for s in candidates)
+    ties = [s for s in candidates if distance(s) == best]
+    return ties[0] if len(ties) == 1 else None  # a tie (e.g. two matrix values) is ambiguous
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One target's per-trial values of a figure, with where they were read and their flags."""
+
+    target: str
+    scenario: str
+    step: str
+    metric: str
+    values: list[float]
+    unit: str
+    flags: tuple[str, ...]
+    trials: tuple[int, ...] = ()  # beside values
+    censored: tuple[bool, ...] = ()  # beside values: True where the value is only a lower bound
+
+    @property
+    def where(self) -> str:
+        return " ".join(p for p in (self.scenario, self.step, self.metric) if p)
+
+    def censored_trials(self) -> list[int]:
+        return [t for t, c in zip(self.trials, self.censored, strict=True) if c]
+
+    def extremes(self) -> tuple[list[float], list[float]]:
+        """The values with each censored one at its bound (the least it can be) and far above it."""
+        far = [max(v, 1.0) * FAR_ABOVE if c else v for v, c in zip(self.values, self.censored, strict=True)]
+        return list(self.values), far
+
+    def note(self) -> str:
+        k, n = len(self.censored_trials()), len(self.values)
+        return "" if k == 0 else "above the top step" if k == n else f"{k} of {n} trials above the top step"
+
+
+def read_sample(view: RunView, target: str, place: Place | GapPlace, metric: str, step: str | None = None,
+                transform: str = "none") -> Sample:
+    if not view.steps(target, place.scenario, metric):
+        raise Missing(missing_reason(view, target, place.scenario, metric))
+    step = step if step is not None else select_step(view.steps(target, place.scenario, metric), place.step)
+    key = (target, place.scenario, step, metric)
+    if key not in view:
+        raise Missing(f"{target} has no {metric} at {place.scenario} {step}")
+    values = [abs(v) for v in view.values(key)] if transform == "abs" else view.values(key)
+    censored = view.censored(key)
+    flags = sorted(view.trial_flags(target, place.scenario, step))
+    # noise is judged on the measured trials; censored ones are bounds, which open the interval instead
+    measured = [v for v, c in zip(values, censored, strict=True) if not c]
+    if measured and estimate(measured).noisy:
+        flags.append("noisy")
+    return Sample(target, place.scenario, step, metric, values, view.unit(key), tuple(flags),
+                  tuple(view.trial_numbers(key)), tuple(censored))
+
+
+def common_step(view: RunView, targets: list[str], place: Place | GapPlace, metric: str,
+                reference: dict[str, float] | None = None) -> str:
+    """One step label both targets have, so a ratio compares like with like."""
+    for target in targets:
+        if not view.steps(target, place.scenario, metric):
+            raise Missing(missing_reason(view, target, place.scenario, metric))
+    shared = set.intersection(*(set(view.steps(t, place.scenario, metric)) for t in targets))
+    return select_step(sorted(shared), place.step, reference)
+
+
+# ---- intervals and their place against a claim's range -----------------------------------------
+
+
+@dataclass(frozen=True)
+class Interval:
+    value: float
+    low: float | None
+    high: float | None
+    kind: str = "95% CI"
+    bound: str = ""  # as Figure.bound
+
+
+def target_interval(sample: Sample, view: RunView, quantized: str | None) -> Interval:
+    if any(sample.censored) and not quantized:
+        return censored_median(sample)
+    est = estimate(sample.values)
+    if quantized:
+        grid = view.grid(sample.scenario, quantized)
+        low = est.ci_low if est.ci_low is not None else est.median
+        high = est.ci_high if est.ci_high is not None else est.median
+        return Interval(est.median, _step_floor(low, grid), _next_step(high, grid), "step resolution")
+    return Interval(est.median, est.ci_low, est.ci_high)
+
+
+def censored_median(sample: Sample) -> Interval:
+    """The median and its CI when some trials are only lower bounds: computed with those at their
+    bound and far above it; a median that moves is a lower bound, a CI end that moves is open (∞)."""
+    at_bound, far = (estimate(values) for values in sample.extremes())
+    high = at_bound.ci_high if at_bound.ci_high is None or far.ci_high == at_bound.ci_high else math.inf
+    return Interval(at_bound.median, at_bound.ci_low, high, bound=">" if far.median != at_bound.median else "")
+
+
+def censored_ratio(a: Sample, b: Sample) -> Interval:
+    """median(a)/median(b) when some trials are only lower bounds. The ratio rises with a's values
+    and falls with b's, so its least is with a's censored values at their bound and b's far above,
+    its most the other way round; what moves between the extremes is known on one side only."""
+    (a_at, a_far), (b_at, b_far) = a.extremes(), b.extremes()
+    base, least, most = ratio_estimate(a_at, b_at), ratio_estimate(a_at, b_far), ratio_estimate(a_far, b_at)
+    above, below = most.value != base.value, least.value != base.value
+    bound = "?" if above and below else ">" if above else "<" if below else ""
+    if base.ci_low is None or base.ci_high is None:
+        return Interval(base.value, None, None, bound=bound)
+    low = base.ci_low if least.ci_low == base.ci_low else 0.0
+    high = base.ci_high if most.ci_high == base.ci_high else math.inf
+    return Interval(base.value, low, high, bound=bound)
+
+
+def _step_floor(value: float, grid: list[float]) -> float:
+    return max([g for g in grid if g <= value], default=0.0)
+
+
+def _next_step(value: float, grid: list[float]) -> float:
+    """The true value lies below the next step up (the one that failed); above the top step, unbounded."""
+    return min([g for g in grid if g > value], default=math.inf)

@@ -1,0 +1,118 @@
+"""Every table the terminal shows (rich), in one place: a run's summary, the claims' verdicts, a
+comparison and its ratios, a history. Numbers are written by harness.present.numbers, flag marks come
+from harness.flags."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from rich.table import Table
+
+from harness.flags import marks
+from harness.present.numbers import interval, number
+from harness.results import RunResults, RunView, Step, Summary
+
+if TYPE_CHECKING:
+    from harness.claims import ClaimVerdict
+    from harness.compare import CompareResult
+    from harness.history import History
+
+HEADLINE = {
+    "load": ["rps", "latency_p50_ms", "latency_p99_ms", "error_rate", "server_cpu_pct", "server_rss_mb",
+             "loadgen_cpu_pct", "server_foreign_cpu_pct", "loadgen_foreign_cpu_pct"],
+    "cold_start": ["cold_start_ms", "listen_ms", "rss_idle_mb", "uss_idle_mb"],
+}
+ALL_HEADLINES = [m for metrics in HEADLINE.values() for m in metrics]
+VERDICT_STYLE = {"supported": "green", "refuted": "red", "inconclusive": "yellow", "not checkable": "dim",
+                 "regression": "bold red", "improvement": "green", "too few trials": "yellow", "changed": "cyan",
+                 "unconfirmed": "magenta"}
+
+
+def styled(verdict: str, text: str | None = None) -> str:
+    style = VERDICT_STYLE.get(verdict, "")
+    text = verdict if text is None else text
+    return f"[{style}]{text}[/]" if style else text
+
+
+def _table(title: str, columns: list[str], **options: object) -> Table:
+    table = Table(title=title, title_justify="left", **options)  # type: ignore[arg-type]
+    for column in columns:
+        table.add_column(column, overflow="fold")
+    return table
+
+
+# ---- a run -----------------------------------------------------------------------------------------
+
+
+def format_estimate(s: Summary) -> str:
+    """"1,173 [1,137–1,220] ~!": the median, its CI, the flags' marks."""
+    flagged = marks(s.flags)
+    return f"{number(s.median, s.unit)}{interval(s.ci_low, s.ci_high, s.unit)}" + (
+        f" [yellow]{flagged}[/]" if flagged else "")
+
+
+def summary_table(results: RunResults) -> Table:
+    targets = list(dict.fromkeys(t.target for t in results.trials))
+    pair = len(targets) == 2
+    table = _table(f"{results.run_id}: median [95% CI] across trials", ["scenario", "step", "metric", *targets,
+                                                                          *([f"{targets[1]}/{targets[0]}"] if pair
+                                                                            else [])], show_lines=False)
+    view = RunView(results)
+    rows = sorted({(s.scenario, Step(s.step), s.metric) for s in view.summaries(endpoints=False)
+                   if s.metric in ALL_HEADLINES}, key=lambda r: (r[0], r[1].sort_key(), ALL_HEADLINES.index(r[2])))
+    for scenario, step, metric in rows:
+        cells = [view.summary((t, scenario, step, metric)) for t in targets]
+        row = [scenario, step, metric, *[format_estimate(c) if c else "—" for c in cells]]
+        if pair:
+            a, b = cells
+            row.append(f"{number(b.median / a.median)}×" if a and b and a.median else "—")
+        table.add_row(*row)
+    return table
+
+
+def verdicts_table(verdicts: list[ClaimVerdict], title: str = "The article's claims") -> Table:
+    table = Table(title=title, title_justify="left", show_lines=True)
+    for column, width in (("id", None), ("claim", 32), ("measured (median [95% CI])", 50), ("verdict", None),
+                          ("reason", 56)):
+        table.add_column(column, overflow="fold", max_width=width)
+    for v in verdicts:
+        table.add_row(v.claim.id, v.claim.claim, v.measured(short=True), styled(v.verdict), v.reason)
+    return table
+
+
+# ---- two runs, and many ------------------------------------------------------------------------------
+
+
+def compare_table(result: CompareResult, show_all: bool = False) -> Table:
+    from harness.compare.text import row_cells, verdict_text
+
+    shown = [r for r in result.rows if show_all or r.direction != "none"]
+    notes = any(r.note for r in shown)  # a note column only when some row needs one
+    table = _table(f"{result.new.run_id} against {result.base.run_id}: change of the median "
+                   f"[{1 - result.alpha:.0%} CI]", ["scenario", "step", "metric", "target", "base", "new",
+                                                    "change [CI]", "p", "MDE", "verdict", *(["note"] if notes else [])])
+    for r in shown:
+        note = [f"[dim]{r.note or ''}[/]"] if notes else []
+        table.add_row(*row_cells(r), styled(r.verdict, verdict_text(r)), *note)
+    return table
+
+
+def ratio_table(result: CompareResult) -> Table:
+    from harness.compare.text import ratio_cells
+
+    table = _table("ratios within each run (machine-independent): ratio of medians [CI]; change of the "
+                   "per-round ratio [CI]", ["scenario", "step", "metric", "ratio", "base", "new", "change [CI]", "p",
+                                            "MDE", "verdict"])
+    for r in result.ratios:
+        table.add_row(*ratio_cells(r), styled(r.verdict))
+    return table
+
+
+def history_table(h: History) -> Table:
+    from harness.history import table_rows, title
+
+    table = _table(title(h), ["run", "date (UTC)", "commit", *h.targets])
+    for row in table_rows(h):
+        table.add_row(*[cell.replace("REGRESSION", "[bold red]REGRESSION[/]").replace(
+            "(unconfirmed)", "[magenta](unconfirmed)[/]") for cell in row])
+    return table
