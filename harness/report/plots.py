@@ -59,8 +59,8 @@ def plot_realtime(data: RunData) -> Figure:
     """Delivery p99 against WebSocket clients, with the SLO and each target's max_clients_slo; and the
     server's CPU time per copy sent."""
     data.require("realtime")
-    fig, (left, right) = _figure(2, "Real-time fan-out: WebSocket chat rooms")
-    _sweep(left, data, "realtime", "delivery_p99_ms", "delivery p99 latency (ms", "WebSocket clients")
+    fig, (left, right) = new_figure(2, "Real-time fan-out: WebSocket chat rooms")
+    sweep(left, data, "realtime", "delivery_p99_ms", "delivery p99 latency (ms", "WebSocket clients")
     left.set_title("Delivery p99 vs clients (median, 95% CI)")
     slo = data.results.config.get("scenario_params", {}).get("realtime", {}).get("summary", {}).get(
         "delivery_slo_p99_ms")
@@ -71,7 +71,7 @@ def plot_realtime(data: RunData) -> Figure:
         if held and held.median > 0:
             left.axvline(held.median, color=color(target, data.targets()), linestyle=":", alpha=0.8,
                          label=f"{target}: max clients under SLO = {held.median:.0f}")
-    _sweep(right, data, "realtime", "server_cpu_us_per_delivery", "server CPU per copy sent (µs", "WebSocket clients")
+    sweep(right, data, "realtime", "server_cpu_us_per_delivery", "server CPU per copy sent (µs", "WebSocket clients")
     right.set_title("Server CPU time per copy sent")
     left.legend()
     right.legend()
