@@ -96,7 +96,9 @@ def test_the_orphan_sweep_stops_a_dead_harness_processes_of_another_user():
     command = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", "sleep", "60"]
     left = subprocess.Popen(command, env={**os.environ, procs.OWNER_ENV: dead_owner})
     try:
-        time.sleep(0.2)
+        deadline = time.monotonic() + 30  # until it runs as nobody with its label readable (a state, not a sleep)
+        while left.pid not in {p.pid for p in procs.orphans()} and time.monotonic() < deadline:
+            time.sleep(0.1)
         assert left.pid in {p.pid for p in procs.orphans()}
         procs.sweep_orphans()
         assert left.wait(timeout=10) is not None
