@@ -42,17 +42,23 @@ def plot_concurrency(data: RunData) -> Figure:
     left.set_title("Throughput vs concurrency (median, 95% CI)")
     sweep(right, data, "concurrency", "latency_p99_ms", "p99 latency (ms")
     right.set_title("p99 latency vs concurrency")
-    slo = data.results.config.get("scenario_params", {}).get("concurrency", {}).get("summary", {}).get("slo_p99_ms")
-    if slo:
-        right.axhline(float(slo), color="crimson", linestyle="--", label=f"SLO: p99 < {slo} ms")
-    for target in data.targets():
-        held = data.summary(target, "concurrency", "", "max_concurrency_slo")
-        if held and held.median > 0:
-            right.axvline(held.median, color=color(target, data.targets()), linestyle=":", alpha=0.8,
-                          label=f"{target}: max users under SLO = {held.median:g}")
+    slo_lines(right, data, "concurrency", "slo_p99_ms", "max_concurrency_slo", "users", "g")
     left.legend()
     right.legend()
     return fig
+
+
+def slo_lines(ax: Axes, data: RunData, scenario: str, slo_param: str, held_metric: str, what: str,
+              number_format: str) -> None:
+    """The scenario's p99 SLO as a horizontal line, and each target's largest load under it as a vertical one."""
+    slo = data.results.config.get("scenario_params", {}).get(scenario, {}).get("summary", {}).get(slo_param)
+    if slo:
+        ax.axhline(float(slo), color="crimson", linestyle="--", label=f"SLO: p99 < {slo} ms")
+    for target in data.targets():
+        held = data.summary(target, scenario, "", held_metric)
+        if held and held.median > 0:
+            ax.axvline(held.median, color=color(target, data.targets()), linestyle=":", alpha=0.8,
+                       label=f"{target}: max {what} under SLO = {held.median:{number_format}}")
 
 
 def plot_realtime(data: RunData) -> Figure:
@@ -62,15 +68,7 @@ def plot_realtime(data: RunData) -> Figure:
     fig, (left, right) = new_figure(2, "Real-time fan-out: WebSocket chat rooms")
     sweep(left, data, "realtime", "delivery_p99_ms", "delivery p99 latency (ms", "WebSocket clients")
     left.set_title("Delivery p99 vs clients (median, 95% CI)")
-    slo = data.results.config.get("scenario_params", {}).get("realtime", {}).get("summary", {}).get(
-        "delivery_slo_p99_ms")
-    if slo:
-        left.axhline(float(slo), color="crimson", linestyle="--", label=f"SLO: p99 < {slo} ms")
-    for target in data.targets():
-        held = data.summary(target, "realtime", "", "max_clients_slo")
-        if held and held.median > 0:
-            left.axvline(held.median, color=color(target, data.targets()), linestyle=":", alpha=0.8,
-                         label=f"{target}: max clients under SLO = {held.median:.0f}")
+    slo_lines(left, data, "realtime", "delivery_slo_p99_ms", "max_clients_slo", "clients", ".0f")
     sweep(right, data, "realtime", "server_cpu_us_per_delivery", "server CPU per copy sent (µs", "WebSocket clients")
     right.set_title("Server CPU time per copy sent")
     left.legend()
