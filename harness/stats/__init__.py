@@ -1,0 +1,72 @@
+"""Statistics for benchmark results: small, typed, pure functions (no I/O), each citing its method.
+
+Everything random is seeded (`np.random.default_rng(0)`, a fresh generator per call), so the same
+input always gives the same output, whatever was computed before.
+
+Methods:
+  estimate, ratio_estimate   percentile bootstrap CI of the median (Efron & Tibshirani 1993, ch. 13)
+  linear_slope               ordinary least squares (scipy.stats.linregress)
+  usl_fit                    Gunther's Universal Scalability Law (Gunther 1993, 2007)
+  knee_point                 Kneedle (Satopää, Albrecht, Irwin & Raghavan 2011)
+  max_under_slo              highest step of an unbroken chain of steps meeting the SLO
+  slo_crossing               where p99 reaches the SLO, on a closed system's asymptotic bound
+                             (Lazowska et al. 1984, ch. 5); above the top step: censored
+  compare_samples            two-sided Mann-Whitney U (Mann & Whitney 1947) AND a relative threshold,
+                             the rule airspeed velocity (asv) uses to flag regressions
+  mann_whitney_p             exact permutation p of Mann-Whitney U with midranks for ties (shift
+                             algorithm, Streitberg & Röhmel 1986); normal approximation for large samples
+  min_trials_for_alpha       smallest n per side an exact Mann-Whitney test needs to reach p < alpha
+  median_order_ci            exact distribution-free CI of the median from order statistics (binomial;
+                             Conover 1999, §3.2; Hahn & Meeker 1991, ch. 5), with its real coverage
+
+Modules: estimates.py, fits.py, sweeps.py, compare_tests.py; thresholds and shared helpers in _common.py.
+Every public name is re-exported here, so `from harness.stats import X` keeps working.
+"""
+
+from harness.stats._common import (
+    BOOTSTRAP_RESAMPLES,
+    KNEEDLE_SENSITIVITY,
+    LITTLE_TOLERANCE,
+    MWU_EFFICIENCY,
+    NOISY_CV,
+    POWER,
+    FloatArray,
+)
+from harness.stats.compare_tests import (
+    MWU_EXACT_MAX_N,
+    Comparison,
+    compare_samples,
+    mann_whitney_p,
+    min_trials_for_alpha,
+)
+from harness.stats.estimates import Estimate, OrderInterval, Ratio, estimate, median_order_ci, ratio_estimate
+from harness.stats.fits import UslFit, knee_point, linear_slope, usl_fit
+from harness.stats.sweeps import SloCrossing, max_under_slo, slo_crossing
+
+__all__ = [
+    "BOOTSTRAP_RESAMPLES",
+    "KNEEDLE_SENSITIVITY",
+    "LITTLE_TOLERANCE",
+    "MWU_EFFICIENCY",
+    "MWU_EXACT_MAX_N",
+    "NOISY_CV",
+    "POWER",
+    "Comparison",
+    "Estimate",
+    "FloatArray",
+    "OrderInterval",
+    "Ratio",
+    "SloCrossing",
+    "UslFit",
+    "compare_samples",
+    "estimate",
+    "knee_point",
+    "linear_slope",
+    "mann_whitney_p",
+    "max_under_slo",
+    "median_order_ci",
+    "min_trials_for_alpha",
+    "ratio_estimate",
+    "slo_crossing",
+    "usl_fit",
+]
