@@ -21,7 +21,7 @@ from harness.kinds.base import TrialContext, TrialOutcome
 from harness.kinds.load_summary import answered_figures, memory_figures, trial_figures
 from harness.loadgen.driver import AGGREGATE, LoadResult, LoadSpec, StepSpec
 from harness.loadgen.measures import window_figures
-from harness.measure import endpoint_figures, little_law_ratio, resource_figures
+from harness.measure import cpu_cost_figures, endpoint_figures, little_law_ratio, resource_figures
 from harness.results import HistogramRecord, Sample, step_label
 from harness.runtime import running
 from harness.runtime.cgroup import memory_bytes
@@ -188,7 +188,7 @@ def _record_step(
         outcome.metrics.append(ctx.metric(metric, value, unit, label))
     start, end = result.window_s
     server_readings, loadgen_readings = sampler.window("server", start, end), sampler.window("loadgen", start, end)
-    resources = resource_figures(server_readings, loadgen_readings)
+    resources = resource_figures(server_readings, loadgen_readings, len(ctx.placement.loadgen_cpus))
     for metric, value, unit in (
         ("server_cpu_pct", resources.server_cpu_pct, "%"),
         ("server_rss_mb", resources.server_rss_mb, "MB"),
@@ -198,6 +198,10 @@ def _record_step(
     ):
         if value is not None:
             outcome.metrics.append(ctx.metric(metric, value, unit, label))
+    responses = aggregate.ok + aggregate.failed
+    cost = cpu_cost_figures(resources, responses, result.duration_s, len(ctx.placement.server_cpus))
+    for metric, (value, unit) in cost.items():
+        outcome.metrics.append(ctx.metric(metric, value, unit, label))
     for metric, value, unit in database.step_figures(sampler, start, end):
         outcome.metrics.append(ctx.metric(metric, value, unit, label))
     if resources.loadgen_saturated:
