@@ -536,3 +536,22 @@ def test_the_sampler_follows_processes_that_start_and_end_during_the_run(idle_pr
 def test_the_sampler_window_is_half_open():
     sampler = filled_sampler([Reading(t_s=t, cpu_pct=0.0, rss_mb=1.0) for t in (0.9, 1.0, 1.5, 2.0)], [])
     assert [r.t_s for r in sampler.window("server", 1.0, 2.0)] == [1.0, 1.5]
+
+
+def test_an_open_model_run_steps_through_its_rates_with_one_sender_per_worker(tmp_path, fake_load):
+    ctx = context(tmp_path, load_generator=fake_load, users=[], arrival={"rate_per_s": [100, 250.5],
+                                                                          "max_in_flight": 8})
+    outcome = TrialOutcome()
+    load._measure_run(ctx, fake_server(tmp_path), {}, [100, 250.5], outcome)
+    (made,) = fake_load.made
+    assert made.spec.steps == [StepSpec(1, 1, 0.5, 2.0, rate_per_s=100.0, max_in_flight=8),
+                               StepSpec(1, 1, 0.5, 2.0, rate_per_s=250.5, max_in_flight=8)]  # fmt: skip
+    assert made.spec.params["distribution"] == "poisson" and made.spec.params["loadgen_workers"] == 1
+    assert {m.step for m in outcome.metrics} == {"rate=100", "rate=250.5"}
+    assert "little_law_ratio" not in figures(outcome, "rate=100")  # no closed users to account for
+
+
+@pytest.mark.parametrize("values", [{}, {"users": [4], "arrival": {"rate_per_s": [100]}}])
+def test_a_load_scenario_gives_either_users_or_an_arrival_rate(values):
+    with pytest.raises(ValueError, match="either users"):
+        load.Params(warmup_s=1, duration_s=1, trials=1, **values)
