@@ -42,17 +42,42 @@ class ResourceFigures:
     loadgen_cpu_pct: float | None
     loadgen_busiest_process_pct: float | None  # the most loaded Locust process, mean over the window
     samples: int
+    loadgen_cores: int = 0  # the CPUs the load generator was given; 0: not pinned, only the per-process rule applies
+    server_cpu_s_per_s: float | None = None  # CPU seconds the server's process tree spent per second of window
+    loadgen_cpu_s_per_s: float | None = None
 
     @property
     def loadgen_saturated(self) -> bool:
-        return self.loadgen_busiest_process_pct is not None and self.loadgen_busiest_process_pct > SATURATION_PCT
+        """A Locust process is one gevent thread, so one above SATURATION_PCT of a core delays its own
+        requests; and several processes sharing the generator's cores never each reach it, so their
+        total against those cores decides too."""
+        busiest = self.loadgen_busiest_process_pct is not None and self.loadgen_busiest_process_pct > SATURATION_PCT
+        total = (self.loadgen_cores > 0 and self.loadgen_cpu_pct is not None
+                 and self.loadgen_cpu_pct > SATURATION_PCT * self.loadgen_cores)
+        return busiest or total
 
 
 def _mean(values: list[float]) -> float | None:
     return sum(values) / len(values) if values else None
 
 
-def resource_figures(server: list[Reading], loadgen: list[Reading]) -> ResourceFigures:
+def cpu_s_per_s(readings: list[Reading]) -> float | None:
+    """CPU seconds a role's whole process tree spent per wall second between its first and last
+    reading: the rise of each process's cumulative utime+stime (a process first seen later counts
+    from its first reading). None without two readings holding CPU times."""
+    timed = [r for r in readings if r.per_process_cpu_s]
+    if len(timed) < 2 or timed[-1].t_s <= timed[0].t_s:
+        return None
+    first: dict[int, float] = {}
+    last: dict[int, float] = {}
+    for reading in timed:
+        for pid, seconds in reading.per_process_cpu_s.items():
+            first.setdefault(pid, seconds)
+            last[pid] = seconds
+    return sum(last[pid] - first[pid] for pid in last) / (timed[-1].t_s - timed[0].t_s)
+
+
+def resource_figures(server: list[Reading], loadgen: list[Reading], loadgen_cores: int = 0) -> ResourceFigures:
     per_process: dict[int, list[float]] = {}
     for reading in loadgen:
         for pid, pct in reading.per_process_cpu_pct.items():
@@ -65,7 +90,31 @@ def resource_figures(server: list[Reading], loadgen: list[Reading]) -> ResourceF
         loadgen_cpu_pct=_mean([r.cpu_pct for r in loadgen]),
         loadgen_busiest_process_pct=busiest,
         samples=len(server),
+        loadgen_cores=loadgen_cores,
+        server_cpu_s_per_s=cpu_s_per_s(server),
+        loadgen_cpu_s_per_s=cpu_s_per_s(loadgen),
     )
+
+
+def cpu_cost_figures(resources: ResourceFigures, responses: int, duration_s: float,
+                     server_cores: int) -> dict[str, tuple[float, str]]:
+    """Per-request CPU cost of each role (CPU µs per response: the tree's CPU rate ÷ the response
+    rate), and where the server is not saturated, the estimate of its capacity on its cores,
+    cores × 10^6 ÷ server_cpu_us_per_req: the rate at which the server would use all of them if
+    each request kept costing what it cost at this step's rate (an estimate; it ignores the cost
+    of queueing and of batching at higher load)."""
+    if responses == 0 or duration_s <= 0:
+        return {}
+    rate = responses / duration_s
+    figures: dict[str, tuple[float, str]] = {}
+    for role, per_s in (("server", resources.server_cpu_s_per_s), ("loadgen", resources.loadgen_cpu_s_per_s)):
+        if per_s is not None:
+            figures[f"{role}_cpu_us_per_req"] = (per_s * 1e6 / rate, "us")
+    server_us = figures.get("server_cpu_us_per_req", (0.0, ""))[0]
+    saturated = (resources.server_cpu_s_per_s or 0.0) * 100 > SATURATION_PCT * server_cores
+    if server_cores > 0 and server_us > 0 and not saturated:
+        figures["capacity_rps_est"] = (server_cores * 1e6 / server_us, "req/s")
+    return figures
 
 
 def little_law_ratio(users: int, result: LoadResult, think_s: float = 0.0) -> float | None:

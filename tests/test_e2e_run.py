@@ -26,7 +26,9 @@ BENCH = [sys.executable, "-m", "harness"]
 
 REQUIRED = {
     "throughput": {"rps", "latency_p50_ms", "latency_p90_ms", "latency_p99_ms", "latency_max_ms", "error_rate",
-                   "server_cpu_pct", "loadgen_cpu_pct"},
+                   "server_cpu_pct", "loadgen_cpu_pct", "server_cpu_us_per_req", "loadgen_cpu_us_per_req"},
+    "rate": {"offered_rps", "achieved_rps", "late", "dropped", "latency_p99_ms", "server_cpu_us_per_req",
+             "max_rate_slo", "max_rate_slo_censored"},
     "cold_start": {"cold_start_ms", "listen_ms", "rss_idle_mb", "uss_idle_mb"},
     "crud": {"rps", "latency_p99_ms", "error_rate"},
     "concurrency": {"rps", "latency_p50_ms", "latency_p99_ms", "error_rate", "server_cpu_pct", "server_rss_mb",

@@ -9,6 +9,7 @@ from harness.kinds.load_summary import (
     connection_figures,
     io_figures,
     memory_figures,
+    trial_figures,
 )
 from harness.loadgen.driver import EndpointResult, LoadResult
 from harness.measure import SATURATION_PCT, little_law_ratio, resource_figures
@@ -159,3 +160,34 @@ def test_answered_share_counts_failed_and_pending_as_not_answered():
     assert figures["answered_ratio"] == (pytest.approx(0.97), "ratio")
     assert figures["pending_requests"] == (1.0, "count")
     assert answered_figures(ok=0, failed=0, pending=0)["answered_ratio"][0] == 0.0  # nothing answered: not held
+
+
+def rate_metrics(rows):
+    """rows: (offered_rps, achieved_rps, p99_ms, error_rate), one open-model step each."""
+    out = []
+    for offered, achieved, p99, err in rows:
+        step = f"rate={offered}"
+        out += [make("offered_rps", offered, "req/s", step), make("achieved_rps", achieved, "req/s", step),
+                make("latency_p99_ms", p99, "ms", step), make("error_rate", err, "ratio", step)]
+    return out
+
+
+def test_the_rate_sweep_interpolates_max_rate_slo_between_the_last_pass_and_the_first_fail():
+    rows = [(500, 500, 10, 0), (1000, 1000, 30, 0), (1500, 1400, 70, 0), (2000, 1500, 900, 0.2)]
+    got = by_name(trial_figures({"rate_slo_p99_ms": 50}, rate_metrics(rows), 0.0, make))
+    # p99 crosses 50 ms halfway from 30 to 70 ms; achieved 1400/1500 is 6.7% short, crossing 1% at 1000 +
+    # 0.15 · 500: the lower of the two crossings
+    assert got["max_rate_slo"] == pytest.approx(1000 + 0.01 / (1 - 1400 / 1500) * 500)
+    assert got["max_rate_slo_censored"] == 0 and got["max_rate_slo_upper_bound"] == 0
+
+
+@pytest.mark.parametrize(("rows", "ceiling", "value", "censored", "upper"), [
+    ([(500, 500, 10, 0), (1000, 1000, 20, 0)], None, 1000, 1, 0),  # every step passed: a lower bound
+    ([(500, 500, 10, 0), (1000, 1000, 20, 0), (2000, 1990, 30, 0)], 2000, 1000, 1, 0),  # 2000 > 70% of 2000
+    ([(500, 500, 80, 0), (1000, 1000, 90, 0)], None, 500, 0, 1),  # the lowest step failed: an upper bound
+])  # fmt: skip
+def test_a_censored_rate_sweep_is_kept_as_its_bound(rows, ceiling, value, censored, upper):
+    settings = {"rate_slo_p99_ms": 50, **({"generator_ceiling_rps": ceiling} if ceiling else {})}
+    got = by_name(trial_figures(settings, rate_metrics(rows), 0.0, make))
+    assert (got["max_rate_slo"], got["max_rate_slo_censored"], got["max_rate_slo_upper_bound"]) == (value, censored,
+                                                                                                      upper)

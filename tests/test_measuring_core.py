@@ -189,12 +189,14 @@ def no_contract(*args: object, **kw: object) -> dict[str, object]:
 
 
 def context(tmp_path: Path, runtime: FakeRuntime | None = None, load_generator: type[FakeLoad] | None = None,
-            contract: Callable[..., dict[str, object]] = no_contract, **params: object) -> TrialContext:
+            contract: Callable[..., dict[str, object]] = no_contract, server_cpus: list[int] | None = None,
+            loadgen_cpus: list[int] | None = None, **params: object) -> TrialContext:
     """A load trial's context; with no load generator given, any attempt to start one fails the test."""
     values = {"users": [4], "warmup_s": 0.5, "duration_s": 2.0, "trials": 1, **params}
     scenario = Scenario(name="fake", path=tmp_path / "fake.py", description="", kind="load",
                         profiles={"test": values})  # fmt: skip
-    placement = Placement(server_cpus=[], loadgen_cpus=[], workers=1, loadgen_workers=1, sample_hz=50.0)
+    placement = Placement(server_cpus=server_cpus or [], loadgen_cpus=loadgen_cpus or [], workers=1, loadgen_workers=1,
+                          sample_hz=50.0)
     return TrialContext(target=TARGETS[0], scenario=scenario, params=load.Params(**values), trial=1,
                         placement=placement, runtime=runtime or FakeRuntime(), work_dir=tmp_path, port=NO_PORT,
                         load_generator=load_generator or refuse_load, check_contract=contract)  # fmt: skip
@@ -285,6 +287,44 @@ def test_a_load_generator_process_near_a_full_core_flags_the_step(tmp_path, per_
     outcome = record(context(tmp_path), load_result({"GET /json": (800, 0, 10_000)}),
                      filled_sampler([], loadgen_readings(*per_process)))  # fmt: skip
     assert ("loadgen_saturated:users=4" in outcome.flags) is saturated
+
+
+@pytest.mark.parametrize(("per_process", "loadgen_cpus", "saturated"), [
+    ({7: 47.0, 8: 47.0}, [1], True),  # two processes sharing one core: neither reaches 90%, together they fill it
+    ({7: 47.0, 8: 47.0}, [1, 2], False),  # the same on two cores: half used
+    ({7: 95.0, 8: 95.0}, [1, 2], True),
+])  # fmt: skip
+def test_the_load_generator_total_cpu_against_its_cores_flags_the_step(tmp_path, per_process, loadgen_cpus,
+                                                                       saturated):
+    ctx = context(tmp_path, loadgen_cpus=loadgen_cpus)
+    outcome = record(ctx, load_result({"GET /json": (800, 0, 10_000)}),
+                     filled_sampler([], loadgen_readings(per_process, per_process)))  # fmt: skip
+    assert ("loadgen_saturated:users=4" in outcome.flags) is saturated
+
+
+def cpu_readings(cpu_s_per_s: float, t0: float = 100.0, n: int = 5) -> list[Reading]:
+    """Readings 0.5 s apart whose two processes together spend `cpu_s_per_s` CPU seconds a second."""
+    return [Reading(t_s=t0 + 0.5 * i, cpu_pct=100 * cpu_s_per_s, rss_mb=30.0,
+                    per_process_cpu_s={7: 10 + 0.25 * cpu_s_per_s * i, 8: 3 + 0.25 * cpu_s_per_s * i})
+            for i in range(n)]  # fmt: skip
+
+
+def test_cpu_per_request_is_the_process_tree_cpu_over_the_window_divided_by_responses(tmp_path):
+    # 800 responses in 2 s = 400/s; the server's tree spends 0.2 CPU-s/s: 500 µs a request
+    sampler = filled_sampler(cpu_readings(0.2, n=4), cpu_readings(0.8, n=4))
+    got = figures(record(context(tmp_path, server_cpus=[0]), load_result({"GET /json": (700, 100, 10_000)}),
+                         sampler), "users=4")  # fmt: skip
+    assert got["server_cpu_us_per_req"] == pytest.approx(500.0)
+    assert got["loadgen_cpu_us_per_req"] == pytest.approx(2000.0)
+    assert got["capacity_rps_est"] == pytest.approx(2000.0)  # 1 core × 10^6 / 500 µs
+
+
+def test_no_capacity_estimate_where_the_server_is_saturated(tmp_path):
+    sampler = filled_sampler(cpu_readings(0.95, n=4), [])
+    got = figures(record(context(tmp_path, server_cpus=[0]), load_result({"GET /json": (800, 0, 10_000)}),
+                         sampler), "users=4")  # fmt: skip
+    assert got["server_cpu_us_per_req"] == pytest.approx(2375.0) and "capacity_rps_est" not in got
+    assert "loadgen_cpu_us_per_req" not in got  # no readings: no figure, rather than 0
 
 
 @pytest.mark.parametrize(("users", "think_s", "requests", "ratio"), [
@@ -496,3 +536,22 @@ def test_the_sampler_follows_processes_that_start_and_end_during_the_run(idle_pr
 def test_the_sampler_window_is_half_open():
     sampler = filled_sampler([Reading(t_s=t, cpu_pct=0.0, rss_mb=1.0) for t in (0.9, 1.0, 1.5, 2.0)], [])
     assert [r.t_s for r in sampler.window("server", 1.0, 2.0)] == [1.0, 1.5]
+
+
+def test_an_open_model_run_steps_through_its_rates_with_one_sender_per_worker(tmp_path, fake_load):
+    ctx = context(tmp_path, load_generator=fake_load, users=[], arrival={"rate_per_s": [100, 250.5],
+                                                                          "max_in_flight": 8})
+    outcome = TrialOutcome()
+    load._measure_run(ctx, fake_server(tmp_path), {}, [100, 250.5], outcome)
+    (made,) = fake_load.made
+    assert made.spec.steps == [StepSpec(1, 1, 0.5, 2.0, rate_per_s=100.0, max_in_flight=8),
+                               StepSpec(1, 1, 0.5, 2.0, rate_per_s=250.5, max_in_flight=8)]  # fmt: skip
+    assert made.spec.params["distribution"] == "poisson" and made.spec.params["loadgen_workers"] == 1
+    assert {m.step for m in outcome.metrics} == {"rate=100", "rate=250.5"}
+    assert "little_law_ratio" not in figures(outcome, "rate=100")  # no closed users to account for
+
+
+@pytest.mark.parametrize("values", [{}, {"users": [4], "arrival": {"rate_per_s": [100]}}])
+def test_a_load_scenario_gives_either_users_or_an_arrival_rate(values):
+    with pytest.raises(ValueError, match="either users"):
+        load.Params(warmup_s=1, duration_s=1, trials=1, **values)

@@ -119,3 +119,46 @@ def test_the_last_step_runs_on_while_a_workers_report_is_missing():
     assert schedule.users_at(4.5, tail_s=1, reports_missing=True) == (8, 8.0)
     assert schedule.users_at(3.0 + 1 + REPORT_WAIT_S, tail_s=1, reports_missing=True) is None  # bounded
     assert schedule.users_at(4.5, tail_s=1, reports_missing=False) is None
+
+
+# --- open model: the step schedule's arrival plan and ledgers ----------------------------------------------
+
+
+def open_schedule(max_in_flight: int = 4) -> StepSchedule:
+    steps = [{"users": 1, "spawn_rate": 1, "warmup_s": 1.0, "duration_s": 2.0, "rate_per_s": 10,
+              "max_in_flight": max_in_flight},
+             {"users": 1, "spawn_rate": 1, "warmup_s": 1.0, "duration_s": 2.0, "rate_per_s": 20,
+              "max_in_flight": max_in_flight}]  # fmt: skip
+    schedule = StepSchedule(steps)
+    schedule.start(now=100.0)  # step 1 spans [100, 103), window [101, 103); step 2 [103, 106), window [104, 106)
+    return schedule
+
+
+def test_the_plan_offers_each_steps_rate_over_its_whole_span_and_senders_share_it():
+    schedule = open_schedule()
+    times = list(schedule.intended_times(0, 1, "uniform"))
+    assert len([t for t in times if t < 103]) == 30 and len([t for t in times if t >= 103]) == 60
+    assert times == sorted(times) and times[0] >= 100 and times[-1] < 106
+    halves = [list(schedule.intended_times(i, 2, "uniform")) for i in (0, 1)]
+    assert sorted(halves[0] + halves[1]) == times  # two senders together offer the same plan
+
+
+def test_open_requests_are_counted_in_the_step_of_their_intended_time_and_dropped_past_the_bound():
+    schedule = open_schedule(max_in_flight=2)
+    assert schedule.admit(101.0, now=101.0) and schedule.admit(101.1, now=101.2)  # the second sent 100 ms late
+    assert not schedule.admit(101.2, now=101.2)  # two in flight: dropped, not queued
+    assert schedule.complete(101.0, now=101.5) == 0.5  # its latency runs from its intended time
+    assert schedule.admit(104.0, now=104.0)  # the second step has its own ledger
+    first, second = (recorder.payload()["arrivals"] for recorder in schedule.recorders)
+    assert first == {"offered": 3, "sent": 2, "late": 1, "dropped": 1, "completed": 1}
+    assert second == {"offered": 1, "sent": 1, "late": 0, "dropped": 0, "completed": 0}
+
+
+def test_open_arrivals_are_summed_over_the_workers():
+    one, two = open_schedule(), open_schedule()
+    one.admit(101.0, 101.0)
+    one.complete(101.0, 101.1)
+    two.admit(101.5, 101.5)
+    result = merge_reports([one.recorders[0].payload(), two.recorders[0].payload()], duration_s=2.0)
+    assert result.arrivals is not None and (result.arrivals.offered, result.arrivals.completed) == (2, 1)
+    assert merge_reports([recorder_with([]).payload()], duration_s=2.0).arrivals is None  # closed model: none

@@ -12,16 +12,17 @@ import time
 from dataclasses import replace
 from typing import Any, Self
 
-from pydantic import BaseModel, ConfigDict, Field, PositiveInt, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, model_validator
 
 from harness import database
 from harness.disturbance import FOREIGN_SUFFIX, is_disturbed
 from harness.errors import BenchError
 from harness.kinds.base import TrialContext, TrialOutcome
 from harness.kinds.load_summary import answered_figures, memory_figures, trial_figures
+from harness.loadgen.arrival import DEFAULT_MAX_IN_FLIGHT, Distribution, arrival_figures
 from harness.loadgen.driver import AGGREGATE, LoadResult, LoadSpec, StepSpec
 from harness.loadgen.measures import window_figures
-from harness.measure import endpoint_figures, little_law_ratio, resource_figures
+from harness.measure import cpu_cost_figures, endpoint_figures, little_law_ratio, resource_figures
 from harness.results import HistogramRecord, Sample, step_label
 from harness.runtime import running
 from harness.runtime.cgroup import memory_bytes
@@ -30,10 +31,22 @@ from harness.sampler import MB, Reading, Sampler, tree_memory
 from harness.stats import LITTLE_TOLERANCE
 
 
+class Arrival(BaseModel):
+    """Open model: each step offers a rate, whatever the answers do (harness.loadgen.arrival)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    rate_per_s: list[PositiveFloat] = Field(min_length=1)  # one step per entry
+    distribution: Distribution = "poisson"
+    max_in_flight: PositiveInt = DEFAULT_MAX_IN_FLIGHT  # per Locust worker; past it a due request is dropped
+    seed: int = 0
+
+
 class Params(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    users: list[PositiveInt] = Field(min_length=1)  # one step per entry
+    users: list[PositiveInt] = Field(default_factory=list)  # one step per entry (closed model)
+    arrival: Arrival | None = None  # instead of users: one step per offered rate (open model)
     warmup_s: float = Field(ge=0)
     duration_s: float = Field(gt=0)
     trials: PositiveInt
@@ -55,20 +68,33 @@ class Params(BaseModel):
     @model_validator(mode="after")
     def _think_below_keepalive(self) -> Self:
         check_think_below_keepalive(self, self.keepalive_timeout_s)
+        if bool(self.users) == (self.arrival is not None):
+            raise ValueError("give either users (closed model) or arrival (open model), not both or neither")
         return self
 
-    def runs(self) -> list[tuple[dict[str, Any], list[int]]]:
-        """One Locust run per combination of the matrix, each stepping through `users`.
+    @property
+    def step_key(self) -> str:
+        """What a step varies: "users" (closed model) or "rate" (open model, requests/s offered)."""
+        return "users" if self.arrival is None else "rate"
+
+    def runs(self) -> list[tuple[dict[str, Any], list[Any]]]:
+        """One Locust run per combination of the matrix, each stepping through `users` (or the rates).
 
         Matrix values are read by the user classes when Locust starts, so they cannot
-        change within a run; the user count can.
+        change within a run; the user count (or the offered rate) can.
         """
         names = sorted(self.matrix)
         combos = itertools.product(*(self.matrix[n] for n in names)) if names else [()]
-        return [(dict(zip(names, combo, strict=True)), list(self.users)) for combo in combos]
+        values = list(self.users) if self.arrival is None else [_number(r) for r in self.arrival.rate_per_s]
+        return [(dict(zip(names, combo, strict=True)), values) for combo in combos]
 
     def steps(self) -> list[dict[str, Any]]:
-        return [{**fixed, "users": users} for fixed, users_list in self.runs() for users in users_list]
+        return [{**fixed, self.step_key: value} for fixed, values in self.runs() for value in values]
+
+
+def _number(rate: float) -> float | int:
+    """A rate as its step label shows it: 500, not 500.0."""
+    return int(rate) if float(rate).is_integer() else rate
 
 
 KEEPALIVE_ENV = "KEEPALIVE_TIMEOUT_S"
@@ -130,19 +156,37 @@ def _factory(ctx: TrialContext):
     return lambda metric, value, unit, step: ctx.metric(metric, value, unit, step)
 
 
-def _measure_run(ctx: TrialContext, server: Server, fixed: dict[str, Any], users: list[int],
+def _step_specs(params: Params, values: list[Any], workers: int) -> list[StepSpec]:
+    """Closed model: `values` are user counts. Open model: offered rates, each sent by one user per worker."""
+    if params.arrival is None:
+        return [StepSpec(n, params.spawn_rate or n, params.warmup_s, params.duration_s) for n in values]
+    return [StepSpec(workers, workers, params.warmup_s, params.duration_s, rate_per_s=float(rate),
+                     max_in_flight=params.arrival.max_in_flight) for rate in values]  # fmt: skip
+
+
+def _user_params(params: Params, fixed: dict[str, Any], workers: int) -> dict[str, Any]:
+    values = {**params.params, **fixed, "think_s": params.think_s, "think_jitter": params.think_jitter}
+    if params.arrival is not None:  # read by harness.loadgen.open_user
+        values.update(distribution=params.arrival.distribution, max_in_flight=params.arrival.max_in_flight,
+                      seed=params.arrival.seed, loadgen_workers=workers)  # fmt: skip
+    return values
+
+
+def _measure_run(ctx: TrialContext, server: Server, fixed: dict[str, Any], users: list[Any],
                  outcome: TrialOutcome, db: database.TrialDatabase = database.NO_DATABASE) -> None:
-    """One Locust run through every user count of `users`, recorded step by step."""
+    """One Locust run through every step of `users` (user counts, or offered rates), recorded step by step."""
     params: Params = ctx.params
-    labels = [step_label({**fixed, "users": n}) for n in users]
+    key = params.step_key
+    labels = [step_label({**fixed, key: n}) for n in users]
     ctx.progress(f"{labels[0]} … {labels[-1]}" if len(labels) > 1 else labels[0])
+    workers = ctx.placement.loadgen_workers
     spec = LoadSpec(
         scenario_file=ctx.scenario.path,
         host_url=server.base_url,
-        steps=[StepSpec(n, params.spawn_rate or n, params.warmup_s, params.duration_s) for n in users],
-        workers=ctx.placement.loadgen_workers,
+        steps=_step_specs(params, users, workers),
+        workers=workers,
         cpus=ctx.placement.loadgen_cpus,
-        params={**params.params, **fixed, "think_s": params.think_s, "think_jitter": params.think_jitter},
+        params=_user_params(params, fixed, workers),
     )
     run_name = step_label(fixed).replace(",", "-").replace("=", "") or "load"
     processes = ctx.load_generator(spec, ctx.work_dir / f"locust-{run_name}")
@@ -157,7 +201,7 @@ def _measure_run(ctx: TrialContext, server: Server, fixed: dict[str, Any], users
     if cgroup is not None:  # docker: the container's memory as its cgroup counts it, at the end of the run
         outcome.metrics.append(ctx.metric("server_cgroup_mb", cgroup / MB, "MB", labels[-1]))
     for label, n, result in zip(labels, users, results, strict=True):
-        _record_step(ctx, label, {**fixed, "users": n}, result, sampler, outcome)
+        _record_step(ctx, label, {**fixed, key: n}, result, sampler, outcome)
         if params.summary.get("memory_series"):
             outcome.metrics += memory_figures(outcome.samples, label, _factory(ctx))
     if params.after_load_s is not None:
@@ -188,7 +232,7 @@ def _record_step(
         outcome.metrics.append(ctx.metric(metric, value, unit, label))
     start, end = result.window_s
     server_readings, loadgen_readings = sampler.window("server", start, end), sampler.window("loadgen", start, end)
-    resources = resource_figures(server_readings, loadgen_readings)
+    resources = resource_figures(server_readings, loadgen_readings, len(ctx.placement.loadgen_cpus))
     for metric, value, unit in (
         ("server_cpu_pct", resources.server_cpu_pct, "%"),
         ("server_rss_mb", resources.server_rss_mb, "MB"),
@@ -198,13 +242,21 @@ def _record_step(
     ):
         if value is not None:
             outcome.metrics.append(ctx.metric(metric, value, unit, label))
+    responses = aggregate.ok + aggregate.failed
+    cost = cpu_cost_figures(resources, responses, result.duration_s, len(ctx.placement.server_cpus))
+    for metric, (value, unit) in cost.items():
+        outcome.metrics.append(ctx.metric(metric, value, unit, label))
     for metric, value, unit in database.step_figures(sampler, start, end):
         outcome.metrics.append(ctx.metric(metric, value, unit, label))
     if resources.loadgen_saturated:
         outcome.flags.append(f"loadgen_saturated:{label}")
     _record_foreign_cpu(ctx, label, sampler.foreign_cpu_pct(start, end), outcome)
     # Lost time (users not kept busy), not server speed: see little_law_ratio for what it can detect.
-    ratio = little_law_ratio(step["users"], result, ctx.params.think_s) if ctx.params.closed_loop else None
+    if result.arrivals is not None:
+        for metric, (value, unit) in arrival_figures(result.arrivals, result.duration_s).items():
+            outcome.metrics.append(ctx.metric(metric, value, unit, label))
+    closed = ctx.params.closed_loop and "users" in step
+    ratio = little_law_ratio(step["users"], result, ctx.params.think_s) if closed else None
     if ratio is not None:
         outcome.metrics.append(ctx.metric("little_law_ratio", ratio, "ratio", label))
         if abs(ratio - 1) > LITTLE_TOLERANCE:

@@ -6,6 +6,9 @@
   ideal_delay_param: P   rps_ideal and io_efficiency per step, from the step's delay parameter P in ms
   memory_series: true    rss_peak_mb, rss_slope_mb_per_min, rss_cv over the measured window
   delivery_slo_p99_ms: L the realtime scenario's figures, max_clients_slo (harness.kinds.realtime_summary)
+  rate_slo_p99_ms: L     open-model sweep: max_rate_slo (+ _censored: a lower bound; + _upper_bound: the
+                         lowest step failed), by harness.rate_sweep's rule; generator_ceiling_rps: C
+                         (optional) applies its headroom guard
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from harness.kinds.realtime_summary import realtime_figures
+from harness.rate_sweep import RateStep, max_rate_slo
 from harness.results import Metric, Sample, step_params
 from harness.stats import knee_point, linear_slope, max_under_slo, slo_crossing, usl_fit
 
@@ -127,6 +131,26 @@ def memory_figures(samples: list[Sample], step: str, make: MetricFactory) -> lis
     ]
 
 
+def rate_figures(metrics: list[Metric], slo_p99_ms: float, ceiling_rps: float | None, make: MetricFactory
+                 ) -> list[Metric]:
+    """max_rate_slo over the trial's open-model steps (harness.rate_sweep states the rule). A censored
+    value is a bound, kept rather than dropped (as slo_crossing_users is): "_censored" marks a lower
+    bound (every usable step passed), "_upper_bound" a value the lowest step already failed."""
+    offered, achieved = _by_step(metrics, "offered_rps"), _by_step(metrics, "achieved_rps")
+    p99, errors = _by_step(metrics, "latency_p99_ms"), _by_step(metrics, "error_rate")
+    steps = [RateStep(offered[s], achieved.get(s, 0.0), p99.get(s, math.nan), errors.get(s, 0.0))
+             for s in offered if offered[s] > 0]  # fmt: skip
+    if not steps:
+        return []
+    verdict = max_rate_slo(steps, slo_p99_ms, ceiling_rps)
+    if verdict.max_rate_slo_rps is None:
+        return []
+    lower_bound = verdict.outcome in ("above_top_step", "above_generator_bound")
+    return [make("max_rate_slo", verdict.max_rate_slo_rps, "req/s", ""),
+            make("max_rate_slo_censored", float(lower_bound), "bool", ""),
+            make("max_rate_slo_upper_bound", float(verdict.outcome == "below_lowest_step"), "bool", "")]
+
+
 def trial_figures(settings: dict[str, Any], metrics: list[Metric], think_s: float, make: MetricFactory
                   ) -> list[Metric]:
     out: list[Metric] = []
@@ -138,4 +162,8 @@ def trial_figures(settings: dict[str, Any], metrics: list[Metric], think_s: floa
         out += io_figures(metrics, str(settings["ideal_delay_param"]), think_s, make)
     if "delivery_slo_p99_ms" in settings:
         out += realtime_figures(metrics, float(settings["delivery_slo_p99_ms"]), make)
+    if "rate_slo_p99_ms" in settings:
+        ceiling = settings.get("generator_ceiling_rps")
+        out += rate_figures(metrics, float(settings["rate_slo_p99_ms"]), None if ceiling is None else float(ceiling),
+                            make)
     return out

@@ -30,6 +30,11 @@ DISTRIBUTIONS: tuple[Distribution, ...] = ("poisson", "uniform")
 # on a loaded machine; 10 ms is about the smallest SLO step anyone reads, so lateness beyond it
 # would show in the percentiles as server time.
 LATE_AFTER_S = 0.010
+# Requests in flight per sender (Locust worker) past which a due request is dropped: far above what
+# a loopback server at its capacity holds (rate × latency: 5k/s × 20 ms = 100), so only a stalled
+# server reaches it, and low enough that a stalled server does not exhaust the generator's sockets.
+DEFAULT_MAX_IN_FLIGHT = 256
+INTENDED_KEY = "bench_intended_s"  # the request context's key for its intended send time (plugin, open_user)
 
 
 @dataclass(frozen=True)
@@ -176,3 +181,16 @@ class ArrivalLedger:
         self.in_flight -= 1
         self.counts.completed += self._counted(intended_s)
         return latency_from_intended_s(intended_s, completed_s)
+
+
+def arrival_figures(counts: ArrivalCounts, window_s: float) -> dict[str, tuple[float, str]]:
+    """One open-model step's figures: offered and achieved rates, and what was sent late or dropped."""
+    rates = counts.rates(window_s)
+    return {
+        "offered_rps": (rates["offered_rps"], "req/s"),
+        "achieved_rps": (rates["achieved_rps"], "req/s"),
+        "late": (float(counts.late), "count"),
+        "dropped": (float(counts.dropped), "count"),
+        "late_fraction": (rates["late_fraction"], "ratio"),
+        "dropped_fraction": (rates["dropped_fraction"], "ratio"),
+    }

@@ -16,6 +16,7 @@ from pathlib import Path
 from hdrh.histogram import HdrHistogram
 
 from harness.errors import BenchError
+from harness.loadgen.arrival import ArrivalCounts
 from harness.loadgen.params import OUTPUT_ENV, PARAMS_ENV, STEPS_ENV, TAIL_S
 from harness.runtime.procs import spawn
 from harness.runtime.server import free_port, log_tail
@@ -32,6 +33,10 @@ class StepSpec:
     spawn_rate: float
     warmup_s: float
     duration_s: float
+    # Open model: the step offers this many requests a second (harness.loadgen.open_user), at most
+    # max_in_flight of them at once per sender; `users` is then the number of senders.
+    rate_per_s: float | None = None
+    max_in_flight: int = 0
 
 
 @dataclass(frozen=True)
@@ -70,6 +75,8 @@ class LoadResult:
     # window, and each gauge's lowest reading in it (per worker; their sum is a lower bound of the total's).
     counts: dict[str, float] = field(default_factory=dict)
     gauges_min: dict[str, float] = field(default_factory=dict)
+    # Open model only: offered, sent, late, dropped, completed (harness.loadgen.arrival.ArrivalCounts), summed.
+    arrivals: ArrivalCounts | None = None
 
 
 class LocustProcesses:
@@ -205,7 +212,15 @@ def merge_reports(reports: list[dict[str, object]], duration_s: float) -> LoadRe
         duration_s=duration_s, endpoints=endpoints, errors=errors, workers_reported=len(reports), window_s=window,
         pending=sum(int(report.get("pending", 0)) for report in reports),  # type: ignore[call-overload]
         counts=_sum_fields(reports, "counts"), gauges_min=_sum_fields(reports, "gauges_min"),
+        arrivals=_sum_arrivals(reports),
     )
+
+
+def _sum_arrivals(reports: list[dict[str, object]]) -> ArrivalCounts | None:
+    counts = [report["arrivals"] for report in reports if report.get("arrivals")]
+    if not counts:
+        return None
+    return ArrivalCounts(**{name: sum(int(c[name]) for c in counts) for name in vars(ArrivalCounts())})  # type: ignore[index]
 
 
 def _sum_fields(reports: list[dict[str, object]], key: str) -> dict[str, float]:

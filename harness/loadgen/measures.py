@@ -33,6 +33,11 @@ def connect(sink: Sink | None) -> None:
     _sink = sink
 
 
+def connected() -> Sink | None:
+    """The step schedule of this Locust worker (the open-model users send on it); None elsewhere."""
+    return _sink
+
+
 def count(name: str, n: float = 1) -> None:
     if _sink is not None:
         _sink.count(name, n, time.time())

@@ -27,6 +27,7 @@ from locust.contrib.fasthttp import FastHttpSession
 from locust.runners import MasterRunner, WorkerRunner
 
 from harness.loadgen import measures
+from harness.loadgen.arrival import INTENDED_KEY, latency_from_intended_s
 from harness.loadgen.params import OUTPUT_ENV, STEPS_ENV, TAIL_S
 from harness.loadgen.window import StepSchedule
 
@@ -123,6 +124,11 @@ def _on_test_start(environment: Any, **_: Any) -> None:
 
 
 @events.request.add_listener
-def _on_request(name: str, response_time: float, exception: BaseException | None = None, **_: Any) -> None:
+def _on_request(name: str, response_time: float, exception: BaseException | None = None,
+                context: dict[str, Any] | None = None, **_: Any) -> None:
     if _schedule_on_worker is not None:
-        _schedule_on_worker.record(name, response_time, exception, time.time())
+        now = time.time()
+        intended = (context or {}).get(INTENDED_KEY)
+        if intended is not None:  # an open-model request: timed from when it was meant to be sent
+            response_time = latency_from_intended_s(intended, now) * 1000
+        _schedule_on_worker.record(name, response_time, exception, now)

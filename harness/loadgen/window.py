@@ -9,10 +9,12 @@ import itertools
 import os
 import socket
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from hdrh.histogram import HdrHistogram
+
+from harness.loadgen.arrival import ArrivalLedger, ArrivalSchedule, Distribution
 
 # 1 µs to 100 s at 3 significant digits: 0.1% value precision, a few hundred kB per histogram.
 LOWEST_US, HIGHEST_US, DIGITS = 1, 100_000_000, 3
@@ -57,10 +59,19 @@ class WindowRecorder:
         # inside the window, and levels (e.g. open WebSockets) as their lowest reading in it.
         self.counts: Counter[str] = Counter()
         self.gauges_min: dict[str, float] = {}
+        # Open model (a step with a rate): what was offered, sent, late, dropped; counted by intended time.
+        self.arrivals: ArrivalLedger | None = None
 
     def start(self, now: float) -> None:
         self.window_start = now + self.offset_s + self.warmup_s
         self.window_end = self.window_start + self.duration_s
+        if self.arrivals is not None:
+            self.arrivals.window = (self.window_start, self.window_end)
+
+    @property
+    def span(self) -> tuple[float, float]:
+        """The whole step, warm-up included (after `start`)."""
+        return self.window_start - self.warmup_s, self.window_end
 
     def record(self, name: str, response_time_ms: float, exception: BaseException | None, now: float) -> None:
         if not self.window_start <= now < self.window_end:
@@ -119,6 +130,7 @@ class WindowRecorder:
             "errors": dict(self.errors.most_common(20)),
             "counts": dict(self.counts),
             "gauges_min": dict(self.gauges_min),
+            "arrivals": None if self.arrivals is None else vars(self.arrivals.counts),
         }
 
 
@@ -134,7 +146,10 @@ class StepSchedule:
         self.recorders: list[WindowRecorder] = []
         offset = 0.0
         for step in steps:
-            self.recorders.append(WindowRecorder(float(step["warmup_s"]), float(step["duration_s"]), offset))
+            recorder = WindowRecorder(float(step["warmup_s"]), float(step["duration_s"]), offset)
+            if step.get("rate_per_s"):
+                recorder.arrivals = ArrivalLedger(int(step.get("max_in_flight") or 1))
+            self.recorders.append(recorder)
             offset += float(step["warmup_s"]) + float(step["duration_s"])
         self.total_s = offset
         self._in_flight: dict[int, float] = {}  # token -> when the request was sent
@@ -167,6 +182,32 @@ class StepSchedule:
         sent_at = self._in_flight.pop(token)
         for recorder in self.recorders:
             recorder.settle(sent_at, now)
+
+    def intended_times(self, index: int, count: int, distribution: Distribution, seed: int = 0) -> Iterator[float]:
+        """Sender `index` of `count`'s intended send times through every open step, warm-up included:
+        its share of each step's rate (ArrivalSchedule.share), so all senders together offer the rate."""
+        for number, (recorder, step) in enumerate(zip(self.recorders, self.steps, strict=True)):
+            if recorder.arrivals is None:
+                continue
+            start_s, end_s = recorder.span
+            plan = ArrivalSchedule(float(step["rate_per_s"]), distribution, start_s, seed=seed * 1009 + number)
+            yield from plan.share(index, count).times_until(end_s)
+
+    def _ledger(self, intended_s: float) -> ArrivalLedger:
+        for recorder in self.recorders:
+            if recorder.arrivals is not None and recorder.span[0] <= intended_s < recorder.span[1]:
+                return recorder.arrivals
+        raise ValueError(f"no open step holds the intended time {intended_s}")
+
+    def admit(self, intended_s: float, now: float) -> bool:
+        """Whether to send the request intended at `intended_s` (its step's ledger: in-flight bound, counts).
+        Each step bounds its own requests in flight, so for a moment after a step change the previous
+        step's last requests are not counted against the new step's bound."""
+        return self._ledger(intended_s).admit(intended_s, now)
+
+    def complete(self, intended_s: float, now: float) -> float:
+        """An admitted request has its answer or its error; its latency from its intended time, in s."""
+        return self._ledger(intended_s).complete(intended_s, now)
 
     def users_at(self, elapsed_s: float, tail_s: float, reports_missing: bool = False) -> tuple[int, float] | None:
         """(users, spawn rate) of the step running `elapsed_s` into the run; None when done.
