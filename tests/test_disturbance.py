@@ -190,8 +190,10 @@ def test_the_sampler_counts_a_busy_process_as_foreign_unless_it_is_the_benchmark
         for process in (loop, idle):
             process.kill()
             process.wait()
-    assert loop_cpu_s > 0.2, "the loop should have had a share of its core"
-    assert seen_by_stranger - seen_by_knows > 20.0, (seen_by_stranger, seen_by_knows)
+    loop_share_pct = 100 * loop_cpu_s / (end - start)  # its share of the core, however busy the machine
+    assert loop_share_pct > 5, "the loop should have had a share of its core"
+    # the stranger counts the loop as foreign, the other does not: they differ by about its share
+    assert seen_by_stranger - seen_by_knows > 0.5 * loop_share_pct, (seen_by_stranger, seen_by_knows, loop_share_pct)
     assert knows.snapshots and all(s.groups["harness"].cpu_s for s in knows.snapshots)
 
 
