@@ -385,6 +385,39 @@ def test_a_database_that_dies_fails_the_next_check_in_one_line(db_image, tmp_pat
     assert not container_exists(db.facts["container_id"])
 
 
+CHILD_DB = """
+import os, signal, sys
+from pathlib import Path
+from harness.database import DatabaseOptions
+from harness.database_docker import running_container_database
+options = DatabaseOptions(image=sys.argv[1] or None, log_path=Path(sys.argv[2]))
+with running_container_database(options) as db:
+    print(db.facts["container_id"], flush=True)
+    os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+@pytest.mark.docker
+def test_the_database_container_of_a_killed_harness_is_removed_by_the_next_check(db_image, tmp_path):
+    result = subprocess.run([sys.executable, "-c", CHILD_DB, db_image or "", str(tmp_path / "db.log")], cwd=ROOT,
+                            capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == -signal.SIGKILL, result.stderr[-2000:]
+    container_id = result.stdout.split()[-1]
+    assert container_exists(container_id)  # SIGKILL ran no clean-up
+    database_docker.check_available(db_image)  # as the next run does, before any trial
+    assert not container_exists(container_id)
+
+
+@pytest.mark.docker
+def test_a_database_image_that_cannot_be_had_is_one_line(images, base_images, tmp_path, capsys):
+    args = _run_args(base_images, tmp_path, "--scenario", "crud", "--db-image", "bench-no-such-postgres:never")
+    assert main(args) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(
+        "bench: error: the PostgreSQL image bench-no-such-postgres:never is not on this machine and cannot be pulled: ")
+    assert lines[0].endswith("; pass --db-image IMAGE (scripts/docker-standins.sh builds a stand-in)")
+
+
 @pytest.mark.docker
 def test_bench_run_crud_in_docker_has_its_database_in_a_container(images, base_images, db_image, tmp_path, capsys):
     args = _run_args(base_images, tmp_path, "--scenario", "crud", "--name", "docker-crud")
