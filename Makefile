@@ -11,7 +11,8 @@ RUN_NAME := $(shell date -u +%Y%m%dT%H%M%SZ)-$(PROFILE)-$(RUNTIME)
 endif
 
 # This repository's own environment (no image registry): stand-in base images for the Docker runtime.
-DOCKER_STANDINS := --base-image fastapi=bench-standin-python:bookworm --base-image express=bench-standin-node:24-bookworm
+DOCKER_STANDINS := --base-image fastapi=bench-standin-python:bookworm --base-image express=bench-standin-node:24-bookworm \
+	--db-image bench-standin-postgres:15-bookworm
 
 # Every test target ends with the 15 slowest tests (setup, call and teardown apart), to see where time goes.
 PYTEST := $(VENV)/bin/pytest --durations=15

@@ -56,6 +56,8 @@ def add_commands(sub: argparse._SubParsersAction, add_common: Callable[[argparse
     p.add_argument("--db-port", type=positive_int, help="PostgreSQL's port on 127.0.0.1 (default: a free one)")
     p.add_argument("--db-pool-size", type=positive_int, default=10,
                    help="database connections per server process, the same for every target")
+    p.add_argument("--db-image", metavar="IMAGE",
+                   help="docker: PostgreSQL's image (default: the public postgres image, pulled if missing)")
     p.add_argument("--results-dir", default="results")
     p.add_argument("--name", type=_run_name, help="run directory name (default: <UTC timestamp>-<profile>)")
     p.add_argument("--list", action="store_true", help="list the scenarios with their parameters and exit")
@@ -71,6 +73,7 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
         results_dir=Path(args.results_dir),
         targets_dir=Path(args.targets_dir), scenarios_dir=Path(args.scenarios_dir), run_name=args.name,
         db=args.db, db_cpus=args.db_cpus, db_port=args.db_port, db_pool_size=args.db_pool_size,
+        db_image=args.db_image,
     )  # fmt: skip
 
 

@@ -35,3 +35,4 @@ class RunConfig(BaseModel):
     db_cpus: str | None = None  # None: the server's CPUs (the server's host runs its database)
     db_port: int | None = Field(default=None, ge=1, le=65535)  # None: a free port
     db_pool_size: PositiveInt = 10  # connections per server process, the same for every target
+    db_image: str | None = None  # docker: PostgreSQL's image (None: the public postgres image)

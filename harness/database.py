@@ -15,6 +15,9 @@ under root it runs as an unprivileged user (`nobody`, or BENCH_DB_USER). It list
 only, on a free port (or `--db-port`), with no Unix socket. Stopping is a fast shutdown (SIGINT),
 then SIGKILL; the folder is removed. Before each trial `contract/reset.sql` empties `users` and
 re-seeds `world` with the same 10,000 rows, so every target starts from the same data.
+
+In the Docker runtime the database is a container instead (harness.database_docker), behind the
+same hooks: `for_run` and `check_available` choose by the run's runtime.
 """
 
 from __future__ import annotations
@@ -63,6 +66,7 @@ class DatabaseOptions:
     log_path: Path = Path("build/pg/postgres.log")
     host: str = "127.0.0.1"
     protection: Any = None  # harness.protect.Protection: the server's host runs its database, protected alike
+    image: str | None = None  # docker: the PostgreSQL image (None: harness.database_docker.DEFAULT_IMAGE)
 
 
 
@@ -141,22 +145,32 @@ class Database:
 
     def describe(self) -> dict[str, Any]:
         """For results.json: version, source, non-default settings, pool size."""
-        rows = self.psql("SELECT name, setting, coalesce(unit, ''), source FROM pg_settings "
-                         "WHERE source IN ('command line', 'configuration file', 'environment variable') "
-                         "ORDER BY name")
-        settings = {}
-        for line in rows.splitlines():
-            name, setting, unit, source = line.split("|")
-            settings[name] = {"value": setting, "unit": unit, "source": source} if unit else {"value": setting,
-                                                                                               "source": source}
         return {
             "engine": "postgresql", "version": self.psql("SHOW server_version").strip(), "source": self.options.source,
             "binaries": str(self.bin), "cpus": self.options.cpus, "run_as": getattr(run_as(), "pw_name", None),
             "host": self.options.host, "port": self.port, "pool_size_per_process": self.options.pool_size,
             "pool_connections_total": self.options.pool_size * self.options.workers,
             "initdb": ["--no-sync", "--auth=trust", "--encoding=UTF8", "--locale=C"],
-            "settings": settings, "reset": "contract/reset.sql before every trial",
+            "settings": settings_facts(self.psql), "reset": "contract/reset.sql before every trial",
         }  # fmt: skip
+
+
+def settings_facts(psql: Any) -> dict[str, dict[str, str]]:
+    """The server's non-default settings (those set by command line, file or environment), through `psql`."""
+    rows = psql("SELECT name, setting, coalesce(unit, ''), source FROM pg_settings "
+                "WHERE source IN ('command line', 'configuration file', 'environment variable') ORDER BY name")
+    settings = {}
+    for line in rows.splitlines():
+        name, setting, unit, source = line.split("|")
+        settings[name] = {"value": setting, "unit": unit, "source": source} if unit else {"value": setting,
+                                                                                           "source": source}
+    return settings
+
+
+def max_connections(options: DatabaseOptions) -> int | None:
+    """Every pool, plus the harness's psql; None while PostgreSQL's default (100) suffices."""
+    connections = options.pool_size * options.workers + 10
+    return connections if connections > 100 else None
 
 
 @contextmanager
@@ -205,8 +219,8 @@ def _initdb(binaries: Path, data: Path, log_path: Path) -> None:
 
 def _spawn_postgres(binaries: Path, data: Path, port: int, options: DatabaseOptions) -> subprocess.Popen[bytes]:
     settings = {**SERVER_SETTINGS, "listen_addresses": options.host, "port": str(port)}
-    connections = options.pool_size * options.workers + 10  # every pool, plus the harness's psql
-    if connections > 100:  # PostgreSQL's default max_connections
+    connections = max_connections(options)
+    if connections is not None:
         settings["max_connections"] = str(connections)
     command = as_user([str(binaries / "postgres"), "-D", str(data.resolve()),
                         *(f"-c{name}={value}" for name, value in settings.items())])
@@ -255,16 +269,25 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 
 
 def check_available(config: Any, scenarios: list[Any]) -> None:
-    """Before any trial: a run with a database scenario needs PostgreSQL's binaries (BenchError says how)."""
-    if any(s.database for s in scenarios):
-        check_reachable(bin_dir(config.db))
-        check_reachable(DatabaseOptions().root)
+    """Before any trial: a run with a database scenario needs PostgreSQL's binaries, or in Docker its image."""
+    if not any(s.database for s in scenarios):
+        return
+    if config.runtime == "docker":  # a container: its image is needed, not binaries here
+        from harness import database_docker
+
+        database_docker.check_available(config.db_image)
+        return
+    check_reachable(bin_dir(config.db))
+    check_reachable(DatabaseOptions().root)
 
 
 @contextmanager
 def for_run(config: Any, scenarios: list[Any], server_cpus: list[int], log_dir: Path, environment: dict[str, Any],
             protection: Any = None) -> Iterator[Database | None]:
-    """One PostgreSQL for the run's database scenarios (None when none has one); its facts go to `environment`."""
+    """One PostgreSQL for the run's database scenarios (None when none has one); its facts go to `environment`.
+
+    In the Docker runtime it is a harness.database_docker.ContainerDatabase, which has Database's interface.
+    """
     if not any(s.database for s in scenarios):
         yield None
         return
@@ -273,11 +296,20 @@ def for_run(config: Any, scenarios: list[Any], server_cpus: list[int], log_dir: 
     options = DatabaseOptions(
         source=config.db, cpus=parse_cpu_list(config.db_cpus) if config.db_cpus else server_cpus, port=config.db_port,
         pool_size=config.db_pool_size, workers=config.workers, log_path=log_dir / "database.log",
-        protection=protection,
+        protection=protection, image=config.db_image,
     )  # fmt: skip
-    with running_database(options) as database:
+    with _running(config.runtime)(options) as database:
         environment["database"] = database.facts
         yield database
+
+
+def _running(runtime: str) -> Any:
+    """The database's lifecycle for a runtime: a container in Docker's, a process otherwise."""
+    if runtime == "docker":
+        from harness.database_docker import running_container_database
+
+        return running_container_database
+    return running_database
 
 
 @dataclass(frozen=True)

@@ -5,12 +5,15 @@
 #   bench-standin-debian:bookworm   a minimal Debian bookworm root (debootstrap + docker import)
 #   bench-standin-python:bookworm   + python3 python3-venv python3-pip   (for targets/fastapi_app)
 #   bench-standin-node:24-bookworm  + Node 24 and npm 11 from the npm registry (for targets/express_app)
+#   bench-standin-postgres:15-bookworm  + Debian's PostgreSQL 15, with an entrypoint like the official
+#                                   postgres image's (for the database of the Docker runtime)
 #
 # Each carries this machine's CA bundle so that pip and npm inside a build reach their
 # registries. Cached: an image whose tag exists is not rebuilt (--rebuild forces it).
 # Prints the base-image choices for the harness on stdout, one per line:
 #   fastapi=bench-standin-python:bookworm
 #   express=bench-standin-node:24-bookworm
+#   postgres=bench-standin-postgres:15-bookworm   (for --db-image)
 # (--tags prints them without building anything.) Progress goes to stderr.
 #
 # Never used by what users run: the Dockerfiles' defaults stay the public images.
@@ -25,11 +28,14 @@ PYTHON_TAG="bench-standin-python:$SUITE"
 NODE_MAJOR=${STANDIN_NODE_MAJOR:-24}
 NPM_MAJOR=11
 NODE_TAG="bench-standin-node:$NODE_MAJOR-$SUITE"
+PG_MAJOR=15  # Debian bookworm's postgresql
+POSTGRES_TAG="bench-standin-postgres:$PG_MAJOR-$SUITE"
 CA_BUNDLE=${CA_BUNDLE:-/etc/ssl/certs/ca-certificates.crt}
 
 print_tags() {
     echo "fastapi=$PYTHON_TAG"
     echo "express=$NODE_TAG"
+    echo "postgres=$POSTGRES_TAG"
 }
 
 rebuild=0
@@ -97,6 +103,7 @@ build_standin() {
     log "building $tag"
     mkdir -p "$ctx"
     cp "$CA_BUNDLE" "$ctx/ca-certificates.crt"
+    [[ -z ${STANDIN_EXTRA:-} ]] || cp "$STANDIN_EXTRA" "$ctx/"
     cat >"$ctx/Dockerfile"
     docker build --network host --quiet -t "$tag" "$ctx" >"$work/build.log" 2>&1 \
         || { tail -n 20 "$work/build.log" >&2; exit 1; }
@@ -134,6 +141,61 @@ COPY --from=fetch /opt/node/ /usr/local/
 COPY ca-certificates.crt /etc/ssl/certs/ca-certificates.crt
 $CA_ENV
 RUN node --version && npm --version
+LABEL bench.standin.recipe=$RECIPE
+DOCKERFILE
+
+# PostgreSQL: Debian's server, started by an entrypoint that does what the official image's
+# docker-entrypoint.sh does for the harness (POSTGRES_PASSWORD/USER/DB, POSTGRES_INITDB_ARGS,
+# POSTGRES_HOST_AUTH_METHOD, initdb into PGDATA on the first start, `postgres` as user postgres,
+# a fast shutdown on stop). The port comes from PGPORT or `-c port=N`, as with the official image.
+cat >"$work/docker-entrypoint.sh" <<'ENTRYPOINT'
+#!/bin/bash
+set -euo pipefail
+export PGDATA=${PGDATA:-/var/lib/postgresql/data}
+if [[ ${1:-} == -* ]]; then set -- postgres "$@"; fi
+if [[ ${1:-} != postgres ]]; then exec "$@"; fi
+if [[ $(id -u) == 0 ]]; then  # as the official image: prepare the folders, then run as postgres
+    mkdir -p "$PGDATA" /var/run/postgresql
+    chown postgres:postgres "$PGDATA" /var/run/postgresql
+    chmod 700 "$PGDATA"
+    exec setpriv --reuid=postgres --regid=postgres --init-groups "$0" "$@"
+fi
+if [[ ! -s $PGDATA/PG_VERSION ]]; then
+    if [[ -z ${POSTGRES_PASSWORD:-} && ${POSTGRES_HOST_AUTH_METHOD:-} != trust ]]; then
+        echo "Error: Database is uninitialized and superuser password is not specified." >&2
+        echo "       Set POSTGRES_PASSWORD (or POSTGRES_HOST_AUTH_METHOD=trust)." >&2
+        exit 1
+    fi
+    user=${POSTGRES_USER:-postgres}
+    # shellcheck disable=SC2086  # POSTGRES_INITDB_ARGS is a list of words, as in the official image
+    initdb --username="$user" --pwfile=<(printf '%s\n' "${POSTGRES_PASSWORD:-}") ${POSTGRES_INITDB_ARGS:-} -D "$PGDATA"
+    printf "\nlisten_addresses = '*'\n" >>"$PGDATA/postgresql.conf"
+    printf '\nhost all all all %s\n' "${POSTGRES_HOST_AUTH_METHOD:-scram-sha-256}" >>"$PGDATA/pg_hba.conf"
+    db=${POSTGRES_DB:-$user}
+    if [[ $db != postgres ]]; then  # single-user mode: no server listens before the real start
+        echo "CREATE DATABASE \"$db\"" | postgres --single -D "$PGDATA" postgres >/dev/null
+    fi
+    echo "PostgreSQL init process complete; ready for start up."
+fi
+shift
+exec postgres "$@"
+ENTRYPOINT
+
+STANDIN_EXTRA="$work/docker-entrypoint.sh" build_standin "$POSTGRES_TAG" <<DOCKERFILE
+FROM $DEBIAN_TAG
+RUN $APT_INSTALL ca-certificates postgresql-$PG_MAJOR && $APT_CLEAN \\
+ && rm -rf /var/lib/postgresql/$PG_MAJOR/main /etc/postgresql/$PG_MAJOR/main
+COPY ca-certificates.crt /etc/ssl/certs/ca-certificates.crt
+COPY docker-entrypoint.sh /usr/local/bin/docker-entrypoint.sh
+RUN chmod 755 /usr/local/bin/docker-entrypoint.sh
+ENV PG_MAJOR=$PG_MAJOR PGDATA=/var/lib/postgresql/data LANG=C.UTF-8 \
+    PATH=/usr/lib/postgresql/$PG_MAJOR/bin:\$PATH
+VOLUME /var/lib/postgresql/data
+STOPSIGNAL SIGINT
+EXPOSE 5432
+ENTRYPOINT ["docker-entrypoint.sh"]
+CMD ["postgres"]
+RUN postgres --version
 LABEL bench.standin.recipe=$RECIPE
 DOCKERFILE
 

@@ -23,8 +23,10 @@ from typing import Any
 import psutil
 import pytest
 
+from harness import database_docker
 from harness.cli import main
 from harness.contract_check import check_contract
+from harness.database import DatabaseOptions
 from harness.errors import BenchError
 from harness.runtime import running
 from harness.runtime.cgroup import memory_bytes
@@ -62,8 +64,8 @@ def engine(docker_runtime: DockerRuntime) -> None:
 
 
 @pytest.fixture(scope="module")
-def base_images(engine: None) -> dict[str, str]:
-    """target -> base image: the stand-ins, built by the fixture script when missing (cached)."""
+def standins(engine: None) -> dict[str, str]:
+    """target (or `postgres`) -> image: the stand-ins, built by the fixture script when missing (cached)."""
     if os.environ.get("BENCH_DOCKER_BASES") == "public":
         return {}
     result = subprocess.run(["bash", str(STANDINS)], capture_output=True, text=True, timeout=1800, check=False)
@@ -71,8 +73,22 @@ def base_images(engine: None) -> dict[str, str]:
         tail = (result.stderr.strip().splitlines() or ["(no output)"])[-1]
         _unavailable(f"the stand-in base images could not be built ({STANDINS.name}): {tail}")
     pairs = dict(line.split("=", 1) for line in result.stdout.split() if "=" in line)
-    assert set(pairs) == set(TARGET_NAMES), result.stdout
+    assert set(pairs) == {*TARGET_NAMES, "postgres"}, result.stdout
     return pairs
+
+
+@pytest.fixture(scope="module")
+def base_images(standins: dict[str, str]) -> dict[str, str]:
+    """target -> base image."""
+    return {name: image for name, image in standins.items() if name in TARGET_NAMES}
+
+
+@pytest.fixture(scope="module")
+def db_image(standins: dict[str, str]) -> str | None:
+    """PostgreSQL's image: the stand-in, or None (the public default) with BENCH_DOCKER_BASES=public."""
+    image = standins.get("postgres")
+    database_docker.check_available(image)
+    return image
 
 
 @pytest.fixture(scope="module")
@@ -315,6 +331,113 @@ def test_bench_run_in_docker_end_to_end(images, base_images, tmp_path, capsys):
         assert all(v == 0 for v in values(name, "throughput", "error_rate")), name
     servers = [t["server"] for t in results["trials"]]
     assert all(s["runtime"] == "docker" and s["mem_limit"] == "512m" and s["image"] for s in servers)
+    assert labelled_containers(f"{os.uname().nodename}:{os.getpid()}") == []
+
+
+def _db_options(tmp_path: Path, image: str | None, **extra: Any) -> DatabaseOptions:
+    return DatabaseOptions(image=image, log_path=tmp_path / "database.log", **extra)
+
+
+@pytest.mark.docker
+def test_database_container_answers_is_reset_and_is_removed_at_stop(db_image, tmp_path):
+    cpus = sorted(os.sched_getaffinity(0))[:1]
+    with database_docker.running_container_database(_db_options(tmp_path, db_image, cpus=cpus)) as db:
+        container_id = db.facts["container_id"]
+        attrs = ENGINE.client().containers.get(container_id).attrs
+        assert attrs["HostConfig"]["NetworkMode"] == "host" and attrs["HostConfig"]["CpusetCpus"] == str(cpus[0])
+        assert attrs["Config"]["Labels"][LABEL] == "1"
+        assert attrs["Config"]["Labels"][OWNER_LABEL] == f"{os.uname().nodename}:{os.getpid()}"
+        assert db.facts["source"] == "docker" and db.facts["image"] == (db_image or database_docker.DEFAULT_IMAGE)
+        assert db.facts["version"].split(".")[0].isdigit()
+        assert db.facts["settings"]["synchronous_commit"] == {"value": "off", "source": "command line"}
+        assert db.facts["settings"]["listen_addresses"]["value"] == "127.0.0.1"
+        pids = db.pids()  # host PIDs of the postmaster and its backends, samplable with psutil
+        assert len(pids) > 1 and all("postgres" in psutil.Process(pid).name() for pid in pids)
+        checksum = db.psql("SELECT sum(id * randomnumber) FROM world")
+        db.psql("INSERT INTO users (name, email) VALUES ('a', 'a@example.com')")
+        db.psql("UPDATE world SET randomnumber = 1")
+        db.reset()
+        assert db.psql("SELECT count(*) FROM users").strip() == "0"
+        assert db.psql("SELECT sum(id * randomnumber) FROM world") == checksum  # the same seeded rows
+        db.psql("INSERT INTO users (name, email) VALUES ('b', 'b@example.com')")
+        assert db.psql("SELECT id FROM users").strip() == "1"  # ids from 1 again
+        db.check_alive("in the test")
+    assert not container_exists(container_id)
+    assert "database system is ready to accept connections" in (tmp_path / "database.log").read_text()
+
+
+@pytest.mark.docker
+def test_ctrl_c_removes_the_database_container(db_image, tmp_path):
+    container_id = None
+    with pytest.raises(KeyboardInterrupt), \
+            database_docker.running_container_database(_db_options(tmp_path, db_image)) as db:
+        container_id = db.facts["container_id"]
+        raise KeyboardInterrupt
+    assert container_id and not container_exists(container_id)
+
+
+@pytest.mark.docker
+def test_a_database_that_dies_fails_the_next_check_in_one_line(db_image, tmp_path):
+    with database_docker.running_container_database(_db_options(tmp_path, db_image)) as db:
+        ENGINE.client().containers.get(db.facts["container_id"]).kill()
+        with pytest.raises(BenchError, match=r"^the PostgreSQL container exited before the trial \(code \d+\)"):
+            db.check_alive("before the trial")
+    assert not container_exists(db.facts["container_id"])
+
+
+CHILD_DB = """
+import os, signal, sys
+from pathlib import Path
+from harness.database import DatabaseOptions
+from harness.database_docker import running_container_database
+options = DatabaseOptions(image=sys.argv[1] or None, log_path=Path(sys.argv[2]))
+with running_container_database(options) as db:
+    print(db.facts["container_id"], flush=True)
+    os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+@pytest.mark.docker
+def test_the_database_container_of_a_killed_harness_is_removed_by_the_next_check(db_image, tmp_path):
+    result = subprocess.run([sys.executable, "-c", CHILD_DB, db_image or "", str(tmp_path / "db.log")], cwd=ROOT,
+                            capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == -signal.SIGKILL, result.stderr[-2000:]
+    container_id = result.stdout.split()[-1]
+    assert container_exists(container_id)  # SIGKILL ran no clean-up
+    database_docker.check_available(db_image)  # as the next run does, before any trial
+    assert not container_exists(container_id)
+
+
+@pytest.mark.docker
+def test_a_database_image_that_cannot_be_had_is_one_line(images, base_images, tmp_path, capsys):
+    args = _run_args(base_images, tmp_path, "--scenario", "crud", "--db-image", "bench-no-such-postgres:never")
+    assert main(args) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(
+        "bench: error: the PostgreSQL image bench-no-such-postgres:never is not on this machine and cannot be pulled: ")
+    assert lines[0].endswith("; pass --db-image IMAGE (scripts/docker-standins.sh builds a stand-in)")
+
+
+@pytest.mark.docker
+def test_bench_run_crud_in_docker_has_its_database_in_a_container(images, base_images, db_image, tmp_path, capsys):
+    args = _run_args(base_images, tmp_path, "--scenario", "crud", "--name", "docker-crud")
+    args += ["--db-image", db_image] if db_image else []
+    code = main(args)
+    err = capsys.readouterr().err
+    assert code == 0, err[-3000:]
+    results = json.loads((tmp_path / "docker-crud" / "results.json").read_text())
+    assert results["complete"] is True
+    database = results["environment"]["database"]
+    assert database["source"] == "docker" and database["image"] == (db_image or database_docker.DEFAULT_IMAGE)
+    assert database["network_mode"] == "host" and database["settings"]["synchronous_commit"]["value"] == "off"
+    assert database["cpus"] == results["config"]["server_cpus"]  # the server's host runs its database
+    trials = [t for t in results["trials"] if t["scenario"] == "crud"]
+    assert {t["target"] for t in trials} == set(TARGET_NAMES)
+    assert all(t["server"]["store"] == "postgres" and t["server"]["runtime"] == "docker" for t in trials)
+    # The container's processes were sampled as the database (its CPU may read 0 on a busy machine).
+    for name in TARGET_NAMES:
+        db_rss = [m["value"] for m in results["metrics"] if (m["target"], m["metric"]) == (name, "database_rss_mb")]
+        assert db_rss and all(v > 1 for v in db_rss), name
     assert labelled_containers(f"{os.uname().nodename}:{os.getpid()}") == []
 
 
