@@ -27,7 +27,8 @@ def summarize(results: RunResults) -> None:
             flags.append("single_trial")
         summaries.append(Summary(target=key.target, scenario=key.scenario, step=key.step, metric=key.metric,
                                  unit=view.unit(key), n=est.n, median=est.median, ci_low=est.ci_low,
-                                 ci_high=est.ci_high, cv=est.cv, flags=flags))
+                                 ci_high=est.ci_high, cv=est.cv, flags=flags,
+                                 ci_coverage=est.ci_coverage))
     results.summaries = summaries
     results.warnings = _warnings(summaries)
 

@@ -91,10 +91,13 @@ class Summary(BaseModel):
     unit: str
     n: int
     median: float
-    ci_low: float | None  # bootstrap 95% CI of the median; None with fewer than 3 trials
+    ci_low: float | None  # order-statistic CI of the median (stats.estimate); None with fewer than 3 trials
     ci_high: float | None
     cv: float | None  # coefficient of variation across trials
     flags: list[str] = Field(default_factory=list)
+    # the CI's real coverage (0.75 for 3 trials, 0.9375 for 5); None without a CI, or in a run written
+    # before it was recorded (whose CI was a percentile bootstrap labelled 95%)
+    ci_coverage: float | None = None
 
 
 class RunResults(BaseModel):
