@@ -85,6 +85,14 @@ class Snapshot:
     t_s: float
     cpus: dict[int, CpuTicks]
     groups: dict[str, ProcessGroup]  # e.g. "server", "loadgen", "harness"
+    wait_ns: dict[str, dict[int, int]] = field(default_factory=dict)  # role -> thread id -> run-queue wait
+
+
+def window_wait_pct(before: Snapshot, after: Snapshot) -> dict[str, float]:
+    """Per role whose threads were read at both ends: their run-queue wait as a percent of the window."""
+    figures = {role: cpu_wait_pct(before.wait_ns[role], waits, after.t_s - before.t_s)
+               for role, waits in after.wait_ns.items() if role in before.wait_ns}
+    return {role: pct for role, pct in figures.items() if pct is not None}
 
 
 def own_cpu_s(before: dict[int, float], after: dict[int, float]) -> float:

@@ -90,3 +90,29 @@ def test_the_reader_sees_a_process_made_to_wait_by_a_busy_neighbour_on_its_cpu()
 
 def test_the_reader_skips_processes_that_are_gone() -> None:
     assert read_wait_ns([2**22 + 12345]) == {}
+
+
+def test_a_windows_wait_comes_from_the_snapshots_at_its_ends() -> None:
+    from harness.disturbance import Snapshot, window_wait_pct
+
+    before = Snapshot(t_s=10.0, cpus={}, groups={}, wait_ns={"server": {1: 0, 2: 0}, "loadgen": {3: 0}})
+    after = Snapshot(t_s=12.0, cpus={}, groups={}, wait_ns={"server": {1: 400_000_000, 2: 100_000_000}})
+    assert window_wait_pct(before, after) == {"server": pytest.approx(25.0)}  # 0.5 s over 2 s; loadgen unread
+
+
+def test_the_sampler_records_the_wait_of_a_server_sharing_its_cpu_with_a_busy_loop() -> None:
+    from harness.sampler import Sampler
+
+    cpu = min(os.sched_getaffinity(0))
+    burn = ["taskset", "--cpu-list", str(cpu), "sh", "-c", "while :; do :; done"]
+    server, neighbour = subprocess.Popen(burn), subprocess.Popen(burn)
+    try:
+        with Sampler({"server": lambda: [server.pid]}, rate_hz=20, cpus={"server": [cpu]}) as sampler:
+            start = time.time()
+            time.sleep(1.5)
+            end = time.time()
+    finally:
+        for p in (server, neighbour):
+            p.kill()
+            p.wait()
+    assert sampler.cpu_wait_pct(start, end)["server"] > 10.0
