@@ -496,3 +496,39 @@ def test_the_sampler_follows_processes_that_start_and_end_during_the_run(idle_pr
 def test_the_sampler_window_is_half_open():
     sampler = filled_sampler([Reading(t_s=t, cpu_pct=0.0, rss_mb=1.0) for t in (0.9, 1.0, 1.5, 2.0)], [])
     assert [r.t_s for r in sampler.window("server", 1.0, 2.0)] == [1.0, 1.5]
+
+
+# --- a disturbed round is re-run, both targets ------------------------------------------------
+
+
+class DisturbedOnceKind(FakeKind):
+    """Round 1's first attempt sees a neighbour on beta's server CPU: foreign CPU and wait both high."""
+
+    def run_trial(self, ctx: TrialContext) -> TrialOutcome:
+        outcome = super().run_trial(ctx)
+        first_attempt = ctx.work_dir.name.endswith(f"-{ctx.trial}")
+        harmed = ctx.trial == 1 and ctx.target.name == "beta" and first_attempt
+        outcome.metrics += [ctx.metric("server_foreign_cpu_pct", 45.0 if harmed else 1.0, "%", "users=1"),
+                            ctx.metric("server_cpu_wait_pct", 40.0 if harmed else 0.5, "%", "users=1")]
+        outcome.flags += ["disturbed:users=1"] if harmed else []
+        return outcome
+
+
+def test_a_disturbed_round_is_re_run_for_both_targets_and_the_discarded_attempt_is_kept(
+        tmp_path, monkeypatch, fake_runtime):
+    kind = DisturbedOnceKind(tmp_path / "run")
+    directory = prepared(tmp_path, monkeypatch, kind, fake_runtime).execute()
+    results = json.loads((directory / "results.json").read_text())
+    assert len(kind.seen) == 6  # round 1 twice (alpha and beta each time), round 2 once
+    assert [(t["target"], t["trial"]) for t in results["trials"]] == [
+        ("alpha", 1), ("beta", 1), ("beta", 2), ("alpha", 2)]  # only the kept attempts
+    round_one = [t for t in results["trials"] if t["trial"] == 1]
+    for record in round_one:
+        assert [d["attempt"] for d in record["discarded_attempts"]] == [1]
+        assert "beta server users=1 45.0%" in record["discarded_attempts"][0]["reason"]
+        assert record["flags"] == []  # the kept attempt was quiet
+    assert all(t["discarded_attempts"] == [] for t in results["trials"] if t["trial"] == 2)
+    # the discarded attempt's figures are gone: one rps per target and trial
+    rps = [(m["target"], m["trial"]) for m in results["metrics"] if m["metric"] == "rps"]
+    assert sorted(rps) == [("alpha", 1), ("alpha", 2), ("beta", 1), ("beta", 2)]
+    assert any("re-ran round 1 of fake" in w for w in results["warnings"])
