@@ -1,6 +1,6 @@
 """`bench history`: one metric across the runs stored in a results folder, oldest first.
 
-Each run gives, per target, the median of the metric across its trials with a bootstrap CI
+Each run gives, per target, the median of the metric across its trials with its order-statistic CI
 (harness.stats.estimate), and its change against the previous run of the same profile judged
 exactly as `bench compare` judges it (harness.compare.judge: asv's rule, checked against the
 ratio to the reference target when both runs have one). A run whose change was a regression is
@@ -145,7 +145,7 @@ def _points(runs: list[RunView], series: tuple[str, str, str], targets: list[str
 def title(h: History) -> str:
     where = f"{h.scenario}{' ' + h.step if h.step else ''}"
     better = {"higher": "higher is better", "lower": "lower is better", "none": "no direction"}[h.direction]
-    return f"{h.metric} ({h.unit}) in {where}, profile {h.profile}: median [95% CI] per run ({better})"
+    return f"{h.metric} ({h.unit}) in {where}, profile {h.profile}: median, order-statistic CI per run ({better})"
 
 
 MARKS = {"regression": " REGRESSION", "improvement": " (improvement)", "unconfirmed": " (unconfirmed)"}

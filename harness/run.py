@@ -9,7 +9,7 @@ import os
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -18,10 +18,12 @@ from harness import database, protect
 from harness.behaviour import behaviour_checks
 from harness.config import RunConfig
 from harness.cpus import split_cpus
+from harness.disturbance import disturbed_windows, run_until_undisturbed
 from harness.environment import capture_environment, run_environment
 from harness.errors import BenchError
 from harness.kinds.base import Placement, TrialContext, TrialOutcome
 from harness.results import ResultsStore, RunResults, TrialRecord, check_run_name
+from harness.results.records import DiscardedAttemptRecord
 from harness.runtime import Runtime, get_runtime, running
 from harness.runtime.options import Protection, RuntimeSettings
 from harness.runtime.procs import sweep_orphans
@@ -54,6 +56,18 @@ def plan_trials(scenarios: list[Scenario], targets: list[Target], profile: str, 
                 round_targets.reverse()
             plan.extend(PlannedTrial(scenario, target, trial) for target in round_targets)
     return plan
+
+
+def plan_rounds(plan: list[PlannedTrial]) -> list[list[tuple[int, PlannedTrial]]]:
+    """The plan cut into rounds, each entry with its 1-based order: a round is trial i of every target
+    of one scenario, back to back, so a ratio between targets is taken within one round."""
+    rounds: list[list[tuple[int, PlannedTrial]]] = []
+    for order, planned in enumerate(plan, start=1):
+        if rounds and (rounds[-1][0][1].scenario, rounds[-1][0][1].trial) == (planned.scenario, planned.trial):
+            rounds[-1].append((order, planned))
+        else:
+            rounds.append([(order, planned)])
+    return rounds
 
 
 def check_config(config: RunConfig, scenarios: list[Scenario]) -> list[Scenario]:
@@ -130,8 +144,8 @@ class PreparedRun:
             self.check_behaviour()
             with database.for_run(self.config, [p.scenario for p in self.plan], self.placement.server_cpus,
                                   self.directory / "logs", self.store.results.environment, self.protection) as db:
-                for order, planned in enumerate(self.plan, start=1):
-                    self._run_trial(planned, order, progress, db)
+                for round_ in plan_rounds(self.plan):
+                    self._run_round(round_, progress, db)
             self.store.results.complete = True
         finally:
             os.sched_setaffinity(0, original_cpus)
@@ -149,11 +163,48 @@ class PreparedRun:
                 self.store.results.checks[target.name] = self.behaviour_checks(server)
         self.store.save()
 
+    def _run_round(self, round_: list[tuple[int, PlannedTrial]], progress: Progress | None,
+                   db: database.Database | None) -> None:
+        """Run one round (every target's trial i) until no window of it is disturbed, up to MAX_RERUNS
+        re-runs of the whole round, so that both sides of a ratio come from the same quiet minutes.
+        A discarded attempt's records are removed; the kept trials say which attempts were thrown away."""
+
+        def attempt(number: int) -> list[tuple[str, TrialOutcome]]:
+            if number > 1:
+                self._discard(round_)
+            return [(p.target.name, self._run_trial(p, order, progress, db, number)) for order, p in round_]
+
+        def windows(outcomes: list[tuple[str, TrialOutcome]]) -> dict[str, float]:
+            return {f"{target} {window}": pct for target, outcome in outcomes
+                    for window, pct in disturbed_windows(outcome.metrics).items()}
+
+        _, discarded = run_until_undisturbed(attempt, windows)
+        if discarded:
+            records = [DiscardedAttemptRecord(**asdict(d)) for d in discarded]
+            for record in self._records(round_):
+                record.discarded_attempts = list(records)
+            self.store.save()
+
+    def _records(self, round_: list[tuple[int, PlannedTrial]]) -> list[TrialRecord]:
+        keys = {(p.scenario.name, p.target.name, p.trial) for _, p in round_}
+        return [t for t in self.store.results.trials if (t.scenario, t.target, t.trial) in keys]
+
+    def _discard(self, round_: list[tuple[int, PlannedTrial]]) -> None:
+        """Remove a disturbed attempt of a round: its trial records, figures, samples and histograms."""
+        keys = {(p.scenario.name, p.target.name, p.trial) for _, p in round_}
+        results, store = self.store.results, self.store
+        results.trials = [t for t in results.trials if (t.scenario, t.target, t.trial) not in keys]
+        results.metrics = [m for m in results.metrics if (m.scenario, m.target, m.trial) not in keys]
+        store.samples[:] = [s for s in store.samples if (s.scenario, s.target, s.trial) not in keys]
+        store.histograms[:] = [h for h in store.histograms if (h.scenario, h.target, h.trial) not in keys]
+
     def _run_trial(self, planned: PlannedTrial, order: int, progress: Progress | None,
-                   db: database.Database | None = None) -> None:
+                   db: database.Database | None = None, attempt: int = 1) -> TrialOutcome:
         scenario, target, total = planned.scenario, planned.target, len(self.plan)
-        label = f"{scenario.name} · {target.name} · trial {planned.trial}"
-        work_dir = self.directory / "logs" / f"{order:03d}-{scenario.name}-{target.name}-{planned.trial}"
+        label = f"{scenario.name} · {target.name} · trial {planned.trial}" + (f" · re-run {attempt - 1}"
+                                                                              if attempt > 1 else "")
+        suffix = f"-attempt{attempt}" if attempt > 1 else ""
+        work_dir = self.directory / "logs" / f"{order:03d}-{scenario.name}-{target.name}-{planned.trial}{suffix}"
         work_dir.mkdir(parents=True, exist_ok=True)
         ctx = TrialContext(
             target=target, scenario=scenario, params=scenario.params(self.config.profile), trial=planned.trial,
@@ -174,6 +225,7 @@ class PreparedRun:
         self.store.samples.extend(outcome.samples)
         self.store.histograms.extend(outcome.histograms)
         self.store.save()
+        return outcome
 
 
 def prepare_run(config: RunConfig) -> PreparedRun:

@@ -19,7 +19,15 @@ from dataclasses import dataclass, field
 
 import psutil
 
-from harness.disturbance import ProcessGroup, Snapshot, foreign_cpu_pct, read_proc_stat, window_snapshots
+from harness.disturbance import (
+    ProcessGroup,
+    Snapshot,
+    foreign_cpu_pct,
+    read_proc_stat,
+    read_wait_ns,
+    window_snapshots,
+    window_wait_pct,
+)
 
 MB = 1_000_000  # the results use MB = 10^6 bytes; MiB appear only where named so
 PID_REFRESH_S = 1.0  # how often a role's process tree is re-read (workers may fork late); a walk costs ~1 ms
@@ -150,7 +158,8 @@ class Sampler:
                   for name in self.roles}
         times = self._harness.cpu_times()
         groups["harness"] = ProcessGroup(self._harness_cpus, {self._harness.pid: times.user + times.system})
-        return Snapshot(t_s=now, cpus=read_proc_stat(), groups=groups)
+        waits = {name: read_wait_ns(self.readings[name][-1].per_process_cpu_s) for name in self.cpus}
+        return Snapshot(t_s=now, cpus=read_proc_stat(), groups=groups, wait_ns=waits)
 
     def foreign_cpu_pct(self, start_s: float, end_s: float) -> dict[str, float]:
         """Per role with known CPUs: percent of them used by others in [start_s, end_s)."""
@@ -159,6 +168,11 @@ class Sampler:
             return {}
         figures = {role: foreign_cpu_pct(*span, cpus) for role, cpus in self.cpus.items()}
         return {role: pct for role, pct in figures.items() if pct is not None}
+
+    def cpu_wait_pct(self, start_s: float, end_s: float) -> dict[str, float]:
+        """Per role with known CPUs: its threads' run-queue wait in [start_s, end_s), percent of the window."""
+        span = window_snapshots(self.snapshots, start_s, end_s)
+        return {} if span is None else window_wait_pct(*span)
 
     @property
     def cost_pct(self) -> float:

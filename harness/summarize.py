@@ -27,9 +27,23 @@ def summarize(results: RunResults) -> None:
             flags.append("single_trial")
         summaries.append(Summary(target=key.target, scenario=key.scenario, step=key.step, metric=key.metric,
                                  unit=view.unit(key), n=est.n, median=est.median, ci_low=est.ci_low,
-                                 ci_high=est.ci_high, cv=est.cv, flags=flags))
+                                 ci_high=est.ci_high, cv=est.cv, flags=flags,
+                                 ci_coverage=est.ci_coverage))
     results.summaries = summaries
-    results.warnings = _warnings(summaries)
+    results.warnings = _warnings(summaries) + rerun_notes(results)
+
+
+def rerun_notes(results: RunResults) -> list[str]:
+    """One line per re-run round: "re-ran round 1 of throughput (1 attempt discarded: foreign CPU …)"."""
+    notes, seen = [], set()
+    for t in results.trials:
+        if t.discarded_attempts and (t.scenario, t.trial) not in seen:
+            seen.add((t.scenario, t.trial))
+            count = len(t.discarded_attempts)
+            why = "; ".join(d.reason for d in t.discarded_attempts)
+            notes.append(f"re-ran round {t.trial} of {t.scenario} ({count} attempt{'s' if count > 1 else ''} "
+                         f"discarded, every target: {why})")
+    return notes
 
 
 def _warnings(summaries: list[Summary]) -> list[str]:

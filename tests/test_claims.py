@@ -20,6 +20,7 @@ from harness.errors import BenchError
 from harness.present.tables import verdicts_table
 from harness.results import Metric, RunResults, TrialRecord
 
+POINT = '[policy]\nsingle_trial = "point"\n'  # judge one-trial figures on their point value
 STABLE = [100.0, 102.0, 98.0, 101.0, 99.0]  # CV 1.6%, CI of the median about [98, 102]
 
 
@@ -74,7 +75,7 @@ def cold(values):
 def test_a_ci_inside_the_range_supports(tmp_path):
     v = verdict(tmp_path, RANGE, cold(STABLE))
     assert v.verdict == "supported"
-    assert "95% CI [" in v.reason and "is in [50, 200]" in v.reason
+    assert "94% CI [" in v.reason  # 5 trials: [min, max] covers 93.75%, not 95% and "is in [50, 200]" in v.reason
     assert v.measured().startswith("cold_start cold_start_ms: express 100 u [")
 
 
@@ -94,15 +95,19 @@ def test_a_noisy_figure_can_neither_support_nor_refute(tmp_path):
     assert "noisy" in v.reason and "cannot support or refute" in v.reason
 
 
-def test_a_single_trial_is_judged_on_its_point_value_and_says_so(tmp_path):
-    v = verdict(tmp_path, RANGE, cold([120.0]))
+def test_a_policy_of_point_judges_a_single_trial_on_its_point_value_and_says_so(tmp_path):
+    v = verdict(tmp_path, POINT + RANGE, cold([120.0]))
     assert v.verdict == "supported" and "single trial, no CI: judged on the point value" in v.reason
     assert "(1 trial, no CI)" in v.measured()
 
 
-def test_policy_can_refuse_to_judge_a_single_trial(tmp_path):
-    v = verdict(tmp_path, '[policy]\nsingle_trial = "inconclusive"\n' + RANGE, cold([120.0]))
+def test_a_single_trial_decides_nothing_by_default(tmp_path):
+    v = verdict(tmp_path, RANGE, cold([120.0]))
     assert v.verdict == "inconclusive" and "no CI" in v.reason
+
+
+def test_the_projects_claims_file_keeps_single_trials_from_deciding():
+    assert load_claims(Path(__file__).parent.parent / "claims.toml").policy.single_trial == "inconclusive"
 
 
 def test_a_missing_metric_is_not_checkable_with_a_reason(tmp_path):
@@ -280,13 +285,13 @@ def memory(fastapi, express):
 
 
 def test_compare_uses_the_absolute_value_when_asked(tmp_path):
-    v = verdict(tmp_path, COMPARE, memory([-0.5], [2.0]))
+    v = verdict(tmp_path, POINT + COMPARE, memory([-0.5], [2.0]))
     assert v.verdict == "supported" and "fastapi/express 0.25 is below 1" in v.reason
-    assert verdict(tmp_path, COMPARE, memory([-3.0], [2.0])).verdict == "refuted"
+    assert verdict(tmp_path, POINT + COMPARE, memory([-3.0], [2.0])).verdict == "refuted"
 
 
 def test_equal_figures_are_not_lower(tmp_path):
-    assert verdict(tmp_path, COMPARE, memory([2.0], [2.0])).verdict == "refuted"
+    assert verdict(tmp_path, POINT + COMPARE, memory([2.0], [2.0])).verdict == "refuted"
 
 
 def test_compare_refuses_negative_figures_without_abs(tmp_path):
@@ -322,8 +327,20 @@ def test_a_gap_that_is_clearly_larger_supports(tmp_path):
 
 
 def test_gaps_with_overlapping_intervals_are_inconclusive(tmp_path):
-    v = verdict(tmp_path, GAP, gaps(1.02, 1.01))
+    # express's trials vary independently of fastapi's (reversed order), so each round's ratio varies
+    results = run_with({("express", "cpu", "users=8", "rps"): [x * 1.02 for x in reversed(STABLE)],
+                        ("fastapi", "cpu", "users=8", "rps"): STABLE,
+                        ("express", "crud", "users=32", "rps"): [x * 1.01 for x in reversed(STABLE)],
+                        ("fastapi", "crud", "users=32", "rps"): STABLE})
+    v = verdict(tmp_path, GAP, results)
     assert v.verdict == "inconclusive" and "intervals overlap" in v.reason
+
+
+def test_paired_rounds_cancel_a_slowdown_shared_by_both_targets(tmp_path):
+    # every round's ratio is exactly 1.02 at cpu and 1.01 at crud: the rounds' slow minutes cancel
+    v = verdict(tmp_path, GAP, gaps(1.02, 1.01))
+    assert v.verdict == "supported"
+    assert "(94% CI, 5 rounds)" in v.measured()
 
 
 def test_a_smaller_gap_refutes(tmp_path):
@@ -532,7 +549,7 @@ def test_a_median_above_the_top_step_is_a_lower_bound_not_a_value(tmp_path):
     assert v.verdict == "inconclusive"
     assert "express trials 1, 2 passed the top step" in v.reason
     assert "a top step of at least 560 users" in v.reason  # 1.6 × fastapi's 350 would decide it
-    assert "express > 512 users [500–∞] (2 of 3 trials above the top step)" in v.measured()
+    assert "express > 512 users [500–∞] (75% CI, 3 trials; 2 of 3 trials above the top step)" in v.measured()
     assert "express/fastapi > 1.48× [1.43–∞]" in v.measured()
 
 
@@ -564,4 +581,4 @@ def test_one_censored_trial_leaves_the_median_known_but_opens_the_interval(tmp_p
     v = verdict(tmp_path, CROSSING, crossings([450.0, 460.0, None, 455.0, 458.0], [300.0, 302.0, 305.0, 301.0, 303.0]))
     express = next(f for f in v.outcomes[0].context if f.label == "express")
     assert express.value == 458.0 and express.high == math.inf
-    assert "(1 of 5 trials above the top step)" in express.text()
+    assert "(94% CI, 5 trials; 1 of 5 trials above the top step)" in express.text()

@@ -50,7 +50,7 @@ def test_a_raised_flag_warns_marks_and_blocks_as_the_registry_says(flag, tmp_pat
     assert results.warnings == [f"{flag.headline}: express throughput users=64. {flag.advice}"]
     console = Console(record=True, width=200, color_system=None)
     console.print(summary_table(results))
-    assert f"1,000 [990–1,010] {flag.mark}" in console.export_text()
+    assert f"1,000 [990–1,010] 75% {flag.mark}" in console.export_text()  # 3 trials: a 75% CI
     claims = tmp_path / "claims.toml"
     claims.write_text('[[claims]]\nid = "X"\nclaim = "c"\n[[claims.checks]]\ntype = "range"\ntarget = "express"\n'
                       'scenario = "throughput"\nstep = "users=64"\nmetric = "rps"\nmin = 1\n')

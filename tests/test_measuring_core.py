@@ -555,3 +555,39 @@ def test_an_open_model_run_steps_through_its_rates_with_one_sender_per_worker(tm
 def test_a_load_scenario_gives_either_users_or_an_arrival_rate(values):
     with pytest.raises(ValueError, match="either users"):
         load.Params(warmup_s=1, duration_s=1, trials=1, **values)
+
+
+# --- a disturbed round is re-run, both targets ------------------------------------------------
+
+
+class DisturbedOnceKind(FakeKind):
+    """Round 1's first attempt sees a neighbour on beta's server CPU: foreign CPU and wait both high."""
+
+    def run_trial(self, ctx: TrialContext) -> TrialOutcome:
+        outcome = super().run_trial(ctx)
+        first_attempt = ctx.work_dir.name.endswith(f"-{ctx.trial}")
+        harmed = ctx.trial == 1 and ctx.target.name == "beta" and first_attempt
+        outcome.metrics += [ctx.metric("server_foreign_cpu_pct", 45.0 if harmed else 1.0, "%", "users=1"),
+                            ctx.metric("server_cpu_wait_pct", 40.0 if harmed else 0.5, "%", "users=1")]
+        outcome.flags += ["disturbed:users=1"] if harmed else []
+        return outcome
+
+
+def test_a_disturbed_round_is_re_run_for_both_targets_and_the_discarded_attempt_is_kept(
+        tmp_path, monkeypatch, fake_runtime):
+    kind = DisturbedOnceKind(tmp_path / "run")
+    directory = prepared(tmp_path, monkeypatch, kind, fake_runtime).execute()
+    results = json.loads((directory / "results.json").read_text())
+    assert len(kind.seen) == 6  # round 1 twice (alpha and beta each time), round 2 once
+    assert [(t["target"], t["trial"]) for t in results["trials"]] == [
+        ("alpha", 1), ("beta", 1), ("beta", 2), ("alpha", 2)]  # only the kept attempts
+    round_one = [t for t in results["trials"] if t["trial"] == 1]
+    for record in round_one:
+        assert [d["attempt"] for d in record["discarded_attempts"]] == [1]
+        assert "beta server users=1 45.0%" in record["discarded_attempts"][0]["reason"]
+        assert record["flags"] == []  # the kept attempt was quiet
+    assert all(t["discarded_attempts"] == [] for t in results["trials"] if t["trial"] == 2)
+    # the discarded attempt's figures are gone: one rps per target and trial
+    rps = [(m["target"], m["trial"]) for m in results["metrics"] if m["metric"] == "rps"]
+    assert sorted(rps) == [("alpha", 1), ("alpha", 2), ("beta", 1), ("beta", 2)]
+    assert any("re-ran round 1 of fake" in w for w in results["warnings"])

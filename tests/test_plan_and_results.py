@@ -1,5 +1,6 @@
 import json
 import random
+import types
 from pathlib import Path
 
 import pytest
@@ -87,3 +88,24 @@ def test_histograms_round_trip_through_the_store(tmp_path):
     (loaded,) = load_histograms(tmp_path)
     assert HdrHistogram.decode(loaded.hdr.encode()).get_max_value() == hist.get_max_value()
     assert load_histograms(tmp_path / "nowhere") == []
+
+
+def test_the_plan_is_cut_into_rounds_of_one_trial_per_target():
+    from harness.run import plan_rounds
+
+    plan = [types.SimpleNamespace(scenario=s, trial=t, target=x) for s, t, x in
+            [("a", 1, "x"), ("a", 1, "y"), ("a", 2, "y"), ("a", 2, "x"), ("b", 1, "x"), ("b", 1, "y")]]
+    rounds = plan_rounds(plan)
+    assert [[(order, p.target) for order, p in r] for r in rounds] == [
+        [(1, "x"), (2, "y")], [(3, "y"), (4, "x")], [(5, "x"), (6, "y")]]
+
+
+def test_a_run_written_before_re_runs_were_recorded_loads_with_none():
+    from harness.results import RunResults
+
+    old = {"run_id": "r", "created_at": "2026-11-27T00:00:00+00:00",
+           "trials": [{"target": "x", "scenario": "s", "trial": 1, "order": 1, "started_at": "t", "wall_s": 1.0}],
+           "summaries": [{"target": "x", "scenario": "s", "step": "", "metric": "m", "unit": "", "n": 3,
+                          "median": 1.0, "ci_low": 0.9, "ci_high": 1.1, "cv": 0.1}]}
+    results = RunResults.model_validate(old)
+    assert results.trials[0].discarded_attempts == [] and results.summaries[0].ci_coverage is None

@@ -106,11 +106,11 @@ def test_claims_csv_has_every_claim_with_a_verdict_and_a_reason(rendered):
     for row in rows:
         assert row["verdict"] in VERDICTS and row["reason"].strip(), row
     by_id = {r["id"]: r for r in rows}
-    # the fixture: one trial of crud, FastAPI 1,173 req/s and Express 773 req/s
-    assert by_id["P2"]["verdict"] == "refuted" and "no CI" in by_id["P2"]["reason"]
-    assert "express/fastapi 0.659×" in by_id["P2"]["measured"]
-    # both targets idle below 80 MB, in both readings of MB
-    assert by_id["P5"]["verdict"] == "refuted" and "MB = 2^20 B" in by_id["P5"]["measured"]
+    # the fixture: one trial of crud, FastAPI 1,173 req/s and Express 773 req/s: one round decides nothing
+    assert by_id["P2"]["verdict"] == "inconclusive" and "no CI: not judged" in by_id["P2"]["reason"]
+    assert "express/fastapi 0.659× (1 round, no CI)" in by_id["P2"]["measured"]
+    # both targets idle below 80 MB, in both readings of MB, but in 2 trials only: no CI
+    assert by_id["P5"]["verdict"] == "inconclusive" and "MB = 2^20 B" in by_id["P5"]["measured"]
     assert by_id["F1"]["verdict"] == "supported" and by_id["E1"]["verdict"] == "not checkable"
 
 
@@ -121,7 +121,7 @@ def test_report_html_is_self_contained_with_embedded_images(rendered):
     assert "http://" not in html and "https://" not in html and "<script" not in html and "<link" not in html
     for section in ("Claims", "Environment", "Method", "Each claim", "Warnings", "Reproduce"):
         assert f">{section}</h2>" in html
-    assert '<td class="bad">refuted</td>' in html
+    assert '<td class="doubt">inconclusive</td>' in html and '<td class="ok">supported</td>' in html
 
 
 def test_report_md_links_the_plots_and_says_how_to_reproduce(rendered):
@@ -193,7 +193,8 @@ def test_bench_report_maps_its_arguments_and_prints_the_table(tmp_path, capsys, 
     parser = argparse.ArgumentParser()
     cli_report.add_commands(parser.add_subparsers(), lambda p: None, int)
     claims = tmp_path / "claims.toml"
-    claims.write_text('[[claims]]\nid = "Z1"\nclaim = "a writer\'s claim"\n[[claims.checks]]\ntype = "range"\n'
+    claims.write_text('[policy]\nsingle_trial = "point"\n'  # two trials: judged on the point value
+                      '[[claims]]\nid = "Z1"\nclaim = "a writer\'s claim"\n[[claims.checks]]\ntype = "range"\n'
                       'target = "fastapi"\nscenario = "cold_start"\nmetric = "rss_idle_mb"\nmax = 100\n')
     args = parser.parse_args(["report", "some/run", "--claims", str(claims)])
     assert args.func(args) == 0

@@ -32,7 +32,8 @@ def _usl_curve(n: np.ndarray, lambda_: float, sigma: float, kappa: float) -> np.
 # --- estimate ---------------------------------------------------------------------------------------
 
 def test_estimate_of_constant_data_has_a_zero_width_ci_and_zero_cv() -> None:
-    assert estimate([7.0, 7.0, 7.0, 7.0]) == Estimate(n=4, median=7.0, ci_low=7.0, ci_high=7.0, cv=0.0)
+    assert estimate([7.0, 7.0, 7.0, 7.0]) == Estimate(n=4, median=7.0, ci_low=7.0, ci_high=7.0, cv=0.0,
+                                                 ci_coverage=0.875)
 
 
 def test_estimate_has_no_ci_below_three_values_and_no_cv_below_two() -> None:

@@ -15,11 +15,11 @@ the verdict, others are reported beside it, unless the claim sets readings_must_
 Verdicts (the rules, in order):
   not checkable  a figure the check needs is not in the run (scenario not run, metric not recorded)
   inconclusive   a figure carries a blocking flag (noisy, load generator saturated, Little's law failed):
-                 it can neither support nor refute; or the 95% CI straddles a bound of the claim
+                 it can neither support nor refute; or the CI straddles a bound of the claim
   supported / refuted
-                 the 95% CI lies inside / outside the claim's range. With fewer than 3 trials there is
-                 no CI: policy.single_trial = "point" (default) judges on the median and says
-                 "no CI" in the reason; "inconclusive" refuses to judge.
+                 the CI lies inside / outside the claim's range. With fewer than 3 trials there is
+                 no CI: policy.single_trial = "inconclusive" (default) refuses to judge; "point"
+                 judges on the median and says "no CI" in the reason.
 Figures that can only take the values of a sweep's steps (max_concurrency_slo, connections_held:
 `quantized = "users"`) are read as the interval [step, next step): a coarse sweep cannot resolve
 a 1.4–1.6 ratio, and the verdict says so instead of pretending.
@@ -31,7 +31,13 @@ that does is open (∞, or 0 for a ratio's lower end). A lower bound can still d
 clears the claim's range; otherwise the check is inconclusive and names the trials and the top step
 that would decide it. Trials are never dropped: dropping them would bias the median low.
 
-CIs are the percentile bootstrap of harness.stats (estimate, ratio_estimate); nothing is re-derived.
+CIs (harness.stats; nothing is re-derived) are labelled with their real coverage, never a nominal 95%:
+a target's median has the exact order-statistic CI (median_order_ci: [min, max] of 3 trials covers 75%,
+of 5 trials 93.75%, "94% CI"). A ratio between targets is paired by rounds (round i = trial i of each
+target, run back to back, harness.run.plan_trials): the median of the per-round ratios with the
+order-statistic CI of that median (paired_ratio_estimate), so a slow minute hits both sides of a
+ratio and cancels. Only trials that cannot be paired fall back to the ratio of medians with a
+two-sample percentile bootstrap, labelled "bootstrap CI" (its coverage is nominal).
 
 Modules: schema.py the claims file; view.py a target's figure read from the run (harness.results.RunView)
 and its intervals; judge.py one judge per check type; outcomes.py what judging gives and its texts;

@@ -25,19 +25,21 @@ from harness.claims.schema import (
     range_text,
 )
 from harness.claims.view import (
+    BOOTSTRAP_KIND,
     Figure,
     Interval,
     Missing,
     Sample,
     censored_ratio,
     common_step,
+    paired_rounds,
     read_sample,
     target_interval,
 )
 from harness.flags import name_and_step, words
 from harness.present.numbers import number as fmt
 from harness.results import RunView, Step
-from harness.stats import estimate, ratio_estimate
+from harness.stats import coverage_label, estimate, paired_ratio_estimate, ratio_estimate
 
 
 def position(low: float, high: float, lo: float | None, hi: float | None) -> str:
@@ -119,7 +121,7 @@ def _figure(label: str, sample: Sample, interval: Interval, unit: str | None = N
     return Figure(label=label, where=sample.where, value=interval.value, low=interval.low, high=interval.high,
                   unit=sample.unit if unit is None else unit, n=len(sample.values) if n is None else n,
                   flags=sample.flags if flags is None else flags, interval_kind=interval.kind,
-                  bound=interval.bound, note=sample.note() if unit is None else "")
+                  bound=interval.bound, note=sample.note() if unit is None else "", paired=interval.paired)
 
 
 def judge_range(check: RangeCheck, ctx: Context) -> CheckOutcome:
@@ -149,9 +151,14 @@ def ratio_figures(ctx: Context, numerator: str, denominator: str, place: Place |
     try:
         if any(a.censored) or any(b.censored):
             interval = censored_ratio(a, b)
+        elif paired_rounds(a, b):
+            # round i is trial i of each target, back to back: a slow minute hits both sides of its ratio
+            ratio = paired_ratio_estimate(a.values, b.values)
+            interval = Interval(ratio.value, ratio.ci_low, ratio.ci_high, coverage_label(ratio.ci_coverage),
+                                paired=True)
         else:
             ratio = ratio_estimate(a.values, b.values)
-            interval = Interval(ratio.value, ratio.ci_low, ratio.ci_high)
+            interval = Interval(ratio.value, ratio.ci_low, ratio.ci_high, BOOTSTRAP_KIND)
     except ValueError as exc:
         raise Missing(f"ratio {label} of {a.where} is undefined: {exc}") from None
     return _figure(label, a, interval, "×", n, flags), context
@@ -257,12 +264,12 @@ def gap_factor(figure: Figure) -> Interval:
     if not figure.has_interval:
         return Interval(value, None, None)
     assert figure.low is not None and figure.high is not None
-    low, high = figure.low, figure.high
+    low, high, kind = figure.low, figure.high, figure.interval_kind
     if low <= 1 <= high:
-        return Interval(value, 1.0, max(high, 1 / low if low > 0 else math.inf), figure.interval_kind)
+        return Interval(value, 1.0, max(high, 1 / low if low > 0 else math.inf), kind, paired=figure.paired)
     if high < 1:
-        return Interval(value, 1 / high, 1 / low if low > 0 else math.inf, figure.interval_kind)
-    return Interval(value, low, high, figure.interval_kind)
+        return Interval(value, 1 / high, 1 / low if low > 0 else math.inf, kind, paired=figure.paired)
+    return Interval(value, low, high, kind, paired=figure.paired)
 
 
 def judge_gap(check: GapCheck, ctx: Context) -> CheckOutcome:

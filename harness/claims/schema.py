@@ -27,7 +27,8 @@ class _Strict(BaseModel):
 
 
 class Policy(_Strict):
-    single_trial: Literal["point", "inconclusive"] = "point"
+    # a figure of fewer than 3 trials has no CI: by default it decides nothing
+    single_trial: Literal["point", "inconclusive"] = "inconclusive"
     blocking_flags: list[str] = Field(default_factory=blocking_defaults)
 
 

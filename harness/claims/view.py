@@ -1,8 +1,10 @@
 """Claims' view of a run: one target's per-trial values of a figure (Sample), read from the run's
-RunView (harness.results) at a step a selector picks, and their intervals: the bootstrap CI, the
-step resolution of a quantized figure, and what censored trials leave open.
+RunView (harness.results) at a step a selector picks, and their intervals: the order-statistic CI of
+the median with its real coverage, the step resolution of a quantized figure, and what censored trials
+leave open.
 
-CIs are the percentile bootstrap of harness.stats (estimate, ratio_estimate); nothing is re-derived.
+CIs come from harness.stats (estimate, paired_ratio_estimate; ratio_estimate where trials cannot be
+paired); nothing is re-derived. Each carries its real coverage as its kind ("75% CI" for 3 trials).
 """
 
 from __future__ import annotations
@@ -15,8 +17,10 @@ from harness.claims.schema import GapPlace, Place
 from harness.present.numbers import number as fmt
 from harness.results import RunView, Step
 from harness.results.keys import ENDPOINT_KEY
-from harness.stats import estimate, ratio_estimate
+from harness.stats import coverage_label, estimate, ratio_estimate
 
+# the two-sample percentile bootstrap's coverage is nominal and falls short with few trials: no number
+BOOTSTRAP_KIND = "bootstrap CI"
 FAR_ABOVE = 1e6  # a censored value is also put at its bound × this, to see what depends on it
 
 
@@ -27,14 +31,21 @@ class Figure:
     label: str  # "express" or "express/fastapi"
     where: str  # "cold_start cold_start_ms" or "concurrency users=512 rps"
     value: float
-    low: float | None  # 95% CI (or the step-resolution interval); None without one
+    low: float | None  # CI (or the step-resolution interval); None without one
     high: float | None
     unit: str
-    n: int
+    n: int  # trials, or rounds for a paired ratio
     flags: tuple[str, ...] = ()  # e.g. ("loadgen_saturated:users=512",)
-    interval_kind: str = "95% CI"  # or "step resolution"
+    interval_kind: str = "CI"  # "94% CI" (its real coverage), "bootstrap CI", or "step resolution"
     bound: str = ""  # censored trials: ">" value is a lower bound, "<" an upper one, "?" unknown
     note: str = ""  # e.g. "2 of 3 trials above the top step"
+    paired: bool = False  # a ratio from paired rounds: n counts rounds
+
+    @property
+    def count_text(self) -> str:
+        """"5 trials", "1 trial", "5 rounds"."""
+        what = "round" if self.paired else "trial"
+        return f"{self.n} {what}{'' if self.n == 1 else 's'}"
 
     @property
     def has_interval(self) -> bool:
@@ -54,16 +65,21 @@ class Figure:
         return f"{self.label} {bound}{fmt(self.value)}{unit}"
 
     def text(self) -> str:
-        """E.g. "express 255 ms [230–270]", "express/fastapi 0.66× (1 trial, no CI)",
+        """E.g. "express 255 ms [230–270] (94% CI, 5 trials)", "express/fastapi 0.66× (1 trial, no CI)",
         "express > 512 users (above the top step)"."""
         value = self.value_text(with_unit=True)
-        notes = [self.note] if self.note else []
+        notes = []
         # a bound's interval [bound, ∞] says nothing more than "> bound"
         if self.has_interval and not (self.bound and (self.low, self.high) == self.point_span()):
             interval = f" [{fmt(self.low)}–{fmt(self.high)}]"
-            value += interval if self.interval_kind == "95% CI" else f" ({self.interval_kind}{interval})"
+            if self.interval_kind.endswith("CI"):
+                value += interval
+                notes.append(f"{self.interval_kind}, {self.count_text}")
+            else:
+                value += f" ({self.interval_kind}{interval})"
         elif not self.has_interval:
-            notes.append("1 trial, no CI" if self.n == 1 else f"{self.n} trials, no CI")
+            notes.append(f"{self.count_text}, no CI")
+        notes += [self.note] if self.note else []
         return value + (f" ({'; '.join(notes)})" if notes else "")
 
 
@@ -187,8 +203,9 @@ class Interval:
     value: float
     low: float | None
     high: float | None
-    kind: str = "95% CI"
+    kind: str = "CI"  # as Figure.interval_kind
     bound: str = ""  # as Figure.bound
+    paired: bool = False  # as Figure.paired
 
 
 def target_interval(sample: Sample, view: RunView, quantized: str | None) -> Interval:
@@ -200,7 +217,7 @@ def target_interval(sample: Sample, view: RunView, quantized: str | None) -> Int
         low = est.ci_low if est.ci_low is not None else est.median
         high = est.ci_high if est.ci_high is not None else est.median
         return Interval(est.median, _step_floor(low, grid), _next_step(high, grid), "step resolution")
-    return Interval(est.median, est.ci_low, est.ci_high)
+    return Interval(est.median, est.ci_low, est.ci_high, coverage_label(est.ci_coverage))
 
 
 def censored_median(sample: Sample) -> Interval:
@@ -208,7 +225,8 @@ def censored_median(sample: Sample) -> Interval:
     bound and far above it; a median that moves is a lower bound, a CI end that moves is open (∞)."""
     at_bound, far = (estimate(values) for values in sample.extremes())
     high = at_bound.ci_high if at_bound.ci_high is None or far.ci_high == at_bound.ci_high else math.inf
-    return Interval(at_bound.median, at_bound.ci_low, high, bound=">" if far.median != at_bound.median else "")
+    return Interval(at_bound.median, at_bound.ci_low, high, coverage_label(at_bound.ci_coverage),
+                    bound=">" if far.median != at_bound.median else "")
 
 
 def censored_ratio(a: Sample, b: Sample) -> Interval:
@@ -223,7 +241,12 @@ def censored_ratio(a: Sample, b: Sample) -> Interval:
         return Interval(base.value, None, None, bound=bound)
     low = base.ci_low if least.ci_low == base.ci_low else 0.0
     high = base.ci_high if most.ci_high == base.ci_high else math.inf
-    return Interval(base.value, low, high, bound=bound)
+    return Interval(base.value, low, high, BOOTSTRAP_KIND, bound=bound)
+
+
+def paired_rounds(a: Sample, b: Sample) -> bool:
+    """Whether trial i of a and trial i of b form round i (the same trial numbers, both measured)."""
+    return a.trials == b.trials and len(a.trials) == len(a.values) and not any(a.censored) and not any(b.censored)
 
 
 def _step_floor(value: float, grid: list[float]) -> float:

@@ -15,7 +15,7 @@ from typing import Any, Self
 from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, model_validator
 
 from harness import database
-from harness.disturbance import FOREIGN_SUFFIX, is_disturbed
+from harness.disturbance import FOREIGN_SUFFIX, WAIT_SUFFIX, is_disturbed
 from harness.errors import BenchError
 from harness.kinds.base import TrialContext, TrialOutcome
 from harness.kinds.load_summary import answered_figures, memory_figures, trial_figures
@@ -250,7 +250,7 @@ def _record_step(
         outcome.metrics.append(ctx.metric(metric, value, unit, label))
     if resources.loadgen_saturated:
         outcome.flags.append(f"loadgen_saturated:{label}")
-    _record_foreign_cpu(ctx, label, sampler.foreign_cpu_pct(start, end), outcome)
+    _record_foreign_cpu(ctx, label, sampler.foreign_cpu_pct(start, end), outcome, sampler.cpu_wait_pct(start, end))
     # Lost time (users not kept busy), not server speed: see little_law_ratio for what it can detect.
     if result.arrivals is not None:
         for metric, (value, unit) in arrival_figures(result.arrivals, result.duration_s).items():
@@ -281,9 +281,14 @@ def _samples(ctx: TrialContext, step: str, role: str, readings: list[Reading], t
     ]
 
 
-def _record_foreign_cpu(ctx: TrialContext, label: str, foreign: dict[str, float], outcome: TrialOutcome) -> None:
-    """Per role, the share of its CPUs others took in the window; above the threshold, the step is disturbed."""
+def _record_foreign_cpu(ctx: TrialContext, label: str, foreign: dict[str, float], outcome: TrialOutcome,
+                        wait: dict[str, float] | None = None) -> None:
+    """Per role, the share of its CPUs others took in the window and its threads' run-queue wait; the
+    step is disturbed when both are above their thresholds (harness.disturbance.is_disturbed)."""
+    wait = wait or {}
     for role, pct in foreign.items():
         outcome.metrics.append(ctx.metric(f"{role}{FOREIGN_SUFFIX}", pct, "%", label))
-    if any(is_disturbed(pct) for pct in foreign.values()):
+    for role, pct in wait.items():
+        outcome.metrics.append(ctx.metric(f"{role}{WAIT_SUFFIX}", pct, "%", label))
+    if any(is_disturbed(pct, wait_pct=wait.get(role)) for role, pct in foreign.items()):
         outcome.flags.append(f"disturbed:{label}")

@@ -11,6 +11,7 @@ from rich.table import Table
 from harness.flags import marks
 from harness.present.numbers import interval, number
 from harness.results import RunResults, RunView, Step, Summary
+from harness.stats import coverage_label
 
 if TYPE_CHECKING:
     from harness.claims import ClaimVerdict
@@ -45,18 +46,19 @@ def _table(title: str, columns: list[str], **options: object) -> Table:
 
 
 def format_estimate(s: Summary) -> str:
-    """"1,173 [1,137–1,220] ~!": the median, its CI, the flags' marks."""
+    """"1,173 [1,137–1,220] 94% ~!": the median, its CI with the CI's real coverage, the flags' marks."""
     flagged = marks(s.flags)
-    return f"{number(s.median, s.unit)}{interval(s.ci_low, s.ci_high, s.unit)}" + (
+    coverage = f" {coverage_label(s.ci_coverage).removesuffix(' CI')}" if s.ci_coverage is not None else ""
+    return f"{number(s.median, s.unit)}{interval(s.ci_low, s.ci_high, s.unit)}{coverage}" + (
         f" [yellow]{flagged}[/]" if flagged else "")
 
 
 def summary_table(results: RunResults) -> Table:
     targets = list(dict.fromkeys(t.target for t in results.trials))
     pair = len(targets) == 2
-    table = _table(f"{results.run_id}: median [95% CI] across trials", ["scenario", "step", "metric", *targets,
-                                                                          *([f"{targets[1]}/{targets[0]}"] if pair
-                                                                            else [])], show_lines=False)
+    title = f"{results.run_id}: median [CI] and the CI's real coverage across trials"
+    ratio_column = [f"{targets[1]}/{targets[0]}"] if pair else []
+    table = _table(title, ["scenario", "step", "metric", *targets, *ratio_column], show_lines=False)
     view = RunView(results)
     rows = sorted({(s.scenario, Step(s.step), s.metric) for s in view.summaries(endpoints=False)
                    if s.metric in ALL_HEADLINES}, key=lambda r: (r[0], r[1].sort_key(), ALL_HEADLINES.index(r[2])))
@@ -72,7 +74,7 @@ def summary_table(results: RunResults) -> Table:
 
 def verdicts_table(verdicts: list[ClaimVerdict], title: str = "The article's claims") -> Table:
     table = Table(title=title, title_justify="left", show_lines=True)
-    for column, width in (("id", None), ("claim", 32), ("measured (median [95% CI])", 50), ("verdict", None),
+    for column, width in (("id", None), ("claim", 32), ("measured (median [CI, coverage])", 50), ("verdict", None),
                           ("reason", 56)):
         table.add_column(column, overflow="fold", max_width=width)
     for v in verdicts:

@@ -39,7 +39,7 @@ def plot_concurrency(data: RunData) -> Figure:
     data.require("concurrency")
     fig, (left, right) = new_figure(2, "Concurrency sweep: GET /json, zero think time")
     sweep(left, data, "concurrency", "rps", "throughput (successful requests/s")
-    left.set_title("Throughput vs concurrency (median, 95% CI)")
+    left.set_title("Throughput vs concurrency (median and CI; coverage in the tables)")
     sweep(right, data, "concurrency", "latency_p99_ms", "p99 latency (ms")
     right.set_title("p99 latency vs concurrency")
     slo_lines(right, data, "concurrency", "slo_p99_ms", "max_concurrency_slo", "users", "g")
@@ -67,7 +67,7 @@ def plot_realtime(data: RunData) -> Figure:
     data.require("realtime")
     fig, (left, right) = new_figure(2, "Real-time fan-out: WebSocket chat rooms")
     sweep(left, data, "realtime", "delivery_p99_ms", "delivery p99 latency (ms", "WebSocket clients")
-    left.set_title("Delivery p99 vs clients (median, 95% CI)")
+    left.set_title("Delivery p99 vs clients (median and CI; coverage in the tables)")
     slo_lines(left, data, "realtime", "delivery_slo_p99_ms", "max_clients_slo", "clients", ".0f")
     sweep(right, data, "realtime", "server_cpu_us_per_delivery", "server CPU per copy sent (µs", "WebSocket clients")
     right.set_title("Server CPU time per copy sent")
@@ -208,7 +208,7 @@ def _strips(data: RunData, title: str, panels: tuple[Strip, Strip]) -> Figure:
 def plot_cold_start(data: RunData) -> Figure:
     return _strips(data, "Cold start: a fresh server process per trial", (
         Strip("cold_start_ms", "ms", "spawn → first correct /health answer (ms)",
-              "Start time per trial (dots), median and 95% CI (bar)"),
+              "Start time per trial (dots), median and its CI (bar; coverage in the tables)"),
         Strip("listen_ms", "ms", "spawn → port accepting connections (ms)", "Time to listen")))
 
 
@@ -315,7 +315,7 @@ def _workload_bars(ax: Axes, data: RunData, present: list[tuple[str, str]]) -> N
                         xytext=(0, 8), textcoords="offset points", ha="center", fontsize=9, fontweight="bold")
     ax.set_xticks(range(len(present)), labels, fontsize=8)
     ax.set_ylabel("throughput (successful requests/s)")
-    ax.set_title("Median requests/s, 95% CI; hatched = flagged")
+    ax.set_title("Median requests/s and CI; hatched = flagged")
     ax.set_ylim(0, ax.get_ylim()[1] * 1.1)
     ax.legend()
 

@@ -11,6 +11,12 @@ so every older version keeps loading; a newer version is refused with one line):
       reads it; a summary of M treats the bound as a value, so read M's median with M_censored's beside it.
     - `file_versions` (2026-11-30): the format version of each side file below, by file name. A file
       the field does not name (every run written before it) is at version 1.
+    - (2026-11-29) TrialRecord `discarded_attempts`: earlier attempts of the trial's round thrown away
+      as disturbed (attempt, reason, foreign CPU per "<target> <role> <step>"); every trial of a re-run
+      round carries the same list, and the discarded attempts' figures are not in the run. Summary
+      `ci_coverage`: the real coverage of its order-statistic CI (before it, the CI was a percentile
+      bootstrap labelled 95%). Metrics `<role>_cpu_wait_pct` per step: the role's threads' run-queue
+      wait as a percent of the window, beside `<role>_foreign_cpu_pct`.
 
 Files in a run directory, each rewritten atomically after every trial so an interrupted run
 keeps everything it measured. The side files carry no version line of their own (a comment line
@@ -68,6 +74,14 @@ class HistogramRecord(BaseModel):
     hdr: str  # HdrHistogram.encode(), microseconds
 
 
+class DiscardedAttemptRecord(BaseModel):
+    """An attempt of a trial's round thrown away because a window was disturbed (harness.disturbance)."""
+
+    attempt: int  # 1-based
+    reason: str  # e.g. "foreign CPU above 10%: beta server users=64 43.1%"
+    foreign_cpu_pct: dict[str, float] = Field(default_factory=dict)  # "<target> <role> <step>" -> %
+
+
 class TrialRecord(BaseModel):
     target: str
     scenario: str
@@ -79,6 +93,9 @@ class TrialRecord(BaseModel):
     server: dict[str, Any] = Field(default_factory=dict)
     flags: list[str] = Field(default_factory=list)  # e.g. "loadgen_saturated:users=64"
     errors: dict[str, int] = Field(default_factory=dict)
+    # earlier attempts of this trial's round (every target's trial i), discarded as disturbed; the kept
+    # attempt is this record. Empty in runs written before re-runs were recorded.
+    discarded_attempts: list[DiscardedAttemptRecord] = Field(default_factory=list)
 
 
 class Summary(BaseModel):
@@ -91,10 +108,13 @@ class Summary(BaseModel):
     unit: str
     n: int
     median: float
-    ci_low: float | None  # bootstrap 95% CI of the median; None with fewer than 3 trials
+    ci_low: float | None  # order-statistic CI of the median (stats.estimate); None with fewer than 3 trials
     ci_high: float | None
     cv: float | None  # coefficient of variation across trials
     flags: list[str] = Field(default_factory=list)
+    # the CI's real coverage (0.75 for 3 trials, 0.9375 for 5); None without a CI, or in a run written
+    # before it was recorded (whose CI was a percentile bootstrap labelled 95%)
+    ci_coverage: float | None = None
 
 
 class RunResults(BaseModel):

@@ -4,7 +4,12 @@ Everything random is seeded (`np.random.default_rng(0)`, a fresh generator per c
 input always gives the same output, whatever was computed before.
 
 Methods:
-  estimate, ratio_estimate   percentile bootstrap CI of the median (Efron & Tibshirani 1993, ch. 13)
+  estimate                   median with the exact order-statistic CI of median_order_ci, with its real
+                             coverage (75% for 3 trials, 93.75% for 5, 96.9% for 6)
+  paired_ratio_estimate      median of per-round ratios a_i/b_i with the order-statistic CI of that median
+                             (a paired design: Box, Hunter & Hunter 2005, §3.1; Conover 1999, §3.2)
+  ratio_estimate             ratio of medians with a two-sample percentile bootstrap CI (Efron & Tibshirani
+                             1993, ch. 13); nominal coverage, short of it for small samples
   linear_slope               ordinary least squares (scipy.stats.linregress)
   usl_fit                    Gunther's Universal Scalability Law (Gunther 1993, 2007)
   knee_point                 Kneedle (Satopää, Albrecht, Irwin & Raghavan 2011)
@@ -39,7 +44,16 @@ from harness.stats.compare_tests import (
     mann_whitney_p,
     min_trials_for_alpha,
 )
-from harness.stats.estimates import Estimate, OrderInterval, Ratio, estimate, median_order_ci, ratio_estimate
+from harness.stats.estimates import (
+    Estimate,
+    OrderInterval,
+    Ratio,
+    coverage_label,
+    estimate,
+    median_order_ci,
+    paired_ratio_estimate,
+    ratio_estimate,
+)
 from harness.stats.fits import UslFit, knee_point, linear_slope, usl_fit
 from harness.stats.sweeps import SloCrossing, max_under_slo, slo_crossing
 
@@ -59,6 +73,7 @@ __all__ = [
     "SloCrossing",
     "UslFit",
     "compare_samples",
+    "coverage_label",
     "estimate",
     "knee_point",
     "linear_slope",
@@ -66,6 +81,7 @@ __all__ = [
     "max_under_slo",
     "median_order_ci",
     "min_trials_for_alpha",
+    "paired_ratio_estimate",
     "ratio_estimate",
     "slo_crossing",
     "usl_fit",

@@ -15,20 +15,20 @@ from harness.stats._common import (
     FloatArray,
     _array,
     _check_level,
-    _median,
     _percentile_ci,
 )
 
 
 @dataclass(frozen=True)
 class Estimate:
-    """The median of one metric across trials, with a percentile-bootstrap CI and the CV."""
+    """The median of one metric across trials, with its order-statistic CI, that CI's coverage and the CV."""
 
     n: int
     median: float
-    ci_low: float | None  # percentile bootstrap CI of the median; None if n < 3
+    ci_low: float | None  # order-statistic CI of the median (median_order_ci); None if n < 3
     ci_high: float | None
     cv: float | None  # sample stdev (ddof=1) / |mean|; None if n < 2 or mean == 0
+    ci_coverage: float | None = None  # the CI's real coverage, e.g. 0.75 for 3 trials; None without a CI
 
     @property
     def noisy(self) -> bool:
@@ -36,11 +36,14 @@ class Estimate:
 
 
 def estimate(values: Sequence[float], confidence: float = 0.95) -> Estimate:
-    """Median, percentile-bootstrap CI of the median (Efron & Tibshirani 1993) and coefficient of variation.
+    """Median, the exact order-statistic CI of the median (median_order_ci: Conover 1999, §3.2) with its
+    real coverage, and the coefficient of variation.
 
-    The CI is None with fewer than 3 values; with 3 or more identical values it is [median, median].
-    The CV divides by |mean| so that it stays a non-negative spread for negative-valued metrics.
-    Raises ValueError for no values or non-finite values.
+    The CI is the narrowest order-statistic interval reaching `confidence`, else [min, max], whose
+    coverage is then below it (75% for 3 values, 93.75% for 5): ci_coverage says which. A percentile
+    bootstrap of the median of 3 values is [min, max] too, labelled 95% while it covers 75%. The CI is
+    None with fewer than 3 values. The CV divides by |mean| so that it stays a non-negative spread for
+    negative-valued metrics. Raises ValueError for no values or non-finite values.
     """
     _check_level(confidence, "confidence")
     x = _array(values, "values")
@@ -50,25 +53,27 @@ def estimate(values: Sequence[float], confidence: float = 0.95) -> Estimate:
     median = float(np.median(x))
     ci_low: float | None = None
     ci_high: float | None = None
+    coverage: float | None = None
     if n >= 3:
-        if np.all(x == x[0]):
-            ci_low = ci_high = median
-        else:
-            ci_low, ci_high = _percentile_ci((x,), _median, confidence)
+        interval = median_order_ci(x, confidence)
+        ci_low, ci_high, coverage = interval.low, interval.high, interval.coverage
     cv: float | None = None
     mean = float(np.mean(x))
     if n >= 2 and mean != 0.0:
         cv = float(np.std(x, ddof=1)) / abs(mean)
-    return Estimate(n=n, median=median, ci_low=ci_low, ci_high=ci_high, cv=cv)
+    return Estimate(n=n, median=median, ci_low=ci_low, ci_high=ci_high, cv=cv, ci_coverage=coverage)
 
 
 @dataclass(frozen=True)
 class Ratio:
-    """The ratio of two medians, a/b, with a percentile-bootstrap CI (None if either side has < 3 values)."""
+    """A ratio a/b with its CI (None with fewer than 3 values or rounds): the ratio of medians with a
+    percentile-bootstrap CI (ratio_estimate), or the median of per-round ratios (paired_ratio_estimate)."""
 
     value: float
     ci_low: float | None
     ci_high: float | None
+    ci_coverage: float | None = None  # the CI's real coverage when known (paired); None for the bootstrap
+    rounds: int = 0  # the number of paired rounds; 0 for the two-sample ratio of medians
 
 
 def _ratio_of_medians(a: FloatArray, b: FloatArray, axis: int = -1) -> FloatArray:
@@ -145,3 +150,42 @@ def median_order_ci(values: Sequence[float], confidence: float = 0.95) -> OrderI
     k = reaching[-1] if reaching else 1  # coverage falls as k grows: the last that reaches it is the narrowest
     return OrderInterval(n=n, low=float(x[k - 1]), high=float(x[n - k]), rank_low=k, rank_high=n + 1 - k,
                          coverage=float(coverages[k - 1]), confidence=confidence)
+
+
+def paired_ratio_estimate(a: Sequence[float], b: Sequence[float], confidence: float = 0.95) -> Ratio:
+    """The median of the per-round ratios a_i / b_i, with the order-statistic CI of that median
+    (median_order_ci) and its real coverage. Round i is trial i of each target, run back to back.
+
+    Pairing the trials of one round cancels what a round shares (a slow minute on a shared machine hits
+    both targets), as a paired comparison does (Box, Hunter & Hunter 2005, "Statistics for
+    Experimenters", 2nd ed., §3.1); the interval is then exact and distribution-free for the median
+    ratio (Conover 1999, §3.2), with no resampling. The CI is None with fewer than 3 rounds.
+    Raises ValueError for unequal lengths, no rounds, non-finite values or a zero in b.
+    """
+    _check_level(confidence, "confidence")
+    xa, xb = _array(a, "a"), _array(b, "b")
+    if len(xa) != len(xb):
+        raise ValueError(f"paired_ratio_estimate needs one value of each side per round: {len(xa)} != {len(xb)}")
+    if len(xa) == 0:
+        raise ValueError("paired_ratio_estimate needs at least one round")
+    if np.any(xb == 0.0):
+        raise ValueError("paired_ratio_estimate: b contains zeros, a round's ratio is undefined")
+    ratios = xa / xb
+    value = float(np.median(ratios))
+    if len(ratios) < 3:
+        return Ratio(value=value, ci_low=None, ci_high=None, rounds=len(ratios))
+    interval = median_order_ci(ratios, confidence)
+    return Ratio(value=value, ci_low=interval.low, ci_high=interval.high, ci_coverage=interval.coverage,
+                 rounds=len(ratios))
+
+
+def coverage_label(coverage: float | None) -> str:
+    """"94% CI" for a coverage of 0.9375, "75% CI" for 0.75: the real coverage to the nearest whole
+    percent, except that it never rounds up onto a conventional level (0.949 is "94% CI", not "95% CI");
+    "CI" when the coverage is unknown."""
+    if coverage is None:
+        return "CI"
+    pct = round(coverage * 100)
+    if pct > coverage * 100 + 1e-9 and pct % 5 == 0:
+        pct -= 1
+    return f"{pct}% CI"

@@ -1,0 +1,118 @@
+"""The disturbed rule judged on harm: the time the server's threads waited for a CPU (run-queue wait
+from /proc/<pid>/task/<tid>/schedstat), from constructed readings and on this machine."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+
+from harness.disturbance import (
+    DISTURBED_PCT,
+    WAIT_DISTURBED_PCT,
+    cpu_wait_pct,
+    disturbed_windows,
+    parse_schedstat,
+    read_wait_ns,
+)
+from harness.results import Metric
+
+
+def test_the_second_field_of_schedstat_is_the_run_queue_wait() -> None:
+    assert parse_schedstat("978599 45733 2\n") == 45733
+
+
+@pytest.mark.parametrize("text", ["", "12", "a b c"])
+def test_a_malformed_schedstat_is_refused(text: str) -> None:
+    with pytest.raises(ValueError):
+        parse_schedstat(text)
+
+
+def test_wait_is_the_threads_summed_wait_over_the_window() -> None:
+    before = {10: 1_000_000_000, 11: 0}
+    after = {10: 1_300_000_000, 11: 100_000_000, 12: 100_000_000}  # thread 12 started in the window
+    # 0.3 + 0.1 + 0.1 s of waiting over a 2 s window
+    assert cpu_wait_pct(before, after, 2.0) == pytest.approx(25.0)
+
+
+def test_a_thread_gone_by_the_end_counts_nothing_and_wait_never_goes_negative() -> None:
+    assert cpu_wait_pct({10: 5, 11: 9}, {10: 5}, 1.0) == 0.0
+
+
+def test_no_window_no_figure() -> None:
+    assert cpu_wait_pct({}, {}, 0.0) is None
+
+
+def metrics(foreign: float, wait: float | None) -> list[Metric]:
+    common = dict(target="fastapi", scenario="throughput", trial=1, step="users=64")
+    found = [Metric(metric="server_foreign_cpu_pct", value=foreign, unit="%", **common)]
+    if wait is not None:
+        found.append(Metric(metric="server_cpu_wait_pct", value=wait, unit="%", **common))
+    return found
+
+
+def test_a_neighbour_filling_idle_time_without_making_the_server_wait_is_no_disturbance() -> None:
+    assert disturbed_windows(metrics(foreign=40.0, wait=1.0)) == {}
+
+
+def test_a_neighbour_the_server_waited_for_is_a_disturbance() -> None:
+    assert disturbed_windows(metrics(foreign=40.0, wait=WAIT_DISTURBED_PCT + 5)) == {"server users=64": 40.0}
+
+
+def test_wait_without_foreign_cpu_is_the_servers_own_contention_not_a_disturbance() -> None:
+    assert disturbed_windows(metrics(foreign=DISTURBED_PCT / 2, wait=60.0)) == {}
+
+
+def test_a_run_without_the_wait_figure_keeps_the_foreign_cpu_rule() -> None:
+    assert disturbed_windows(metrics(foreign=40.0, wait=None)) == {"server users=64": 40.0}
+
+
+def test_the_reader_sees_a_process_made_to_wait_by_a_busy_neighbour_on_its_cpu() -> None:
+    cpu = min(os.sched_getaffinity(0))
+    burn = [sys.executable, "-c", f"import os; os.sched_setaffinity(0, {{{cpu}}})\nwhile True: pass"]
+    first, second = subprocess.Popen(burn), subprocess.Popen(burn)
+    try:
+        time.sleep(0.3)
+        before, t0 = read_wait_ns([first.pid]), time.monotonic()
+        time.sleep(1.0)
+        after, t1 = read_wait_ns([first.pid]), time.monotonic()
+    finally:
+        for p in (first, second):
+            p.kill()
+            p.wait()
+    assert set(before) >= {first.pid}
+    # two busy loops on one CPU: each waits about half the time (less if other CPUs steal one away)
+    assert cpu_wait_pct(before, after, t1 - t0) > 10.0
+
+
+def test_the_reader_skips_processes_that_are_gone() -> None:
+    assert read_wait_ns([2**22 + 12345]) == {}
+
+
+def test_a_windows_wait_comes_from_the_snapshots_at_its_ends() -> None:
+    from harness.disturbance import Snapshot, window_wait_pct
+
+    before = Snapshot(t_s=10.0, cpus={}, groups={}, wait_ns={"server": {1: 0, 2: 0}, "loadgen": {3: 0}})
+    after = Snapshot(t_s=12.0, cpus={}, groups={}, wait_ns={"server": {1: 400_000_000, 2: 100_000_000}})
+    assert window_wait_pct(before, after) == {"server": pytest.approx(25.0)}  # 0.5 s over 2 s; loadgen unread
+
+
+def test_the_sampler_records_the_wait_of_a_server_sharing_its_cpu_with_a_busy_loop() -> None:
+    from harness.sampler import Sampler
+
+    cpu = min(os.sched_getaffinity(0))
+    burn = ["taskset", "--cpu-list", str(cpu), "sh", "-c", "while :; do :; done"]
+    server, neighbour = subprocess.Popen(burn), subprocess.Popen(burn)
+    try:
+        with Sampler({"server": lambda: [server.pid]}, rate_hz=20, cpus={"server": [cpu]}) as sampler:
+            start = time.time()
+            time.sleep(1.5)
+            end = time.time()
+    finally:
+        for p in (server, neighbour):
+            p.kill()
+            p.wait()
+    assert sampler.cpu_wait_pct(start, end)["server"] > 10.0
