@@ -27,7 +27,7 @@ import shutil
 import signal
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -235,19 +235,26 @@ def _spawn_postgres(binaries: Path, data: Path, port: int, options: DatabaseOpti
 
 
 def _wait_ready(database: Database) -> None:
+    wait_ready(database, exited=lambda: database.process.poll() is not None, what="PostgreSQL")
+
+
+def wait_ready(database: Any, exited: Callable[[], bool], what: str, poll_s: float = 0.05,
+               save_logs: Callable[[], None] = lambda: None) -> None:
+    """Until PostgreSQL (a process or a container) answers `SELECT 1`; one line if it ends or never does."""
     deadline = time.perf_counter() + START_TIMEOUT_S
     while time.perf_counter() < deadline:
-        if database.process.poll() is not None:
-            tail = log_tail(database.options.log_path)
-            if "Address already in use" in tail:
+        if exited():
+            save_logs()
+            if "Address already in use" in log_tail(database.options.log_path):
                 raise BenchError(f"PostgreSQL's port {database.port} on {database.options.host} is in use: "
                                  "stop what listens there or pick another --db-port")
             database.check_alive("during start-up")
         with suppress(BenchError):
             database.psql("SELECT 1", database="postgres")
             return
-        time.sleep(0.05)
-    raise BenchError(f"PostgreSQL did not accept connections within {START_TIMEOUT_S:g} s; "
+        time.sleep(poll_s)
+    save_logs()
+    raise BenchError(f"{what} did not accept connections within {START_TIMEOUT_S:g} s; "
                      f"its log ends: {log_tail(database.options.log_path)}")
 
 

@@ -13,7 +13,6 @@ answers, not the official entrypoint's socket-only start-up server.
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -29,10 +28,10 @@ from harness.database import (
     DB_NAME,
     DB_SUPERUSER,
     SERVER_SETTINGS,
-    START_TIMEOUT_S,
     DatabaseOptions,
     max_connections,
     settings_facts,
+    wait_ready,
 )
 from harness.errors import BenchError
 from harness.runtime.docker_containers import Container, Containers
@@ -184,18 +183,5 @@ def _start(image: str, port: int, options: DatabaseOptions) -> Container:
 
 
 def _wait_ready(database: ContainerDatabase) -> None:
-    deadline = time.perf_counter() + START_TIMEOUT_S
-    while time.perf_counter() < deadline:
-        if database.container.exit_code() is not None:
-            database.container.save_logs()
-            if "Address already in use" in log_tail(database.options.log_path):
-                raise BenchError(f"PostgreSQL's port {database.port} on {database.options.host} is in use: "
-                                 "stop what listens there or pick another --db-port")
-            database.check_alive("during start-up")
-        with suppress(BenchError):
-            database.psql("SELECT 1", database="postgres")
-            return
-        time.sleep(0.1)
-    database.container.save_logs()
-    raise BenchError(f"the PostgreSQL container did not accept connections within {START_TIMEOUT_S:g} s; "
-                     f"its log ends: {log_tail(database.options.log_path)}")
+    wait_ready(database, exited=lambda: database.container.exit_code() is not None, what="the PostgreSQL container",
+               poll_s=0.1, save_logs=database.container.save_logs)
