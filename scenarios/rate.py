@@ -18,8 +18,8 @@ SCENARIO = {
     "kind": "load",
     "claims": ["P1"],
     "profiles": {
-        "quick": {"arrival": {"rate_per_s": [1000, 2000, 3000, 4000]}, "warmup_s": 0.5, "duration_s": 2,
-                  "trials": 1, "summary": {"rate_slo_p99_ms": 50}},
+        "quick": {"arrival": {"rate_per_s": [1000, 2000, 3000, 4000]}, "warmup_s": 0.5, "duration_s": 1.5,
+                  "trials": 3, "summary": {"rate_slo_p99_ms": 50}},
         "full": {"arrival": {"rate_per_s": [500, 1000, 1500, 2000, 2500, 3000, 3500, 4000, 4500]}, "warmup_s": 3,
                  "duration_s": 15, "trials": 5, "summary": {"rate_slo_p99_ms": 50}},
         "ci": {"arrival": {"rate_per_s": [1000, 2000, 3000, 4000]}, "warmup_s": 1, "duration_s": 2,
