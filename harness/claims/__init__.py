@@ -12,6 +12,11 @@ A claim is a list of checks, each a small rule read from the file (no code per c
 Checks may carry a `reading` (an alternative definition, e.g. MB vs MiB); the first reading decides
 the verdict, others are reported beside it, unless the claim sets readings_must_agree.
 
+A claim of several statements names each check's `part` (P4: Express's range, FastAPI's range, Express
+faster): every part gets its own verdict, and the claim's follows the parts' rule stated in claims.toml
+(verdict.overall_from_parts): mixed → "partly supported"; a refuted part and none supported → refuted;
+supported parts with undecided ones → inconclusive, naming the parts that hold.
+
 Verdicts (the rules, in order):
   not checkable  a figure the check needs is not in the run (scenario not run, metric not recorded)
   inconclusive   a figure carries a blocking flag (noisy, load generator saturated, Little's law failed):

@@ -24,7 +24,8 @@ HEADLINE = {
     "cold_start": ["cold_start_ms", "listen_ms", "rss_idle_mb", "uss_idle_mb"],
 }
 ALL_HEADLINES = [m for metrics in HEADLINE.values() for m in metrics]
-VERDICT_STYLE = {"supported": "green", "refuted": "red", "inconclusive": "yellow", "not checkable": "dim",
+VERDICT_STYLE = {"supported": "green", "partly supported": "cyan", "refuted": "red",
+                 "inconclusive": "yellow", "not checkable": "dim",
                  "regression": "bold red", "improvement": "green", "too few trials": "yellow", "changed": "cyan",
                  "unconfirmed": "magenta"}
 
@@ -78,7 +79,8 @@ def verdicts_table(verdicts: list[ClaimVerdict], title: str = "The article's cla
                           ("reason", 56)):
         table.add_column(column, overflow="fold", max_width=width)
     for v in verdicts:
-        table.add_row(v.claim.id, v.claim.claim, v.measured(short=True), styled(v.verdict), v.reason)
+        parts = "".join(f"\n{p.name}: {styled(p.verdict)}" for p in v.parts)
+        table.add_row(v.claim.id, v.claim.claim, v.measured(short=True), styled(v.verdict) + parts, v.reason)
     return table
 
 

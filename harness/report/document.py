@@ -175,9 +175,12 @@ def _one_claim(v: ClaimVerdict, plots: Plots) -> list[Block]:
     facts += [f"{label}: {text}" for label, text in (("The article", c.figure), ("Definition used", c.definition),
                                                       ("Tolerance", c.tolerance)) if text]
     blocks: list[Block] = [Heading(f"{c.id}: {v.verdict}", 3, f"claim-{c.id}"), Para(c.claim), Bullets(facts)]
-    blocks.append(Table(["reading", "expected", "measured", "verdict", "reason"],
-                        [[o.reading, o.expected, "; ".join(o.measured()) or "—", o.verdict, o.reason]
-                         for o in v.outcomes]))
+    if v.parts:
+        blocks.append(Table(["part of the claim", "verdict"], [[p.name, p.verdict] for p in v.parts]))
+    part = ["part"] if v.parts else []
+    blocks.append(Table(["reading", *part, "expected", "measured", "verdict", "reason"],
+                        [[o.reading, *([o.part or "—"] if v.parts else []), o.expected,
+                          "; ".join(o.measured()) or "—", o.verdict, o.reason] for o in v.outcomes]))
     for name in plots.for_claim(v):
         blocks += plots.show(name)
     return blocks
