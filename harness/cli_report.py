@@ -18,7 +18,7 @@ def add_commands(sub: argparse._SubParsersAction, add_common: Callable[[argparse
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from harness.present.tables import verdicts_table
+    from harness.present.tables import styled, verdicts_table
     from harness.report.build import write_report
 
     run_dir = Path(args.run_dir)
@@ -27,6 +27,9 @@ def cmd_report(args: argparse.Namespace) -> int:
     if not console.is_terminal:
         console = Console(width=160)  # a log file or CI: do not fold the table to 80 columns
     console.print(verdicts_table(written.verdicts, f"{written.run_id}: the article's claims"))
+    console.print("In plain words:")
+    for v in written.verdicts:
+        console.print(f"  {v.claim.id} ({styled(v.verdict)}): {v.headline}", highlight=False)
     console.print(f"Report written into {run_dir}:")
     for path in written.paths:
         console.print(f"  {path}", highlight=False)

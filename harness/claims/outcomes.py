@@ -55,6 +55,7 @@ class ClaimVerdict:
     reason: str
     outcomes: list[CheckOutcome]
     parts: list[PartVerdict] = field(default_factory=list)  # [] for a claim of one statement
+    decided_by: str = ""  # the reading whose verdict this is
     headline: str = ""  # the claim in plain words: the article, this machine, what follows
     decide: list[str] = field(default_factory=list)  # for an undecided claim: the steps that would decide it
     machine: list[str] = field(default_factory=list)  # machine-independent readings beside absolute figures

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from harness.claims.explain import explain
 from harness.claims.judge import Context, judge_check
 from harness.claims.outcomes import CheckOutcome, ClaimVerdict, PartVerdict
 from harness.claims.schema import Claim, ClaimsFile, load_claims
@@ -86,7 +87,7 @@ def judge_claim(claim: Claim, ctx: Context) -> ClaimVerdict:
         verdict, reason = _agreement(first, readings)
     elif others:
         reason += "".join(f" [{r} reading: {readings[r][0]}]" for r in others)
-    return ClaimVerdict(claim, verdict, reason, outcomes, parts=judged[first][2])
+    return ClaimVerdict(claim, verdict, reason, outcomes, parts=judged[first][2], decided_by=first)
 
 
 def _agreement(first: str, readings: dict[str, tuple[str, str]]) -> tuple[str, str]:
@@ -103,4 +104,4 @@ def _agreement(first: str, readings: dict[str, tuple[str, str]]) -> tuple[str, s
 def judge_claims(results: RunResults, claims: ClaimsFile | None = None) -> list[ClaimVerdict]:
     claims = claims or load_claims()
     ctx = Context(RunView(results), claims.policy, claims.base_dir)
-    return [judge_claim(claim, ctx) for claim in claims.claims]
+    return [explain(judge_claim(claim, ctx), ctx) for claim in claims.claims]
