@@ -113,3 +113,18 @@ def test_the_shipped_p4_and_p5_name_their_parts():
     claims = {c.id: c for c in load_claims().claims}
     for claim_id in ("P4", "P5"):
         assert len(claims[claim_id].parts()) >= 3, claim_id
+
+
+def test_a_judged_run_shows_the_cost_over_the_bare_runtime_and_what_would_decide(tmp_path):
+    body = P4 + '\n    [policy]\n    baselines = { express = "node_raw", fastapi = "asgi_raw" }\n'
+    straddling = [188.0, 200.0, 206.0, 210.0, 216.0]  # Express's median 206 ms against its 200 ms edge
+    v = judge(tmp_path, body, run_with({("express", "cold_start_ms"): straddling,
+                                        ("fastapi", "cold_start_ms"): FASTAPI,
+                                        ("node_raw", "cold_start_ms"): [v / 4 for v in straddling]}))
+    assert v.verdict == "inconclusive" and "(FastAPI's range and Express faster hold)" in v.headline
+    assert any(note.startswith("machine-independent, between the frameworks: Express/FastAPI") for note in v.machine)
+    assert any("over its bare runtime: Express/bare Node.js 4×" in note for note in v.machine)
+    assert any("asgi_raw" in note and "not measured" in note for note in v.machine)
+    assert any("would likely differ on a faster or slower machine" in note for note in v.machine)
+    (step,) = v.decide
+    assert step.startswith("about ") and "instead of 5" in step and step in v.headline
