@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from harness.claims.decide import Facts, steps_to_decide, trials_needed
+from harness.claims.decide import Facts, gap_trials_needed, steps_to_decide, trials_needed
 from harness.claims.headline import headline
 from harness.claims.machine import near_edge
 from harness.claims.outcomes import CheckOutcome, ClaimVerdict, PartVerdict
@@ -117,3 +117,21 @@ def test_near_edge_says_when_a_verdict_sits_near_a_range_edge(figure, expected):
         assert text == ""
     else:
         assert "would likely differ on a faster or slower machine" in text and f"edge ({expected} " in text
+
+
+def test_gap_trials_needed_is_where_the_two_gaps_intervals_stop_overlapping():
+    big = [1.30, 1.45, 1.50, 1.55, 1.70]  # per-round ratios where the gap is claimed larger
+    small = [1.05, 1.20, 1.25, 1.30, 1.45]  # 5 rounds: [1.30, 1.70] and [1.05, 1.45] overlap
+    n = gap_trials_needed(big, small)
+    assert n is not None and n > 5
+    assert gap_trials_needed([1.2, 1.3, 1.4], [1.2, 1.3, 1.4]) is None  # the same gap: never apart
+
+
+def test_an_overlapping_gap_names_the_rounds_that_would_separate_it():
+    big = Figure("express/fastapi", "cpu users=2 rps", 1.5, 1.3, 1.7, "×", 5, interval_kind="94% CI", paired=True)
+    small = Figure("express/fastapi", "crud users=4 rps", 1.25, 1.05, 1.45, "×", 5, interval_kind="94% CI",
+                   paired=True)
+    outcome = CheckOutcome("main", "", "inconclusive", "gap …: the intervals overlap", [big, small])
+    facts = Facts(gaps={0: ([1.30, 1.45, 1.50, 1.55, 1.70], [1.05, 1.20, 1.25, 1.30, 1.45])})
+    (step,) = steps_to_decide([outcome], facts)
+    assert step.startswith("about ") and "rounds" in step and "gaps" in step

@@ -28,6 +28,7 @@ class Facts:
     top_steps: dict[str, float] = field(default_factory=dict)  # scenario -> its sweep's top users step
     values: dict[int, list[float]] = field(default_factory=dict)  # outcome index -> per-trial (or per-round) values
     bounds: dict[int, tuple[float | None, float | None]] = field(default_factory=dict)  # outcome index -> range
+    gaps: dict[int, tuple[list[float], list[float]]] = field(default_factory=dict)  # a gap's per-round ratios
 
 
 def trials_needed(values: list[float], lo: float | None, hi: float | None) -> int | None:
@@ -39,9 +40,35 @@ def trials_needed(values: list[float], lo: float | None, hi: float | None) -> in
     if len(values) < 2 or max(values) == min(values):
         return None
     for n in range(max(len(values) + 1, 3), MAX_TRIALS + 1):
-        spread = np.quantile(values, [(i - 0.5) / n for i in range(1, n + 1)])
-        ci = median_order_ci(spread, CONFIDENCE)
+        ci = median_order_ci(_at_spread(values, n), CONFIDENCE)
         if _clear(ci.low, ci.high, lo, hi):
+            return n
+    return None
+
+
+def _at_spread(values: list[float], n: int) -> list[float]:
+    """n values spread as the observed ones: their quantiles (i − ½)/n, linearly interpolated."""
+    return list(np.quantile(values, [(i - 0.5) / n for i in range(1, n + 1)]))
+
+
+def _gap(low: float, high: float) -> tuple[float, float]:
+    """A ratio's interval as the gap max(r, 1/r) ≥ 1 (as judge.gap_factor maps it)."""
+    if low <= 1 <= high:
+        return 1.0, max(high, 1 / low if low > 0 else math.inf)
+    if high < 1:
+        return 1 / high, (1 / low if low > 0 else math.inf)
+    return low, high
+
+
+def gap_trials_needed(big: list[float], small: list[float]) -> int | None:
+    """The fewest rounds at which the two gaps' exact intervals (per-round ratios spread as observed,
+    as in trials_needed) would no longer overlap, either way; None without spread or beyond MAX_TRIALS."""
+    if min(len(big), len(small)) < 2 or min(big + small) <= 0:
+        return None
+    for n in range(max(len(big), len(small)) + 1, MAX_TRIALS + 1):
+        a, b = (median_order_ci(_at_spread(v, n), CONFIDENCE) for v in (big, small))
+        (a_low, a_high), (b_low, b_high) = _gap(a.low, a.high), _gap(b.low, b.high)
+        if a_low > b_high or a_high < b_low:
             return n
     return None
 
@@ -95,6 +122,11 @@ def _figure_steps(index: int, outcome: CheckOutcome, figure: Figure, facts: Fact
                 if top else f"a sweep reaching above its top step{above}"]
     if not figure.has_interval:
         return ["at least 3 trials per target: fewer give no interval (5 give one of 94% coverage)"]
+    if index in facts.gaps:
+        n = gap_trials_needed(*facts.gaps[index])
+        return [f"about {n} rounds instead of {figure.n}: at the spread observed, the two gaps' exact intervals "
+                f"(at least 95% coverage) would no longer overlap" if n else
+                "a change of the setup, not more rounds: the two gaps are too alike to tell apart"]
     lo, hi = facts.bounds.get(index, (None, None))
     n = trials_needed(facts.values.get(index, []), lo, hi)
     if n is not None:

@@ -12,8 +12,9 @@ from harness.claims.headline import figure_words, headline
 from harness.claims.judge import Context, ratio_figures
 from harness.claims.machine import display, near_edge
 from harness.claims.outcomes import ClaimVerdict
-from harness.claims.schema import CompareCheck, RangeCheck, RatioCheck
+from harness.claims.schema import CompareCheck, GapCheck, GapPlace, Place, RangeCheck, RatioCheck
 from harness.claims.view import Missing, common_step, read_sample
+from harness.results import Step
 
 FOREIGN = ("server_foreign_cpu_pct", "loadgen_foreign_cpu_pct")  # CPU others took from a role's cores
 
@@ -39,13 +40,33 @@ def run_facts(v: ClaimVerdict, ctx: Context) -> Facts:
     scenarios = v.claim.scenarios()
     foreign = {s: max(_values(ctx, s, FOREIGN), default=0.0) for s in scenarios}
     tops = {s: grid[-1] for s in scenarios if (grid := ctx.view.grid(s, "users"))}
-    values, bounds = {}, {}
+    values, bounds, gaps = {}, {}, {}
     for index, check in enumerate(_checks(v)):
         try:
-            values[index], bounds[index] = _check_values(check, ctx)
+            if isinstance(check, GapCheck):
+                gaps[index] = _gap_values(check, ctx)
+            else:
+                values[index], bounds[index] = _check_values(check, ctx)
         except (Missing, TypeError):
             continue
-    return Facts({s: f for s, f in foreign.items() if f > 0}, tops, values, bounds)
+    return Facts({s: f for s, f in foreign.items() if f > 0}, tops, values, bounds, gaps)
+
+
+def _round_ratios(ctx: Context, a: str, b: str, place: Place | GapPlace, metric: str, step: str,
+                  transform: str = "none") -> list[float]:
+    """a/b per round (trial i of each target), as the paired ratio's median is taken."""
+    sa, sb = (read_sample(ctx.view, t, place, metric, step, transform) for t in (a, b))
+    rounds = dict(zip(sb.trials, sb.values, strict=True))
+    return [x / rounds[t] for t, x in zip(sa.trials, sa.values, strict=True) if rounds.get(t)]
+
+
+def _gap_values(check: GapCheck, ctx: Context) -> tuple[list[float], list[float]]:
+    pair = [check.numerator, check.denominator]
+    big_step = common_step(ctx.view, pair, check.larger, check.metric)
+    small_step = common_step(ctx.view, pair, check.smaller, check.metric,
+                             {k: v for k, v in Step(big_step).params.items() if isinstance(v, float)})
+    return (_round_ratios(ctx, *pair, check.larger, check.metric, big_step),
+            _round_ratios(ctx, *pair, check.smaller, check.metric, small_step))
 
 
 def _values(ctx: Context, scenario: str, metrics: tuple[str, ...]) -> list[float]:
@@ -62,9 +83,7 @@ def _check_values(check: object, ctx: Context) -> tuple[list[float], tuple[float
     if isinstance(check, RatioCheck | CompareCheck):
         a, b = (check.numerator, check.denominator) if isinstance(check, RatioCheck) else (check.lower, check.higher)
         step = common_step(ctx.view, [a, b], check, check.metric)
-        sa, sb = (read_sample(ctx.view, t, check, check.metric, step, check.transform) for t in (a, b))
-        rounds = dict(zip(sb.trials, sb.values, strict=True))
-        ratios = [x / rounds[t] for t, x in zip(sa.trials, sa.values, strict=True) if rounds.get(t)]
+        ratios = _round_ratios(ctx, a, b, check, check.metric, step, check.transform)
         return ratios, ((check.min, check.max) if isinstance(check, RatioCheck) else (None, 1.0))
     raise TypeError("no values for this check")
 
