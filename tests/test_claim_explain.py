@@ -135,3 +135,14 @@ def test_an_overlapping_gap_names_the_rounds_that_would_separate_it():
     facts = Facts(gaps={0: ([1.30, 1.45, 1.50, 1.55, 1.70], [1.05, 1.20, 1.25, 1.30, 1.45])})
     (step,) = steps_to_decide([outcome], facts)
     assert step.startswith("about ") and "rounds" in step and "gaps" in step
+
+
+def test_a_flagged_outcome_gets_its_flags_step_and_no_count_of_trials():
+    clear = Figure("express/fastapi", "cpu users=2 rps", 5.4, 5.3, 5.5, "×", 5, interval_kind="94% CI", paired=True)
+    flagged = Figure("express/fastapi", "crud users=4 rps", 0.66, 0.65, 0.67, "×", 5,
+                     flags=("little_law:users=4",), interval_kind="94% CI", paired=True)
+    outcome = CheckOutcome("main", "", "inconclusive", "", [clear, flagged])
+    facts = Facts(gaps={0: ([5.3, 5.35, 5.4, 5.45, 5.5], [0.65, 0.655, 0.66, 0.665, 0.67])})
+    (step,) = steps_to_decide([outcome], facts)
+    assert "Little's law" in step
+    assert gap_trials_needed(*facts.gaps[0]) is None  # apart already at 5 rounds: more would not be the step

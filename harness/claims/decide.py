@@ -39,10 +39,10 @@ def trials_needed(values: list[float], lo: float | None, hi: float | None) -> in
     median sits on a bound, or beyond MAX_TRIALS."""
     if len(values) < 2 or max(values) == min(values):
         return None
-    for n in range(max(len(values) + 1, 3), MAX_TRIALS + 1):
+    for n in range(max(len(values), 3), MAX_TRIALS + 1):
         ci = median_order_ci(_at_spread(values, n), CONFIDENCE)
         if _clear(ci.low, ci.high, lo, hi):
-            return n
+            return n if n > len(values) else None  # clear already: trials are not what keeps it open
     return None
 
 
@@ -65,11 +65,12 @@ def gap_trials_needed(big: list[float], small: list[float]) -> int | None:
     as in trials_needed) would no longer overlap, either way; None without spread or beyond MAX_TRIALS."""
     if min(len(big), len(small)) < 2 or min(big + small) <= 0:
         return None
-    for n in range(max(len(big), len(small)) + 1, MAX_TRIALS + 1):
+    start = max(len(big), len(small), 3)
+    for n in range(start, MAX_TRIALS + 1):
         a, b = (median_order_ci(_at_spread(v, n), CONFIDENCE) for v in (big, small))
         (a_low, a_high), (b_low, b_high) = _gap(a.low, a.high), _gap(b.low, b.high)
         if a_low > b_high or a_high < b_low:
-            return n
+            return n if n > start else None  # apart already: rounds are not what keeps it open
     return None
 
 
@@ -85,8 +86,10 @@ def steps_to_decide(outcomes: list[CheckOutcome], facts: Facts) -> list[str]:
     for index, outcome in enumerate(outcomes):
         if outcome.verdict != "inconclusive":
             continue
-        for figure in outcome.figures:
-            steps += _flag_steps(figure, facts) or _figure_steps(index, outcome, figure, facts)
+        # a flagged figure decides nothing whatever its interval: its flag's step comes first and alone
+        flagged = [step for figure in outcome.figures for step in _flag_steps(figure, facts)]
+        steps += flagged or [step for figure in outcome.figures
+                             for step in _figure_steps(index, outcome, figure, facts)]
     return list(dict.fromkeys(steps))
 
 
