@@ -46,7 +46,9 @@ two-sample percentile bootstrap, labelled "bootstrap CI" (its coverage is nomina
 
 Modules: schema.py the claims file; view.py a target's figure read from the run (harness.results.RunView)
 and its intervals; judge.py one judge per check type; outcomes.py what judging gives and its texts;
-verdict.py a claim's verdict from its checks. The terminal's claims table: harness.present.tables.
+verdict.py a claim's verdict from its checks and parts; headline.py, decide.py, machine.py and explain.py
+its words for a writer (the plain sentence, what would decide it, its machine dependence). The terminal's
+claims table: harness.present.tables.
 """
 
 from harness.claims.outcomes import CheckOutcome, ClaimVerdict
