@@ -11,7 +11,7 @@ from harness.claims.decide import Facts, steps_to_decide
 from harness.claims.headline import figure_words, headline
 from harness.claims.judge import Context, ratio_figures
 from harness.claims.machine import display, near_edge
-from harness.claims.outcomes import ClaimVerdict
+from harness.claims.outcomes import READINGS_DISAGREE, ClaimVerdict
 from harness.claims.schema import CompareCheck, GapCheck, GapPlace, Place, RangeCheck, RatioCheck
 from harness.claims.view import Missing, common_step, read_sample
 from harness.results import Step
@@ -21,6 +21,8 @@ FOREIGN = ("server_foreign_cpu_pct", "loadgen_foreign_cpu_pct")  # CPU others to
 
 def explain(v: ClaimVerdict, ctx: Context) -> ClaimVerdict:
     decide = steps_to_decide(_deciding(v), run_facts(v, ctx))
+    if v.verdict == "inconclusive" and v.reason.startswith(READINGS_DISAGREE):  # readings_must_agree, and they did not
+        decide.append(f"which definition the article means: {v.reason.removeprefix(READINGS_DISAGREE).split('. ')[0]}")
     machine = machine_notes(v, ctx)
     explained = replace(v, decide=decide, machine=machine)
     near = [note for note in machine if "would likely differ" in note]

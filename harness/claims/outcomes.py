@@ -11,6 +11,9 @@ from harness.claims.schema import Claim
 from harness.claims.view import Figure
 
 
+READINGS_DISAGREE = "the verdict depends on the reading: "  # a reason's start when readings must agree and do not
+
+
 @dataclass(frozen=True)
 class CheckOutcome:
     reading: str

@@ -11,7 +11,7 @@ from dataclasses import replace
 
 from harness.claims.explain import explain
 from harness.claims.judge import Context, judge_check
-from harness.claims.outcomes import CheckOutcome, ClaimVerdict, PartVerdict
+from harness.claims.outcomes import READINGS_DISAGREE, CheckOutcome, ClaimVerdict, PartVerdict
 from harness.claims.schema import Claim, ClaimsFile, load_claims
 from harness.results import RunResults, RunView
 
@@ -95,7 +95,7 @@ def _agreement(first: str, readings: dict[str, tuple[str, str]]) -> tuple[str, s
     verdict, reason = readings[first]
     if len(set(judged.values())) > 1:
         split = ", ".join(f"the {r} reading gives {v}" for r, v in judged.items())
-        return "inconclusive", f"the verdict depends on the reading: {split}. {reason}"
+        return "inconclusive", f"{READINGS_DISAGREE}{split}. {reason}"
     if len(judged) > 1:
         return verdict, f"{reason} (same verdict in every reading: {', '.join(judged)})"
     return verdict, reason
