@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from harness.claims.schema import Claim
 from harness.claims.view import Figure
 
-
 READINGS_DISAGREE = "the verdict depends on the reading: "  # a reason's start when readings must agree and do not
 
 
