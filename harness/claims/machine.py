@@ -17,7 +17,7 @@ def display(label: str) -> str:
 def near_edge(figure: Figure, lo: float | None, hi: float | None, fraction: float) -> str:
     """"" unless the median lies within `fraction` of an edge of [lo, hi] (relative to the edge) or
     within its interval's width of it: then a machine some percent faster or slower moves it across."""
-    width = (figure.high - figure.low) if figure.has_interval else 0.0  # type: ignore[operator]
+    width = figure.high - figure.low if figure.low is not None and figure.high is not None else 0.0
     edges = [e for e in (lo, hi) if e is not None and e != 0]
     near = [e for e in edges if abs(figure.value - e) <= max(fraction * abs(e), width)]
     if not near:
