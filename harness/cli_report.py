@@ -1,4 +1,4 @@
-"""Argument setup and mapping for `bench report RUN_DIR [--claims FILE]`."""
+"""Argument setup and mapping for `bench report RUN_DIR [RUN_DIR …] [--claims FILE] [--out DIR]`."""
 
 from __future__ import annotations
 
@@ -11,23 +11,51 @@ from rich.console import Console
 
 def add_commands(sub: argparse._SubParsersAction, add_common: Callable[[argparse.ArgumentParser], None],
                  positive_int: Callable[[str], int]) -> None:
-    p = sub.add_parser("report", help="judge the article's claims and write the report of a stored run")
-    p.add_argument("run_dir", metavar="RUN_DIR", help="a run directory (with results.json)")
+    p = sub.add_parser("report", help="judge the article's claims and write the report of a stored run; "
+                                      "with several runs, their verdicts side by side")
+    p.add_argument("run_dirs", metavar="RUN_DIR", nargs="+",
+                   help="a run directory (with results.json); several: the claims of each side by side, with "
+                        "their environments (e.g. two machines, native and docker)")
     p.add_argument("--claims", metavar="FILE", help="claims file (default: claims.toml at the repository's root)")
+    p.add_argument("--out", metavar="DIR", default=".",
+                   help="with several runs: where side-by-side.md and .html go (default: the current directory)")
     p.set_defaults(func=cmd_report)
 
 
+def _console() -> Console:
+    console = Console()
+    return console if console.is_terminal else Console(width=160)  # a log file or CI: do not fold to 80 columns
+
+
 def cmd_report(args: argparse.Namespace) -> int:
-    from harness.present.tables import verdicts_table
+    if len(args.run_dirs) > 1:
+        return cmd_side_by_side(args)
+    from harness.present.tables import styled, verdicts_table
     from harness.report.build import write_report
 
-    run_dir = Path(args.run_dir)
+    run_dir = Path(args.run_dirs[0])
     written = write_report(run_dir, Path(args.claims) if args.claims else None)
-    console = Console()
-    if not console.is_terminal:
-        console = Console(width=160)  # a log file or CI: do not fold the table to 80 columns
+    console = _console()
     console.print(verdicts_table(written.verdicts, f"{written.run_id}: the article's claims"))
+    console.print("In plain words:")
+    for v in written.verdicts:
+        console.print(f"  {v.claim.id} ({styled(v.verdict)}): {v.headline}", highlight=False)
     console.print(f"Report written into {run_dir}:")
     for path in written.paths:
+        console.print(f"  {path}", highlight=False)
+    return 0
+
+
+def cmd_side_by_side(args: argparse.Namespace) -> int:
+    from harness.claims import load_claims
+    from harness.present.tables import side_by_side_table
+    from harness.report.side_by_side import write_side_by_side
+
+    claims = load_claims(Path(args.claims) if args.claims else None)
+    columns, paths = write_side_by_side([Path(d) for d in args.run_dirs], claims, Path(args.out))
+    console = _console()
+    console.print(side_by_side_table(columns))
+    console.print("Written:")
+    for path in paths:
         console.print(f"  {path}", highlight=False)
     return 0

@@ -101,10 +101,14 @@ def test_claims_csv_has_every_claim_with_a_verdict_and_a_reason(rendered):
     run_dir, _, _ = rendered
     with (run_dir / "claims.csv").open() as f:
         rows = list(csv.DictReader(f))
-    assert list(rows[0]) == ["id", "claim", "scenario", "metric", "measured", "expected", "verdict", "reason"]
+    assert list(rows[0]) == ["id", "claim", "scenario", "metric", "measured", "expected", "verdict", "reason",
+                             "parts", "headline", "would_decide", "machine"]
     assert [r["id"] for r in rows] == ALL_IDS
     for row in rows:
         assert row["verdict"] in VERDICTS and row["reason"].strip(), row
+        assert row["headline"].startswith("The article says: "), row  # every claim has a plain sentence
+        if row["verdict"] == "inconclusive":
+            assert row["would_decide"].strip(), row  # and an undecided one names what would decide it
     by_id = {r["id"]: r for r in rows}
     # the fixture: one trial of crud, FastAPI 1,173 req/s and Express 773 req/s: one round decides nothing
     assert by_id["P2"]["verdict"] == "inconclusive" and "no CI: not judged" in by_id["P2"]["reason"]
@@ -112,6 +116,7 @@ def test_claims_csv_has_every_claim_with_a_verdict_and_a_reason(rendered):
     # both targets idle below 80 MB, in both readings of MB, but in 2 trials only: no CI
     assert by_id["P5"]["verdict"] == "inconclusive" and "MB = 2^20 B" in by_id["P5"]["measured"]
     assert by_id["F1"]["verdict"] == "supported" and by_id["E1"]["verdict"] == "not checkable"
+    assert by_id["P4"]["parts"].count(": ") == 3 and by_id["P5"]["parts"].count(": ") == 3  # a verdict per part
 
 
 def test_report_html_is_self_contained_with_embedded_images(rendered):

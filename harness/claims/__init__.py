@@ -12,6 +12,11 @@ A claim is a list of checks, each a small rule read from the file (no code per c
 Checks may carry a `reading` (an alternative definition, e.g. MB vs MiB); the first reading decides
 the verdict, others are reported beside it, unless the claim sets readings_must_agree.
 
+A claim of several statements names each check's `part` (P4: Express's range, FastAPI's range, Express
+faster): every part gets its own verdict, and the claim's follows the parts' rule stated in claims.toml
+(verdict.overall_from_parts): mixed → "partly supported"; a refuted part and none supported → refuted;
+supported parts with undecided ones → inconclusive, naming the parts that hold.
+
 Verdicts (the rules, in order):
   not checkable  a figure the check needs is not in the run (scenario not run, metric not recorded)
   inconclusive   a figure carries a blocking flag (noisy, load generator saturated, Little's law failed):
@@ -41,7 +46,9 @@ two-sample percentile bootstrap, labelled "bootstrap CI" (its coverage is nomina
 
 Modules: schema.py the claims file; view.py a target's figure read from the run (harness.results.RunView)
 and its intervals; judge.py one judge per check type; outcomes.py what judging gives and its texts;
-verdict.py a claim's verdict from its checks. The terminal's claims table: harness.present.tables.
+verdict.py a claim's verdict from its checks and parts; headline.py, decide.py, machine.py and explain.py
+its words for a writer (the plain sentence, what would decide it, its machine dependence). The terminal's
+claims table: harness.present.tables.
 """
 
 from harness.claims.outcomes import CheckOutcome, ClaimVerdict

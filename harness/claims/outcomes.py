@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from harness.claims.schema import Claim
 from harness.claims.view import Figure
 
+READINGS_DISAGREE = "the verdict depends on the reading: "  # a reason's start when readings must agree and do not
+
 
 @dataclass(frozen=True)
 class CheckOutcome:
@@ -20,6 +22,7 @@ class CheckOutcome:
     figures: list[Figure] = field(default_factory=list)  # what the verdict was decided on
     context: list[Figure] = field(default_factory=list)  # each target's own figure behind a ratio
     measured_text: str = ""  # for checks without figures (behaviour, code)
+    part: str = ""  # the claim's statement this check judges (claims.toml `part`); "" for the whole claim
 
     def shown(self, short: bool = False) -> list[Figure]:
         """Short: the figures decided on, and a target's own figure only when it was above the top step."""
@@ -39,11 +42,25 @@ def grouped(figures: list[Figure]) -> list[str]:
 
 
 @dataclass(frozen=True)
+class PartVerdict:
+    """One statement of a claim with several (claims.toml `part`), judged on the deciding reading."""
+
+    name: str
+    verdict: str
+    reason: str
+
+
+@dataclass(frozen=True)
 class ClaimVerdict:
     claim: Claim
     verdict: str
     reason: str
     outcomes: list[CheckOutcome]
+    parts: list[PartVerdict] = field(default_factory=list)  # [] for a claim of one statement
+    decided_by: str = ""  # the reading whose verdict this is
+    headline: str = ""  # the claim in plain words: the article, this machine, what follows
+    decide: list[str] = field(default_factory=list)  # for an undecided claim: the steps that would decide it
+    machine: list[str] = field(default_factory=list)  # machine-independent readings beside absolute figures
 
     def measured(self, short: bool = False) -> str:
         """Every figure once, grouped by reading and by where it was read."""

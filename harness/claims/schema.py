@@ -18,8 +18,8 @@ from harness.flags import blocking_defaults
 from harness.present.numbers import number as fmt
 
 DEFAULT_CLAIMS = Path(__file__).resolve().parent.parent.parent / "claims.toml"
-VERDICTS = ("supported", "refuted", "inconclusive", "not checkable")
-Verdict = Literal["supported", "refuted", "inconclusive", "not checkable"]
+VERDICTS = ("supported", "partly supported", "refuted", "inconclusive", "not checkable")
+Verdict = Literal["supported", "refuted", "inconclusive", "not checkable"]  # of one check (a code check's)
 
 
 class _Strict(BaseModel):
@@ -30,10 +30,16 @@ class Policy(_Strict):
     # a figure of fewer than 3 trials has no CI: by default it decides nothing
     single_trial: Literal["point", "inconclusive"] = "inconclusive"
     blocking_flags: list[str] = Field(default_factory=blocking_defaults)
+    # a contender's bare runtime (a baseline target): the framework's cost over it is machine-independent
+    baselines: dict[str, str] = Field(default_factory=dict)
+    # an absolute figure whose median lies within this fraction of a range's edge (or within its CI's
+    # width) would likely be judged otherwise on a faster or slower machine
+    near_edge_fraction: float = Field(default=0.15, ge=0, le=1)
 
 
 class _Check(_Strict):
     reading: str = "main"  # an alternative definition of the claim; the first one decides
+    part: str = ""  # one statement of a claim with several (P4: "Express's range"); judged on its own
 
 
 class _Bounds(_Check):
@@ -154,6 +160,10 @@ class Claim(_Strict):
 
     def readings(self) -> list[str]:
         return list(dict.fromkeys(c.reading for c in self.checks))
+
+    def parts(self) -> list[str]:
+        """The named parts, in the file's order; [] for a claim of one statement."""
+        return list(dict.fromkeys(c.part for c in self.checks if c.part))
 
     def scenarios(self) -> list[str]:
         found: list[str] = []

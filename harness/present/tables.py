@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from harness.claims import ClaimVerdict
     from harness.compare import CompareResult
     from harness.history import History
+    from harness.report.side_by_side import RunColumn
 
 HEADLINE = {
     "load": ["rps", "latency_p50_ms", "latency_p99_ms", "error_rate", "server_cpu_pct", "server_rss_mb",
@@ -24,7 +25,8 @@ HEADLINE = {
     "cold_start": ["cold_start_ms", "listen_ms", "rss_idle_mb", "uss_idle_mb"],
 }
 ALL_HEADLINES = [m for metrics in HEADLINE.values() for m in metrics]
-VERDICT_STYLE = {"supported": "green", "refuted": "red", "inconclusive": "yellow", "not checkable": "dim",
+VERDICT_STYLE = {"supported": "green", "partly supported": "cyan", "refuted": "red",
+                 "inconclusive": "yellow", "not checkable": "dim",
                  "regression": "bold red", "improvement": "green", "too few trials": "yellow", "changed": "cyan",
                  "unconfirmed": "magenta"}
 
@@ -78,7 +80,24 @@ def verdicts_table(verdicts: list[ClaimVerdict], title: str = "The article's cla
                           ("reason", 56)):
         table.add_column(column, overflow="fold", max_width=width)
     for v in verdicts:
-        table.add_row(v.claim.id, v.claim.claim, v.measured(short=True), styled(v.verdict), v.reason)
+        parts = "".join(f"\n{p.name}: {styled(p.verdict)}" for p in v.parts)
+        table.add_row(v.claim.id, v.claim.claim, v.measured(short=True), styled(v.verdict) + parts, v.reason)
+    return table
+
+
+def side_by_side_table(columns: list[RunColumn]) -> Table:
+    """Several runs' environments, then each claim's verdict and headline figures per run."""
+    from harness.report.side_by_side import claim_rows, environment_rows
+
+    names = [c.name for c in columns]
+    table = Table(title=f"The article's claims on {len(columns)} runs", title_justify="left", show_lines=True)
+    for column, width in (("id", None), ("claim", 28), *((n, 48) for n in names), ("across runs", 22)):
+        table.add_column(column, overflow="fold", max_width=width)
+    for row in environment_rows(columns):
+        table.add_row("", f"[dim]{row[0]}[/]", *row[1:], "")
+    for claim_id, claim, *cells, across in claim_rows(columns):
+        table.add_row(claim_id, claim, *(styled(c.split(" — ")[0], c) for c in cells),
+                      styled("inconclusive" if across.startswith("differs") else "", across))
     return table
 
 

@@ -22,7 +22,8 @@ from harness.results import Summary
 
 COLORS = {"fastapi": "#0072B2", "express": "#D55E00"}  # Okabe-Ito blue and vermillion: colour-blind safe
 SPARE_COLORS = ["#009E73", "#CC79A7", "#E69F00", "#56B4E9"]
-VERDICT_COLORS = {"supported": "#1a9850", "refuted": "#d73027", "inconclusive": "#e6a700", "not checkable": "#9e9e9e"}
+VERDICT_COLORS = {"supported": "#1a9850", "partly supported": "#91cf60", "refuted": "#d73027",
+                  "inconclusive": "#e6a700", "not checkable": "#9e9e9e"}
 BLOCKING = tuple(f.name for f in FLAGS if f.blocks_verdict)  # a figure with one of these is drawn as flagged
 FLAGGED_LABEL = "× flagged: " + ", ".join(f.legend for f in FLAGS if f.blocks_verdict)
 DPI = 110

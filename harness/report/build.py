@@ -19,7 +19,8 @@ from harness.report.markdown import to_markdown
 from harness.report.plots import PLOTS, render
 from harness.results import atomic_write_text
 
-CSV_COLUMNS = ["id", "claim", "scenario", "metric", "measured", "expected", "verdict", "reason"]
+CSV_COLUMNS = ["id", "claim", "scenario", "metric", "measured", "expected", "verdict", "reason", "parts", "headline",
+               "would_decide", "machine"]
 
 
 @dataclass(frozen=True)
@@ -63,7 +64,9 @@ def draw_plots(data: RunData, directory: Path) -> Plots:
 def claims_csv_rows(verdicts: list[ClaimVerdict]) -> list[dict[str, str]]:
     return [{"id": v.claim.id, "claim": v.claim.claim, "scenario": "; ".join(v.claim.scenarios()),
              "metric": "; ".join(v.claim.metrics()), "measured": v.measured(), "expected": v.expected(),
-             "verdict": v.verdict, "reason": v.reason} for v in verdicts]
+             "verdict": v.verdict, "reason": v.reason, "parts": "; ".join(f"{p.name}: {p.verdict}" for p in v.parts),
+             "headline": v.headline, "would_decide": "; ".join(v.decide), "machine": "; ".join(v.machine)}
+            for v in verdicts]
 
 
 def write_claims_csv(verdicts: list[ClaimVerdict], path: Path) -> Path:

@@ -85,6 +85,8 @@ def _claims_section(data: RunData, plots: Plots) -> list[Block]:
         Para("Each claim of the article, judged on this run (details per claim below). Ratios are Express over "
              "FastAPI; values are medians across trials with a CI in brackets, labelled with its real coverage "
              "(e.g. 94% for 5 trials); ratios are medians of per-round ratios."),
+        Bullets([f"{v.claim.id} ({v.verdict}): {v.headline}" for v in data.verdicts]),
+        Para("In detail, with the figures' names and the flags:"),
         Table(["id", "claim", "measured", "expected", "verdict", "reason"], claims_rows(data.verdicts)),
         *plots.show("claims_overview"),
     ]
@@ -174,10 +176,17 @@ def _one_claim(v: ClaimVerdict, plots: Plots) -> list[Block]:
     facts = [f"Verdict: {v.verdict}. {v.reason}"]
     facts += [f"{label}: {text}" for label, text in (("The article", c.figure), ("Definition used", c.definition),
                                                       ("Tolerance", c.tolerance)) if text]
-    blocks: list[Block] = [Heading(f"{c.id}: {v.verdict}", 3, f"claim-{c.id}"), Para(c.claim), Bullets(facts)]
-    blocks.append(Table(["reading", "expected", "measured", "verdict", "reason"],
-                        [[o.reading, o.expected, "; ".join(o.measured()) or "—", o.verdict, o.reason]
-                         for o in v.outcomes]))
+    blocks: list[Block] = [Heading(f"{c.id}: {v.verdict}", 3, f"claim-{c.id}"), Para(c.claim)]
+    blocks += [Para(v.headline)] if v.headline else []
+    if v.parts:
+        blocks.append(Table(["part of the claim", "verdict"], [[p.name, p.verdict] for p in v.parts]))
+    for title, items in (("What would decide it", v.decide), ("Beside the absolute figures", v.machine)):
+        blocks += [Para(f"{title}:"), Bullets(items)] if items else []
+    blocks.append(Bullets(facts))
+    part = ["part"] if v.parts else []
+    blocks.append(Table(["reading", *part, "expected", "measured", "verdict", "reason"],
+                        [[o.reading, *([o.part or "—"] if v.parts else []), o.expected,
+                          "; ".join(o.measured()) or "—", o.verdict, o.reason] for o in v.outcomes]))
     for name in plots.for_claim(v):
         blocks += plots.show(name)
     return blocks

@@ -1,4 +1,9 @@
-"""report.html from the report's blocks: one self-contained file, images embedded as base64 PNG."""
+"""report.html from the report's blocks: one self-contained file, images embedded as base64 PNG.
+
+A Content-Security-Policy forbids every fetch but data: images and the inline style, so a browser
+loads nothing from anywhere (tests/test_report_browser.py checks it in Chromium); wide tables scroll
+inside their own box, so the page reads at a phone's width.
+"""
 
 from __future__ import annotations
 
@@ -8,17 +13,24 @@ from html import escape
 
 from harness.report.blocks import Block, Bullets, Code, Heading, Image, Para, Ref, Table
 
-VERDICT_CLASS = {"supported": "ok", "refuted": "bad", "inconclusive": "doubt", "not checkable": "na"}
+VERDICT_CLASS = {"supported": "ok", "partly supported": "part", "refuted": "bad", "inconclusive": "doubt",
+                 "not checkable": "na"}
 STYLE = """
 body { font: 15px/1.45 system-ui, sans-serif; max-width: 78rem; margin: 2rem auto; padding: 0 1rem; color: #222; }
-table { border-collapse: collapse; margin: 1rem 0; font-size: 13px; }
+.wide { overflow-x: auto; margin: 1rem 0; }
+table { border-collapse: collapse; font-size: 13px; }
 th, td { border: 1px solid #ccc; padding: 4px 8px; vertical-align: top; text-align: left; }
 th { background: #f3f3f3; }
-td.ok { background: #d9f2d9; } td.bad { background: #f8d0cc; } td.doubt { background: #fdf0c2; }
+td.ok { background: #d9f2d9; } td.part { background: #e8f4c8; }
+td.bad { background: #f8d0cc; } td.doubt { background: #fdf0c2; }
 td.na { background: #eee; color: #555; }
 img { max-width: 100%; border: 1px solid #ddd; margin: 0.5rem 0 1rem; }
 pre { background: #f6f6f6; padding: 0.8rem; overflow-x: auto; }
+figure { margin: 0; }
+@media (max-width: 40rem) { body { margin: 1rem auto; font-size: 14px; } td, th { min-width: 4rem; } }
 """
+# nothing may be fetched: images are data: URIs, the style is inline; no script at all
+CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
 
 
 @singledispatch
@@ -51,7 +63,7 @@ def _td(text: str) -> str:
 def _(block: Table) -> str:
     head = "<tr>" + "".join(f"<th>{escape(h)}</th>" for h in block.header) + "</tr>"
     rows = "".join("<tr>" + "".join(_td(c) for c in row) + "</tr>" for row in block.rows)
-    return f"<table>{head}{rows}</table>"
+    return f'<div class="wide"><table>{head}{rows}</table></div>'
 
 
 @_render.register
@@ -73,5 +85,7 @@ def _(block: Code) -> str:
 
 def to_html(blocks: list[Block], title: str) -> str:
     body = "\n".join(_render(block) for block in blocks)
-    return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title>'
-            f"<style>{STYLE}</style></head>\n<body>\n{body}\n</body></html>\n")
+    return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+            f'<meta http-equiv="Content-Security-Policy" content="{CSP}">'
+            '<meta name="viewport" content="width=device-width, initial-scale=1">'
+            f"<title>{escape(title)}</title><style>{STYLE}</style></head>\n<body>\n{body}\n</body></html>\n")

@@ -1,0 +1,140 @@
+"""What would decide an undecided claim, computed from the run's own figures, not generic advice:
+the trials at which an exact interval would clear the claim's bound at the spread observed, more
+load-generator cores, a quieter machine, a sweep reaching above its top step, at least 3 trials."""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from harness.claims.outcomes import CheckOutcome
+from harness.claims.view import Figure
+from harness.flags import name_and_step
+from harness.present.numbers import number as fmt
+from harness.stats import median_order_ci
+
+MAX_TRIALS = 60  # beyond this, "more trials" is no practical step: the median sits too near the bound
+CONFIDENCE = 0.95  # the coverage an interval of the suggested trials reaches (exactly: median_order_ci)
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What the steps are computed from, read from the run beside the outcomes (harness.claims.explain)."""
+
+    foreign_cpu_pct: dict[str, float] = field(default_factory=dict)  # scenario -> most CPU others took, %
+    top_steps: dict[str, float] = field(default_factory=dict)  # scenario -> its sweep's top users step
+    values: dict[int, list[float]] = field(default_factory=dict)  # outcome index -> per-trial (or per-round) values
+    bounds: dict[int, tuple[float | None, float | None]] = field(default_factory=dict)  # outcome index -> range
+    gaps: dict[int, tuple[list[float], list[float]]] = field(default_factory=dict)  # a gap's per-round ratios
+
+
+def trials_needed(values: list[float], lo: float | None, hi: float | None) -> int | None:
+    """The fewest trials whose exact order-statistic interval of the median (median_order_ci, ≥ 95%
+    coverage) would lie wholly inside or outside [lo, hi], if new trials spread as the observed ones:
+    n trials are taken at the observed sample's quantiles (i − ½)/n, linearly interpolated between the
+    observed values (a sample of n at that spread, no random draw). None without spread, when the
+    median sits on a bound, or beyond MAX_TRIALS."""
+    if len(values) < 2 or max(values) == min(values):
+        return None
+    for n in range(max(len(values), 3), MAX_TRIALS + 1):
+        ci = median_order_ci(_at_spread(values, n), CONFIDENCE)
+        if _clear(ci.low, ci.high, lo, hi):
+            return n if n > len(values) else None  # clear already: trials are not what keeps it open
+    return None
+
+
+def _at_spread(values: list[float], n: int) -> list[float]:
+    """n values spread as the observed ones: their quantiles (i − ½)/n, linearly interpolated."""
+    return list(np.quantile(values, [(i - 0.5) / n for i in range(1, n + 1)]))
+
+
+def _gap(low: float, high: float) -> tuple[float, float]:
+    """A ratio's interval as the gap max(r, 1/r) ≥ 1 (as judge.gap_factor maps it)."""
+    if low <= 1 <= high:
+        return 1.0, max(high, 1 / low if low > 0 else math.inf)
+    if high < 1:
+        return 1 / high, (1 / low if low > 0 else math.inf)
+    return low, high
+
+
+def gap_trials_needed(big: list[float], small: list[float]) -> int | None:
+    """The fewest rounds at which the two gaps' exact intervals (per-round ratios spread as observed,
+    as in trials_needed) would no longer overlap, either way; None without spread or beyond MAX_TRIALS."""
+    if min(len(big), len(small)) < 2 or min(big + small) <= 0:
+        return None
+    start = max(len(big), len(small), 3)
+    for n in range(start, MAX_TRIALS + 1):
+        a, b = (median_order_ci(_at_spread(v, n), CONFIDENCE) for v in (big, small))
+        (a_low, a_high), (b_low, b_high) = _gap(a.low, a.high), _gap(b.low, b.high)
+        if a_low > b_high or a_high < b_low:
+            return n if n > start else None  # apart already: rounds are not what keeps it open
+    return None
+
+
+def _clear(low: float, high: float, lo: float | None, hi: float | None) -> bool:
+    """Whether [low, high] is wholly inside or wholly outside [lo, hi] (a bound at neither end)."""
+    lo_, hi_ = -math.inf if lo is None else lo, math.inf if hi is None else hi
+    return (lo_ <= low and high <= hi_) or high < lo_ or low > hi_
+
+
+def steps_to_decide(outcomes: list[CheckOutcome], facts: Facts) -> list[str]:
+    """For each undecided check, the concrete step that would decide it; each step once."""
+    steps: list[str] = []
+    for index, outcome in enumerate(outcomes):
+        if outcome.verdict != "inconclusive":
+            continue
+        # a flagged figure decides nothing whatever its interval: its flag's step comes first and alone
+        flagged = [step for figure in outcome.figures for step in _flag_steps(figure, facts)]
+        steps += flagged or [step for figure in outcome.figures
+                             for step in _figure_steps(index, outcome, figure, facts)]
+    return list(dict.fromkeys(steps))
+
+
+def _flag_steps(figure: Figure, facts: Facts) -> list[str]:
+    names: dict[str, list[str]] = {}
+    for flag in figure.flags:
+        name, step = name_and_step(flag)
+        names.setdefault(name, []).extend([step] if step else [])
+    scenario = figure.where.split()[0]
+    steps = []
+    if "loadgen_saturated" in names:
+        where = f" at {', '.join(names['loadgen_saturated'])}" if names["loadgen_saturated"] else ""
+        steps.append(f"more load-generator cores (--loadgen-cpus, --loadgen-workers): the load generator, "
+                     f"not the server, was the limit{where}")
+    if "noisy" in names or "disturbed" in names:
+        seen = facts.foreign_cpu_pct.get(scenario)
+        other = f": other programs took up to {fmt(seen)}% of a benchmark CPU" if seen else \
+            ": the trials varied by over 10%"
+        steps.append(f"a quieter machine{other}")
+    if "little_law" in names:
+        steps.append("a run whose throughput, latency and users agree (Little's law failed: requests queued "
+                     "outside the measurement)")
+    return steps
+
+
+def _figure_steps(index: int, outcome: CheckOutcome, figure: Figure, facts: Facts) -> list[str]:
+    scenario = figure.where.split()[0]
+    if figure.bound or (figure.high is not None and math.isinf(figure.high)):
+        top = facts.top_steps.get(scenario)
+        at_least = re.search(r"a top step of at least ([\d,.]+)", outcome.reason)
+        above = f" (at least {at_least.group(1)} users)" if at_least else ""
+        return [f"a sweep with a step above {fmt(top)} users{above}: some trials passed the top step"
+                if top else f"a sweep reaching above its top step{above}"]
+    if not figure.has_interval:
+        return ["at least 3 trials per target: fewer give no interval (5 give one of 94% coverage)"]
+    if index in facts.gaps:
+        n = gap_trials_needed(*facts.gaps[index])
+        return [f"about {n} rounds instead of {figure.n}: at the spread observed, the two gaps' exact intervals "
+                f"(at least 95% coverage) would no longer overlap" if n else
+                "a change of the setup, not more rounds: the two gaps are too alike to tell apart"]
+    lo, hi = facts.bounds.get(index, (None, None))
+    n = trials_needed(facts.values.get(index, []), lo, hi)
+    if n is not None:
+        return [f"about {n} trials instead of {figure.n}: at the spread observed, the exact interval of {n} "
+                f"(at least 95% coverage) would clear the claim's bound"]
+    if index in facts.values:
+        return [f"a change of the setup, not more trials: {figure.label}'s median sits on the claim's bound"]
+    return []

@@ -1,0 +1,105 @@
+"""Several stored runs side by side (`bench report RUN RUN …`): each claim's verdict and headline figures
+per run, under the runs' environments (host, CPU, cores, runtime), so that a writer can say "on both
+machines" or see where a verdict depends on the machine. Reads stored results only; draws no plot."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from harness.claims import ClaimsFile, ClaimVerdict, judge_claims
+from harness.claims.headline import figure_words, measured_figures
+from harness.cpus import format_cpu_list
+from harness.report.blocks import Block, Bullets, Heading, Para, Table
+from harness.report.html import to_html
+from harness.report.markdown import to_markdown
+from harness.results import RunResults, atomic_write_text, load_results
+
+FILENAME = "side-by-side"  # .md and .html
+
+
+@dataclass(frozen=True)
+class RunColumn:
+    directory: Path
+    results: RunResults
+    verdicts: list[ClaimVerdict]
+
+    @property
+    def name(self) -> str:
+        return self.results.run_id
+
+
+def load_columns(run_dirs: list[Path], claims: ClaimsFile) -> list[RunColumn]:
+    columns = []
+    for run_dir in run_dirs:
+        results = load_results(run_dir)
+        columns.append(RunColumn(run_dir, results, judge_claims(results, claims)))
+    return columns
+
+
+def environment_rows(columns: list[RunColumn]) -> list[list[str]]:
+    """One row per fact of the machine and the runtime, one column per run."""
+    envs = [c.results.environment for c in columns]
+    rows = [
+        ("host", lambda e: f"{e.get('hostname', '?')} ({e.get('os', '?')})"),
+        ("CPU", lambda e: str(e.get("cpu_model", "?"))),
+        ("cores", lambda e: f"{e.get('cpu_count_logical', '?')} logical (usable: "
+                            f"{format_cpu_list(e.get('cpus_usable', []))})"),
+        ("memory", lambda e: f"{e.get('memory_total_gb', '?')} GB"),
+        ("runtime", lambda e: str(e.get("runtime", "?"))),
+        ("Python / Node.js", lambda e: f"{e.get('python', '?')} / {e.get('node', '?')}"),
+    ]
+    out = [[label, *(text(e) for e in envs)] for label, text in rows]
+    out.append(["run created", *(c.results.created_at for c in columns)])
+    return out
+
+
+def verdict_cell(v: ClaimVerdict) -> str:
+    """"partly supported: Express 225 ms (219–244 ms, 94% CI, 5 trials); …" and the parts' verdicts."""
+    deciding = [o for o in v.outcomes if o.reading == (v.decided_by or v.outcomes[0].reading)]
+    figures = "; ".join(figure_words(f) for f in measured_figures(deciding))
+    parts = "; ".join(f"{p.name}: {p.verdict}" for p in v.parts)
+    return v.verdict + "".join(f" — {text}" for text in (parts, figures) if text)
+
+
+def agreement(verdicts: list[ClaimVerdict]) -> str:
+    found = list(dict.fromkeys(v.verdict for v in verdicts))
+    if len(found) == 1:
+        return f"{found[0]} on every run"
+    return "differs: " + ", ".join(found)
+
+
+def claim_rows(columns: list[RunColumn]) -> list[list[str]]:
+    rows = []
+    for index, first in enumerate(columns[0].verdicts):
+        per_run = [c.verdicts[index] for c in columns]
+        rows.append([first.claim.id, first.claim.claim, *(verdict_cell(v) for v in per_run), agreement(per_run)])
+    return rows
+
+
+def side_by_side_blocks(columns: list[RunColumn]) -> list[Block]:
+    names = [c.name for c in columns]
+    differ = [r[0] for r in claim_rows(columns) if r[-1].startswith("differs")]
+    return [
+        Heading(f"The article's claims on {len(columns)} runs: {', '.join(names)}", 1),
+        Para("Each claim's verdict per run with the figures it was decided on (medians, their CI with its real "
+             "coverage, trial counts); the last column says whether the runs agree. The runs' own reports "
+             "(bench report RUN) give the detail."),
+        Heading("Environments", 2, "environments"),
+        Table(["", *names], environment_rows(columns)),
+        Heading("Claims", 2, "claims"),
+        Table(["id", "claim", *names, "across runs"], claim_rows(columns)),
+        Bullets([f"The verdict differs between runs for {', '.join(differ)}: it depends on the machine or the "
+                 "runtime (or on noise); read each run's machine-independent figures (ratios) in its report."]
+                if differ else ["Every claim has the same verdict on every run."]),
+    ]
+
+
+def write_side_by_side(run_dirs: list[Path], claims: ClaimsFile, out: Path) -> tuple[list[RunColumn], list[Path]]:
+    columns = load_columns(run_dirs, claims)
+    blocks = side_by_side_blocks(columns)
+    out.mkdir(parents=True, exist_ok=True)
+    md, html = out / f"{FILENAME}.md", out / f"{FILENAME}.html"
+    atomic_write_text(md, to_markdown(blocks, out))
+    atomic_write_text(html, to_html(blocks, f"Claims on {len(columns)} runs"))
+    return columns, [md, html]
