@@ -228,12 +228,17 @@ class PreparedRun:
         return outcome
 
 
-def prepare_run(config: RunConfig) -> PreparedRun:
-    """Resolve and check everything that can be checked before the first trial."""
+def prepare_run(config: RunConfig, targets: list[Target] | None = None,
+                scenarios: list[Scenario] | None = None) -> PreparedRun:
+    """Resolve and check everything that can be checked before the first trial.
+
+    targets and scenarios, when given, replace what config names (`bench ab`: each target twice, from
+    two revisions' folders, and the scenarios with its number of rounds)."""
     run_name = check_run_name(default_run_name(config.profile) if config.run_name is None else config.run_name)
     swept = sweep_orphans()  # servers or Locust processes a killed run left: they would share the cores
-    targets = select_targets(discover_targets(config.targets_dir), config.targets)
-    chosen = select_scenarios(discover_scenarios(config.scenarios_dir), config.scenarios, config.profile)
+    targets = targets or select_targets(discover_targets(config.targets_dir), config.targets)
+    chosen = scenarios or select_scenarios(discover_scenarios(config.scenarios_dir), config.scenarios,
+                                           config.profile)
     scenarios = check_config(config, chosen)
     if not scenarios:
         raise BenchError(f"no scenario of the {config.profile!r} profile can run with --workers {config.workers}")
