@@ -14,7 +14,7 @@ import subprocess
 from pathlib import Path
 
 from harness.errors import BenchError
-from harness.targets import Target, install_digest
+from harness.targets import INSTALL_STAMP, Target, install_digest
 
 DIGEST_CHARS = 16
 COMPLETE = ".complete"  # written last: a folder without it is an interrupted install, redone
@@ -40,6 +40,7 @@ def install_cached(target: Target, cache_root: Path) -> bool:
         elif link.exists():
             shutil.rmtree(link)
         link.symlink_to(product.resolve(), target_is_directory=product.is_dir())
+    (target.directory / INSTALL_STAMP).write_text(install_digest(target))  # what the runtime checks: installed
     return installed
 
 
