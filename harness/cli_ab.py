@@ -41,6 +41,8 @@ def add_commands(sub: argparse._SubParsersAction, add_common: Callable[[argparse
     p.add_argument("--build-dir", default="build/ab", help="the revisions' folders and the install cache")
     p.add_argument("--name", help="run directory name (default: <UTC timestamp>-ab-<base>-<head>)")
     p.add_argument("--out", type=Path, help="folder for ab.md, ab.json and the CI files (default: the run's)")
+    p.add_argument("--reruns", type=int, default=0, choices=range(0, 4), metavar="N",
+                   help="re-run a round a neighbour disturbed up to N times (default 0: the ratios carry the drift)")
     p.add_argument("--keep", action="store_true", help="keep the revisions' folders under --build-dir")
     p.set_defaults(func=_internal_errors("ab", cmd_ab))
 
@@ -53,7 +55,7 @@ def cmd_ab(args: argparse.Namespace) -> int:
         profile=args.profile, rounds=args.rounds, threshold_pct=args.threshold_pct, alpha=args.alpha,
         runtime=args.runtime, build_dir=Path(args.build_dir), results_dir=Path(args.results_dir),
         scenarios_dir=Path(args.scenarios_dir), run_name=args.name, server_cpus=args.server_cpus,
-        loadgen_cpus=args.loadgen_cpus, keep=args.keep,
+        loadgen_cpus=args.loadgen_cpus, keep=args.keep, max_reruns=args.reruns,
     )  # fmt: skip
     return run_ab_command(options, out=args.out, console=_console())
 

@@ -18,7 +18,7 @@ from harness import database, protect
 from harness.behaviour import behaviour_checks
 from harness.config import RunConfig
 from harness.cpus import split_cpus
-from harness.disturbance import disturbed_windows, run_until_undisturbed
+from harness.disturbance import MAX_RERUNS, disturbed_windows, run_until_undisturbed
 from harness.environment import capture_environment, run_environment
 from harness.errors import BenchError
 from harness.kinds.base import Placement, TrialContext, TrialOutcome
@@ -110,6 +110,7 @@ class PreparedRun:
     runtime: Runtime
     behaviour_checks: Callable[[Server], dict[str, Any]] = behaviour_checks
     protection: Protection | None = None  # while executing: the run's protection, which servers join
+    max_reruns: int = MAX_RERUNS  # re-runs of a disturbed round (`bench ab`: 0, its paired ratios carry the drift)
 
     @property
     def directory(self) -> Path:
@@ -178,7 +179,7 @@ class PreparedRun:
             return {f"{target} {window}": pct for target, outcome in outcomes
                     for window, pct in disturbed_windows(outcome.metrics).items()}
 
-        _, discarded = run_until_undisturbed(attempt, windows)
+        _, discarded = run_until_undisturbed(attempt, windows, self.max_reruns)
         if discarded:
             records = [DiscardedAttemptRecord(**asdict(d)) for d in discarded]
             for record in self._records(round_):

@@ -47,6 +47,9 @@ class AbOptions:
     server_cpus: str | None = None
     loadgen_cpus: str | None = None
     keep: bool = False  # keep the revisions' folders (to look at them)
+    # Re-runs of a round a neighbour disturbed. 0 by default: both sides of a round run back to back, so a
+    # slow minute hits both and their ratio carries little of it, and re-runs would double a CI job's time.
+    max_reruns: int = 0
 
 
 def run_ab(options: AbOptions, progress: Progress | None = None) -> AbResult:
@@ -65,6 +68,7 @@ def run_ab(options: AbOptions, progress: Progress | None = None) -> AbResult:
                            loadgen_cpus=options.loadgen_cpus,
                            run_name=options.run_name or default_name(base.label, head.label))
         prepared = prepare_run(config, targets=targets, scenarios=scenarios)
+        prepared.max_reruns = options.max_reruns
         prepared.store.results.config["ab"] = {"base": {"ref": base.ref, "commit": base.commit, "label": base.label},
                                                "head": {"ref": head.ref, "commit": head.commit, "label": head.label}}
         run_dir = prepared.execute(progress)
