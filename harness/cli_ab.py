@@ -13,6 +13,7 @@ from pathlib import Path
 from rich.console import Console
 
 from harness.cli_compare import _console, _internal_errors, _level, _percentage
+from harness.cli_run import _env_pair
 from harness.config import PROFILES
 
 
@@ -34,6 +35,8 @@ def add_commands(sub: argparse._SubParsersAction, add_common: Callable[[argparse
                    help="percent change the whole interval must exceed, in the bad direction (default 5)")
     p.add_argument("--alpha", type=_level, default=0.05, help="level of the one-sided signed-rank test (default 0.05)")
     p.add_argument("--runtime", default="native", help="native (default) or docker")
+    p.add_argument("--base-image", type=_env_pair, action="append", default=[], metavar="TARGET=IMAGE",
+                   help="docker: build TARGET's two images on this base image")
     p.add_argument("--server-cpus", help="CPU list for the servers (default: first half of the cores)")
     p.add_argument("--loadgen-cpus", help="CPU list for Locust (default: the other half)")
     p.add_argument("--scenarios-dir", default="scenarios")
@@ -56,6 +59,7 @@ def cmd_ab(args: argparse.Namespace) -> int:
         runtime=args.runtime, build_dir=Path(args.build_dir), results_dir=Path(args.results_dir),
         scenarios_dir=Path(args.scenarios_dir), run_name=args.name, server_cpus=args.server_cpus,
         loadgen_cpus=args.loadgen_cpus, keep=args.keep, max_reruns=args.reruns,
+        base_images=dict(args.base_image),
     )  # fmt: skip
     return run_ab_command(options, out=args.out, console=_console())
 

@@ -8,7 +8,7 @@ the end, whatever happened; the cached installs are kept for the next run.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -50,6 +50,7 @@ class AbOptions:
     # Re-runs of a round a neighbour disturbed. 0 by default: both sides of a round run back to back, so a
     # slow minute hits both and their ratio carries little of it, and re-runs would double a CI job's time.
     max_reruns: int = 0
+    base_images: dict[str, str] = field(default_factory=dict)  # docker: target name -> base image, for both sides
 
 
 def run_ab(options: AbOptions, progress: Progress | None = None) -> AbResult:
@@ -65,7 +66,7 @@ def run_ab(options: AbOptions, progress: Progress | None = None) -> AbResult:
         scenarios = ab_scenarios(options)
         config = RunConfig(profile=options.profile, runtime=options.runtime, results_dir=options.results_dir,
                            scenarios_dir=options.scenarios_dir, server_cpus=options.server_cpus,
-                           loadgen_cpus=options.loadgen_cpus,
+                           loadgen_cpus=options.loadgen_cpus, base_images=side_images(options.base_images),
                            run_name=options.run_name or default_name(base.label, head.label))
         prepared = prepare_run(config, targets=targets, scenarios=scenarios)
         prepared.max_reruns = options.max_reruns
@@ -82,6 +83,13 @@ def run_ab(options: AbOptions, progress: Progress | None = None) -> AbResult:
     return AbResult(base_ref=base.ref, head_ref=head.ref, base_label=base.label, head_label=head.label,
                     run_dir=str(run_dir), threshold_pct=options.threshold_pct, alpha=options.alpha,
                     changes=changes, warnings=warnings)
+
+
+def side_images(base_images: dict[str, str]) -> dict[str, str]:
+    """--base-image express=IMAGE is for both sides: express-base and express-head. The Docker runtime tags each
+    side's image by a hash of its build context (harness/runtime/docker_images.py), so two revisions that
+    differ get two images and an A/A run one."""
+    return {side_name(target, side): image for target, image in base_images.items() for side in SIDES}
 
 
 def default_name(base_label: str, head_label: str) -> str:
