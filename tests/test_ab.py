@@ -250,3 +250,10 @@ def test_compare_writes_the_ci_formats_too(tmp_path: Path) -> None:
     failed = [c.get("classname") for c in root.iter("testcase") if c.find("failure") is not None]
     assert failed == ["bench compare.express"]
     check_schema(json.loads((tmp_path / "out" / "bmf.json").read_text()), BMF_SCHEMA)
+
+
+def test_a_head_that_serves_nothing_is_a_regression_not_a_pass() -> None:
+    """A head whose server answers nothing has rps 0 in every round: the worst regression, never left out."""
+    dead = gate([0.0] * len(BASE))
+    assert [c.verdict for c in dead.changes] == ["regression"] and dead.exit_code == 1
+    assert dead.changes[0].ratio == 0.0 and dead.warnings == []

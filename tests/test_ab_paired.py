@@ -100,5 +100,5 @@ def test_min_detectable_change_follows_the_formula_and_shrinks_with_rounds() -> 
 def test_bad_inputs_raise_value_error() -> None:
     with pytest.raises(ValueError, match="per round"):
         paired_change([1.0, 2.0], [1.0], direction="higher", threshold_pct=5, alpha=0.05, label=LABEL)
-    with pytest.raises(ValueError, match="positive"):
+    with pytest.raises(ValueError, match="positive base"):
         paired_change([0.0] * 6, [1.0] * 6, direction="higher", threshold_pct=5, alpha=0.05, label=LABEL)

@@ -69,10 +69,12 @@ def paired_changes(results: RunResults, threshold_pct: float, alpha: float) -> t
         if len(rounds) < max(len(base), len(head)):
             warnings.append(f"{target} {key.scenario} {key.step} {key.metric}: "
                             f"{max(len(base), len(head)) - len(rounds)} round(s) with one side only, left out")
-        pairs = [(base[r], head[r]) for r in rounds if base[r] > 0 and head[r] > 0]
+        # A base of 0 has no ratio: that round is left out. A head of 0 (a server that answered nothing)
+        # is kept: its ratio 0 is the worst rps there is, and leaving it out would let a broken head pass.
+        pairs = [(base[r], head[r]) for r in rounds if base[r] > 0]
         if len(pairs) < len(rounds):
             warnings.append(f"{target} {key.scenario} {key.step} {key.metric}: {len(rounds) - len(pairs)} "
-                            "round(s) with a value of 0, left out (no ratio)")
+                            "round(s) with a base of 0, left out (no ratio)")
         label = (target, key.scenario, str(key.step), key.metric, view.unit(tuple(key)))
         changes.append(paired_change([b for b, _ in pairs], [h for _, h in pairs], direction=GATED[key.metric],
                                      threshold_pct=threshold_pct, alpha=alpha, label=label))

@@ -118,8 +118,8 @@ def paired_change(base: Sequence[float], head: Sequence[float], *, direction: Wa
     b, h = np.asarray(base, dtype=float), np.asarray(head, dtype=float)
     if len(b) != len(h):
         raise ValueError(f"paired_change needs one value of each side per round: {len(b)} != {len(h)}")
-    if np.any(b <= 0) or np.any(h <= 0):
-        raise ValueError("paired_change needs positive values (a ratio per round)")
+    if np.any(b <= 0) or np.any(h < 0) or not np.all(np.isfinite(h)):
+        raise ValueError("paired_change needs positive base values and finite head values >= 0 (a ratio per round)")
     n = len(b)
     common = dict(zip(("target", "scenario", "step", "metric", "unit"), label, strict=True))
     medians = {"base_median": float(np.median(b)) if n else math.nan,
@@ -130,7 +130,7 @@ def paired_change(base: Sequence[float], head: Sequence[float], *, direction: Wa
                             ci_high=None, ci_coverage=None, p_value=None, min_detectable_pct=None,
                             verdict="too few rounds", ratios=tuple((h / b).tolist()))
     ratios = h / b
-    logs = np.log(ratios)
+    logs = _finite_logs(ratios)
     interval = median_order_ci(ratios, 1 - 2 * alpha)
     worse = "greater" if direction == "lower" else "less"
     better = "less" if worse == "greater" else "greater"
@@ -140,6 +140,15 @@ def paired_change(base: Sequence[float], head: Sequence[float], *, direction: Wa
                         ci_low=interval.low, ci_high=interval.high, ci_coverage=interval.coverage,
                         p_value=p_worse, min_detectable_pct=min_detectable_pct(logs, alpha), verdict=verdict,
                         ratios=tuple(ratios.tolist()))
+
+
+def _finite_logs(ratios: np.ndarray) -> np.ndarray:
+    """log(ratio), a ratio of 0 (a head that answered nothing) put beyond every other round's log ratio:
+    the signed-rank test needs only the order of |log ratio|, and -inf would have none."""
+    zero = ratios == 0.0
+    logs = np.log(np.where(zero, 1.0, ratios))
+    floor = -(float(np.max(np.abs(logs))) + 1.0)
+    return np.where(zero, floor, logs)
 
 
 def _verdict(low: float, high: float, p_worse: float, p_better: float, direction: Way, threshold_pct: float,
