@@ -58,3 +58,27 @@ def test_a_slowed_working_tree_exits_1_and_leaves_only_the_cache(repo: Path, tmp
                                                            "express-base"]  # B H, H B
     assert results["config"]["ab"]["head"]["label"] == "worktree"
     assert not (build / "worktree").exists() and not (build / results["config"]["ab"]["base"]["label"]).exists()
+
+
+@pytest.mark.docker
+def test_on_docker_each_side_is_its_own_image_and_the_slowed_head_exits_1(repo: Path, tmp_path: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """The Docker runtime: two images, tagged by a hash of each side's build context (the head's manifest
+    differs), built on the stand-in base image of tests/test_docker.py's fixture script when present."""
+    from harness.runtime.docker_engine import Engine
+
+    if not Engine().answers():
+        pytest.skip("no Docker engine answers")
+    base = "bench-standin-node:24-bookworm"
+    if subprocess.run(["docker", "image", "inspect", base], capture_output=True, check=False).returncode != 0:
+        pytest.skip(f"no {base} image (scripts/docker-standins.sh builds it)")
+    monkeypatch.chdir(repo)
+    code = main(["ab", "HEAD", "WORKTREE", "--runtime", "docker", "--base-image", f"express={base}",
+                 "--target", "express", "--scenario", "throughput", "--profile", "test", "--rounds", "5",
+                 "--scenarios-dir", str(ROOT / "scenarios"), "--build-dir", str(tmp_path / "build"),
+                 "--results-dir", str(tmp_path / "results"), "--name", "ab", "--out", str(tmp_path / "out")])
+    assert code == 1
+    results = json.loads((tmp_path / "results" / "ab" / "results.json").read_text())
+    images = {t["target"]: t["server"]["image"] for t in results["trials"]}
+    assert set(images) == {"express-base", "express-head"}
+    assert images["express-base"].split(":")[1] != images["express-head"].split(":")[1]
