@@ -1,6 +1,6 @@
 """`bench`: argument parsing only; each command maps its arguments onto a library function.
 
-Exit codes: 0 success; 1 a regression found (`bench compare`); 2 bad input or an error the user
+Exit codes: 0 success; 1 a regression found (`bench compare`, `bench ab`); 2 bad input or an error the user
 can act on (BenchError, or a bad command line), shown as one line; 70 an internal error (a bug:
 one line, and the traceback with BENCH_DEBUG=1); 130 interrupted (Ctrl-C or SIGTERM), after the
 library has stopped every server and written what it measured.

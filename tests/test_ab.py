@@ -257,3 +257,11 @@ def test_a_head_that_serves_nothing_is_a_regression_not_a_pass() -> None:
     dead = gate([0.0] * len(BASE))
     assert [c.verdict for c in dead.changes] == ["regression"] and dead.exit_code == 1
     assert dead.changes[0].ratio == 0.0 and dead.warnings == []
+
+
+def test_the_working_tree_is_found_from_a_subfolder(repo: Path, tmp_path: Path) -> None:
+    top = revisions.toplevel(repo / "targets" / "demo")
+    folder = revisions.materialize(top, revisions.resolve(top, "WORKTREE"), tmp_path / "build")
+    assert (folder / "contract" / "openapi.json").exists()
+    with pytest.raises(BenchError, match="not inside a git work tree"):
+        revisions.toplevel(tmp_path / "build")

@@ -37,11 +37,18 @@ def _git(repo: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
         raise BenchError("bench ab needs git on PATH") from None
 
 
+def toplevel(path: Path) -> Path:
+    """The root of the git work tree holding path (ls-files and archive name paths from there)."""
+    done = _git(path, "rev-parse", "--show-toplevel")
+    if done.returncode != 0:
+        raise BenchError(f"{path.resolve()} is not inside a git work tree: bench ab needs one")
+    return Path(done.stdout.decode().strip())
+
+
 def resolve(repo: Path, ref: str) -> Revision:
     """A git revision (branch, tag, sha, HEAD~1) or WORKTREE; BenchError for one git does not know."""
     if ref in WORKTREE_REFS:
-        if _git(repo, "rev-parse", "--show-toplevel").returncode != 0:
-            raise BenchError(f"{repo} is not a git work tree")
+        toplevel(repo)
         return Revision(ref=ref, label="worktree", commit=None)
     done = _git(repo, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
     if done.returncode != 0:

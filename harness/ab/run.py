@@ -55,13 +55,14 @@ class AbOptions:
 
 def run_ab(options: AbOptions, progress: Progress | None = None) -> AbResult:
     """Measure both revisions in one run and judge them; the revisions' folders are always removed."""
-    base = revisions.resolve(options.repo, options.base_ref)
-    head = revisions.resolve(options.repo, options.head_ref)
+    repo = revisions.toplevel(options.repo)
+    base = revisions.resolve(repo, options.base_ref)
+    head = revisions.resolve(repo, options.head_ref)
     folders: dict[str, Path] = {}
     try:
         for revision in (base, head):
             if revision.label not in folders:  # A/A: one folder serves both sides
-                folders[revision.label] = revisions.materialize(options.repo, revision, options.build_dir)
+                folders[revision.label] = revisions.materialize(repo, revision, options.build_dir)
         targets = ab_targets(folders[base.label], folders[head.label], options)
         scenarios = ab_scenarios(options)
         config = RunConfig(profile=options.profile, runtime=options.runtime, results_dir=options.results_dir,
