@@ -265,3 +265,18 @@ def test_the_working_tree_is_found_from_a_subfolder(repo: Path, tmp_path: Path) 
     assert (folder / "contract" / "openapi.json").exists()
     with pytest.raises(BenchError, match="not inside a git work tree"):
         revisions.toplevel(tmp_path / "build")
+
+
+def test_an_a_a_run_gives_each_side_its_own_folder(repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    folders: list[Path] = []
+
+    def failing_prepare(config, targets, scenarios):
+        folders.extend(t.directory for t in targets)
+        raise BenchError("stop here")
+
+    monkeypatch.setattr(ab_run, "prepare_run", failing_prepare)
+    monkeypatch.setattr(ab_run, "ab_scenarios", lambda options: [])
+    with pytest.raises(BenchError, match="stop here"):
+        ab_run.run_ab(ab_run.AbOptions(base_ref="HEAD", head_ref="HEAD", repo=repo, build_dir=tmp_path / "build"))
+    assert len(set(folders)) == 2 and folders[1].parent.parent.name.endswith("-head")
+    assert not any(f.exists() for f in folders)

@@ -57,9 +57,9 @@ def resolve(repo: Path, ref: str) -> Revision:
     return Revision(ref=ref, label=commit[:SHORT_SHA], commit=commit)
 
 
-def materialize(repo: Path, revision: Revision, build_dir: Path) -> Path:
-    """The revision's targets/ and contract/ under build_dir/<label> (replaced if present); its path."""
-    folder = build_dir / revision.label
+def materialize(repo: Path, revision: Revision, build_dir: Path, suffix: str = "") -> Path:
+    """The revision's targets/ and contract/ under build_dir/<label><suffix> (replaced if present); its path."""
+    folder = build_dir / f"{revision.label}{suffix}"
     if folder.exists():
         shutil.rmtree(folder)
     folder.mkdir(parents=True)

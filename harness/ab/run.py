@@ -58,12 +58,13 @@ def run_ab(options: AbOptions, progress: Progress | None = None) -> AbResult:
     repo = revisions.toplevel(options.repo)
     base = revisions.resolve(repo, options.base_ref)
     head = revisions.resolve(repo, options.head_ref)
-    folders: dict[str, Path] = {}
+    folders: list[Path] = []
     try:
-        for revision in (base, head):
-            if revision.label not in folders:  # A/A: one folder serves both sides
-                folders[revision.label] = revisions.materialize(repo, revision, options.build_dir)
-        targets = ab_targets(folders[base.label], folders[head.label], options)
+        # A/A: the head gets a folder of its own too, so that the two sides differ in nothing but their name
+        # (a Docker image per side, a server per folder), as two revisions would.
+        for revision, suffix in ((base, ""), (head, "-head" if head.label == base.label else "")):
+            folders.append(revisions.materialize(repo, revision, options.build_dir, suffix))
+        targets = ab_targets(folders[0], folders[1], options)
         scenarios = ab_scenarios(options)
         config = RunConfig(profile=options.profile, runtime=options.runtime, results_dir=options.results_dir,
                            scenarios_dir=options.scenarios_dir, server_cpus=options.server_cpus,
@@ -76,7 +77,7 @@ def run_ab(options: AbOptions, progress: Progress | None = None) -> AbResult:
         run_dir = prepared.execute(progress)
     finally:
         if not options.keep:
-            for folder in folders.values():
+            for folder in folders:
                 revisions.remove(folder)
     changes, warnings = paired_changes(load_results(run_dir), options.threshold_pct, options.alpha)
     if not changes:
