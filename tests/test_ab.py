@@ -280,3 +280,20 @@ def test_an_a_a_run_gives_each_side_its_own_folder(repo: Path, tmp_path: Path, m
         ab_run.run_ab(ab_run.AbOptions(base_ref="HEAD", head_ref="HEAD", repo=repo, build_dir=tmp_path / "build"))
     assert len(set(folders)) == 2 and folders[1].parent.parent.name.endswith("-head")
     assert not any(f.exists() for f in folders)
+
+
+def test_claims_junit_fails_a_refuted_claim_and_skips_an_unjudged_one() -> None:
+    from types import SimpleNamespace
+
+    def verdict(claim_id: str, word: str) -> SimpleNamespace:
+        return SimpleNamespace(claim=SimpleNamespace(id=claim_id, claim=f"claim {claim_id}"), verdict=word,
+                               reason=f"because {claim_id}")
+
+    verdicts = [verdict("P1", "supported"), verdict("P2", "refuted"), verdict("P3", "inconclusive"),
+                verdict("F1", "not checkable")]
+    suite = ET.fromstring(export_ci.claims_to_junit(verdicts)).find("testsuite")
+    cases = {c.get("name").split(":")[0]: c for c in suite.findall("testcase")}
+    assert (suite.get("tests"), suite.get("failures"), suite.get("skipped")) == ("4", "1", "2")
+    assert cases["P2"].find("failure").get("message") == "refuted: because P2"
+    assert cases["P3"].find("skipped") is not None and cases["F1"].find("skipped") is not None
+    assert cases["P1"].find("failure") is None and cases["P1"].find("skipped") is None

@@ -71,3 +71,28 @@ def to_junit(figures: list[GatedFigure], suite: str) -> str:
             ET.SubElement(case, "system-out").text = f.detail
     ET.indent(root)
     return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
+
+
+CLAIMS_JUNIT_FILENAME = "claims-junit.xml"
+
+
+def claims_to_junit(verdicts: list, suite: str = "bench report") -> str:
+    """JUnit XML of the article's claims (harness.claims.ClaimVerdict): a test case per claim; "refuted" is a
+    failure, "inconclusive" and "not checkable" are skipped (not judged, which is neither pass nor fail)."""
+    failures = sum(v.verdict == "refuted" for v in verdicts)
+    skipped = sum(v.verdict in ("inconclusive", "not checkable") for v in verdicts)
+    root = ET.Element("testsuites", name=suite, tests=str(len(verdicts)), failures=str(failures), errors="0")
+    testsuite = ET.SubElement(root, "testsuite", name=f"{suite}: claims", tests=str(len(verdicts)),
+                              failures=str(failures), errors="0", skipped=str(skipped), time="0")
+    for v in verdicts:
+        case = ET.SubElement(testsuite, "testcase", classname=f"{suite}.claims", name=f"{v.claim.id}: {v.claim.claim}",
+                             time="0")
+        message = f"{v.verdict}: {v.reason}"
+        if v.verdict == "refuted":
+            ET.SubElement(case, "failure", message=message, type="refuted").text = message
+        elif v.verdict != "supported":
+            ET.SubElement(case, "skipped", message=message)
+        else:
+            ET.SubElement(case, "system-out").text = message
+    ET.indent(root)
+    return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
