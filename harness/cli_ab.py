@@ -9,12 +9,16 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 
 from harness.cli_compare import _console, _internal_errors, _level, _percentage
 from harness.cli_run import _env_pair
 from harness.config import PROFILES
+
+if TYPE_CHECKING:
+    from harness.ab.run import AbOptions
 
 
 def add_commands(sub: argparse._SubParsersAction, add_common: Callable[[argparse.ArgumentParser], None],
@@ -64,7 +68,7 @@ def cmd_ab(args: argparse.Namespace) -> int:
     return run_ab_command(options, out=args.out, console=_console())
 
 
-def run_ab_command(options: object, out: Path | None = None, console: Console | None = None) -> int:
+def run_ab_command(options: AbOptions, out: Path | None = None, console: Console | None = None) -> int:
     """Run, print, write the reports; the exit code (0 or 1; bad input raises BenchError)."""
     from harness.ab.run import run_ab
     from harness.compare.export_ab import headline
