@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 def add_commands(sub: argparse._SubParsersAction, add_common: Callable[[argparse.ArgumentParser], None],
                  positive_int: Callable[[str], int]) -> None:
-    from harness.ab.run import AB_SCENARIOS, DEFAULT_ROUNDS
+    from harness.ab.run import AB_SCENARIOS, DEFAULT_ROUNDS, DEFAULT_THRESHOLD_PCT
 
     p = sub.add_parser("ab", help="measure two git revisions of the targets in one interleaved run and gate the "
                                   "head: exit 0 no regression, 1 regression, 2 bad input or internal error")
@@ -35,8 +35,9 @@ def add_commands(sub: argparse._SubParsersAction, add_common: Callable[[argparse
     p.add_argument("--profile", choices=PROFILES, default="ci", help="the scenarios' parameters (default ci)")
     p.add_argument("--rounds", type=positive_int, default=DEFAULT_ROUNDS,
                    help=f"rounds, each running base and head once (default {DEFAULT_ROUNDS}; at least 5 at alpha 0.05)")
-    p.add_argument("--threshold-pct", type=_percentage, default=5.0,
-                   help="percent change the whole interval must exceed, in the bad direction (default 5)")
+    p.add_argument("--threshold-pct", type=_percentage, default=DEFAULT_THRESHOLD_PCT,
+                   help="percent change the whole interval of the median ratio must exceed, in the bad direction "
+                        f"(default {DEFAULT_THRESHOLD_PCT:g})")
     p.add_argument("--alpha", type=_level, default=0.05, help="level of the one-sided signed-rank test (default 0.05)")
     p.add_argument("--runtime", default="native", help="native (default) or docker")
     p.add_argument("--base-image", type=_env_pair, action="append", default=[], metavar="TARGET=IMAGE",
