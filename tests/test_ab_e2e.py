@@ -61,6 +61,7 @@ def test_a_slowed_working_tree_exits_1_and_leaves_only_the_cache(repo: Path, tmp
 
 
 @pytest.mark.docker
+@pytest.mark.timeout(2400)  # tests/conftest.py's DOCKER_TIMEOUT_S: a first run may build the images
 def test_on_docker_each_side_is_its_own_image_and_the_slowed_head_exits_1(repo: Path, tmp_path: Path,
                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     """The Docker runtime: two images, tagged by a hash of each side's build context (the head's manifest
