@@ -1,6 +1,6 @@
 """`bench`: argument parsing only; each command maps its arguments onto a library function.
 
-Exit codes: 0 success; 1 a regression found (`bench compare`); 2 bad input or an error the user
+Exit codes: 0 success; 1 a regression found (`bench compare`, `bench ab`); 2 bad input or an error the user
 can act on (BenchError, or a bad command line), shown as one line; 70 an internal error (a bug:
 one line, and the traceback with BENCH_DEBUG=1); 130 interrupted (Ctrl-C or SIGTERM), after the
 library has stopped every server and written what it measured.
@@ -24,7 +24,7 @@ Command = Callable[[argparse.Namespace], int]
 EXIT_INTERNAL_ERROR = 70  # EX_SOFTWARE (sysexits.h): never 1, which `bench compare` uses for "regression"
 PORT_RANGE = (1, 65535)
 # Modules that add subcommands: each has add_commands(subparsers, add_common, positive_int).
-COMMAND_MODULES = ["harness.cli_run", "harness.cli_report", "harness.cli_compare"]
+COMMAND_MODULES = ["harness.cli_run", "harness.cli_report", "harness.cli_compare", "harness.cli_ab"]
 
 
 def _cmd_setup(args: argparse.Namespace) -> int:

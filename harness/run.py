@@ -18,7 +18,7 @@ from harness import database, protect
 from harness.behaviour import behaviour_checks
 from harness.config import RunConfig
 from harness.cpus import split_cpus
-from harness.disturbance import disturbed_windows, run_until_undisturbed
+from harness.disturbance import MAX_RERUNS, disturbed_windows, run_until_undisturbed
 from harness.environment import capture_environment, run_environment
 from harness.errors import BenchError
 from harness.kinds.base import Placement, TrialContext, TrialOutcome
@@ -110,6 +110,7 @@ class PreparedRun:
     runtime: Runtime
     behaviour_checks: Callable[[Server], dict[str, Any]] = behaviour_checks
     protection: Protection | None = None  # while executing: the run's protection, which servers join
+    max_reruns: int = MAX_RERUNS  # re-runs of a disturbed round (`bench ab`: 0, its paired ratios carry the drift)
 
     @property
     def directory(self) -> Path:
@@ -178,7 +179,7 @@ class PreparedRun:
             return {f"{target} {window}": pct for target, outcome in outcomes
                     for window, pct in disturbed_windows(outcome.metrics).items()}
 
-        _, discarded = run_until_undisturbed(attempt, windows)
+        _, discarded = run_until_undisturbed(attempt, windows, self.max_reruns)
         if discarded:
             records = [DiscardedAttemptRecord(**asdict(d)) for d in discarded]
             for record in self._records(round_):
@@ -228,12 +229,17 @@ class PreparedRun:
         return outcome
 
 
-def prepare_run(config: RunConfig) -> PreparedRun:
-    """Resolve and check everything that can be checked before the first trial."""
+def prepare_run(config: RunConfig, targets: list[Target] | None = None,
+                scenarios: list[Scenario] | None = None) -> PreparedRun:
+    """Resolve and check everything that can be checked before the first trial.
+
+    targets and scenarios, when given, replace what config names (`bench ab`: each target twice, from
+    two revisions' folders, and the scenarios with its number of rounds)."""
     run_name = check_run_name(default_run_name(config.profile) if config.run_name is None else config.run_name)
     swept = sweep_orphans()  # servers or Locust processes a killed run left: they would share the cores
-    targets = select_targets(discover_targets(config.targets_dir), config.targets)
-    chosen = select_scenarios(discover_scenarios(config.scenarios_dir), config.scenarios, config.profile)
+    targets = targets or select_targets(discover_targets(config.targets_dir), config.targets)
+    chosen = scenarios or select_scenarios(discover_scenarios(config.scenarios_dir), config.scenarios,
+                                           config.profile)
     scenarios = check_config(config, chosen)
     if not scenarios:
         raise BenchError(f"no scenario of the {config.profile!r} profile can run with --workers {config.workers}")

@@ -102,7 +102,8 @@ def select_targets(
     return [all_targets[n] for n in names]
 
 
-def _install_digest(target: Target) -> str:
+def install_digest(target: Target) -> str:
+    """A hash of the install commands and the install inputs' bytes: same hash, same install."""
     digest = hashlib.sha256(json.dumps(target.native.install).encode())
     for name in target.native.install_inputs:
         digest.update((target.directory / name).read_bytes())
@@ -113,7 +114,7 @@ def install_native(target: Target, force: bool = False) -> bool:
     """Run the target's install commands unless its inputs are unchanged; True if it ran."""
     target.check_requirements()
     stamp = target.directory / INSTALL_STAMP
-    digest = _install_digest(target)
+    digest = install_digest(target)
     if not force and stamp.exists() and stamp.read_text() == digest:
         return False
     for command in target.native.install:

@@ -1,0 +1,139 @@
+"""`bench ab BASE HEAD`: both revisions of each target in one interleaved run, judged round by round.
+
+revisions (build/ab/<sha>/) → installs (build/ab/cache/, by lock-file hash) → one `bench run` with each
+target twice, <name>-base and <name>-head, in rounds (B H, H B, …: harness.run.plan_trials) on the
+same CPU sets → the paired verdict (harness.ab.gate) → reports. The revisions' folders are removed at
+the end, whatever happened; the cached installs are kept for the next run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from harness.ab import install, revisions
+from harness.ab.gate import AbResult, paired_changes, side_name
+from harness.config import RunConfig
+from harness.errors import BenchError
+from harness.results import load_results
+from harness.run import Progress, prepare_run
+from harness.scenario import Scenario, discover_scenarios, select_scenarios
+from harness.targets import Target, discover_targets, select_targets
+
+# The scenarios gated by default: the closed-loop throughput step (rps, p99, CPU per request at
+# saturation) and one fixed offered load (CPU per request where the server is not saturated).
+AB_SCENARIOS = ("throughput", "rate")
+DEFAULT_ROUNDS = 8  # 5 is the least an exact one-sided test at 0.05 can use; 8 lets the CI drop the extremes
+# The interval of the median ratio must lie wholly beyond this. 3%, not compare's 5%: with 8 rounds the
+# interval is about ±5% wide on a busy 2-core machine, so at 5% a 10% slowdown was caught once in two runs;
+# at 3% both, and no A/A run of two raised a false alarm (docs/regression-tracking.md; few runs).
+DEFAULT_THRESHOLD_PCT = 3.0
+SIDES = ("base", "head")
+
+
+@dataclass(frozen=True)
+class AbOptions:
+    base_ref: str
+    head_ref: str
+    targets: list[str] | None = None  # default: every contender of the base revision
+    scenarios: list[str] | None = None  # default: AB_SCENARIOS
+    profile: str = "ci"
+    rounds: int = DEFAULT_ROUNDS
+    threshold_pct: float = DEFAULT_THRESHOLD_PCT
+    alpha: float = 0.05
+    runtime: str = "native"
+    repo: Path = Path(".")
+    build_dir: Path = Path("build/ab")
+    results_dir: Path = Path("results")
+    scenarios_dir: Path = Path("scenarios")
+    run_name: str | None = None
+    server_cpus: str | None = None
+    loadgen_cpus: str | None = None
+    keep: bool = False  # keep the revisions' folders (to look at them)
+    # Re-runs of a round a neighbour disturbed. 0 by default: both sides of a round run back to back, so a
+    # slow minute hits both and their ratio carries little of it, and re-runs would double a CI job's time.
+    max_reruns: int = 0
+    base_images: dict[str, str] = field(default_factory=dict)  # docker: target name -> base image, for both sides
+
+
+def run_ab(options: AbOptions, progress: Progress | None = None) -> AbResult:
+    """Measure both revisions in one run and judge them; the revisions' folders are always removed."""
+    repo = revisions.toplevel(options.repo)
+    base = revisions.resolve(repo, options.base_ref)
+    head = revisions.resolve(repo, options.head_ref)
+    folders: list[Path] = []
+    try:
+        # A/A: the head gets a folder of its own too, so that the two sides differ in nothing but their name
+        # (a Docker image per side, a server per folder), as two revisions would.
+        for revision, suffix in ((base, ""), (head, "-head" if head.label == base.label else "")):
+            folders.append(revisions.materialize(repo, revision, options.build_dir, suffix))
+        targets = ab_targets(folders[0], folders[1], options)
+        scenarios = ab_scenarios(options)
+        config = RunConfig(profile=options.profile, runtime=options.runtime, results_dir=options.results_dir,
+                           scenarios_dir=options.scenarios_dir, server_cpus=options.server_cpus,
+                           loadgen_cpus=options.loadgen_cpus, base_images=side_images(options.base_images),
+                           run_name=options.run_name or default_name(base.label, head.label))
+        prepared = prepare_run(config, targets=targets, scenarios=scenarios)
+        prepared.max_reruns = options.max_reruns
+        prepared.store.results.config["ab"] = {"base": {"ref": base.ref, "commit": base.commit, "label": base.label},
+                                               "head": {"ref": head.ref, "commit": head.commit, "label": head.label}}
+        run_dir = prepared.execute(progress)
+    finally:
+        if not options.keep:
+            for folder in folders:
+                revisions.remove(folder)
+    changes, warnings = paired_changes(load_results(run_dir), options.threshold_pct, options.alpha)
+    if not changes:
+        raise BenchError(f"no gated figure was measured on both sides in {run_dir}")
+    return AbResult(base_ref=base.ref, head_ref=head.ref, base_label=base.label, head_label=head.label,
+                    run_dir=str(run_dir), threshold_pct=options.threshold_pct, alpha=options.alpha,
+                    changes=changes, warnings=warnings)
+
+
+def side_images(base_images: dict[str, str]) -> dict[str, str]:
+    """--base-image express=IMAGE is for both sides: express-base and express-head. The Docker runtime tags each
+    side's image by a hash of its build context (harness/runtime/docker_images.py), so two revisions that
+    differ get two images and an A/A run one."""
+    return {side_name(target, side): image for target, image in base_images.items() for side in SIDES}
+
+
+def default_name(base_label: str, head_label: str) -> str:
+    return f"{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}-ab-{base_label}-{head_label}"
+
+
+def ab_targets(base_dir: Path, head_dir: Path, options: AbOptions) -> list[Target]:
+    """Each chosen target twice, <name>-base then <name>-head, each installed from its own revision."""
+    base_all, head_all = discover_targets(base_dir / "targets"), discover_targets(head_dir / "targets")
+    chosen = select_targets(base_all, options.targets)
+    missing = [t.name for t in chosen if t.name not in head_all]
+    if missing:
+        raise BenchError(f"target {missing[0]!r} is in the base revision but not in the head revision")
+    paired: list[Target] = []
+    for target in chosen:
+        for side, found in zip(SIDES, (target, head_all[target.name]), strict=True):
+            if options.runtime == "native":
+                install.install_cached(found, options.build_dir / "cache")
+            paired.append(found.model_copy(update={"name": side_name(target.name, side),
+                                                   "display_name": f"{found.display_name} @ {side}"}))
+    return paired
+
+
+def ab_scenarios(options: AbOptions) -> list[Scenario]:
+    """The gated scenarios of the profile, each with `rounds` trials (one per round)."""
+    chosen = select_scenarios(discover_scenarios(options.scenarios_dir), options.scenarios or list(AB_SCENARIOS),
+                              options.profile)
+    return [s.model_copy(update={"profiles": {**s.profiles, options.profile: gate_params(s, options)}})
+            for s in chosen]
+
+
+def gate_params(scenario: Scenario, options: AbOptions) -> dict:
+    """The profile's parameters with `rounds` trials; an open-model sweep keeps only its lowest offered
+    rate: one fixed load the servers are far from saturating (rate.py: ~1000 req/s against a capacity of
+    several thousand), where CPU per request is the cost of a request and not of a queue, in a quarter
+    of the sweep's time."""
+    params = {**scenario.profiles[options.profile], "trials": options.rounds}
+    if "arrival" in params:
+        params["arrival"] = {**params["arrival"], "rate_per_s": [min(params["arrival"]["rate_per_s"])]}
+    scenario.params(options.profile)  # the profile as written is valid: say so before changing it
+    return params
