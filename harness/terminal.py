@@ -33,7 +33,7 @@ def progress_reporter(console: Console) -> Iterator[object]:
     task = progress.add_task("starting", total=None)
 
     def report(description: str, done: int, total: int) -> None:
-        progress.update(task, description=description, completed=done - 1, total=total)
+        progress.update(task, description=description, completed=max(done - 1, 0), total=total)
 
     with progress:
         yield report
