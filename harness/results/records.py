@@ -16,7 +16,8 @@ so every older version keeps loading; a newer version is refused with one line):
       round carries the same list, and the discarded attempts' figures are not in the run. Summary
       `ci_coverage`: the real coverage of its order-statistic CI (before it, the CI was a percentile
       bootstrap labelled 95%). Metrics `<role>_cpu_wait_pct` per step: the role's threads' run-queue
-      wait as a percent of the window, beside `<role>_foreign_cpu_pct`.
+      wait as a percent of the window, beside `<role>_foreign_cpu_pct`. From 2026-11-29 (later) the wait
+      is of each process's main thread only (Node's helper threads inflated Express's).
     - (2026-11-29) RunResults `generator_ceiling` (GeneratorCeilingRecord): the load generator's ceiling
       measured at the run's start (harness.ceiling), or why it was not; None in runs written before it.
       Trial flag `generator_bound:<step>`: the step needed over 70% of that ceiling.
