@@ -9,8 +9,11 @@ guard and the `generator_bound` flag (harness.kinds.load) then keep any step tha
 70% of it out of a verdict (issue 13).
 
 The rule (`ceiling_from_steps`, pure): a step whose error rate is 1% or more is not used (the raw
-server refused, so its rate says nothing of the generator); the ceiling is the highest rate of the
-used steps. It is *generator-bound* when the load generator's CPU was at its saturation threshold
+server refused, so its rate says nothing of the generator); nor is a disturbed one (others took the
+generator's or the server's CPUs: harness.disturbance) while an undisturbed one exists. A disturbed
+run is re-run, at most disturbance.MAX_RERUNS times, and every attempt's steps are kept. The ceiling
+is the highest rate of the used steps: it is a capability, so the least hindered attempt tells it.
+It is *generator-bound* when the load generator's CPU was at its saturation threshold
 (flags.SATURATION_PCT of its cores) and *server-bound* when the raw server's CPU was there instead:
 then the generator could offer more, the ceiling is a lower bound of it and the guard errs strict.
 """
@@ -19,10 +22,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
+from harness.disturbance import FOREIGN_SUFFIX, disturbed_windows, run_until_undisturbed
 from harness.errors import BenchError
 from harness.flags import SATURATION_PCT
 from harness.kinds.base import LoadGeneratorFactory, Placement, TrialContext
@@ -59,6 +63,9 @@ class CeilingStep:
     error_rate: float
     loadgen_cpu_pct: float | None  # summed over the Locust processes, % of one core
     server_cpu_pct: float | None
+    disturbed: bool = False  # its window was disturbed (harness.disturbance.is_disturbed, per role)
+    foreign_cpu_pct: dict[str, float] = field(default_factory=dict)  # role -> % of its CPUs others took
+    attempt: int = 1
 
 
 @dataclass(frozen=True)
@@ -75,6 +82,7 @@ def ceiling_from_steps(steps: Sequence[CeilingStep], loadgen_cores: int, server_
     used = [s for s in steps if s.error_rate < MAX_ERROR_RATE and math.isfinite(s.rps) and s.rps > 0]
     if not used:
         return None
+    used = [s for s in used if not s.disturbed] or used
     best = max(used, key=lambda s: s.rps)
     return Ceiling(best.rps, best, limited_by(best, loadgen_cores, server_cores))
 
@@ -105,15 +113,15 @@ def record(ceiling: Ceiling | None, steps: Sequence[CeilingStep], seconds: float
            ) -> GeneratorCeilingRecord:
     """The ceiling as results.json keeps it (RunResults.generator_ceiling)."""
     base = not_measured("", placement)
-    measured = [{"users": s.users, "rps": s.rps, "error_rate": s.error_rate, "loadgen_cpu_pct": s.loadgen_cpu_pct,
-                 "server_cpu_pct": s.server_cpu_pct} for s in steps]  # fmt: skip
+    measured = [asdict(s) for s in steps]
     if ceiling is None:
         return base.model_copy(update={"reason": f"every step had {MAX_ERROR_RATE:.0%} errors or more",
                                        "duration_s": seconds, "steps": measured})
     return base.model_copy(update={
         "generator_ceiling_rps": round(ceiling.rps, 1), "limited_by": ceiling.limited_by, "duration_s": seconds,
         "warmup_s": WARMUP_S, "users": ceiling.step.users, "loadgen_cpu_pct": ceiling.step.loadgen_cpu_pct,
-        "server_cpu_pct": ceiling.step.server_cpu_pct, "steps": measured,
+        "server_cpu_pct": ceiling.step.server_cpu_pct, "steps": measured, "disturbed": ceiling.step.disturbed,
+        "foreign_cpu_pct": ceiling.step.foreign_cpu_pct,
     })  # fmt: skip
 
 
@@ -138,12 +146,21 @@ def measure(target: Target, seconds: float, placement: Placement, runtime: Runti
     ctx = TrialContext(target=target, scenario=scenario(), params=params, trial=1, placement=placement,
                        runtime=runtime, work_dir=work_dir, port=free_port(), protection=protection,
                        load_generator=load_generator, check_contract=_no_contract_check)  # fmt: skip
-    work_dir.mkdir(parents=True, exist_ok=True)
+    steps: list[CeilingStep] = []
+
+    def attempt(number: int) -> list[CeilingStep]:
+        work = work_dir / f"attempt{number}"
+        work.mkdir(parents=True, exist_ok=True)
+        found = steps_from_metrics(load.run_trial(replace(ctx, work_dir=work, port=free_port())).metrics, number)
+        steps.extend(found)
+        return found
+
     try:
-        outcome = load.run_trial(ctx)
+        run_until_undisturbed(attempt, lambda found: {f"users={s.users}": max(s.foreign_cpu_pct.values(), default=0.0)
+                                                      for s in found if s.disturbed})
     except BenchError as exc:
-        return not_measured(f"the ceiling run failed: {exc}", placement)
-    steps = steps_from_metrics(outcome.metrics)
+        if not steps:
+            return not_measured(f"the ceiling run failed: {exc}", placement)
     found = ceiling_from_steps(steps, len(placement.loadgen_cpus), len(placement.server_cpus))
     return record(found, steps, seconds, placement)
 
@@ -153,14 +170,18 @@ def _no_contract_check(*args: object, **kwargs: object) -> dict[str, object]:
     return {}
 
 
-def steps_from_metrics(metrics: list[Metric]) -> list[CeilingStep]:
-    """The ceiling run's aggregate figures per step (per-endpoint rows left out)."""
+def steps_from_metrics(metrics: list[Metric], attempt: int = 1) -> list[CeilingStep]:
+    """The ceiling run's aggregate figures per step (per-endpoint rows left out), each step judged
+    disturbed as a trial's window is (harness.disturbance.disturbed_windows)."""
     by_step: dict[str, dict[str, float]] = {}
     for m in metrics:
         if m.step.startswith("users=") and "endpoint=" not in m.step:
             by_step.setdefault(m.step, {})[m.metric] = m.value
+    disturbed = {window.partition(" ")[2] for window in disturbed_windows(metrics)}
     return [CeilingStep(users=int(step.removeprefix("users=")), rps=f.get("rps", 0.0),
                         error_rate=f.get("error_rate", 1.0), loadgen_cpu_pct=f.get("loadgen_cpu_pct"),
-                        server_cpu_pct=f.get("server_cpu_pct"))
+                        server_cpu_pct=f.get("server_cpu_pct"), disturbed=step in disturbed, attempt=attempt,
+                        foreign_cpu_pct={name.removesuffix(FOREIGN_SUFFIX): value for name, value in f.items()
+                                         if name.endswith(FOREIGN_SUFFIX)})
             for step, f in by_step.items()]  # fmt: skip
 

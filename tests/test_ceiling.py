@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import ClassVar
 
 import pytest
@@ -45,6 +46,15 @@ def test_a_step_with_one_percent_errors_is_not_used():
     assert found is not None and found.rps == 5000.0
 
 
+def test_a_disturbed_step_is_used_only_when_every_step_was_disturbed():
+    quiet, hindered = step(rps=8000.0), CeilingStep(64, 4400.0, 0.0, 53.0, 10.0, disturbed=True, attempt=2)
+    assert ceiling_from_steps([hindered, quiet], 1, 1).rps == 8000.0
+    faster_but_disturbed = CeilingStep(64, 9000.0, 0.0, 99.0, 10.0, disturbed=True)
+    assert ceiling_from_steps([faster_but_disturbed, quiet], 1, 1).rps == 8000.0
+    found = ceiling_from_steps([hindered], 1, 1)
+    assert found.rps == 4400.0 and found.step.disturbed  # kept, and recorded as disturbed
+
+
 def test_no_usable_step_gives_no_ceiling():
     assert ceiling_from_steps([step(errors=0.5), step(rps=0.0)], 1, 1) is None
     assert ceiling_from_steps([], 1, 1) is None
@@ -79,7 +89,7 @@ def test_the_record_keeps_method_cpu_sets_and_the_generators_cpu():
     assert kept.generator_ceiling_rps == 8123.4
     assert kept.limited_by == "generator" and kept.users == 64 and kept.duration_s == 3.0
     assert kept.server_cpus == [0] and kept.loadgen_cpus == [1] and kept.loadgen_cpu_pct == 97.5
-    assert "node_raw" in kept.method and kept.steps[0]["rps"] == 8123.4
+    assert "node_raw" in kept.method and kept.steps[0]["rps"] == 8123.4 and kept.disturbed is False
 
 
 def test_a_failed_ceiling_is_recorded_with_why():
@@ -120,7 +130,7 @@ def fake_generator() -> Iterator[type[FakeLoad]]:
 
 def test_the_runner_runs_the_baseline_with_the_ceiling_users_and_keeps_the_rate(tmp_path, fake_generator):
     kept = ceiling.measure(TARGETS[0], 2.0, PLACEMENT, FakeRuntime(), tmp_path, load_generator=fake_generator)
-    (made,) = fake_generator.made
+    made = fake_generator.made[0]  # more than one only if this busy machine disturbed the first attempt
     assert made.spec.scenario_file.name == "ceiling_users.py" and made.spec.cpus == [1]
     assert [s.users for s in made.spec.steps] == [ceiling.USERS] and made.spec.steps[0].duration_s == 2.0
     assert kept.generator_ceiling_rps == 400.0  # the fake's 800 responses in 2 s
@@ -189,3 +199,27 @@ def test_a_run_without_the_baseline_target_says_so(tmp_path):
     prepared = run_with(tmp_path, {"profile": "quick"}, 3.0, target=None)
     prepared.measure_ceiling()
     assert "node_raw" in prepared.store.results.generator_ceiling.reason
+
+
+def test_a_steps_foreign_cpu_and_disturbance_are_read_with_it():
+    def m(metric, value):
+        return Metric(target="node_raw", scenario="generator_ceiling", trial=1, step="users=64", metric=metric,
+                      value=value, unit="")
+
+    metrics = [m("rps", 4400.0), m("error_rate", 0.0), m("loadgen_foreign_cpu_pct", 40.0),
+               m("loadgen_cpu_wait_pct", 30.0), m("server_foreign_cpu_pct", 2.0)]
+    (read,) = steps_from_metrics(metrics, attempt=2)
+    assert read.disturbed and read.attempt == 2 and read.foreign_cpu_pct == {"loadgen": 40.0, "server": 2.0}
+
+
+def test_a_disturbed_ceiling_run_is_re_run_and_the_quiet_attempt_decides(tmp_path, fake_generator, monkeypatch):
+    calls = []
+
+    def figures(metrics, attempt=1):
+        calls.append(attempt)
+        return [replace(step(rps=4000.0 if attempt == 1 else 8000.0), disturbed=attempt == 1, attempt=attempt)]
+
+    monkeypatch.setattr(ceiling, "steps_from_metrics", figures)
+    kept = ceiling.measure(TARGETS[0], 1.0, PLACEMENT, FakeRuntime(), tmp_path, load_generator=fake_generator)
+    assert calls == [1, 2] and kept.generator_ceiling_rps == 8000.0 and not kept.disturbed
+    assert [s["attempt"] for s in kept.steps] == [1, 2]

@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_a_run_records_the_measured_ceiling_and_its_placement(tmp_path):
-    config = RunConfig(profile="test", targets=["express_app"], scenarios=["throughput"], ceiling_s=1.0,
+    config = RunConfig(profile="test", targets=["express"], scenarios=["throughput"], ceiling_s=1.0,
                        results_dir=tmp_path, targets_dir=ROOT / "targets", scenarios_dir=ROOT / "scenarios",
                        run_name="ceiling")  # fmt: skip
     results = json.loads((run_benchmark(config) / "results.json").read_text())
@@ -27,4 +27,4 @@ def test_a_run_records_the_measured_ceiling_and_its_placement(tmp_path):
     assert kept["loadgen_cpus"] == results["config"]["loadgen_cpus"]
     assert kept["loadgen_cpu_pct"] > 0 and kept["limited_by"] in ("generator", "server", "neither")
     assert kept["steps"][0]["error_rate"] < 0.01
-    assert [t["target"] for t in results["trials"]] == ["express_app"]  # the baseline is no trial of the run
+    assert [t["target"] for t in results["trials"]] == ["express"]  # the baseline is no trial of the run

@@ -137,7 +137,9 @@ class GeneratorCeilingRecord(BaseModel):
     loadgen_workers: int | None = None
     loadgen_cpu_pct: float | None = None  # the Locust processes' CPU, % of one core, at the ceiling's step
     server_cpu_pct: float | None = None
-    steps: list[dict[str, Any]] = Field(default_factory=list)  # every step measured: users, rps, error_rate, CPU
+    disturbed: bool = False  # every attempt was disturbed (harness.disturbance): the ceiling is low, the guard strict
+    foreign_cpu_pct: dict[str, float] = Field(default_factory=dict)  # role -> % of its CPUs others took
+    steps: list[dict[str, Any]] = Field(default_factory=list)  # every step of every attempt: rps, errors, CPU
 
 
 class RunResults(BaseModel):
