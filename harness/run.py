@@ -186,7 +186,7 @@ class PreparedRun:
         if not any(p.scenario.kind == "load" for p in self.plan):
             return "no load scenario in this run"
         if self.ceiling_s <= 0:
-            return "--no-ceiling" if self.config.ceiling_s == 0 else (
+            return "skipped: --no-ceiling" if self.config.ceiling_s == 0 else (
                 f"the {self.config.profile} profile measures none; --ceiling-seconds N measures it")
         if self.ceiling_target is None:
             return f"no baseline target {ceiling.BASELINE_TARGET!r} in {self.config.targets_dir}"
