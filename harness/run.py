@@ -180,6 +180,11 @@ class PreparedRun:
         if kept.generator_ceiling_rps is None and (self.config.ceiling_s == 0 or not reason):
             results.warnings.append(f"no load generator ceiling ({kept.reason}): steps near the load generator's "
                                     "limit are not kept out of verdicts")
+        if kept.disturbed:
+            others = ", ".join(f"{role} {pct:.0f}%" for role, pct in kept.foreign_cpu_pct.items())
+            results.warnings.append(f"the load generator's ceiling was measured disturbed in every attempt (others "
+                                    f"took {others} of the roles' CPUs): it is low, so more steps count as "
+                                    "generator_bound than on a quiet machine")
         self.store.save()
 
     def _no_ceiling_reason(self) -> str:

@@ -82,6 +82,7 @@ def ceiling_line(kept: GeneratorCeilingRecord | None) -> str:
     cpu = "" if kept.loadgen_cpu_pct is None else f"; Locust CPU {kept.loadgen_cpu_pct:.0f}%"
     bound = {"generator": ", generator-bound", "server": ", the raw server's limit: a lower bound"}.get(
         kept.limited_by, "")
+    bound += ", disturbed: low" if kept.disturbed else ""
     return (f"load generator ceiling: {number(kept.generator_ceiling_rps)} req/s ({kept.target}, {kept.users} "
             f"users, {number(kept.duration_s)} s{cpu}{bound}); steps over {HEADROOM_FRACTION:.0%} of it decide nothing")
 

@@ -195,6 +195,19 @@ def test_a_run_without_a_ceiling_says_why(tmp_path, config, ceiling_s, reason, w
     assert prepared.ceiling_rps is None
 
 
+def test_a_ceiling_measured_disturbed_is_kept_and_warned_about(tmp_path, monkeypatch):
+    from harness.results.records import GeneratorCeilingRecord
+
+    prepared = run_with(tmp_path, {"profile": "quick"}, 3.0)
+    disturbed = GeneratorCeilingRecord(generator_ceiling_rps=4800.0, disturbed=True,
+                                       foreign_cpu_pct={"server": 43.0, "loadgen": 35.0})
+    monkeypatch.setattr(ceiling, "measure", lambda *args, **kwargs: disturbed)
+    prepared.measure_ceiling()
+    assert prepared.ceiling_rps == 4800.0
+    (warning,) = prepared.store.results.warnings
+    assert "measured disturbed" in warning and "server 43%, loadgen 35%" in warning
+
+
 def test_a_run_without_the_baseline_target_says_so(tmp_path):
     prepared = run_with(tmp_path, {"profile": "quick"}, 3.0, target=None)
     prepared.measure_ceiling()

@@ -45,6 +45,8 @@ def test_the_ceiling_line_says_the_rate_or_why_there_is_none():
                                       loadgen_cpu_pct=98.6, limited_by="generator")
     assert ceiling_line(measured) == ("load generator ceiling: 8,512 req/s (node_raw, 64 users, 3 s; Locust CPU 99%, "
                                       "generator-bound); steps over 70% of it decide nothing")
+    assert ceiling_line(measured.model_copy(update={"disturbed": True, "limited_by": "neither"})).startswith(
+        "load generator ceiling: 8,512 req/s (node_raw, 64 users, 3 s; Locust CPU 99%, disturbed: low)")
     assert ceiling_line(GeneratorCeilingRecord(generator_ceiling_rps=None, reason="--no-ceiling")) == (
         "load generator ceiling: not measured (--no-ceiling)")
     assert ceiling_line(None) == "load generator ceiling: not recorded"
