@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import random
 import subprocess
 from collections.abc import Iterator
 from dataclasses import replace
@@ -236,3 +238,38 @@ def test_a_disturbed_ceiling_run_is_re_run_and_the_quiet_attempt_decides(tmp_pat
     kept = ceiling.measure(TARGETS[0], 1.0, PLACEMENT, FakeRuntime(), tmp_path, load_generator=fake_generator)
     assert calls == [1, 2] and kept.generator_ceiling_rps == 8000.0 and not kept.disturbed
     assert [s["attempt"] for s in kept.steps] == [1, 2]
+
+
+def test_a_run_measures_the_ceiling_first_and_hands_it_to_every_trial(tmp_path, monkeypatch):
+    from test_measuring_core import register
+
+    from harness.config import RunConfig
+    from harness.kinds.base import TrialOutcome
+    from harness.results import ResultsStore, RunResults
+    from harness.results.records import GeneratorCeilingRecord
+    from harness.run import PreparedRun, plan_trials
+    from harness.scenario import KINDS, Scenario
+
+    seen: list[float | None] = []
+
+    class Kind:  # a load kind that only notes the ceiling its trials were given
+        Params = load.Params
+
+        @staticmethod
+        def run_trial(ctx):
+            seen.append(ctx.generator_ceiling_rps)
+            return TrialOutcome()
+
+    register(monkeypatch, KINDS, "load", Kind)
+    measured = GeneratorCeilingRecord(generator_ceiling_rps=7000.0)
+    monkeypatch.setattr(ceiling, "measure", lambda *args, **kwargs: measured)
+    scenario = Scenario(name="throughput", path=tmp_path / "t.py", description="", kind="load",
+                        profiles={"quick": {"users": [4], "warmup_s": 0, "duration_s": 1, "trials": 2}})
+    cpus = sorted(os.sched_getaffinity(0))
+    placement = Placement(server_cpus=cpus[:1], loadgen_cpus=cpus[-1:], workers=1, loadgen_workers=1, sample_hz=10)
+    store = ResultsStore(tmp_path / "run", RunResults(run_id="r", created_at="2026-01-01T00:00:00+00:00"), samples=[])
+    plan = plan_trials([scenario], TARGETS, "quick", "alternate", random.Random(0))
+    PreparedRun(RunConfig(profile="quick"), store, plan, placement, FakeRuntime(), behaviour_checks=lambda s: {},
+                ceiling_target=TARGETS[0], ceiling_s=3.0).execute()
+    assert seen == [7000.0] * 4
+    assert store.results.generator_ceiling.generator_ceiling_rps == 7000.0
