@@ -58,6 +58,11 @@ def add_commands(sub: argparse._SubParsersAction, add_common: Callable[[argparse
                    help="database connections per server process, the same for every target")
     p.add_argument("--db-image", metavar="IMAGE",
                    help="docker: PostgreSQL's image (default: the public postgres image, pulled if missing)")
+    p.add_argument("--ceiling-seconds", type=float, metavar="S",
+                   help="measure the load generator's ceiling against targets/node_raw for S seconds before the "
+                        "trials (default: the profile's, 3 s for quick, none for test)")
+    p.add_argument("--no-ceiling", action="store_true",
+                   help="do not measure the ceiling: steps near the load generator's limit then judge claims")
     p.add_argument("--results-dir", default="results")
     p.add_argument("--name", type=_run_name, help="run directory name (default: <UTC timestamp>-<profile>)")
     p.add_argument("--list", action="store_true", help="list the scenarios with their parameters and exit")
@@ -73,7 +78,7 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
         results_dir=Path(args.results_dir),
         targets_dir=Path(args.targets_dir), scenarios_dir=Path(args.scenarios_dir), run_name=args.name,
         db=args.db, db_cpus=args.db_cpus, db_port=args.db_port, db_pool_size=args.db_pool_size,
-        db_image=args.db_image,
+        db_image=args.db_image, ceiling_s=0.0 if args.no_ceiling else args.ceiling_seconds,
     )  # fmt: skip
 
 

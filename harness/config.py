@@ -36,3 +36,5 @@ class RunConfig(BaseModel):
     db_port: int | None = Field(default=None, ge=1, le=65535)  # None: a free port
     db_pool_size: PositiveInt = 10  # connections per server process, the same for every target
     db_image: str | None = None  # docker: PostgreSQL's image (None: the public postgres image)
+    # the load generator's ceiling run (harness.ceiling), seconds of window: None the profile's, 0 none
+    ceiling_s: float | None = Field(default=None, ge=0, le=120)

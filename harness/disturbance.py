@@ -10,9 +10,10 @@ own network processing is not counted as foreign. (With that option, part of it 
 
 Foreign CPU alone over-reports harm: a neighbour that fills the idle time of an unsaturated
 server core slows nothing, and on a shared 2-core machine that is nearly every window. Harm is the
-server waiting for a CPU: the run-queue wait of its threads (the second field of
-/proc/<pid>/task/<tid>/schedstat, nanoseconds spent runnable but not running; kernel
-Documentation/scheduler/sched-stats.rst), summed over the threads, as a share of the window
+server waiting for a CPU: the run-queue wait of its event-loop threads (the second field of
+/proc/<pid>/task/<pid>/schedstat, nanoseconds spent runnable but not running; kernel
+Documentation/scheduler/sched-stats.rst; the main thread of each process, not its helper threads:
+see read_wait_ns), summed over the processes, as a share of the window
 (`<role>_cpu_wait_pct`). A window is `disturbed` when others used over DISTURBED_PCT of the role's
 CPUs AND its threads waited over WAIT_DISTURBED_PCT of the window (wait without foreign CPU is the
 benchmark's own contention). A run recorded without the wait figure keeps the foreign-CPU rule.
@@ -147,19 +148,21 @@ def parse_schedstat(text: str) -> int:
 
 
 def read_wait_ns(pids: Iterable[int], proc: Path = Path("/proc")) -> dict[int, int]:
-    """Thread id -> run-queue wait so far (ns) of every thread of these processes; a process or
-    thread gone meanwhile is skipped (its last stretch is lost, as in own_cpu_s)."""
+    """Thread id -> run-queue wait so far (ns) of each process's main thread (tid == pid); a process
+    gone meanwhile is skipped (its last stretch is lost, as in own_cpu_s).
+
+    Only the main thread: it is the one that serves requests in every server here (Node's event loop,
+    each Uvicorn worker's asyncio loop, a Locust process's gevent hub). Node also runs libuv's thread
+    pool and V8's compiler and GC threads; summed with them, Express's wait grew with helper threads
+    that serve no request, and a neighbour looked more harmful to Express than to FastAPI. With
+    several workers, each worker process's main thread counts.
+    """
     waits: dict[int, int] = {}
     for pid in pids:
         try:
-            tids = [int(t) for t in os.listdir(proc / str(pid) / "task")]
-        except OSError:
+            waits[pid] = parse_schedstat((proc / str(pid) / "task" / str(pid) / "schedstat").read_text())
+        except (OSError, ValueError):
             continue
-        for tid in tids:
-            try:
-                waits[tid] = parse_schedstat((proc / str(pid) / "task" / str(tid) / "schedstat").read_text())
-            except (OSError, ValueError):
-                continue
     return waits
 
 
@@ -167,7 +170,8 @@ def cpu_wait_pct(before: dict[int, int], after: dict[int, int], window_s: float)
     """The threads' run-queue wait between two readings, summed, as a percent of the window.
 
     A thread first seen in `after` started within the window: all its wait counts; one gone from
-    `after` counts nothing. Summed over threads, so two threads waiting the whole window give 200%.
+    `after` counts nothing. Summed over threads (one a process, read_wait_ns), so two worker
+    processes waiting the whole window give 200%.
     None for an empty window.
     """
     if window_s <= 0:

@@ -12,9 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from harness.disturbance import DISTURBED_PCT
+from harness.rate_sweep import HEADROOM_FRACTION
 from harness.stats import LITTLE_TOLERANCE, NOISY_CV
 
 SATURATION_PCT = 90.0  # a Locust worker is one gevent thread: above this it delays its own requests
+HEADROOM_PCT = HEADROOM_FRACTION * 100  # of the measured generator ceiling (harness.ceiling, harness.rate_sweep)
 
 
 @dataclass(frozen=True)
@@ -39,10 +41,17 @@ FLAGS: tuple[Flag, ...] = (
          f"noisy (CV > {NOISY_CV:.0%})", True,
          warn_metrics=("rps", "latency_p99_ms", "cold_start_ms", "rss_idle_mb"), show_cv=True),
     Flag("loadgen_saturated", SATURATION_PCT, "load generator saturated",
-         f"load generator saturated (a Locust process above {SATURATION_PCT:g}% of a core)",
+         f"load generator saturated (a Locust process above {SATURATION_PCT:g}% of a core, or all of them above "
+         f"{SATURATION_PCT:g}% of the load generator's cores)",
          "The load generator, not the server, was the limit there, so these figures understate the server:"
          " give it more cores (--loadgen-cpus) or workers (--loadgen-workers), or compare with wrk.", "!",
          "load generator saturated", True, warn_metrics=("rps",)),
+    Flag("generator_bound", HEADROOM_PCT, "near the load generator's ceiling",
+         f"near the load generator's ceiling (the step needed over {HEADROOM_PCT:g}% of the rate it reached "
+         "against a raw server at the run's start)",
+         "There the load generator's own queueing shows as the server's: the server's capacity is above what was"
+         " measured. Give the load generator more cores (--loadgen-cpus, --loadgen-workers), or lower the steps.",
+         "^", f"over {HEADROOM_PCT:g}% of the load generator's ceiling", True, warn_metrics=("rps",)),
     Flag("little_law", LITTLE_TOLERANCE, "Little's law check failed",
          f"Little's law check failed (X·(R+Z) off N by over {LITTLE_TOLERANCE:.0%})",
          "Throughput × latency disagrees with the concurrency: requests queued outside the measurement.", "L",

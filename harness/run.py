@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from harness import database, protect
+from harness import ceiling, database, protect
 from harness.behaviour import behaviour_checks
 from harness.config import RunConfig
 from harness.cpus import split_cpus
@@ -111,6 +111,13 @@ class PreparedRun:
     behaviour_checks: Callable[[Server], dict[str, Any]] = behaviour_checks
     protection: Protection | None = None  # while executing: the run's protection, which servers join
     max_reruns: int = MAX_RERUNS  # re-runs of a disturbed round (`bench ab`: 0, its paired ratios carry the drift)
+    ceiling_target: Target | None = None  # the baseline the load generator's ceiling is measured on
+    ceiling_s: float = 0.0  # its measured window; 0: not measured
+
+    @property
+    def ceiling_rps(self) -> float | None:
+        kept = self.store.results.generator_ceiling
+        return None if kept is None else kept.generator_ceiling_rps
 
     @property
     def directory(self) -> Path:
@@ -142,6 +149,7 @@ class PreparedRun:
         original_cpus = os.sched_getaffinity(0)
         os.sched_setaffinity(0, self.placement.loadgen_cpus)
         try:
+            self.measure_ceiling(progress)
             self.check_behaviour()
             with database.for_run(self.config, [p.scenario for p in self.plan], self.placement.server_cpus,
                                   self.directory / "logs", self.store.results.environment, self.protection) as db:
@@ -153,6 +161,44 @@ class PreparedRun:
             summarize(self.store.results)
             self.store.save()
         return self.directory
+
+    def measure_ceiling(self, progress: Progress | None = None) -> None:
+        """The load generator's ceiling (harness.ceiling) before the first trial, so that the headroom
+        guard keeps steps that need over 70% of it out of verdicts; a run without one says why."""
+        results = self.store.results
+        reason = self._no_ceiling_reason()
+        if reason:
+            results.generator_ceiling = ceiling.not_measured(reason, self.placement)
+        else:
+            assert self.ceiling_target is not None
+            if progress:
+                progress(f"load generator ceiling · {self.ceiling_target.name} · {self.ceiling_s:g} s", 0,
+                         len(self.plan))
+            results.generator_ceiling = ceiling.measure(self.ceiling_target, self.ceiling_s, self.placement,
+                                                        self.runtime, self.directory / "logs" / "000-ceiling",
+                                                        self.protection)  # fmt: skip
+        kept = results.generator_ceiling
+        if kept.generator_ceiling_rps is None and (self.config.ceiling_s == 0 or not reason):
+            results.warnings.append(f"no load generator ceiling ({kept.reason}): steps near the load generator's "
+                                    "limit are not kept out of verdicts")
+        if kept.disturbed:
+            others = ", ".join(f"{role} {pct:.0f}%" for role, pct in kept.foreign_cpu_pct.items())
+            results.warnings.append(f"the load generator's ceiling was measured disturbed in every attempt (others "
+                                    f"took {others} of the roles' CPUs): it is low, so more steps count as "
+                                    "generator_bound than on a quiet machine")
+        self.store.save()
+
+    def _no_ceiling_reason(self) -> str:
+        if not any(p.scenario.kind == "load" for p in self.plan):
+            return "no load scenario in this run"
+        if self.ceiling_s <= 0:
+            return "skipped: --no-ceiling" if self.config.ceiling_s == 0 else (
+                f"the {self.config.profile} profile measures none; --ceiling-seconds N measures it")
+        if self.ceiling_target is None:
+            return f"no baseline target {ceiling.BASELINE_TARGET!r} in {self.config.targets_dir}"
+        if self.config.runtime != "native":
+            return f"measured only with the native runtime ({ceiling.BASELINE_TARGET} has no container image)"
+        return ""
 
     def check_behaviour(self) -> None:
         """Real requests for the article's behaviour claims (F1, F2), once per target."""
@@ -211,6 +257,7 @@ class PreparedRun:
             target=target, scenario=scenario, params=scenario.params(self.config.profile), trial=planned.trial,
             placement=self.placement, runtime=self.runtime, work_dir=work_dir, port=free_port(),
             server_env=self.config.server_env, protection=self.protection, database=db,
+            generator_ceiling_rps=self.ceiling_rps,
             progress=lambda step: progress(f"{label} · {step}", order, total) if progress else None,
         )  # fmt: skip
         if progress:
@@ -237,7 +284,8 @@ def prepare_run(config: RunConfig, targets: list[Target] | None = None,
     two revisions' folders, and the scenarios with its number of rounds)."""
     run_name = check_run_name(default_run_name(config.profile) if config.run_name is None else config.run_name)
     swept = sweep_orphans()  # servers or Locust processes a killed run left: they would share the cores
-    targets = targets or select_targets(discover_targets(config.targets_dir), config.targets)
+    available = discover_targets(config.targets_dir)
+    targets = targets or select_targets(available, config.targets)
     chosen = scenarios or select_scenarios(discover_scenarios(config.scenarios_dir), config.scenarios,
                                            config.profile)
     scenarios = check_config(config, chosen)
@@ -266,7 +314,8 @@ def prepare_run(config: RunConfig, targets: list[Target] | None = None,
         s.name: "stateful: needs --workers 1 (one in-memory store per worker)" for s in chosen if s not in scenarios
     }
     store.save()
-    return PreparedRun(config, store, plan, placement, runtime)
+    return PreparedRun(config, store, plan, placement, runtime, ceiling_target=available.get(ceiling.BASELINE_TARGET),
+                       ceiling_s=ceiling.ceiling_seconds(config.profile, config.ceiling_s))
 
 
 def run_benchmark(config: RunConfig, progress: Progress | None = None) -> Path:

@@ -10,9 +10,15 @@ from contextlib import contextmanager
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from harness.disturbance import FOREIGN_SUFFIX
 from harness.flags import legend
+from harness.present.numbers import number
 from harness.present.tables import summary_table
+from harness.rate_sweep import HEADROOM_FRACTION
 from harness.results import RunResults
+from harness.results.records import GeneratorCeilingRecord
+
+ROLE_WORDS = {"server": "the server's", "loadgen": "the load generator's", "database": "the database's"}
 
 
 @contextmanager
@@ -33,7 +39,7 @@ def progress_reporter(console: Console) -> Iterator[object]:
     task = progress.add_task("starting", total=None)
 
     def report(description: str, done: int, total: int) -> None:
-        progress.update(task, description=description, completed=done - 1, total=total)
+        progress.update(task, description=description, completed=max(done - 1, 0), total=total)
 
     with progress:
         yield report
@@ -46,6 +52,7 @@ def run_header(results: RunResults) -> str:
             f"({env.get('cpu_count_logical')} cores) · server CPUs {config.get('server_cpus')} · "
             f"load generator CPUs {config.get('loadgen_cpus')} · workers {config.get('workers')}")
     line += f"\nprotection: {env.get('protection', 'not recorded')}"
+    line += f"\n{ceiling_line(results.generator_ceiling)}"
     images = env.get("docker", {}).get("images", {})
     for name, image in images.items():
         size = image.get("size_bytes")
@@ -58,7 +65,47 @@ def print_summary(console: Console, results: RunResults, directory: object) -> N
     console.print(run_header(results), highlight=False)
     console.print(summary_table(results))
     console.print(legend(), style="dim")
+    for line in disturbance_lines(results):
+        console.print(line, highlight=False)
     for warning in results.warnings:
         console.print(f"[yellow]warning:[/] {warning}")
     state = "complete" if results.complete else "[red]incomplete (interrupted or failed)[/]"
     console.print(f"Results ({state}): {directory}")
+
+
+def ceiling_line(kept: GeneratorCeilingRecord | None) -> str:
+    """The load generator's ceiling measured at the run's start (harness.ceiling), or why there is none."""
+    if kept is None:
+        return "load generator ceiling: not recorded"
+    if kept.generator_ceiling_rps is None:
+        return f"load generator ceiling: not measured ({kept.reason})"
+    cpu = "" if kept.loadgen_cpu_pct is None else f"; Locust CPU {kept.loadgen_cpu_pct:.0f}%"
+    bound = {"generator": ", generator-bound", "server": ", the raw server's limit: a lower bound"}.get(
+        kept.limited_by, "")
+    bound += ", disturbed: low" if kept.disturbed else ""
+    return (f"load generator ceiling: {number(kept.generator_ceiling_rps)} req/s ({kept.target}, {kept.users} "
+            f"users, {number(kept.duration_s)} s{cpu}{bound}); steps over {HEADROOM_FRACTION:.0%} of it decide nothing")
+
+
+def disturbance_lines(results: RunResults) -> list[str]:
+    """Per load scenario: the most CPU others took from each role's CPUs in any window, and the rounds
+    re-run as disturbed (a round's discarded attempts are on each of its trials: counted once)."""
+    lines = []
+    for scenario in dict.fromkeys(t.scenario for t in results.trials):
+        most: dict[str, float] = {}
+        for m in results.metrics:
+            if m.scenario == scenario and m.metric.endswith(FOREIGN_SUFFIX):
+                role = m.metric.removesuffix(FOREIGN_SUFFIX)
+                most[role] = max(most.get(role, 0.0), m.value)
+        if not most:
+            continue  # no load window: nothing sampled (cold start)
+        rounds = {t.trial: len(t.discarded_attempts) for t in results.trials if t.scenario == scenario}
+        rerun = {n: count for n, count in rounds.items() if count}
+        order = sorted(most, key=lambda role: list(ROLE_WORDS).index(role) if role in ROLE_WORDS else len(ROLE_WORDS))
+        roles = [f"{number(most[role])}% of {ROLE_WORDS.get(role, role)}" + ("" if i else " CPUs")
+                 for i, role in enumerate(order)]
+        text = f"{scenario}: others took up to {', '.join(roles)}; "
+        text += (f"{len(rerun)} of {len(rounds)} rounds re-run ({sum(rerun.values())} re-runs) as disturbed" if rerun
+                 else "no round re-run")
+        lines.append(text)
+    return lines

@@ -116,3 +116,26 @@ def test_the_sampler_records_the_wait_of_a_server_sharing_its_cpu_with_a_busy_lo
             p.kill()
             p.wait()
     assert sampler.cpu_wait_pct(start, end)["server"] > 10.0
+
+
+def _schedstat_tree(root, threads: dict[int, dict[int, int]]):
+    """A constructed /proc: pid -> {tid: run-queue wait ns}, as /proc/<pid>/task/<tid>/schedstat."""
+    for pid, waits in threads.items():
+        for tid, wait_ns in waits.items():
+            task = root / str(pid) / "task" / str(tid)
+            task.mkdir(parents=True)
+            (task / "schedstat").write_text(f"1000 {wait_ns} 5\n")
+    return root
+
+
+def test_the_wait_is_read_from_each_processs_main_thread_only(tmp_path) -> None:
+    # Node: the event loop (tid == pid) and libuv/V8 helper threads that wait a lot but serve nothing;
+    # two worker processes: each one's main thread counts
+    proc = _schedstat_tree(tmp_path, {100: {100: 5_000, 101: 900_000, 102: 800_000},
+                                      200: {200: 7_000, 201: 600_000}})
+    assert read_wait_ns([100, 200], proc) == {100: 5_000, 200: 7_000}
+
+
+def test_a_process_whose_main_thread_is_unreadable_gives_nothing(tmp_path) -> None:
+    proc = _schedstat_tree(tmp_path, {300: {301: 1_000}})  # its main thread gone (exited) meanwhile
+    assert read_wait_ns([300], proc) == {}

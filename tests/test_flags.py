@@ -18,7 +18,7 @@ from harness.summarize import summarize
 def test_each_flag_is_complete_and_its_texts_name_its_threshold():
     assert len({f.name for f in FLAGS}) == len(FLAGS) and len({f.mark for f in FLAGS}) == len(FLAGS)
     shown = {"noisy": f"{NOISY_CV:.0%}", "loadgen_saturated": f"{SATURATION_PCT:g}%",
-             "little_law": f"{LITTLE_TOLERANCE:.0%}", "disturbed": f"{DISTURBED_PCT:g}%"}
+             "little_law": f"{LITTLE_TOLERANCE:.0%}", "disturbed": f"{DISTURBED_PCT:g}%", "generator_bound": "70%"}
     for flag in FLAGS:
         assert flag.words and flag.mark and flag.legend
         if flag.name in shown:
@@ -27,7 +27,8 @@ def test_each_flag_is_complete_and_its_texts_name_its_threshold():
 
 
 def test_the_claims_policy_and_the_legend_come_from_the_registry():
-    assert Policy().blocking_flags == blocking_defaults() == ["noisy", "loadgen_saturated", "little_law"]
+    expected = ["noisy", "loadgen_saturated", "generator_bound", "little_law"]
+    assert Policy().blocking_flags == blocking_defaults() == expected
     assert all(f"{f.mark} {f.legend}" in legend() for f in FLAGS)
     assert marks({"little_law", "single_trial"}) == "†L" and words("a_newer_flag") == "a_newer_flag"
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from harness.claims.bounds import generator_bound_note
 from harness.claims.outcomes import CheckOutcome
 from harness.claims.schema import (
     BehaviourCheck,
@@ -131,6 +132,7 @@ def judge_range(check: RangeCheck, ctx: Context) -> CheckOutcome:
     # to tell whether the figure is below max (or, without max, above min), the sweep must reach it
     needed = {sample.target: check.max if check.max is not None else check.min}
     reason += censoring_note([sample], needed if verdict == "inconclusive" else None)
+    reason += generator_bound_note([figure], ctx.policy) if verdict == "inconclusive" else ""
     return CheckOutcome(check.reading, check.expected(), verdict, reason, [figure])
 
 
@@ -183,6 +185,7 @@ def judge_ratio(check: RatioCheck, ctx: Context) -> CheckOutcome:
     samples = [read_sample(ctx.view, t, check, check.metric, step, check.transform) for t in pair]
     needed = ratio_needed(context, check.min, check.max) if verdict == "inconclusive" else None
     reason += censoring_note(samples, needed)
+    reason += generator_bound_note(context, ctx.policy) if verdict == "inconclusive" else ""
     return CheckOutcome(check.reading, check.expected(), verdict, reason, [figure], context)
 
 
@@ -255,6 +258,7 @@ def judge_compare(check: CompareCheck, ctx: Context) -> CheckOutcome:
     # strictly below 1: equal figures are not "lower"
     verdict, reason = judge_figure(ratio, None, 1.0 - 1e-12, ctx.policy, wanted="below 1")
     reason += censoring_note(samples, {} if verdict == "inconclusive" else None)
+    reason += generator_bound_note(context, ctx.policy) if verdict == "inconclusive" else ""
     return CheckOutcome(check.reading, expected, verdict, reason, [ratio], context)
 
 

@@ -74,6 +74,7 @@ class TrialContext:
     load_generator: LoadGeneratorFactory = LocustProcesses
     check_contract: ContractCheck = check_contract
     database: Any = None  # harness.database.Database when the run started one
+    generator_ceiling_rps: float | None = None  # measured at the run's start (harness.ceiling); None: not measured
 
     def launch_options(self) -> LaunchOptions:
         return self.placement.launch_options(self.target, self.port, self.work_dir / "server.log", self.server_env,

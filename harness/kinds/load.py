@@ -23,6 +23,7 @@ from harness.loadgen.arrival import DEFAULT_MAX_IN_FLIGHT, Distribution, arrival
 from harness.loadgen.driver import AGGREGATE, LoadResult, LoadSpec, StepSpec
 from harness.loadgen.measures import window_figures
 from harness.measure import cpu_cost_figures, endpoint_figures, little_law_ratio, resource_figures
+from harness.rate_sweep import step_is_usable
 from harness.results import HistogramRecord, Sample, step_label
 from harness.runtime import running
 from harness.runtime.cgroup import memory_bytes
@@ -148,8 +149,24 @@ def run_trial(ctx: TrialContext) -> TrialOutcome:
         outcome.server["processes"] = len(server.pids())  # shows worker parity (--workers N)
         for fixed, users in params.runs():
             _measure_run(ctx, server, fixed, users, outcome, db)
-    outcome.metrics += trial_figures(params.summary, outcome.metrics, params.think_s, _factory(ctx))
+    outcome.metrics += trial_figures(summary_settings(params, ctx.generator_ceiling_rps), outcome.metrics,
+                                     params.think_s, _factory(ctx))
     return outcome
+
+
+def summary_settings(params: Params, ceiling_rps: float | None) -> dict[str, Any]:
+    """The profile's summary settings, with the run's measured ceiling for the rate sweep's headroom
+    guard unless the profile states one itself."""
+    if ceiling_rps is None or "generator_ceiling_rps" in params.summary:
+        return params.summary
+    return {**params.summary, "generator_ceiling_rps": ceiling_rps}
+
+
+def beyond_headroom(step: dict[str, Any], rps: float, ceiling_rps: float | None) -> bool:
+    """Whether a step needed over HEADROOM_FRACTION of the generator's ceiling: its offered rate (open
+    model) or, closed users sending as fast as they are answered, the rate it reached."""
+    offered = float(step["rate"]) if "rate" in step else rps
+    return not step_is_usable(offered, ceiling_rps)
 
 
 def _factory(ctx: TrialContext):
@@ -250,6 +267,8 @@ def _record_step(
         outcome.metrics.append(ctx.metric(metric, value, unit, label))
     if resources.loadgen_saturated:
         outcome.flags.append(f"loadgen_saturated:{label}")
+    if beyond_headroom(step, aggregate.ok / result.duration_s, ctx.generator_ceiling_rps):
+        outcome.flags.append(f"generator_bound:{label}")
     _record_foreign_cpu(ctx, label, sampler.foreign_cpu_pct(start, end), outcome, sampler.cpu_wait_pct(start, end))
     # Lost time (users not kept busy), not server speed: see little_law_ratio for what it can detect.
     if result.arrivals is not None:

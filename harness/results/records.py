@@ -16,7 +16,11 @@ so every older version keeps loading; a newer version is refused with one line):
       round carries the same list, and the discarded attempts' figures are not in the run. Summary
       `ci_coverage`: the real coverage of its order-statistic CI (before it, the CI was a percentile
       bootstrap labelled 95%). Metrics `<role>_cpu_wait_pct` per step: the role's threads' run-queue
-      wait as a percent of the window, beside `<role>_foreign_cpu_pct`.
+      wait as a percent of the window, beside `<role>_foreign_cpu_pct`. From 2026-11-29 (later) the wait
+      is of each process's main thread only (Node's helper threads inflated Express's).
+    - (2026-11-29) RunResults `generator_ceiling` (GeneratorCeilingRecord): the load generator's ceiling
+      measured at the run's start (harness.ceiling), or why it was not; None in runs written before it.
+      Trial flag `generator_bound:<step>`: the step needed over 70% of that ceiling.
 
 Files in a run directory, each rewritten atomically after every trial so an interrupted run
 keeps everything it measured. The side files carry no version line of their own (a comment line
@@ -117,6 +121,27 @@ class Summary(BaseModel):
     ci_coverage: float | None = None
 
 
+class GeneratorCeilingRecord(BaseModel):
+    """What this machine's load generator offered against a raw server at the run's start (harness.ceiling)."""
+
+    generator_ceiling_rps: float | None  # None: not measured, `reason` says why
+    reason: str = ""
+    method: str = ""
+    target: str = ""  # the baseline server it ran against
+    limited_by: str = ""  # "generator" (a true ceiling), "server" (a lower bound of it) or "neither"
+    users: int | None = None
+    warmup_s: float | None = None
+    duration_s: float | None = None  # the measured window
+    server_cpus: list[int] = Field(default_factory=list)
+    loadgen_cpus: list[int] = Field(default_factory=list)
+    loadgen_workers: int | None = None
+    loadgen_cpu_pct: float | None = None  # the Locust processes' CPU, % of one core, at the ceiling's step
+    server_cpu_pct: float | None = None
+    disturbed: bool = False  # every attempt was disturbed (harness.disturbance): the ceiling is low, the guard strict
+    foreign_cpu_pct: dict[str, float] = Field(default_factory=dict)  # role -> % of its CPUs others took
+    steps: list[dict[str, Any]] = Field(default_factory=list)  # every step of every attempt: rps, errors, CPU
+
+
 class RunResults(BaseModel):
     schema_version: int = SCHEMA_VERSION
     run_id: str
@@ -129,6 +154,7 @@ class RunResults(BaseModel):
     summaries: list[Summary] = Field(default_factory=list)
     checks: dict[str, Any] = Field(default_factory=dict)  # behaviour checks made during the run (F1, F2)
     warnings: list[str] = Field(default_factory=list)
+    generator_ceiling: GeneratorCeilingRecord | None = None  # measured at the start (None: older runs)
     file_versions: dict[str, int] = Field(default_factory=lambda: dict(FILE_VERSIONS))
 
     def file_version(self, name: str) -> int:
