@@ -21,7 +21,9 @@ from harness.cpus import split_cpus
 from harness.disturbance import disturbed_windows, run_until_undisturbed
 from harness.environment import capture_environment, run_environment
 from harness.errors import BenchError
-from harness.kinds.base import Placement, TrialContext, TrialOutcome
+from harness.kinds.base import LoadGeneratorFactory, Placement, TrialContext, TrialOutcome
+from harness.loadgen.driver import LocustProcesses
+from harness.loadgen.external import ExternalWorkers, external_workers
 from harness.results import ResultsStore, RunResults, TrialRecord, check_run_name
 from harness.results.records import DiscardedAttemptRecord
 from harness.runtime import Runtime, get_runtime, running
@@ -110,6 +112,8 @@ class PreparedRun:
     runtime: Runtime
     behaviour_checks: Callable[[Server], dict[str, Any]] = behaviour_checks
     protection: Protection | None = None  # while executing: the run's protection, which servers join
+    load_generator: LoadGeneratorFactory = LocustProcesses
+    external: ExternalWorkers | None = None  # --loadgen external:N: the workers' coordinator, closed at the end
 
     @property
     def directory(self) -> Path:
@@ -121,6 +125,13 @@ class PreparedRun:
         The harness joins the load generator's group, so the Locust processes it starts are born
         there; each server is moved to the server's group as it starts (its LaunchOptions.protection).
         """
+        try:
+            return self._protected(progress)
+        finally:
+            if self.external is not None:
+                self.external.close()
+
+    def _protected(self, progress: Progress | None = None) -> Path:
         with protect.protected(self.store.results.run_id) as protection:
             self.store.results.environment["protection"] = protection.status
             protection.adopt("loadgen", os.getpid())
@@ -210,6 +221,7 @@ class PreparedRun:
             target=target, scenario=scenario, params=scenario.params(self.config.profile), trial=planned.trial,
             placement=self.placement, runtime=self.runtime, work_dir=work_dir, port=free_port(),
             server_env=self.config.server_env, protection=self.protection, database=db,
+            load_generator=self.load_generator,
             progress=lambda step: progress(f"{label} · {step}", order, total) if progress else None,
         )  # fmt: skip
         if progress:
@@ -246,12 +258,13 @@ def prepare_run(config: RunConfig) -> PreparedRun:
     placement = Placement(
         server_cpus=server_cpus, loadgen_cpus=loadgen_cpus, workers=config.workers,
         loadgen_workers=config.loadgen_workers, sample_hz=config.sample_hz, memory_limit_mb=config.memory_limit_mb,
-        base_images=config.base_images,
+        base_images=config.base_images, server_host=config.server_host, server_netns=config.server_netns,
     )  # fmt: skip
     directory = config.results_dir / run_name
     if (directory / "results.json").exists():
         raise BenchError(f"{directory} already holds a run; pick another --name")
     results = _new_results(config, run_name, runtime, targets, placement, seed, plan)
+    external = external_workers(config, results.environment)  # waits (bounded) for the workers to arrive
     store = ResultsStore(directory, results, samples=[])
     if swept:
         store.results.warnings.append(f"stopped {len(swept)} process(es) a killed harness left running: "
@@ -260,7 +273,10 @@ def prepare_run(config: RunConfig) -> PreparedRun:
         s.name: "stateful: needs --workers 1 (one in-memory store per worker)" for s in chosen if s not in scenarios
     }
     store.save()
-    return PreparedRun(config, store, plan, placement, runtime)
+    if external is None:
+        return PreparedRun(config, store, plan, placement, runtime)
+    return PreparedRun(config, store, plan, placement, runtime, load_generator=external.load_generator,
+                       external=external)
 
 
 def run_benchmark(config: RunConfig, progress: Progress | None = None) -> Path:

@@ -28,7 +28,7 @@ from locust.runners import MasterRunner, WorkerRunner
 
 from harness.loadgen import measures
 from harness.loadgen.arrival import INTENDED_KEY, latency_from_intended_s
-from harness.loadgen.params import OUTPUT_ENV, STEPS_ENV, TAIL_S
+from harness.loadgen.params import OUTPUT_ENV, STEPS_ENV, TAIL_S, worker_facts
 from harness.loadgen.window import StepSchedule
 
 MESSAGE = "bench_window_result"
@@ -115,10 +115,16 @@ def _on_test_start(environment: Any, **_: Any) -> None:
     schedule = _schedule_on_worker
     if schedule is None or not isinstance(environment.runner, WorkerRunner):
         return
-    schedule.start(time.time())
+    started, cpu_started = time.time(), time.process_time()
+    schedule.start(started)
 
     def send() -> None:
-        environment.runner.send_message(MESSAGE, schedule.payload(time.time()))
+        now = time.time()
+        payload = schedule.payload(now)
+        # This process's own CPU over the run, and its host: the master cannot sample a worker on
+        # another machine, so each worker reports itself and saturation is judged per host.
+        payload["loadgen"] = worker_facts(time.process_time() - cpu_started, now - started)
+        environment.runner.send_message(MESSAGE, payload)
 
     gevent.spawn_later(schedule.total_s + SEND_GRACE_S, send)
 

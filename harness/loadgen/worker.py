@@ -1,0 +1,128 @@
+"""`bench worker`: Locust worker processes on this host for a master on another.
+
+It says hello to the master's coordinator (harness.loadgen.coordinator: its version, files and
+host), then polls for Locust runs; for each new run it starts `processes` Locust workers, pinned
+to its CPUs, with the run's scenario and steps, and waits for them (bounded by the run's time).
+It exits after `idle_timeout_s` without a run or without reaching the master, so a forgotten
+worker does not stay forever.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from harness.errors import BenchError
+from harness.loadgen.driver import EXIT_GRACE_S, PLUGIN
+from harness.loadgen.identity import host_facts, identity
+from harness.loadgen.params import HOST_ENV, PARAMS_ENV, STEPS_ENV
+from harness.runtime.procs import spawn
+
+POLL_S = 0.2
+REQUEST_TIMEOUT_S = 5.0
+
+
+@dataclass(frozen=True)
+class WorkerOptions:
+    master_host: str
+    master_port: int
+    name: str | None = None
+    cpus: list[int] | None = None
+    processes: int = 1
+    scenarios_dir: Path = Path("scenarios")
+    idle_timeout_s: float = 300.0
+    log_dir: Path = Path("build/worker-logs")
+
+
+class Worker:
+    def __init__(self, options: WorkerOptions) -> None:
+        self.options = options
+        self.facts = host_facts(options.name, options.cpus)
+        self.worker_id = f"{self.facts.name}/{os.getpid()}"
+        self.base = f"http://{options.master_host}:{options.master_port + 1}"
+
+    def _call(self, path: str, body: dict[str, Any] | None = None) -> tuple[int, dict[str, Any]]:
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(self.base + path, data=data, headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=REQUEST_TIMEOUT_S) as answer:
+                return answer.status, json.loads(answer.read())
+        except urllib.error.HTTPError as exc:
+            return exc.code, json.loads(exc.read() or b"{}")
+
+    def hello(self) -> None:
+        """Register; a mismatch is refused by the master in one line, and ends this worker."""
+        status, answer = self._call("/hello", {
+            "worker": self.worker_id, "processes": self.options.processes,
+            "identity": asdict(identity(self.options.scenarios_dir)), "host": self.facts.record(),
+        })  # fmt: skip
+        if status != 200:
+            raise BenchError(f"the master refused this worker: {answer.get('error', status)}")
+
+    def serve(self) -> int:
+        """Poll and run until idle for `idle_timeout_s`; return the number of Locust runs joined."""
+        last_contact, last_run, runs, registered = time.monotonic(), None, 0, False
+        while time.monotonic() - last_contact < self.options.idle_timeout_s:
+            try:
+                if not registered:
+                    self.hello()
+                    registered = True
+                _, answer = self._call(f"/run?worker={self.worker_id}")
+            except (OSError, ValueError):  # the master is not up (yet, or any more)
+                time.sleep(POLL_S)
+                continue
+            if answer.get("hello"):
+                registered = False
+                continue
+            run = answer.get("run") and answer
+            if run and run["run"] != last_run:
+                last_run = run["run"]
+                self.run_locust(run)
+                runs += 1
+                last_contact = time.monotonic()
+            elif run:
+                last_contact = time.monotonic()
+            time.sleep(POLL_S)
+        return runs
+
+    def run_locust(self, run: dict[str, Any]) -> None:
+        """This host's Locust workers for one run, pinned, waited for (bounded), always stopped."""
+        options = self.options
+        scenario = options.scenarios_dir / Path(run["scenario"]).name
+        command = [sys.executable, "-m", "locust", "-f", f"{scenario},{PLUGIN}", "--worker",
+                   "--master-host", options.master_host, "--master-port", str(run["master_port"]),
+                   "--host", run["host_url"], "--loglevel", "WARNING"]  # fmt: skip
+        env = {**os.environ, STEPS_ENV: json.dumps(run["steps"]), PARAMS_ENV: json.dumps(run["params"]),
+               HOST_ENV: self.facts.name, "PYTHONUNBUFFERED": "1"}  # fmt: skip
+        options.log_dir.mkdir(parents=True, exist_ok=True)
+        with (options.log_dir / f"locust-worker-{os.getpid()}.log").open("ab") as log:
+            processes = [spawn(command, options.cpus, env, stdin=subprocess.DEVNULL, stdout=log,
+                               stderr=subprocess.STDOUT) for _ in range(options.processes)]
+        try:
+            self._wait(processes, run)
+        finally:
+            for process in processes:
+                if process.poll() is None:
+                    process.kill()
+                    process.wait()
+
+    def _wait(self, processes: list[subprocess.Popen[bytes]], run: dict[str, Any]) -> None:
+        """Until they exit, the master ends the run (its master is then killed, and a Locust worker would
+        wait a minute for its heartbeat), or the run's time is over."""
+        deadline = time.monotonic() + float(run["run_time_s"]) + EXIT_GRACE_S
+        while time.monotonic() < deadline and any(p.poll() is None for p in processes):
+            time.sleep(POLL_S)
+            try:
+                _, answer = self._call(f"/run?worker={self.worker_id}")
+            except (OSError, ValueError):
+                return  # the master is gone
+            if answer.get("run") != run["run"]:
+                return
