@@ -78,7 +78,7 @@ class LoadResult:
     gauges_min: dict[str, float] = field(default_factory=dict)
     # Open model only: offered, sent, late, dropped, completed (harness.loadgen.arrival.ArrivalCounts), summed.
     arrivals: ArrivalCounts | None = None
-    # Each load-generator host's CPU over the whole Locust run, as its workers reported it (all steps share it).
+    # Each load-generator host's CPU in the window, as its Locust workers reported it (harness.loadgen.hosts).
     loadgen_hosts: dict[str, HostLoad] = field(default_factory=dict)
 
 
@@ -203,9 +203,8 @@ class LocustProcesses:
             merge_reports([worker["steps"][i] for worker in data["workers"]], step.duration_s)
             for i, step in enumerate(self.spec.steps)
         ]
-        hosts = merge_hosts([worker.get("loadgen") for worker in data["workers"]])
-        for result in results:
-            result.loadgen_hosts = hosts
+        for i, result in enumerate(results):
+            result.loadgen_hosts = merge_hosts([worker.get("loadgen") for worker in data["workers"]], i)
         return results
 
 

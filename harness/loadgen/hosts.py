@@ -1,9 +1,9 @@
 """The load generator's CPU per host, from what each Locust worker reported about itself.
 
 The sampler sees only this machine's processes; a worker on another host reports its own CPU
-time (harness.loadgen.params.worker_facts), and saturation is judged per host: one Locust
-process is one gevent thread, so a process near a whole core delays its own requests
-(harness.flags.SATURATION_PCT), on whichever host it runs.
+in each step's window (harness.loadgen.params.worker_facts), and saturation is judged per host:
+one Locust process is one gevent thread, so a process near a whole core delays its own
+requests (harness.flags.SATURATION_PCT), on whichever host it runs.
 """
 
 from __future__ import annotations
@@ -19,25 +19,27 @@ class HostLoad:
     cpu_pct: float = 0.0  # summed over its Locust worker processes, % of one core
     busiest_pct: float = 0.0  # its busiest process, % of one core
 
-    def record(self) -> dict[str, Any]:
-        return {"processes": self.processes, "cpus": sorted(self.cpus), "cpu_pct": round(self.cpu_pct, 1),
-                "busiest_pct": round(self.busiest_pct, 1)}
 
-
-def merge_hosts(facts: list[dict[str, Any] | None]) -> dict[str, HostLoad]:
-    """Per host: each worker's CPU time over its run's wall time, summed; workers that said nothing are left out."""
+def merge_hosts(facts: list[dict[str, Any] | None], step: int) -> dict[str, HostLoad]:
+    """Per host, in step `step`'s window: its workers' CPU summed; a worker that said nothing is left out."""
     hosts: dict[str, HostLoad] = {}
     for fact in facts:
-        if not fact or float(fact.get("wall_s", 0)) <= 0:
+        readings = (fact or {}).get("cpu_pct") or []
+        if step >= len(readings) or readings[step] is None:
             continue
-        host = hosts.setdefault(str(fact["host"]), HostLoad())
-        pct = 100.0 * float(fact["cpu_s"]) / float(fact["wall_s"])
+        pct = float(readings[step])
+        host = hosts.setdefault(str(fact["host"]), HostLoad())  # type: ignore[index]
         host.processes += 1
-        host.cpus.update(int(c) for c in fact.get("cpus", []))
+        host.cpus.update(int(c) for c in fact.get("cpus", []))  # type: ignore[union-attr]
         host.cpu_pct += pct
         host.busiest_pct = max(host.busiest_pct, pct)
     return hosts
 
 
-def saturated_hosts(hosts: dict[str, HostLoad], threshold_pct: float) -> list[str]:
-    return sorted(name for name, host in hosts.items() if host.busiest_pct >= threshold_pct)
+def host_figures(hosts: dict[str, HostLoad], threshold_pct: float) -> tuple[float | None, list[str]]:
+    """(the workers' CPU summed over hosts, % of one core; the hosts whose busiest process reached
+    `threshold_pct`). None when no worker reported its CPU."""
+    if not hosts:
+        return None, []
+    total = sum(host.cpu_pct for host in hosts.values())
+    return total, sorted(name for name, host in hosts.items() if host.busiest_pct >= threshold_pct)

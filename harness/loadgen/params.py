@@ -20,9 +20,16 @@ def scenario_params() -> dict[str, object]:
     return dict(json.loads(os.environ.get(PARAMS_ENV, "{}")))
 
 
-def worker_facts(cpu_s: float, wall_s: float) -> dict[str, object]:
-    """What a Locust worker reports about itself: its host, its CPUs and the CPU time it used."""
-    return {
-        "host": os.environ.get(HOST_ENV) or socket.gethostname(), "pid": os.getpid(),
-        "cpus": sorted(os.sched_getaffinity(0)), "cpu_s": round(cpu_s, 4), "wall_s": round(wall_s, 4),
-    }  # fmt: skip
+def worker_facts(cpu_pct: list[float | None]) -> dict[str, object]:
+    """What a Locust worker reports about itself: its host, its CPUs and its CPU in each step's window."""
+    return {"host": os.environ.get(HOST_ENV) or socket.gethostname(), "pid": os.getpid(),
+            "cpus": sorted(os.sched_getaffinity(0)), "cpu_pct": cpu_pct}  # fmt: skip
+
+
+def window_cpu_pct(marks: list[tuple[float, float]]) -> float | None:
+    """% of one core between two (wall time, process CPU time) marks; None unless both were taken.
+    Timed by the marks themselves, so a late timer (a busy worker) does not skew it."""
+    if len(marks) < 2 or marks[1][0] <= marks[0][0]:
+        return None
+    (wall0, cpu0), (wall1, cpu1) = marks[0], marks[1]
+    return 100.0 * (cpu1 - cpu0) / (wall1 - wall0)
