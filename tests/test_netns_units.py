@@ -1,0 +1,103 @@
+"""External workers without Locust: options, the coordinator's hello and wait, per-host CPU (issue 16)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from pathlib import Path
+
+import pytest
+
+from harness.errors import BenchError
+from harness.loadgen.coordinator import Coordinator
+from harness.loadgen.external import ExternalWorkers, parse_bind, parse_loadgen
+from harness.loadgen.hosts import host_figures, merge_hosts
+from harness.loadgen.identity import Identity, identity
+from harness.loadgen.params import window_cpu_pct
+from harness.loadgen.worker import Worker, WorkerOptions
+from harness.runtime.server import free_port
+
+SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
+
+
+def test_loadgen_and_bind_options() -> None:
+    assert parse_loadgen("local") is None
+    assert parse_loadgen("external:3") == 3
+    for bad in ["external", "external:0", "remote:2", "external:x"]:
+        with pytest.raises(BenchError, match="--loadgen"):
+            parse_loadgen(bad)
+    assert parse_bind(None) == ("0.0.0.0", 5557)
+    assert parse_bind("198.18.0.1:6000") == ("198.18.0.1", 6000)
+    assert parse_bind("10.0.0.5") == ("10.0.0.5", 5557)
+    for bad in ["host:0", "host:65535", ":5557", "host:port"]:
+        with pytest.raises(BenchError, match="--master-bind"):
+            parse_bind(bad)
+
+
+def test_identity_sees_a_changed_scenario_file(tmp_path: Path) -> None:
+    (tmp_path / "a.py").write_text("x = 1\n")
+    before = identity(tmp_path)
+    (tmp_path / "a.py").write_text("x = 2\n")
+    after = identity(tmp_path)
+    assert before.mismatch(before) is None
+    assert "files differ" in str(before.mismatch(after))
+    assert "harness version 0.0.1" in str(before.mismatch(Identity("0.0.1", before.files)))
+
+
+def _worker(port: int, name: str, scenarios: Path = SCENARIOS, processes: int = 1) -> Worker:
+    return Worker(WorkerOptions("127.0.0.1", port - 1, name=name, processes=processes, scenarios_dir=scenarios))
+
+
+def test_workers_arrive_and_a_mismatch_is_refused_in_one_line(tmp_path: Path) -> None:
+    port = free_port()  # the coordinator's: one above the master's
+    workers = ExternalWorkers(3, ("127.0.0.1", port - 1), SCENARIOS)
+    try:
+        _worker(port, "gen-a", processes=2).hello()
+        (tmp_path / "other.py").write_text("pass\n")
+        with pytest.raises(BenchError, match="refused this worker: scenario/load-generator files differ"):
+            _worker(port, "gen-old", scenarios=tmp_path).hello()
+        with pytest.raises(BenchError) as error:
+            workers.wait_for_workers(timeout_s=0.3)
+        message = str(error.value)
+        assert "2 of 3 external Locust workers arrived" in message and "missing 1" in message
+        assert "gen-a/" in message and "gen-old/" in message and "\n" not in message
+        _worker(port, "gen-b").hello()
+        assert sum(w.processes for w in workers.wait_for_workers(timeout_s=5)) == 3
+        assert {h["name"] for h in workers.hosts()} == {"gen-a", "gen-b"}
+    finally:
+        workers.close()
+
+
+def test_a_worker_is_told_the_current_run() -> None:
+    coordinator = Coordinator(identity(SCENARIOS), "127.0.0.1", 0)
+    try:
+        worker = _worker(coordinator.port, "gen-a")
+        worker.hello()
+        assert worker._call(f"/run?worker={worker.worker_id}")[1] == {"run": None}
+        coordinator.registry.set_run({"run": "r1", "steps": []})
+        assert worker._call(f"/run?worker={worker.worker_id}")[1]["run"] == "r1"
+        assert worker._call("/run?worker=unknown")[1] == {"hello": True}  # e.g. after the master restarted
+        status, _ = worker._call("/hello", {"worker": "w", "processes": 1, "identity": asdict(identity(SCENARIOS))})
+        assert status == 400  # no host facts: a bad hello, answered, not a crash
+    finally:
+        coordinator.close()
+
+
+def test_cpu_per_host_and_saturation_per_host() -> None:
+    facts = [
+        {"host": "gen-a", "cpus": [0], "cpu_pct": [40.0, 95.0]},
+        {"host": "gen-a", "cpus": [1], "cpu_pct": [30.0, 20.0]},
+        {"host": "gen-b", "cpus": [0], "cpu_pct": [50.0, None]},  # its second mark was not taken
+        None,  # a worker of an older plugin: nothing said
+    ]
+    first, second = merge_hosts(facts, 0), merge_hosts(facts, 1)
+    assert first["gen-a"].cpu_pct == 70.0 and first["gen-a"].cpus == {0, 1} and first["gen-a"].processes == 2
+    assert host_figures(first, 90.0) == (120.0, [])
+    assert set(second) == {"gen-a"}
+    assert host_figures(second, 90.0) == (115.0, ["gen-a"])  # one busy process saturates its host
+    assert host_figures({}, 90.0) == (None, [])
+
+
+def test_window_cpu_needs_both_marks() -> None:
+    assert window_cpu_pct([]) is None
+    assert window_cpu_pct([(10.0, 1.0)]) is None
+    assert window_cpu_pct([(10.0, 1.0), (12.0, 2.5)]) == pytest.approx(75.0)
