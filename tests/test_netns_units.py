@@ -101,3 +101,29 @@ def test_window_cpu_needs_both_marks() -> None:
     assert window_cpu_pct([]) is None
     assert window_cpu_pct([(10.0, 1.0)]) is None
     assert window_cpu_pct([(10.0, 1.0), (12.0, 2.5)]) == pytest.approx(75.0)
+
+
+def test_engine_stats_reading() -> None:
+    from harness.runtime.docker_stats import reading_from_stats
+
+    stats = {
+        "read": "2026-11-29T10:00:01.500000000Z", "preread": "2026-11-29T10:00:00.500000000Z",
+        "cpu_stats": {"cpu_usage": {"total_usage": 1_750_000_000}},
+        "precpu_stats": {"cpu_usage": {"total_usage": 1_000_000_000}},
+        "memory_stats": {"usage": 60 * 2**20, "stats": {"inactive_file": 10 * 2**20}},
+    }  # fmt: skip
+    reading = reading_from_stats(stats, received_s=123.0)
+    assert reading is not None
+    assert reading.cpu_pct == pytest.approx(75.0)  # 0.75 CPU-seconds in one second
+    assert reading.rss_mb * 1e6 == pytest.approx(50 * 2**20)  # usage less the inactive file cache
+    assert reading.t_s == 123.0  # this host's clock
+    first = {**stats, "preread": "0001-01-01T00:00:00Z"}  # the stream's first message: nothing to compare
+    assert reading_from_stats(first, 1.0) is None
+
+
+def test_which_engines_show_host_pids() -> None:
+    from harness.runtime.docker_engine import host_pids_visible
+
+    assert host_pids_visible("unix:///var/run/docker.sock")
+    assert not host_pids_visible("tcp://198.18.0.2:2375")
+    assert not host_pids_visible("ssh://bench@server")

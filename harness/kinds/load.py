@@ -196,6 +196,9 @@ def _measure_run(ctx: TrialContext, server: Server, fixed: dict[str, Any], users
     with Sampler({"server": server.pids, "loadgen": processes.pids, **db.roles}, rate_hz=ctx.placement.sample_hz,
                  cpus=cpus) as sampler:
         results = processes.run()
+    engine_readings = getattr(server.process, "engine_readings", lambda: None)()
+    if engine_readings is not None:  # a remote engine's container (harness.runtime.docker_stats)
+        sampler.readings["server"] = engine_readings
     if server.exit_code() is not None:
         raise BenchError(f"{ctx.target.name} exited during the load at {labels[-1]}; "
                          f"its log ends: {server.log_tail()}")
