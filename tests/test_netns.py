@@ -141,3 +141,98 @@ def test_workers_in_one_namespace_server_in_another(hosts: str, workers, tmp_pat
     server_cpu = [m["value"] for m in results["metrics"] if m["metric"] == "server_cpu_pct"]
     assert all(v > 0 for v in server_cpu), "the server in its namespace was not sampled"
     print(f"netns run took {time.monotonic() - started:.0f} s")
+
+
+# --- the server in a Docker engine on its own host ------------------------------------------------
+
+ENGINE_URL = f"tcp://{SERVER_ADDR}:2375"
+STANDIN = "bench-standin-python:bookworm"  # scripts/docker-standins.sh; no registry is reachable here
+ENGINE_WAIT_S = 60
+
+
+def _local_engine_image() -> str:
+    """The fastapi image the harness would use on the stand-in base, built on the local engine if missing."""
+    from harness.errors import BenchError
+    from harness.runtime.docker_engine import Engine
+    from harness.runtime.docker_images import Images
+    from harness.targets import discover_targets
+
+    os.environ.pop("DOCKER_HOST", None)
+    try:
+        images = Images(Engine())
+        target = discover_targets(ROOT / "targets")["fastapi"]
+        images.prepare(target, STANDIN)
+    except BenchError as exc:
+        if os.environ.get("BENCH_REQUIRE_DOCKER") == "1":
+            raise
+        pytest.skip(f"no local Docker engine or stand-in image to copy to the remote engine: {exc}")
+    return images.spec(target, STANDIN).tag
+
+
+def _stop_dockerd(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM (dockerd stops its containers), then SIGKILL after a bound; the namespace's removal
+    kills whatever is left in it, and its mounts were made in dockerd's own mount namespace."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+
+
+@pytest.fixture
+def remote_engine(hosts: str) -> Iterator[str]:
+    """A dockerd listening on the server namespace's address, its own root, holding the fastapi image."""
+    import tempfile
+
+    image = _local_engine_image()
+    root = Path(tempfile.mkdtemp(prefix="bnd", dir="/tmp"))  # short: containerd's socket path lives under it
+    # nsenter, not `ip netns exec`: the latter remounts /sys, hiding the cgroup file system dockerd needs.
+    command = ["nsenter", f"--net=/run/netns/{hosts}-srv", "dockerd", f"--host={ENGINE_URL}",
+               f"--data-root={root}/data", f"--exec-root={root}/exec", f"--pidfile={root}/docker.pid",
+               "--iptables=false", "--ip6tables=false", "--bridge=none"]  # fmt: skip
+    log = (root / "dockerd.log").open("wb")
+    dockerd = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        deadline = time.monotonic() + ENGINE_WAIT_S
+        while subprocess.run(["docker", "-H", ENGINE_URL, "version"], capture_output=True, timeout=10).returncode:
+            assert dockerd.poll() is None and time.monotonic() < deadline, (root / "dockerd.log").read_text()[-2000:]
+            time.sleep(0.5)
+        save = subprocess.Popen(["docker", "save", STANDIN, image], stdout=subprocess.PIPE)
+        subprocess.run(["docker", "-H", ENGINE_URL, "load", "-q"], stdin=save.stdout, check=True, timeout=120,
+                       capture_output=True)
+        assert save.wait(timeout=30) == 0
+        yield ENGINE_URL
+    finally:
+        _stop_dockerd(dockerd)
+        log.close()
+        _unmount_under(root)  # e.g. dockerd's bind mount of its network namespace (exec-root/netns/default)
+        shutil.rmtree(root)
+
+
+def _unmount_under(root: Path) -> None:
+    mounts = [line.split()[1] for line in Path("/proc/mounts").read_text().splitlines()]
+    for mount in sorted((m for m in mounts if m.startswith(f"{root}/")), key=len, reverse=True):
+        subprocess.run(["umount", "-l", mount], check=False, timeout=10)
+
+
+def test_server_in_a_remote_docker_engine(hosts: str, workers, remote_engine: str, tmp_path: Path,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    port, _ = workers
+    monkeypatch.setenv("DOCKER_HOST", remote_engine)
+    run_dir = _bench_run(tmp_path, [
+        "--runtime", "docker", "--base-image", f"fastapi={STANDIN}", "--server-host", SERVER_ADDR,
+        "--loadgen", "external:2", "--master-bind", f"{MASTER_ADDR}:{port}",
+    ])  # fmt: skip
+    results = json.loads((run_dir / "results.json").read_text())
+    assert results["complete"], results.get("warnings")
+    window = _kept_window(run_dir)
+    assert {w["loadgen"]["host"] for w in window["workers"]} == {"gen-a", "gen-b"}
+    trial = results["trials"][-1]["server"]
+    assert trial["engine"] == remote_engine and trial["resources_from"] == "engine_stats"
+    assert trial["host_pid"] is None  # another host's pid is never read as this one's
+    server_cpu = [m["value"] for m in results["metrics"] if m["metric"] == "server_cpu_pct"]
+    assert server_cpu and all(v > 0 for v in server_cpu), "no engine stats in the windows"
+    assert subprocess.run(["docker", "-H", remote_engine, "ps", "-aq"], capture_output=True, timeout=30,
+                          text=True).stdout.strip() == "", "a container was left on the remote engine"
