@@ -127,3 +127,21 @@ def test_which_engines_show_host_pids() -> None:
     assert host_pids_visible("unix:///var/run/docker.sock")
     assert not host_pids_visible("tcp://198.18.0.2:2375")
     assert not host_pids_visible("ssh://bench@server")
+
+
+def test_report_topology_section() -> None:
+    from harness.report.blocks import Para, Table
+    from harness.report.topology import topology_blocks
+
+    assert topology_blocks({}) == []  # a run recorded before topologies
+    local = topology_blocks({"hostname": "vm", "topology": {"loadgen": "local", "server": {"address": "127.0.0.1",
+                                                                                          "runtime": "native"}}})
+    assert any(isinstance(b, Para) and "local Locust workers on vm" in b.text for b in local)
+    host = {"name": "gen-a", "hostname": "vm", "cpu_model": "X", "cores": 2, "cpus_given": [0], "processes": 1,
+            "locust": "2.47.0"}
+    external = topology_blocks({"topology": {"loadgen": "external:1", "master_bind": "198.18.0.1:5557",
+                                             "loadgen_hosts": [host],
+                                             "server": {"address": "198.18.0.2", "netns": "s", "runtime": "native"}}})
+    table = next(b for b in external if isinstance(b, Table))
+    assert table.rows == [["gen-a", "vm", "X", "2", "0", "1", "2.47.0"]]
+    assert any(isinstance(b, Para) and "198.18.0.2 (network namespace s)" in b.text for b in external)
