@@ -19,6 +19,7 @@ from harness.errors import BenchError
 from harness.loadgen.coordinator import Coordinator, WorkerEntry
 from harness.loadgen.driver import LoadResult, LoadSpec, LocustProcesses
 from harness.loadgen.identity import identity
+from harness.runtime.docker_engine import engine_url
 
 DEFAULT_MASTER_PORT = 5557  # Locust's own default; the coordinator listens one above it
 ARRIVE_TIMEOUT_S = 60.0
@@ -135,6 +136,8 @@ def external_workers(config: Any, environment: dict[str, Any]) -> ExternalWorker
     """For `--loadgen external:N`: the coordinator, once N workers arrived; records the topology either way."""
     expected = parse_loadgen(config.loadgen)
     server = {"address": config.server_host, "netns": config.server_netns, "runtime": config.runtime}
+    if config.runtime == "docker":  # the engine's host itself: environment.docker.engine_host
+        server["engine"] = engine_url()
     if expected is None:
         environment["topology"] = {"loadgen": "local", "server": server}
         return None

@@ -21,9 +21,13 @@ def topology_blocks(environment: dict[str, Any]) -> list[Block]:
     if server.get("netns"):
         where += f" (network namespace {server['netns']})"
     docker = environment.get("docker") or {}
+    engine = docker.get("engine_host") or {}
     blocks: list[Block] = [Heading("Topology", 2, "topology"),
-                           Para(f"Server: {server.get('runtime', '?')} at {where}"
-                                + (f", engine {docker.get('engine_version')}" if docker else "") + ".")]
+                           Para(f"Server: {server.get('runtime', '?')} at {where}" + (
+                               f", Docker engine {docker.get('engine_version')} at {docker.get('engine')} on "
+                               f"{engine.get('name')} ({engine.get('cpus')} CPUs; figures from "
+                               f"{'host PIDs' if engine.get('host_pids_visible') else 'the engine stats API'})"
+                               if docker else "") + ".")]
     hosts = topology.get("loadgen_hosts")
     if not hosts:
         blocks.append(Para(f"Load generator: local Locust workers on {environment.get('hostname', 'this host')}."))

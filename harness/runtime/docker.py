@@ -88,6 +88,7 @@ class DockerRuntime:
             }  # fmt: skip
         described = {
             "engine_version": engine.get("Version"), "api_version": engine.get("ApiVersion"),
+            "engine": engine_url(), "engine_host": engine_host(self.engine.client().info()),
             "network_mode": NETWORK_MODE, "memory_limit_mb": settings.memory_limit_mb, "images": images,
         }  # fmt: skip
         # The versions that ran are those inside the images, not the host's.
@@ -120,6 +121,13 @@ class DockerRuntime:
             raise BenchError(f"cannot start the {target.name} container ({spec.tag}): {api_error(exc)}") from None
         facts = _facts(spec, image, container, name, placement, options)
         return Server.launched(target, options, spawned_at, container, facts)
+
+
+def engine_host(info: dict[str, Any]) -> dict[str, Any]:
+    """The engine's host, as its `docker info` describes it: the server's host when the engine is remote."""
+    return {"name": info.get("Name"), "cpus": info.get("NCPU"),
+            "memory_total_gb": round(info.get("MemTotal", 0) / 1e9, 2), "os": info.get("OperatingSystem"),
+            "kernel": info.get("KernelVersion"), "host_pids_visible": host_pids_visible()}
 
 
 def container_placement(options: LaunchOptions) -> dict[str, Any]:
