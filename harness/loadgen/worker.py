@@ -16,6 +16,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+import uuid
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -46,7 +47,8 @@ class Worker:
     def __init__(self, options: WorkerOptions) -> None:
         self.options = options
         self.facts = host_facts(options.name, options.cpus)
-        self.worker_id = f"{self.facts.name}/{os.getpid()}"
+        # Unique though pids repeat across hosts and pods (each pod's worker may well be pid 1 or 7).
+        self.worker_id = f"{self.facts.name}/{os.getpid()}-{uuid.uuid4().hex[:6]}"
         self.base = f"http://{options.master_host}:{options.master_port + 1}"
 
     def _call(self, path: str, body: dict[str, Any] | None = None) -> tuple[int, dict[str, Any]]:
