@@ -76,6 +76,11 @@ def test_a_worker_is_told_the_current_run() -> None:
         coordinator.registry.set_run({"run": "r1", "steps": []})
         assert worker._call(f"/run?worker={worker.worker_id}")[1]["run"] == "r1"
         assert worker._call("/run?worker=unknown")[1] == {"hello": True}  # e.g. after the master restarted
+        # A worker still holding an earlier run's Locust processes is busy until it says otherwise.
+        worker._call(f"/run?worker={worker.worker_id}&running=r0")
+        assert coordinator.registry.busy() == [worker.worker_id]
+        worker._call(f"/run?worker={worker.worker_id}")
+        assert coordinator.registry.busy() == []
         status, _ = worker._call("/hello", {"worker": "w", "processes": 1, "identity": asdict(identity(SCENARIOS))})
         assert status == 400  # no host facts: a bad hello, answered, not a crash
     finally:

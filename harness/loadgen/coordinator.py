@@ -8,7 +8,7 @@ host must learn them before each Locust run, and the master must know who is the
 version, files) before it trusts their figures.
 
   POST /hello  {"worker", "processes", "identity", "host"}  -> 200, or 409 {"error"} on a mismatch
-  GET  /run?worker=ID                                       -> {"run": null} or the current run
+  GET  /run?worker=ID[&running=RUN]                         -> {"run": null} or the current run
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ class WorkerEntry:
     processes: int
     host: dict[str, Any]
     last_seen: float = field(default_factory=time.monotonic)
+    running: str = ""  # the run whose Locust processes it still has ("" when none)
 
 
 @dataclass
@@ -57,13 +58,17 @@ class Registry:
             self.workers[worker] = WorkerEntry(worker, int(body["processes"]), dict(body["host"]))
         return None
 
-    def poll(self, worker: str) -> dict[str, Any] | None:
+    def poll(self, worker: str, running: str = "") -> dict[str, Any] | None:
         with self.lock:
             entry = self.workers.get(worker)
             if entry is None:
                 return {"hello": True}  # unknown (the master restarted): say hello again
-            entry.last_seen = time.monotonic()
+            entry.last_seen, entry.running = time.monotonic(), running
             return self.run
+
+    def busy(self) -> list[str]:
+        """Present workers whose Locust processes of an earlier run are still alive."""
+        return [w.worker for w in self.present() if w.running]
 
     def present(self) -> list[WorkerEntry]:
         now = time.monotonic()
@@ -98,8 +103,8 @@ def _handler(registry: Registry) -> type[BaseHTTPRequestHandler]:
             self._answer(409 if why else 200, {"error": why} if why else {"ok": True})
 
         def do_GET(self) -> None:
-            worker = parse_qs(urlparse(self.path).query).get("worker", [""])[0]
-            answer = registry.poll(worker)
+            query = parse_qs(urlparse(self.path).query)
+            answer = registry.poll(query.get("worker", [""])[0], query.get("running", [""])[0])
             self._answer(200, answer if answer is not None else {"run": None})
 
     return Handler

@@ -23,6 +23,7 @@ from harness.runtime.docker_engine import engine_url
 
 DEFAULT_MASTER_PORT = 5557  # Locust's own default; the coordinator listens one above it
 ARRIVE_TIMEOUT_S = 60.0
+IDLE_WAIT_S = 15.0  # for a worker to stop its previous run's Locust processes (it polls every 0.2 s)
 
 
 def parse_loadgen(text: str) -> int | None:
@@ -108,6 +109,7 @@ class ExternalLocust(LocustProcesses):
         return [self._master(self.external.bind_host, self.external.master_port)]
 
     def start(self) -> None:
+        self._wait_idle()
         super().start()
         spec = self.spec
         self.external.coordinator.registry.set_run({
@@ -115,6 +117,13 @@ class ExternalLocust(LocustProcesses):
             "steps": [asdict(step) for step in spec.steps], "params": spec.params,
             "master_port": self.external.master_port, "run_time_s": spec.run_time_s,
         })  # fmt: skip
+
+    def _wait_idle(self) -> None:
+        """Until every worker's Locust processes of the previous run are gone (bounded): the new master
+        binds the same port, and ZeroMQ would reconnect an old process to it, counted as one of its workers."""
+        deadline = time.monotonic() + IDLE_WAIT_S
+        while self.external.coordinator.registry.busy() and time.monotonic() < deadline:
+            time.sleep(0.05)
 
     def stop(self) -> None:
         self.external.coordinator.registry.set_run(None)

@@ -123,7 +123,7 @@ class Worker:
         while time.monotonic() < deadline and any(p.poll() is None for p in processes):
             time.sleep(POLL_S)
             try:
-                _, answer = self._call(f"/run?worker={self.worker_id}")
+                _, answer = self._call(f"/run?worker={self.worker_id}&running={run['run']}")
             except (OSError, ValueError):
                 return  # the master is gone
             if answer.get("run") != run["run"]:
