@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from harness import protect
 from harness.errors import BenchError
 from harness.loadgen.driver import EXIT_GRACE_S, PLUGIN
 from harness.loadgen.identity import host_facts, identity
@@ -50,6 +51,7 @@ class Worker:
         # Unique though pids repeat across hosts and pods (each pod's worker may well be pid 1 or 7).
         self.worker_id = f"{self.facts.name}/{os.getpid()}-{uuid.uuid4().hex[:6]}"
         self.base = f"http://{options.master_host}:{options.master_port + 1}"
+        self.protection = "unprotected: not serving"
 
     def _call(self, path: str, body: dict[str, Any] | None = None) -> tuple[int, dict[str, Any]]:
         data = None if body is None else json.dumps(body).encode()
@@ -64,12 +66,21 @@ class Worker:
         """Register; a mismatch is refused by the master in one line, and ends this worker."""
         status, answer = self._call("/hello", {
             "worker": self.worker_id, "processes": self.options.processes,
-            "identity": asdict(identity(self.options.scenarios_dir)), "host": self.facts.record(),
+            "identity": asdict(identity(self.options.scenarios_dir)),
+            "host": {**self.facts.record(), "protection": self.protection},
         })  # fmt: skip
         if status != 200:
             raise BenchError(f"the master refused this worker: {answer.get('error', status)}")
 
     def serve(self) -> int:
+        """Poll and run until idle; inside the load generator's CPU protection, as a run's local workers are
+        (harness.protect: the highest CPU weight against neighbours on this host), which it always removes."""
+        with protect.protected(f"worker-{self.worker_id.replace('/', '-')}", roles=("loadgen",)) as protection:
+            protection.adopt("loadgen", os.getpid())  # the Locust processes it starts are born in the group
+            self.protection = protection.status
+            return self._serve()
+
+    def _serve(self) -> int:
         """Poll and run until idle for `idle_timeout_s`; return the number of Locust runs joined."""
         last_contact, last_run, runs, registered = time.monotonic(), None, 0, False
         while time.monotonic() - last_contact < self.options.idle_timeout_s:
