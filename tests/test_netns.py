@@ -69,6 +69,12 @@ def _free_port_pair(host: str) -> int:
     raise RuntimeError("no free port pair")
 
 
+def _in_netns(name: str) -> list[str]:
+    """A command prefix entering only the network namespace: `ip netns exec` also remounts /sys, which
+    hides the cgroup file system (dockerd's, and the CPU protection of harness.protect)."""
+    return ["nsenter", f"--net=/run/netns/{name}"]
+
+
 @pytest.fixture
 def workers(hosts: str, tmp_path: Path) -> Iterator[tuple[int, list[subprocess.Popen[bytes]]]]:
     """Two `bench worker` processes in the generator namespace, each one Locust process on its own CPU."""
@@ -77,7 +83,9 @@ def workers(hosts: str, tmp_path: Path) -> Iterator[tuple[int, list[subprocess.P
     started = []
     try:
         for number, name in enumerate(["gen-a", "gen-b"]):
-            command = ["ip", "netns", "exec", f"{hosts}-gen", str(BENCH), "worker",
+            # nsenter: the network namespace only (`ip netns exec` remounts /sys, hiding the cgroups
+            # the worker's CPU protection needs)
+            command = [*_in_netns(f"{hosts}-gen"), str(BENCH), "worker",
                        "--master", f"{MASTER_ADDR}:{port}", "--name", name, "--idle-timeout", "60",
                        "--cpus", str(cpus[number % len(cpus)]), "--log-dir", str(tmp_path / name)]  # fmt: skip
             log = (tmp_path / f"{name}.log").open("wb")
@@ -188,8 +196,7 @@ def remote_engine(hosts: str) -> Iterator[str]:
 
     image = _local_engine_image()
     root = Path(tempfile.mkdtemp(prefix="bnd", dir="/tmp"))  # short: containerd's socket path lives under it
-    # nsenter, not `ip netns exec`: the latter remounts /sys, hiding the cgroup file system dockerd needs.
-    command = ["nsenter", f"--net=/run/netns/{hosts}-srv", "dockerd", f"--host={ENGINE_URL}",
+    command = [*_in_netns(f"{hosts}-srv"), "dockerd", f"--host={ENGINE_URL}",
                f"--data-root={root}/data", f"--exec-root={root}/exec", f"--pidfile={root}/docker.pid",
                "--iptables=false", "--ip6tables=false", "--bridge=none"]  # fmt: skip
     log = (root / "dockerd.log").open("wb")

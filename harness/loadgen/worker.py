@@ -30,6 +30,7 @@ from harness.runtime.procs import spawn
 
 POLL_S = 0.2
 REQUEST_TIMEOUT_S = 5.0
+MASTER_GONE_S = 10.0  # unreachable this long during a run: the harness has stopped (or died)
 
 
 @dataclass(frozen=True)
@@ -120,22 +121,31 @@ class Worker:
             processes = [spawn(command, options.cpus, env, stdin=subprocess.DEVNULL, stdout=log,
                                stderr=subprocess.STDOUT) for _ in range(options.processes)]
         try:
-            self._wait(processes, run)
+            why = self._wait(processes, run)
+            print(f"bench worker: run {run['run'][:8]} ({run['scenario']}): {why}", flush=True)
         finally:
             for process in processes:
                 if process.poll() is None:
                     process.kill()
                     process.wait()
 
-    def _wait(self, processes: list[subprocess.Popen[bytes]], run: dict[str, Any]) -> None:
+    def _wait(self, processes: list[subprocess.Popen[bytes]], run: dict[str, Any]) -> str:
         """Until they exit, the master ends the run (its master is then killed, and a Locust worker would
-        wait a minute for its heartbeat), or the run's time is over."""
+        wait a minute for its heartbeat), the master is unreachable for MASTER_GONE_S, or the run's time
+        is over; returns which, for the log. One failed poll is not the end: the harness may be busy."""
         deadline = time.monotonic() + float(run["run_time_s"]) + EXIT_GRACE_S
-        while time.monotonic() < deadline and any(p.poll() is None for p in processes):
+        reached = time.monotonic()
+        while any(p.poll() is None for p in processes):
+            if time.monotonic() >= deadline:
+                return "the run's time is over"
             time.sleep(POLL_S)
             try:
                 _, answer = self._call(f"/run?worker={self.worker_id}&running={run['run']}")
             except (OSError, ValueError):
-                return  # the master is gone
+                if time.monotonic() - reached > MASTER_GONE_S:
+                    return f"the master was unreachable for {MASTER_GONE_S:g} s"
+                continue
+            reached = time.monotonic()
             if answer.get("run") != run["run"]:
-                return
+                return "the master ended the run"
+        return "the Locust processes exited"
