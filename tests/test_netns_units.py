@@ -100,6 +100,8 @@ def test_cpu_per_host_and_saturation_per_host() -> None:
     assert set(second) == {"gen-a"}
     assert host_figures(second, 90.0) == (115.0, ["gen-a"])  # one busy process saturates its host
     assert host_figures({}, 90.0) == (None, [])
+    shared = merge_hosts([{"host": "gen-c", "cpus": [1], "cpu_pct": [49.0]}] * 2, 0)  # two processes, one CPU
+    assert host_figures(shared, 90.0) == (98.0, ["gen-c"])
 
 
 def test_window_cpu_needs_both_marks() -> None:

@@ -19,6 +19,11 @@ class HostLoad:
     cpu_pct: float = 0.0  # summed over its Locust worker processes, % of one core
     busiest_pct: float = 0.0  # its busiest process, % of one core
 
+    def saturated(self, threshold_pct: float) -> bool:
+        """As on one machine (harness.measure.ResourceFigures.loadgen_saturated): one process near a whole
+        core, or processes sharing the host's given CPUs that together nearly fill them."""
+        return self.busiest_pct >= threshold_pct or (bool(self.cpus) and self.cpu_pct >= threshold_pct * len(self.cpus))
+
 
 def merge_hosts(facts: list[dict[str, Any] | None], step: int) -> dict[str, HostLoad]:
     """Per host, in step `step`'s window: its workers' CPU summed; a worker that said nothing is left out."""
@@ -38,8 +43,8 @@ def merge_hosts(facts: list[dict[str, Any] | None], step: int) -> dict[str, Host
 
 def host_figures(hosts: dict[str, HostLoad], threshold_pct: float) -> tuple[float | None, list[str]]:
     """(the workers' CPU summed over hosts, % of one core; the hosts whose busiest process reached
-    `threshold_pct`). None when no worker reported its CPU."""
+    `threshold_pct`, or whose processes together nearly fill its CPUs). None when no worker reported its CPU."""
     if not hosts:
         return None, []
     total = sum(host.cpu_pct for host in hosts.values())
-    return total, sorted(name for name, host in hosts.items() if host.busiest_pct >= threshold_pct)
+    return total, sorted(name for name, host in hosts.items() if host.saturated(threshold_pct))
