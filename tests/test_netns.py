@@ -224,6 +224,8 @@ def _unmount_under(root: Path) -> None:
         subprocess.run(["umount", "-l", mount], check=False, timeout=10)
 
 
+@pytest.mark.docker
+@pytest.mark.timeout(1800)  # as every Docker test: the local engine may first build the image to copy
 def test_server_in_a_remote_docker_engine(hosts: str, workers, remote_engine: str, tmp_path: Path,
                                           monkeypatch: pytest.MonkeyPatch) -> None:
     port, _ = workers
