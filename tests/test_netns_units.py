@@ -152,3 +152,53 @@ def test_report_topology_section() -> None:
     table = next(b for b in external if isinstance(b, Table))
     assert table.rows == [["gen-a", "vm", "X", "2", "0", "1", "2.47.0"]]
     assert any(isinstance(b, Para) and "198.18.0.2 (network namespace s)" in b.text for b in external)
+
+
+def test_cold_start_on_a_remote_engine_reads_memory_from_the_engine(tmp_path: Path) -> None:
+    """A remote engine's container has no host PIDs here: its idle memory is the engine's figure, never a 0
+    read from no processes."""
+    from harness.kinds import cold_start
+    from harness.kinds.base import Placement, TrialContext
+    from harness.runtime.server import Server, StartTimings
+    from harness.scenario import discover_scenarios
+    from harness.targets import discover_targets
+
+    class RemoteContainer:
+        host_pids = False
+
+        def pids(self) -> list[int]:
+            return []
+
+        def exit_code(self) -> None:
+            return None
+
+        def stop(self) -> None:
+            pass
+
+        def engine_memory_bytes(self) -> int:
+            return 42_000_000
+
+    class Facts:
+        cgroup_memory_path = None
+
+        def record(self) -> dict[str, object]:
+            return {"resources_from": "engine_stats"}
+
+    class Ready(Server):
+        def wait_ready(self, timeout_s: float = 30.0) -> StartTimings:
+            return StartTimings(listen_ms=1.0, ready_ms=2.0)
+
+    class Runtime:
+        def launch(self, target, options):
+            return Ready.launched(target, options, 0.0, RemoteContainer(), Facts())
+
+    root = Path(__file__).resolve().parent.parent
+    scenario = discover_scenarios(root / "scenarios")["cold_start"]
+    ctx = TrialContext(
+        target=discover_targets(root / "targets")["fastapi"], scenario=scenario,
+        params=scenario.params("test").model_copy(update={"settle_s": 0.0}), trial=1,
+        placement=Placement([0], [1], 1, 1, 10.0), runtime=Runtime(), work_dir=tmp_path, port=1,
+    )  # fmt: skip
+    figures = {m.metric: m.value for m in cold_start.run_trial(ctx).metrics}
+    assert figures["cgroup_idle_mb"] == 42.0
+    assert "rss_idle_mb" not in figures and "uss_idle_mb" not in figures

@@ -132,6 +132,17 @@ class Container:
         """The engine's readings so far (a remote engine); None when its processes are read here."""
         return None if self.engine_stats is None else list(self.engine_stats.readings)
 
+    def engine_memory_bytes(self) -> int | None:
+        """A remote engine's container: its memory now, from one stats call (cgroup usage less inactive
+        file cache, as docker_stats reads it); None for a local engine, whose processes are read here."""
+        if self.engine_stats is None:
+            return None
+        try:
+            memory = self.container.stats(stream=False).get("memory_stats") or {}
+        except docker.errors.DockerException:
+            return None
+        return max(0, int(memory.get("usage", 0)) - int((memory.get("stats") or {}).get("inactive_file", 0)))
+
     def pids(self) -> list[int]:
         if self._stopped or self.pid is None:
             return []
