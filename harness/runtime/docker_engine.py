@@ -52,10 +52,12 @@ class Engine:
         url = engine_url()
         if url not in self._clients:
             try:
-                probe = docker.from_env(timeout=PING_TIMEOUT_S)
+                # ssh://: through the ssh command (its config and keys), not paramiko, which is not installed
+                ssh = url.startswith("ssh://")
+                probe = docker.from_env(timeout=PING_TIMEOUT_S, use_ssh_client=ssh)
                 probe.ping()
                 probe.close()
-                self._clients[url] = docker.from_env(timeout=API_TIMEOUT_S)
+                self._clients[url] = docker.from_env(timeout=API_TIMEOUT_S, use_ssh_client=ssh)
             except docker.errors.DockerException:
                 raise BenchError(
                     f"no Docker engine answers at {url}: start one (e.g. `systemctl start docker`, or `dockerd`) "
