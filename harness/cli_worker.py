@@ -28,7 +28,7 @@ def add_commands(sub: argparse._SubParsersAction, add_common: Callable[[argparse
     p.add_argument("--name", help="this host's name in the results (default: the hostname)")
     p.add_argument("--scenarios-dir", default="scenarios")
     p.add_argument("--idle-timeout", type=float, default=300.0, metavar="SECONDS",
-                   help="exit after this long without a run or without reaching the master")
+                   help="exit after this long without reaching a master (before its run, or after it)")
     p.add_argument("--log-dir", default="build/worker-logs", help="the Locust workers' logs")
     p.set_defaults(func=cmd_worker)
 

@@ -3,8 +3,8 @@
 It says hello to the master's coordinator (harness.loadgen.coordinator: its version, files and
 host), then polls for Locust runs; for each new run it starts `processes` Locust workers, pinned
 to its CPUs, with the run's scenario and steps, and waits for them (bounded by the run's time).
-It exits after `idle_timeout_s` without a run or without reaching the master, so a forgotten
-worker does not stay forever.
+It exits after `idle_timeout_s` without reaching a master (none started, or its run is over),
+so a forgotten worker does not stay forever.
 """
 
 from __future__ import annotations
@@ -93,16 +93,15 @@ class Worker:
             except (OSError, ValueError):  # the master is not up (yet, or any more)
                 time.sleep(POLL_S)
                 continue
+            # Reached: a master that is building images or between trials is not a reason to leave.
+            last_contact = time.monotonic()
             if answer.get("hello"):
                 registered = False
                 continue
-            run = answer.get("run") and answer
-            if run and run["run"] != last_run:
-                last_run = run["run"]
-                self.run_locust(run)
+            if answer.get("run") and answer["run"] != last_run:
+                last_run = answer["run"]
+                self.run_locust(answer)
                 runs += 1
-                last_contact = time.monotonic()
-            elif run:
                 last_contact = time.monotonic()
             time.sleep(POLL_S)
         return runs
