@@ -144,6 +144,10 @@ def asdict_shallow(spec: LoadSpec) -> dict[str, Any]:
 def external_workers(config: Any, environment: dict[str, Any]) -> ExternalWorkers | None:
     """For `--loadgen external:N`: the coordinator, once N workers arrived; records the topology either way."""
     expected = parse_loadgen(config.loadgen)
+    if expected is None and config.master_bind:
+        raise BenchError("--master-bind needs --loadgen external:N (local workers reach the master on loopback)")
+    if config.server_netns and config.runtime != "native":
+        raise BenchError("--server-netns is for the native runtime; a Docker engine's place is its DOCKER_HOST")
     server = {"address": config.server_host, "netns": config.server_netns, "runtime": config.runtime}
     if config.runtime == "docker":  # the engine's host itself: environment.docker.engine_host
         server["engine"] = engine_url()
