@@ -24,7 +24,8 @@ Command = Callable[[argparse.Namespace], int]
 EXIT_INTERNAL_ERROR = 70  # EX_SOFTWARE (sysexits.h): never 1, which `bench compare` uses for "regression"
 PORT_RANGE = (1, 65535)
 # Modules that add subcommands: each has add_commands(subparsers, add_common, positive_int).
-COMMAND_MODULES = ["harness.cli_run", "harness.cli_report", "harness.cli_compare", "harness.cli_ab"]
+COMMAND_MODULES = ["harness.cli_run", "harness.cli_report", "harness.cli_compare", "harness.cli_ab",
+                   "harness.cli_worker"]
 
 
 def _cmd_setup(args: argparse.Namespace) -> int:

@@ -41,6 +41,14 @@ def add_commands(sub: argparse._SubParsersAction, add_common: Callable[[argparse
     p.add_argument("--loadgen-cpus", help="CPU list for Locust (default: the other half)")
     p.add_argument("--workers", type=positive_int, default=1, help="server worker processes, same for every target")
     p.add_argument("--loadgen-workers", type=positive_int, default=1, help="Locust worker processes")
+    p.add_argument("--loadgen", default="local", metavar="local|external:N",
+                   help="Locust workers here (default) or N of them from `bench worker` on other hosts")
+    p.add_argument("--master-bind", metavar="ADDR[:PORT]",
+                   help="external: where the Locust master listens (default 0.0.0.0:5557; PORT+1 too)")
+    p.add_argument("--server-host", default="127.0.0.1",
+                   help="the address the server listens on and the load goes to (default 127.0.0.1)")
+    p.add_argument("--server-netns",
+                   help="native: start the server in this network namespace (docs/distributed.md)")
     p.add_argument("--sample-hz", type=float, default=10.0, help="sampling rate of the psutil samplers")
     p.add_argument("--order", choices=["alternate", "random"], default="alternate",
                    help="how targets are interleaved trial by trial")
@@ -73,7 +81,9 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
     return RunConfig(
         profile=args.profile, runtime=args.runtime, targets=args.target, scenarios=args.scenario,
         server_cpus=args.server_cpus, loadgen_cpus=args.loadgen_cpus, workers=args.workers,
-        loadgen_workers=args.loadgen_workers, sample_hz=args.sample_hz, order=args.order, seed=args.seed,
+        loadgen_workers=args.loadgen_workers, loadgen=args.loadgen, master_bind=args.master_bind,
+        server_host=args.server_host, server_netns=args.server_netns, sample_hz=args.sample_hz, order=args.order,
+        seed=args.seed,
         memory_limit_mb=args.memory_limit_mb, server_env=dict(args.server_env), base_images=dict(args.base_image),
         results_dir=Path(args.results_dir),
         targets_dir=Path(args.targets_dir), scenarios_dir=Path(args.scenarios_dir), run_name=args.name,

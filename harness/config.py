@@ -21,6 +21,10 @@ class RunConfig(BaseModel):
     loadgen_cpus: str | None = None  # None: the other half
     workers: PositiveInt = 1  # server worker processes, the same for every target
     loadgen_workers: PositiveInt = 1  # Locust worker processes
+    loadgen: str = "local"  # or "external:N": N Locust workers from `bench worker` on other hosts
+    master_bind: str | None = None  # external: ADDR[:PORT] the master listens on (default 0.0.0.0:5557)
+    server_host: str = "127.0.0.1"  # the address the server listens on and the load is sent to
+    server_netns: str | None = None  # native: start the server in this network namespace (test hosts)
     sample_hz: float = Field(default=10.0, gt=0, le=100)
     order: Literal["alternate", "random"] = "alternate"
     seed: int | None = None

@@ -21,7 +21,9 @@ from harness.cpus import split_cpus
 from harness.disturbance import MAX_RERUNS, disturbed_windows, run_until_undisturbed
 from harness.environment import capture_environment, run_environment
 from harness.errors import BenchError
-from harness.kinds.base import Placement, TrialContext, TrialOutcome
+from harness.kinds.base import LoadGeneratorFactory, Placement, TrialContext, TrialOutcome
+from harness.loadgen.driver import LocustProcesses
+from harness.loadgen.external import ExternalWorkers, external_workers
 from harness.results import ResultsStore, RunResults, TrialRecord, check_run_name
 from harness.results.records import DiscardedAttemptRecord
 from harness.runtime import Runtime, get_runtime, running
@@ -111,6 +113,8 @@ class PreparedRun:
     behaviour_checks: Callable[[Server], dict[str, Any]] = behaviour_checks
     protection: Protection | None = None  # while executing: the run's protection, which servers join
     max_reruns: int = MAX_RERUNS  # re-runs of a disturbed round (`bench ab`: 0, its paired ratios carry the drift)
+    load_generator: LoadGeneratorFactory = LocustProcesses
+    external: ExternalWorkers | None = None  # --loadgen external:N: the workers' coordinator, closed at the end
     ceiling_target: Target | None = None  # the baseline the load generator's ceiling is measured on
     ceiling_s: float = 0.0  # its measured window; 0: not measured
 
@@ -129,6 +133,13 @@ class PreparedRun:
         The harness joins the load generator's group, so the Locust processes it starts are born
         there; each server is moved to the server's group as it starts (its LaunchOptions.protection).
         """
+        try:
+            return self._protected(progress)
+        finally:
+            if self.external is not None:
+                self.external.close()
+
+    def _protected(self, progress: Progress | None = None) -> Path:
         with protect.protected(self.store.results.run_id) as protection:
             self.store.results.environment["protection"] = protection.status
             protection.adopt("loadgen", os.getpid())
@@ -196,6 +207,8 @@ class PreparedRun:
                 f"the {self.config.profile} profile measures none; --ceiling-seconds N measures it")
         if self.ceiling_target is None:
             return f"no baseline target {ceiling.BASELINE_TARGET!r} in {self.config.targets_dir}"
+        if self.external is not None:
+            return "external load generator: the ceiling is measured only with the run's own Locust workers"
         if self.config.runtime != "native":
             return f"measured only with the native runtime ({ceiling.BASELINE_TARGET} has no container image)"
         return ""
@@ -258,6 +271,7 @@ class PreparedRun:
             placement=self.placement, runtime=self.runtime, work_dir=work_dir, port=free_port(),
             server_env=self.config.server_env, protection=self.protection, database=db,
             generator_ceiling_rps=self.ceiling_rps,
+            load_generator=self.load_generator,
             progress=lambda step: progress(f"{label} · {step}", order, total) if progress else None,
         )  # fmt: skip
         if progress:
@@ -300,12 +314,13 @@ def prepare_run(config: RunConfig, targets: list[Target] | None = None,
     placement = Placement(
         server_cpus=server_cpus, loadgen_cpus=loadgen_cpus, workers=config.workers,
         loadgen_workers=config.loadgen_workers, sample_hz=config.sample_hz, memory_limit_mb=config.memory_limit_mb,
-        base_images=config.base_images,
+        base_images=config.base_images, server_host=config.server_host, server_netns=config.server_netns,
     )  # fmt: skip
     directory = config.results_dir / run_name
     if (directory / "results.json").exists():
         raise BenchError(f"{directory} already holds a run; pick another --name")
     results = _new_results(config, run_name, runtime, targets, placement, seed, plan)
+    external = external_workers(config, results.environment)  # waits (bounded) for the workers to arrive
     store = ResultsStore(directory, results, samples=[])
     if swept:
         store.results.warnings.append(f"stopped {len(swept)} process(es) a killed harness left running: "
@@ -314,8 +329,12 @@ def prepare_run(config: RunConfig, targets: list[Target] | None = None,
         s.name: "stateful: needs --workers 1 (one in-memory store per worker)" for s in chosen if s not in scenarios
     }
     store.save()
-    return PreparedRun(config, store, plan, placement, runtime, ceiling_target=available.get(ceiling.BASELINE_TARGET),
-                       ceiling_s=ceiling.ceiling_seconds(config.profile, config.ceiling_s))
+    ceilings = {"ceiling_target": available.get(ceiling.BASELINE_TARGET),
+                "ceiling_s": ceiling.ceiling_seconds(config.profile, config.ceiling_s)}
+    if external is None:
+        return PreparedRun(config, store, plan, placement, runtime, **ceilings)
+    return PreparedRun(config, store, plan, placement, runtime, load_generator=external.load_generator,
+                       external=external, **ceilings)
 
 
 def run_benchmark(config: RunConfig, progress: Progress | None = None) -> Path:

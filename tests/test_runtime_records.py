@@ -58,6 +58,7 @@ def test_a_container_records_the_keys_the_docker_runtime_always_wrote():
     assert list(facts.record()) == [
         "runtime", "image", "image_id", "image_size_bytes", "base_image", "container_id", "container_name",
         "network_mode", "cpuset_cpus", "mem_limit", "memory_limit_mb", "host_pid", "cgroup_memory_path",
+        "engine", "resources_from",  # added with remote engines (issue 16)
     ]  # fmt: skip
     assert facts.record()["runtime"] == "docker" and facts.cgroup_memory_path.endswith("memory.current")
     assert NativeFacts(["x"], 1).cgroup_memory_path is None  # a native server's memory comes from its processes

@@ -47,6 +47,8 @@ class Placement:
     sample_hz: float
     memory_limit_mb: int | None = None
     base_images: dict[str, str] = field(default_factory=dict)  # docker: target name -> base image
+    server_host: str = "127.0.0.1"  # where the server listens and the load goes
+    server_netns: str | None = None  # native: the server's network namespace (the server's "host")
 
     def launch_options(self, target: Target, port: int, log_path: Path, extra_env: dict[str, str] | None = None,
                        protection: Protection | None = None, workers: int | None = None) -> LaunchOptions:
@@ -54,7 +56,8 @@ class Placement:
         return LaunchOptions(
             port=port, log_path=log_path, workers=self.workers if workers is None else workers,
             cpus=self.server_cpus, extra_env=dict(extra_env or {}), memory_limit_mb=self.memory_limit_mb,
-            base_image=self.base_images.get(target.name), protection=protection,
+            base_image=self.base_images.get(target.name), protection=protection, host=self.server_host,
+            netns=self.server_netns,
         )  # fmt: skip
 
 

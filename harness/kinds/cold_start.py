@@ -32,18 +32,18 @@ def run_trial(ctx: TrialContext) -> TrialOutcome:
     try:
         timings = server.wait_ready(params.timeout_s)
         time.sleep(params.settle_s)
+        # A remote engine's container has no host PIDs here: its memory is the engine's (docker_stats).
+        remote = not getattr(server.process, "host_pids", True)
         rss, uss = tree_memory(server.pids())
-        cgroup = memory_bytes(server.cgroup_memory_path)
+        cgroup = server.process.engine_memory_bytes() if remote else memory_bytes(server.cgroup_memory_path)
     finally:
         server.stop()
     outcome = TrialOutcome(server=server.record())  # no `start`: the figures below are the start
-    for metric, value, unit in (
-        ("cold_start_ms", timings.ready_ms, "ms"),
-        ("listen_ms", timings.listen_ms, "ms"),
-        ("rss_idle_mb", rss / MB, "MB"),
-        ("rss_idle_mib", rss / MIB, "MiB"),
-        ("uss_idle_mb", uss / MB, "MB"),
-    ):
+    memory = [] if remote else [
+        ("rss_idle_mb", rss / MB, "MB"), ("rss_idle_mib", rss / MIB, "MiB"), ("uss_idle_mb", uss / MB, "MB"),
+    ]  # fmt: skip
+    for metric, value, unit in [("cold_start_ms", timings.ready_ms, "ms"), ("listen_ms", timings.listen_ms, "ms"),
+                                *memory]:
         outcome.metrics.append(ctx.metric(metric, value, unit))
     if cgroup is not None:  # docker: the container's memory as its cgroup counts it
         outcome.metrics.append(ctx.metric("cgroup_idle_mb", cgroup / MB, "MB"))

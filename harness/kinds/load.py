@@ -17,10 +17,12 @@ from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, m
 from harness import database
 from harness.disturbance import FOREIGN_SUFFIX, WAIT_SUFFIX, is_disturbed
 from harness.errors import BenchError
+from harness.flags import SATURATION_PCT
 from harness.kinds.base import TrialContext, TrialOutcome
 from harness.kinds.load_summary import answered_figures, memory_figures, trial_figures
 from harness.loadgen.arrival import DEFAULT_MAX_IN_FLIGHT, Distribution, arrival_figures
 from harness.loadgen.driver import AGGREGATE, LoadResult, LoadSpec, StepSpec
+from harness.loadgen.hosts import host_figures
 from harness.loadgen.measures import window_figures
 from harness.measure import cpu_cost_figures, endpoint_figures, little_law_ratio, resource_figures
 from harness.rate_sweep import step_is_usable
@@ -211,6 +213,9 @@ def _measure_run(ctx: TrialContext, server: Server, fixed: dict[str, Any], users
     with Sampler({"server": server.pids, "loadgen": processes.pids, **db.roles}, rate_hz=ctx.placement.sample_hz,
                  cpus=cpus) as sampler:
         results = processes.run()
+    engine_readings = getattr(server.process, "engine_readings", lambda: None)()
+    if engine_readings is not None:  # a remote engine's container (harness.runtime.docker_stats)
+        sampler.readings["server"] = engine_readings
     if server.exit_code() is not None:
         raise BenchError(f"{ctx.target.name} exited during the load at {labels[-1]}; "
                          f"its log ends: {server.log_tail()}")
@@ -265,7 +270,11 @@ def _record_step(
         outcome.metrics.append(ctx.metric(metric, value, unit, label))
     for metric, value, unit in database.step_figures(sampler, start, end):
         outcome.metrics.append(ctx.metric(metric, value, unit, label))
-    if resources.loadgen_saturated:
+    # The Locust workers' own reports (harness.loadgen.hosts): the only CPU figure of workers on other hosts.
+    workers_cpu_pct, busy_hosts = host_figures(result.loadgen_hosts, SATURATION_PCT)
+    if workers_cpu_pct is not None:
+        outcome.metrics.append(ctx.metric("loadgen_workers_cpu_pct", workers_cpu_pct, "%", label))
+    if resources.loadgen_saturated or busy_hosts:
         outcome.flags.append(f"loadgen_saturated:{label}")
     if beyond_headroom(step, aggregate.ok / result.duration_s, ctx.generator_ceiling_rps):
         outcome.flags.append(f"generator_bound:{label}")

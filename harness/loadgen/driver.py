@@ -17,6 +17,7 @@ from hdrh.histogram import HdrHistogram
 
 from harness.errors import BenchError
 from harness.loadgen.arrival import ArrivalCounts
+from harness.loadgen.hosts import HostLoad, merge_hosts
 from harness.loadgen.params import OUTPUT_ENV, PARAMS_ENV, STEPS_ENV, TAIL_S
 from harness.runtime.procs import spawn
 from harness.runtime.server import free_port, log_tail
@@ -77,6 +78,8 @@ class LoadResult:
     gauges_min: dict[str, float] = field(default_factory=dict)
     # Open model only: offered, sent, late, dropped, completed (harness.loadgen.arrival.ArrivalCounts), summed.
     arrivals: ArrivalCounts | None = None
+    # Each load-generator host's CPU in the window, as its Locust workers reported it (harness.loadgen.hosts).
+    loadgen_hosts: dict[str, HostLoad] = field(default_factory=dict)
 
 
 class LocustProcesses:
@@ -103,23 +106,30 @@ class LocustProcesses:
         locustfiles = f"{self.spec.scenario_file},{PLUGIN}"
         return [sys.executable, "-m", "locust", "-f", locustfiles, *args]
 
+    def _master(self, bind_host: str, port: int) -> list[str]:
+        return self._locust(
+            "--master", "--headless", "--only-summary", "--loglevel", "WARNING",
+            "--master-bind-host", bind_host, "--master-bind-port", str(port),
+            "--expect-workers", str(self.spec.workers), "--expect-workers-max-wait", "30",
+            "-t", f"{self.spec.run_time_s}s",
+            "--stop-timeout", "0", "--host", self.spec.host_url,
+        )  # fmt: skip
+
+    def commands(self) -> list[list[str]]:
+        """The master and the local workers (external workers: harness.loadgen.external)."""
+        port = free_port()
+        worker = self._locust("--worker", "--master-host", "127.0.0.1", "--master-port", str(port))
+        return [self._master("127.0.0.1", port)] + [worker] * self.spec.workers
+
     def start(self) -> None:
         self.out_dir.mkdir(parents=True, exist_ok=True)
         self.output.unlink(missing_ok=True)
-        port = free_port()
         spec = self.spec
-        master = self._locust(
-            "--master", "--headless", "--only-summary", "--loglevel", "WARNING",
-            "--master-bind-host", "127.0.0.1", "--master-bind-port", str(port),
-            "--expect-workers", str(spec.workers), "--expect-workers-max-wait", "30",
-            "-t", f"{spec.run_time_s}s",
-            "--stop-timeout", "0", "--host", spec.host_url,
-        )  # fmt: skip
-        worker = self._locust("--worker", "--master-host", "127.0.0.1", "--master-port", str(port))
+        commands = self.commands()
         log = self.log_path.open("ab")
         env = self._env()
         try:
-            for command in [master] + [worker] * spec.workers:
+            for command in commands:
                 # pinned, in its own group, and stopped if the harness is killed (see harness.runtime.procs)
                 self.processes.append(
                     spawn(command, spec.cpus, env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
@@ -189,10 +199,13 @@ class LocustProcesses:
                 f"only {len(data['workers'])} of {data['workers_expected']} Locust workers reported; "
                 f"log {self.log_path}: {self.log_tail()}"
             )
-        return [
+        results = [
             merge_reports([worker["steps"][i] for worker in data["workers"]], step.duration_s)
             for i, step in enumerate(self.spec.steps)
         ]
+        for i, result in enumerate(results):
+            result.loadgen_hosts = merge_hosts([worker.get("loadgen") for worker in data["workers"]], i)
+        return results
 
 
 def merge_reports(reports: list[dict[str, object]], duration_s: float) -> LoadResult:

@@ -4,14 +4,32 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 
 # Environment variables through which the driver configures the Locust processes.
 PARAMS_ENV = "BENCH_SCENARIO_PARAMS"
 TAIL_S = 1.0  # a load run goes on this long after its last window, for the workers' reports to arrive
 STEPS_ENV = "BENCH_STEPS"  # JSON list of {"users", "spawn_rate", "warmup_s", "duration_s"}
 OUTPUT_ENV = "BENCH_LOCUST_OUTPUT"
+# Set by `bench worker` (harness.loadgen.worker): the host's name as the run records it, and its CPUs.
+HOST_ENV = "BENCH_LOADGEN_HOST"
 
 
 def scenario_params() -> dict[str, object]:
     """The resolved parameters of the scenario's current profile and step."""
     return dict(json.loads(os.environ.get(PARAMS_ENV, "{}")))
+
+
+def worker_facts(cpu_pct: list[float | None]) -> dict[str, object]:
+    """What a Locust worker reports about itself: its host, its CPUs and its CPU in each step's window."""
+    return {"host": os.environ.get(HOST_ENV) or socket.gethostname(), "pid": os.getpid(),
+            "cpus": sorted(os.sched_getaffinity(0)), "cpu_pct": cpu_pct}  # fmt: skip
+
+
+def window_cpu_pct(marks: list[tuple[float, float]]) -> float | None:
+    """% of one core between two (wall time, process CPU time) marks; None unless both were taken.
+    Timed by the marks themselves, so a late timer (a busy worker) does not skew it."""
+    if len(marks) < 2 or marks[1][0] <= marks[0][0]:
+        return None
+    (wall0, cpu0), (wall1, cpu1) = marks[0], marks[1]
+    return 100.0 * (cpu1 - cpu0) / (wall1 - wall0)

@@ -28,7 +28,7 @@ from locust.runners import MasterRunner, WorkerRunner
 
 from harness.loadgen import measures
 from harness.loadgen.arrival import INTENDED_KEY, latency_from_intended_s
-from harness.loadgen.params import OUTPUT_ENV, STEPS_ENV, TAIL_S
+from harness.loadgen.params import OUTPUT_ENV, STEPS_ENV, TAIL_S, window_cpu_pct, worker_facts
 from harness.loadgen.window import StepSchedule
 
 MESSAGE = "bench_window_result"
@@ -116,9 +116,18 @@ def _on_test_start(environment: Any, **_: Any) -> None:
     if schedule is None or not isinstance(environment.runner, WorkerRunner):
         return
     schedule.start(time.time())
+    # This process's own CPU in each step's window, and its host: the master cannot sample a worker
+    # on another machine, so each worker reports itself and saturation is judged per host.
+    marks: dict[int, list[tuple[float, float]]] = {i: [] for i in range(len(schedule.recorders))}
+    for index, recorder in enumerate(schedule.recorders):
+        window_start_s = recorder.offset_s + recorder.warmup_s
+        for at_s in (window_start_s, window_start_s + recorder.duration_s):
+            gevent.spawn_later(at_s, lambda i=index: marks[i].append((time.time(), time.process_time())))
 
     def send() -> None:
-        environment.runner.send_message(MESSAGE, schedule.payload(time.time()))
+        payload = schedule.payload(time.time())
+        payload["loadgen"] = worker_facts([window_cpu_pct(marks[i]) for i in sorted(marks)])
+        environment.runner.send_message(MESSAGE, payload)
 
     gevent.spawn_later(schedule.total_s + SEND_GRACE_S, send)
 

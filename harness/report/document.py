@@ -14,6 +14,7 @@ from harness.present.numbers import number as fmt
 from harness.report.blocks import Block, Bullets, Code, Heading, Image, Para, Ref, Table
 from harness.report.data import RunData
 from harness.report.plots import PlotSpec
+from harness.report.topology import topology_blocks
 from harness.stats import NOISY_CV
 
 
@@ -56,6 +57,7 @@ def build_document(data: RunData, plots: Plots, policy: Policy) -> list[Block]:
         *_title(data),
         *_claims_section(data, plots),
         *_environment(data),
+        *topology_blocks(data.results.environment),
         *_method(data, policy),
         *_each_claim(data, plots),
         *_other_figures(plots),

@@ -22,7 +22,7 @@ from harness.errors import BenchError
 from harness.runtime import RuntimeDescription
 from harness.runtime import cgroup as cgroups
 from harness.runtime.docker_containers import Container, Containers
-from harness.runtime.docker_engine import Engine, api_error, labels
+from harness.runtime.docker_engine import DEFAULT_HOST, Engine, api_error, engine_url, host_pids_visible, labels
 from harness.runtime.docker_images import Images, ImageSpec
 from harness.runtime.options import LaunchOptions, RuntimeSettings
 from harness.runtime.server import Server, check_port_free
@@ -45,6 +45,8 @@ class ContainerFacts:
     memory_limit_mb: int | None
     host_pid: int | None
     cgroup_memory_path: str | None
+    engine: str = DEFAULT_HOST  # the engine's address (DOCKER_HOST)
+    resources_from: str = "host_pids"  # or "engine_stats": a remote engine's stats API (docker_stats)
 
     def record(self) -> dict[str, Any]:
         return {"runtime": DockerRuntime.name, **asdict(self)}
@@ -86,6 +88,7 @@ class DockerRuntime:
             }  # fmt: skip
         described = {
             "engine_version": engine.get("Version"), "api_version": engine.get("ApiVersion"),
+            "engine": engine_url(), "engine_host": engine_host(self.engine.client().info()),
             "network_mode": NETWORK_MODE, "memory_limit_mb": settings.memory_limit_mb, "images": images,
         }  # fmt: skip
         # The versions that ran are those inside the images, not the host's.
@@ -97,7 +100,9 @@ class DockerRuntime:
 
     def launch(self, target: Target, options: LaunchOptions) -> Server:
         """Start the target's container and return at once; `Server.wait_ready` tells when it answers."""
-        check_port_free(options.host, options.port)
+        host_pids = host_pids_visible()
+        if host_pids:  # a remote engine's host has its own ports: its container's start says
+            check_port_free(options.host, options.port)
         spec = self.images.spec(target, options.base_image)
         self.images.ensure(spec)  # normally a no-op: check_available built it
         image = self.engine.client().images.get(spec.tag)
@@ -109,13 +114,20 @@ class DockerRuntime:
         spawned_at = time.perf_counter()
         try:
             container = self.containers.run(
-                spec.tag, name, options.log_path, auto_remove=False, network_mode=NETWORK_MODE,
+                spec.tag, name, options.log_path, host_pids=host_pids, auto_remove=False, network_mode=NETWORK_MODE,
                 environment={**env, **options.extra_env}, labels=labels(**{"bench.target": target.name}), **placement,
             )  # fmt: skip
         except docker.errors.APIError as exc:
             raise BenchError(f"cannot start the {target.name} container ({spec.tag}): {api_error(exc)}") from None
         facts = _facts(spec, image, container, name, placement, options)
         return Server.launched(target, options, spawned_at, container, facts)
+
+
+def engine_host(info: dict[str, Any]) -> dict[str, Any]:
+    """The engine's host, as its `docker info` describes it: the server's host when the engine is remote."""
+    return {"name": info.get("Name"), "cpus": info.get("NCPU"),
+            "memory_total_gb": round(info.get("MemTotal", 0) / 1e9, 2), "os": info.get("OperatingSystem"),
+            "kernel": info.get("KernelVersion"), "host_pids_visible": host_pids_visible()}
 
 
 def container_placement(options: LaunchOptions) -> dict[str, Any]:
@@ -137,4 +149,5 @@ def _facts(spec: ImageSpec, image: Any, container: Container, name: str, placeme
         cpuset_cpus=placement.get("cpuset_cpus"), mem_limit=placement.get("mem_limit"),
         memory_limit_mb=options.memory_limit_mb, host_pid=container.pid,
         cgroup_memory_path=cgroups.memory_path(container.pid) if container.pid else None,
+        engine=engine_url(), resources_from="host_pids" if container.host_pids else "engine_stats",
     )

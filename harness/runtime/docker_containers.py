@@ -21,7 +21,9 @@ import psutil
 
 from harness.errors import BenchError
 from harness.runtime.docker_engine import LABEL, OWNER_LABEL, Engine, engine_url
+from harness.runtime.docker_stats import EngineStats
 from harness.runtime.native import process_tree
+from harness.sampler import Reading
 
 STOP_GRACE_S = 5
 
@@ -35,8 +37,9 @@ class Containers:
         self._lock = threading.Lock()
         atexit.register(self.remove_started)
 
-    def run(self, image: str, name: str, log_path: Path, **kwargs: Any) -> Container:
-        """Start a detached container; raises docker.errors.APIError, after removing what was made."""
+    def run(self, image: str, name: str, log_path: Path, host_pids: bool = True, **kwargs: Any) -> Container:
+        """Start a detached container; raises docker.errors.APIError, after removing what was made.
+        `host_pids`: its processes are visible here (a local engine); otherwise it is read through the engine."""
         with self._lock:
             self._started[name] = engine_url()
         try:
@@ -44,7 +47,7 @@ class Containers:
         except docker.errors.APIError:
             self.remove(name)
             raise
-        return Container(container, log_path, lambda: self.remove(name))
+        return Container(container, log_path, lambda: self.remove(name), host_pids)
 
     def remove(self, name: str) -> None:
         """Force-remove a container (and its volumes); quiet when it or the engine is gone."""
@@ -89,8 +92,11 @@ class Containers:
 class Container:
     """A started container (a `ServerProcess`): its processes as host PIDs, its exit code, its removal."""
 
-    def __init__(self, container: Any, log_path: Path, remove: Callable[[], None]) -> None:
+    def __init__(self, container: Any, log_path: Path, remove: Callable[[], None], host_pids: bool = True) -> None:
         self.container = container
+        self.host_pids = host_pids
+        # A remote engine's container: CPU and memory from its stats API, liveness and exit code from its API.
+        self.engine_stats = None if host_pids else EngineStats(container)
         self.log_path = log_path
         self._remove = remove
         self.pid: int | None = None
@@ -101,7 +107,7 @@ class Container:
         with suppress(docker.errors.DockerException):
             container.reload()
             state = container.attrs.get("State", {})
-            self.pid = int(state.get("Pid") or 0) or None
+            self.pid = (int(state.get("Pid") or 0) or None) if host_pids else None  # another host's pid
             if not state.get("Running", False):
                 self._exit = int(state.get("ExitCode", -1))
         if self.pid:
@@ -121,6 +127,21 @@ class Container:
             return process.create_time() == self._create_time and process.status() != psutil.STATUS_ZOMBIE
         except psutil.Error:
             return False
+
+    def engine_readings(self) -> list[Reading] | None:
+        """The engine's readings so far (a remote engine); None when its processes are read here."""
+        return None if self.engine_stats is None else list(self.engine_stats.readings)
+
+    def engine_memory_bytes(self) -> int | None:
+        """A remote engine's container: its memory now, from one stats call (cgroup usage less inactive
+        file cache, as docker_stats reads it); None for a local engine, whose processes are read here."""
+        if self.engine_stats is None:
+            return None
+        try:
+            memory = self.container.stats(stream=False).get("memory_stats") or {}
+        except docker.errors.DockerException:
+            return None
+        return max(0, int(memory.get("usage", 0)) - int((memory.get("stats") or {}).get("inactive_file", 0)))
 
     def pids(self) -> list[int]:
         if self._stopped or self.pid is None:
@@ -156,6 +177,8 @@ class Container:
             if self._stopped:
                 return
             self._stopped = True
+            if self.engine_stats is not None:
+                self.engine_stats.stop()
             try:
                 with suppress(docker.errors.DockerException):
                     self.container.stop(timeout=STOP_GRACE_S)

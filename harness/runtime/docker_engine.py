@@ -20,6 +20,13 @@ def engine_url() -> str:
     return os.environ.get("DOCKER_HOST") or DEFAULT_HOST
 
 
+def host_pids_visible(url: str | None = None) -> bool:
+    """Whether the engine's container PIDs are this host's: a local socket's engine, yes; tcp:// or
+    ssh:// (another host, or here through a network address), no: its figures then come from the
+    engine's stats API (harness.runtime.docker_stats), never from a same-numbered local process."""
+    return (url or engine_url()).startswith(("unix://", "npipe://"))
+
+
 def owner() -> str:
     """This harness process, as the owner label names it."""
     return f"{os.uname().nodename}:{os.getpid()}"
@@ -45,10 +52,12 @@ class Engine:
         url = engine_url()
         if url not in self._clients:
             try:
-                probe = docker.from_env(timeout=PING_TIMEOUT_S)
+                # ssh://: through the ssh command (its config and keys), not paramiko, which is not installed
+                ssh = url.startswith("ssh://")
+                probe = docker.from_env(timeout=PING_TIMEOUT_S, use_ssh_client=ssh)
                 probe.ping()
                 probe.close()
-                self._clients[url] = docker.from_env(timeout=API_TIMEOUT_S)
+                self._clients[url] = docker.from_env(timeout=API_TIMEOUT_S, use_ssh_client=ssh)
             except docker.errors.DockerException:
                 raise BenchError(
                     f"no Docker engine answers at {url}: start one (e.g. `systemctl start docker`, or `dockerd`) "

@@ -60,8 +60,11 @@ class NativeRuntime:
     def launch(self, target: Target, options: LaunchOptions) -> Server:
         """Spawn the target and return at once; `Server.wait_ready` tells when it answers."""
         target.check_requirements()
-        check_port_free(options.host, options.port)
+        if options.netns is None:  # its address is not this namespace's: the server's own start says
+            check_port_free(options.host, options.port)
         command, env_extra = target.native_command(options.host, options.port, options.workers)
+        if options.netns is not None:  # execs in place: the server's pid is still the one sampled
+            command = ["ip", "netns", "exec", options.netns, *command]
         env = {**os.environ, **env_extra, **options.extra_env}
         options.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = options.log_path.open("wb")

@@ -23,6 +23,7 @@ class LaunchOptions:
     port: int
     log_path: Path
     host: str = "127.0.0.1"
+    netns: str | None = None  # native: the network namespace the server runs in (`ip netns exec`)
     workers: int = 1
     cpus: list[int] | None = None  # None: not pinned
     extra_env: dict[str, str] = field(default_factory=dict)

@@ -1,0 +1,41 @@
+"""The report's topology section: where the load generators and the server ran (issue 16).
+
+One small function of results.json's `environment.topology` (harness.loadgen.external), kept
+apart from document.py so that it merges on its own; `build_document` places it after the
+environment section. Runs recorded before topologies were (no `topology`) get no section.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from harness.report.blocks import Block, Heading, Para, Table
+
+
+def topology_blocks(environment: dict[str, Any]) -> list[Block]:
+    topology = environment.get("topology")
+    if not topology:
+        return []
+    server = topology.get("server") or {}
+    where = server.get("address", "127.0.0.1")
+    if server.get("netns"):
+        where += f" (network namespace {server['netns']})"
+    docker = environment.get("docker") or {}
+    engine = docker.get("engine_host") or {}
+    blocks: list[Block] = [Heading("Topology", 2, "topology"),
+                           Para(f"Server: {server.get('runtime', '?')} at {where}" + (
+                               f", Docker engine {docker.get('engine_version')} at {docker.get('engine')} on "
+                               f"{engine.get('name')} ({engine.get('cpus')} CPUs; figures from "
+                               f"{'host PIDs' if engine.get('host_pids_visible') else 'the engine stats API'})"
+                               if docker else "") + ".")]
+    hosts = topology.get("loadgen_hosts")
+    if not hosts:
+        blocks.append(Para(f"Load generator: local Locust workers on {environment.get('hostname', 'this host')}."))
+        return blocks
+    blocks.append(Para(f"Load generator: the Locust master here (bound to {topology.get('master_bind')}), "
+                       f"workers on {len(hosts)} host(s); each worker reports its own CPU, judged per host."))
+    rows = [[h["name"], h.get("hostname", ""), h.get("cpu_model", ""), str(h.get("cores", "")),
+             ",".join(map(str, h.get("cpus_given", []))), str(h.get("processes", "")), h.get("locust", "")]
+            for h in hosts]  # fmt: skip
+    blocks.append(Table(["host", "hostname", "CPU", "cores", "CPUs given", "Locust processes", "Locust"], rows))
+    return blocks
