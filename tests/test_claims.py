@@ -582,3 +582,26 @@ def test_one_censored_trial_leaves_the_median_known_but_opens_the_interval(tmp_p
     express = next(f for f in v.outcomes[0].context if f.label == "express")
     assert express.value == 458.0 and express.high == math.inf
     assert "(94% CI, 5 trials; 1 of 5 trials above the top step)" in express.text()
+
+
+UNAFFECTED = RATIO + '''    unaffected_by = ["loadgen_saturated"]
+    unaffected_reason = "this figure does not depend on which side limited the rate"
+'''
+
+
+def test_a_flag_the_check_declares_unaffected_does_not_block_it(tmp_path):
+    results = crud(STABLE, [x * 1.5 for x in STABLE], flags={("fastapi", "crud"): ["loadgen_saturated:users=32"]})
+    assert verdict(tmp_path, UNAFFECTED, results).verdict == "refuted"
+    noisy = crud(STABLE, [150.0, 130.0, 190.0, 140.0, 170.0])  # CV 15%, every round far outside
+    assert verdict(tmp_path, RATIO, noisy).verdict == "inconclusive"
+    body = UNAFFECTED.replace('["loadgen_saturated"]', '["loadgen_saturated", "noisy"]')
+    assert verdict(tmp_path, body, noisy).verdict == "refuted"
+
+
+@pytest.mark.parametrize(("lines", "message"), [
+    ('    unaffected_by = ["loadgen_saturated"]\n', "needs unaffected_reason"),
+    ('    unaffected_by = ["no_such_flag"]\n    unaffected_reason = "x"\n', "unknown flags: no_such_flag"),
+])
+def test_unaffected_flags_need_a_reason_and_known_names(tmp_path, lines, message):
+    with pytest.raises(BenchError, match=message):
+        load_claims(claims_file(tmp_path, RATIO + lines))

@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from harness.errors import BenchError
-from harness.flags import blocking_defaults
+from harness.flags import BY_NAME, blocking_defaults
 from harness.present.numbers import number as fmt
 
 DEFAULT_CLAIMS = Path(__file__).resolve().parent.parent.parent / "claims.toml"
@@ -63,6 +63,19 @@ class Place(_Strict):
     metric: str
     transform: Literal["none", "abs"] = "none"
     quantized: str | None = None  # the step parameter whose values the metric can only take, e.g. "users"
+    # Flags that do not bear on this figure (P6's memory spread does not depend on which side limited the
+    # rate), ignored for it with the reason stated: a blocking flag otherwise blocks every figure it marks.
+    unaffected_by: list[str] = Field(default_factory=list)
+    unaffected_reason: str = ""
+
+    @model_validator(mode="after")
+    def _unaffected_needs_reason(self) -> Place:
+        unknown = [name for name in self.unaffected_by if name not in BY_NAME]
+        if unknown:
+            raise ValueError(f"unaffected_by names unknown flags: {', '.join(unknown)}")
+        if self.unaffected_by and not self.unaffected_reason.strip():
+            raise ValueError("unaffected_by needs unaffected_reason: why those flags do not bear on the figure")
+        return self
 
 
 class RangeCheck(_Bounds, Place):

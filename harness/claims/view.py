@@ -176,10 +176,11 @@ def read_sample(view: RunView, target: str, place: Place | GapPlace, metric: str
         raise Missing(f"{target} has no {metric} at {place.scenario} {step}")
     values = [abs(v) for v in view.values(key)] if transform == "abs" else view.values(key)
     censored = view.censored(key)
-    flags = sorted(view.trial_flags(target, place.scenario, step))
+    unaffected = set(getattr(place, "unaffected_by", ()))
+    flags = sorted(f for f in view.trial_flags(target, place.scenario, step) if f.split(":")[0] not in unaffected)
     # noise is judged on the measured trials; censored ones are bounds, which open the interval instead
     measured = [v for v, c in zip(values, censored, strict=True) if not c]
-    if measured and estimate(measured).noisy:
+    if measured and estimate(measured).noisy and "noisy" not in unaffected:
         flags.append("noisy")
     return Sample(target, place.scenario, step, metric, values, view.unit(key), tuple(flags),
                   tuple(view.trial_numbers(key)), tuple(censored))
