@@ -90,6 +90,10 @@ def test_steps_name_the_loadgen_the_quiet_machine_the_trials_and_the_sweep():
     assert any("a quieter machine" in s and "23%" in s for s in steps)
     assert any("a sweep with a step above 512 users" in s for s in steps)
     assert any(s.startswith("about ") and "trials" in s for s in steps)
+    facts.foreign_cpu_pct["concurrency"] = 4.0  # others took little: the spread is the workload's own
+    steps = steps_to_decide(outcomes, facts)
+    assert not any("a quieter machine" in s for s in steps)
+    assert any("more or longer trials" in s and "at most 4%" in s for s in steps)
 
 
 def test_a_decided_outcome_needs_no_step():

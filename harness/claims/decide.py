@@ -12,6 +12,7 @@ import numpy as np
 
 from harness.claims.outcomes import CheckOutcome
 from harness.claims.view import Figure
+from harness.disturbance import DISTURBED_PCT
 from harness.flags import name_and_step
 from harness.present.numbers import number as fmt
 from harness.stats import median_order_ci
@@ -105,14 +106,20 @@ def _flag_steps(figure: Figure, facts: Facts) -> list[str]:
         steps.append(f"more load-generator cores (--loadgen-cpus, --loadgen-workers): the load generator, "
                      f"not the server, was the limit{where}")
     if "noisy" in names or "disturbed" in names:
-        seen = facts.foreign_cpu_pct.get(scenario)
-        other = f": other programs took up to {fmt(seen)}% of a benchmark CPU" if seen else \
-            ": the trials varied by over 10%"
-        steps.append(f"a quieter machine{other}")
+        steps.append(_noise_step(facts.foreign_cpu_pct.get(scenario)))
     if "little_law" in names:
         steps.append("a run whose throughput, latency and users agree (Little's law failed: requests queued "
                      "outside the measurement)")
     return steps
+
+
+def _noise_step(foreign_pct: float | None) -> str:
+    """Blame the machine only when others took a disturbing share of it: below that share the spread
+    is the workload's own, and more or longer trials, not a quieter machine, would narrow it."""
+    if foreign_pct is not None and foreign_pct > DISTURBED_PCT:
+        return f"a quieter machine: other programs took up to {fmt(foreign_pct)}% of a benchmark CPU"
+    others = "" if foreign_pct is None else f"; other programs took at most {fmt(foreign_pct)}% of a benchmark CPU"
+    return f"more or longer trials (--profile full): the trials varied by over 10%{others}"
 
 
 def _figure_steps(index: int, outcome: CheckOutcome, figure: Figure, facts: Facts) -> list[str]:
