@@ -62,3 +62,6 @@ def test_each_run_is_judged_on_its_own_figures(tmp_path):
     by_id = [{v.claim.id: v for v in c.verdicts} for c in (first, second)]
     assert "64.7 MB" in by_id[0]["P5"].headline and "194 MB" in by_id[1]["P5"].headline
     assert agreement([by_id[0]["F1"], by_id[1]["F1"]]) == "supported on every run"
+    unchecked = by_id[0]["E1"]  # a claim no run can check
+    assert agreement([unchecked, unchecked]) == "not checkable on any run"
+    assert agreement([by_id[0]["F1"], unchecked]) == "supported on the 1 of 2 runs that check it"

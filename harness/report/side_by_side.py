@@ -63,9 +63,15 @@ def verdict_cell(v: ClaimVerdict) -> str:
 
 
 def agreement(verdicts: list[ClaimVerdict]) -> str:
-    found = list(dict.fromkeys(v.verdict for v in verdicts))
+    # A run that could not check a claim (its scenario not run) neither agrees nor disagrees with the others.
+    checked = [v for v in verdicts if v.verdict != "not checkable"]
+    found = list(dict.fromkeys(v.verdict for v in checked))
+    if not found:
+        return "not checkable on any run"
     if len(found) == 1:
-        return f"{found[0]} on every run"
+        where = ("every run" if len(checked) == len(verdicts)
+                 else f"the {len(checked)} of {len(verdicts)} runs that check it")
+        return f"{found[0]} on {where}"
     return "differs: " + ", ".join(found)
 
 
