@@ -87,7 +87,8 @@ def calibrate(target_dir: Path, target: str, bench: Path) -> tuple[float, float]
         _copy_as(target_dir, targets / "plain", plain, None)
         _copy_as(target_dir, targets / "knob", knob, 1)
         command = [str(bench), "run", "--profile", "ci", "--scenario", SCENARIO, "--target", plain, "--target", knob,
-                   "--targets-dir", str(targets), "--scenarios-dir", str(SCENARIOS_DIR), "--results-dir", str(Path(tmp) / "results"), "--name", "calibration"]
+                   "--targets-dir", str(targets), "--scenarios-dir", str(SCENARIOS_DIR),
+                   "--results-dir", str(Path(tmp) / "results"), "--name", "calibration"]
         done = subprocess.run(command, capture_output=True, text=True, check=False)
         if done.returncode != 0:
             raise Refused(f"calibration run failed: {(done.stderr.strip().splitlines() or ['?'])[-1]}")

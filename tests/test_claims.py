@@ -89,8 +89,17 @@ def test_a_ci_straddling_a_bound_is_inconclusive(tmp_path):
     assert v.verdict == "inconclusive" and "straddles a bound" in v.reason
 
 
-def test_a_noisy_figure_can_neither_support_nor_refute(tmp_path):
+def test_a_noisy_figure_decides_on_its_interval_and_says_it_was_noisy(tmp_path):
     v = verdict(tmp_path, RANGE, cold([100.0, 150.0, 60.0, 120.0, 90.0]))  # inside the range, CV about 30%
+    assert v.verdict == "supported"
+    assert "noisy (CV over 10% across trials): the interval is distribution-free" in v.reason
+    v = verdict(tmp_path, RANGE, cold([100.0, 190.0, 60.0, 220.0, 90.0]))  # as noisy, its interval straddles 200
+    assert v.verdict == "inconclusive" and "straddles a bound" in v.reason
+
+
+def test_a_policy_can_make_noisy_figures_decide_nothing(tmp_path):
+    body = '[policy]\nblocking_flags = ["noisy"]\n' + RANGE
+    v = verdict(tmp_path, body, cold([100.0, 150.0, 60.0, 120.0, 90.0]))
     assert v.verdict == "inconclusive"
     assert "noisy" in v.reason and "cannot support or refute" in v.reason
 
@@ -593,8 +602,9 @@ def test_a_flag_the_check_declares_unaffected_does_not_block_it(tmp_path):
     results = crud(STABLE, [x * 1.5 for x in STABLE], flags={("fastapi", "crud"): ["loadgen_saturated:users=32"]})
     assert verdict(tmp_path, UNAFFECTED, results).verdict == "refuted"
     noisy = crud(STABLE, [150.0, 130.0, 190.0, 140.0, 170.0])  # CV 15%, every round far outside
-    assert verdict(tmp_path, RATIO, noisy).verdict == "inconclusive"
-    body = UNAFFECTED.replace('["loadgen_saturated"]', '["loadgen_saturated", "noisy"]')
+    strict = '[policy]\nblocking_flags = ["noisy", "loadgen_saturated"]\n'
+    assert verdict(tmp_path, strict + RATIO, noisy).verdict == "inconclusive"
+    body = strict + UNAFFECTED.replace('["loadgen_saturated"]', '["loadgen_saturated", "noisy"]')
     assert verdict(tmp_path, body, noisy).verdict == "refuted"
 
 

@@ -19,8 +19,9 @@ supported parts with undecided ones → inconclusive, naming the parts that hold
 
 Verdicts (the rules, in order):
   not checkable  a figure the check needs is not in the run (scenario not run, metric not recorded)
-  inconclusive   a figure carries a blocking flag (noisy, load generator saturated, Little's law failed):
-                 it can neither support nor refute; or the CI straddles a bound of the claim
+  inconclusive   a figure carries a blocking flag (load generator saturated or near its ceiling, Little's
+                 law failed): it can neither support nor refute; or the CI straddles a bound of the claim.
+                 A noisy figure (CV over 10%) decides when its whole CI lies on one side, and says it was noisy.
   supported / refuted
                  the CI lies inside / outside the claim's range. With fewer than 3 trials there is
                  no CI: policy.single_trial = "inconclusive" (default) refuses to judge; "point"

@@ -68,7 +68,7 @@ def judge_figure(figure: Figure, lo: float | None, hi: float | None, policy: Pol
         if where == "straddles":
             return "inconclusive", f"{what} straddles a bound: is it {wanted}?"
         inside = where == "inside"
-        return ("supported" if inside else "refuted"), f"{what} is {'' if inside else 'not '}{wanted}"
+        return ("supported" if inside else "refuted"), f"{what} is {'' if inside else 'not '}{wanted}" + _noted(figure)
     trials = "single trial" if figure.n == 1 else f"{figure.n} trials"
     if policy.single_trial == "inconclusive":
         return "inconclusive", f"{figure.label} {figure.where}: {trials}, no CI: not judged (policy single_trial)"
@@ -89,6 +89,13 @@ def blocking(flags: tuple[str, ...], policy: Policy) -> str:
         if name in policy.blocking_flags and step not in steps[name]:
             steps[name].append(step)
     return "; ".join(words(name) + _at(found) for name, found in steps.items() if found)
+
+
+def _noted(*figures: Figure) -> str:
+    """A warning flag decided figures carry, said beside the verdict (noisy does not block by default)."""
+    if not any(name_and_step(flag)[0] == "noisy" for figure in figures for flag in figure.flags):
+        return ""
+    return f" (trials {words('noisy')}: the interval is distribution-free and holds, though wide)"
 
 
 def _flag_order(flag: str) -> tuple[str, float]:
@@ -301,9 +308,9 @@ def _compare_gaps(big: Figure, small: Figure, policy: Policy) -> tuple[str, str]
     text = f"gap {_gap_text(gb)} at {big.where} vs {_gap_text(gs)} at {small.where}"
     if gb.low is not None and gb.high is not None and gs.low is not None and gs.high is not None:
         if gb.low > gs.high:
-            return "supported", text
+            return "supported", text + _noted(big, small)
         if gb.high < gs.low:
-            return "refuted", text
+            return "refuted", text + _noted(big, small)
         return "inconclusive", text + ": the intervals overlap"
     n = min(big.n, small.n)
     if policy.single_trial == "inconclusive":
