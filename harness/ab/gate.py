@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from harness.compare.paired import PairedChange, Way, paired_change
+from harness.compare.rules import GateVerdicts
 from harness.results import RunResults
 from harness.results.view import RunView
 
@@ -26,7 +27,7 @@ def side_name(target: str, side: str) -> str:
 
 
 @dataclass(frozen=True)
-class AbResult:
+class AbResult(GateVerdicts):
     base_ref: str
     head_ref: str
     base_label: str
@@ -37,18 +38,8 @@ class AbResult:
     changes: list[PairedChange]
     warnings: list[str] = field(default_factory=list)
 
-    @property
-    def regressions(self) -> list[PairedChange]:
-        return [c for c in self.changes if c.verdict == "regression"]
-
-    @property
-    def improvements(self) -> list[PairedChange]:
-        return [c for c in self.changes if c.verdict == "improvement"]
-
-    @property
-    def exit_code(self) -> int:
-        """As `bench compare`: 1 when any gated figure regressed, else 0."""
-        return 1 if self.regressions else 0
+    def judged(self) -> list[PairedChange]:
+        return self.changes
 
 
 def paired_changes(results: RunResults, threshold_pct: float, alpha: float) -> tuple[list[PairedChange], list[str]]:

@@ -18,11 +18,34 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
-from typing import Literal
+from typing import Any, Literal
 
 from harness.errors import BenchError
 from harness.results import FigureKey, ordered_by_trial
 from harness.stats import Comparison, Ratio, compare_samples, min_trials_for_alpha, ratio_estimate
+
+
+class GateVerdicts:
+    """Regressions, improvements and the exit code of a gate's judged changes, for `bench compare`
+    (CompareResult.rows) and `bench ab` (AbResult.changes): each names its list in `judged()`."""
+
+    def judged(self) -> list[Any]:
+        raise NotImplementedError
+
+    @property
+    def regressions(self) -> list[Any]:
+        return [c for c in self.judged() if c.verdict == "regression"]
+
+    @property
+    def improvements(self) -> list[Any]:
+        return [c for c in self.judged() if c.verdict == "improvement"]
+
+    @property
+    def exit_code(self) -> int:
+        """0 with no regression, 1 with at least one (2, bad input, is raised as BenchError; an internal
+        error is reported as 2 by the CLI, never 1)."""
+        return 1 if self.regressions else 0
+
 
 Direction = Literal["higher", "lower", "none"]
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.compare.rules import JUDGED_VERDICTS, Key, MetricChange, RatioChange, Trials, judge
+from harness.compare.rules import JUDGED_VERDICTS, GateVerdicts, Key, MetricChange, RatioChange, Trials, judge
 from harness.errors import BenchError
 from harness.results import RunResults, RunView, load_results
 
@@ -30,7 +30,7 @@ class RunInfo:
 
 
 @dataclass
-class CompareResult:
+class CompareResult(GateVerdicts):
     base: RunInfo
     new: RunInfo
     threshold_pct: float
@@ -40,18 +40,8 @@ class CompareResult:
     ratios: list[RatioChange] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
-    @property
-    def regressions(self) -> list[MetricChange]:
-        return [r for r in self.rows if r.verdict == "regression"]
-
-    @property
-    def improvements(self) -> list[MetricChange]:
-        return [r for r in self.rows if r.verdict == "improvement"]
-
-    @property
-    def exit_code(self) -> int:
-        """0 with no regression, 1 with at least one (2, bad input, is raised as BenchError)."""
-        return 1 if self.regressions else 0
+    def judged(self) -> list[MetricChange]:
+        return self.rows
 
 
 def compare_runs(base_dir: Path, new_dir: Path, threshold_pct: float = 5.0, metrics: list[str] | None = None,
