@@ -6,6 +6,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from claim_bodies import p5_readings
 
 from harness.claims import judge_claims, load_claims
 from harness.claims.verdict import overall_from_parts
@@ -131,26 +132,7 @@ def test_a_judged_run_shows_the_cost_over_the_bare_runtime_and_what_would_decide
 
 
 def test_readings_that_disagree_name_the_definition_as_what_would_decide(tmp_path):
-    body = """
-    [[claims]]
-    id = "P5"
-    claim = "FastAPI 80-120 MB"
-    readings_must_agree = true
-    [[claims.checks]]
-    type = "range"
-    reading = "MB = 10^6 B"
-    target = "fastapi"
-    scenario = "cold_start"
-    metric = "rss_idle_mb"
-    min = 80
-    [[claims.checks]]
-    type = "range"
-    reading = "MB = 2^20 B"
-    target = "fastapi"
-    scenario = "cold_start"
-    metric = "rss_idle_mib"
-    min = 80
-    """
+    body = p5_readings(max_mb=None)
     mb = [81.9, 82.0, 82.1]  # 82 MB is 78.2 MiB: above 80 in one reading only
     v = judge(tmp_path, body, run_with({("fastapi", "rss_idle_mb"): mb,
                                         ("fastapi", "rss_idle_mib"): [x * 1e6 / 2**20 for x in mb]}))

@@ -7,6 +7,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from claim_bodies import p5_readings
 from rich.console import Console
 
 from harness.claims import (
@@ -229,28 +230,7 @@ def test_a_whole_trial_figure_inherits_every_steps_flags(tmp_path):
     assert "load generator saturated at users=128" in v.reason and "Little's law check failed at users=512" in v.reason
 
 
-P5 = """
-    [[claims]]
-    id = "P5"
-    claim = "FastAPI 80-120 MB"
-    readings_must_agree = true
-    [[claims.checks]]
-    type = "range"
-    reading = "MB = 10^6 B"
-    target = "fastapi"
-    scenario = "cold_start"
-    metric = "rss_idle_mb"
-    min = 80
-    max = 120
-    [[claims.checks]]
-    type = "range"
-    reading = "MB = 2^20 B"
-    target = "fastapi"
-    scenario = "cold_start"
-    metric = "rss_idle_mib"
-    min = 80
-    max = 120
-"""
+P5 = p5_readings()
 
 
 def idle(mb: float):
