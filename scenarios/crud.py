@@ -11,7 +11,7 @@ every server worker, so it runs with --workers N too. crud_memory is the same mi
 
 SCENARIO = {
     "kind": "load",
-    "claims": ["P2"],
+    "claims": ["P2", "P3"],
     "database": "postgres",
     "profiles": {
         "quick": {"users": [32], "warmup_s": 1, "duration_s": 2.5, "trials": 5},

@@ -7,7 +7,7 @@ and gives the baseline requests/s and latency of each framework.
 
 SCENARIO = {
     "kind": "load",
-    "claims": ["P2", "P3"],
+    "claims": ["P7"],
     "profiles": {
         "quick": {"users": [64], "warmup_s": 1, "duration_s": 2.5, "trials": 5},
         "full": {"users": [64], "warmup_s": 5, "duration_s": 30, "trials": 5},

@@ -336,6 +336,23 @@ def test_a_smaller_gap_refutes(tmp_path):
     assert verdict(tmp_path, GAP, gaps(1.0 / 1.2, 3.0)).verdict == "refuted"
 
 
+def test_a_gap_place_can_declare_flags_that_do_not_bear_on_it(tmp_path):
+    saturated = run_with({("express", "cpu", "users=8", "rps"): [x * 5.0 for x in STABLE],
+                          ("fastapi", "cpu", "users=8", "rps"): STABLE,
+                          ("express", "crud", "users=32", "rps"): STABLE,
+                          ("fastapi", "crud", "users=32", "rps"): STABLE},
+                         flags={("express", "cpu"): ["loadgen_saturated:users=8"]})
+    blocked = verdict(tmp_path, GAP, saturated)
+    assert blocked.verdict == "inconclusive" and "load generator saturated" in blocked.reason
+    declared = GAP.replace('larger = { scenario = "cpu", step = "users=max" }',
+                           'larger = { scenario = "cpu", step = "users=max", unaffected_by = ["loadgen_saturated"], '
+                           'unaffected_reason = "CPU per request does not depend on who limited the rate" }')
+    assert verdict(tmp_path, declared, saturated).verdict == "supported"
+    with pytest.raises(BenchError, match="unaffected_reason"):
+        verdict(tmp_path, declared.replace('unaffected_reason = "CPU per request does not depend on who limited '
+                                           'the rate"', 'unaffected_reason = ""'), saturated)
+
+
 BEHAVIOUR = """
     [[claims]]
     id = "F1"

@@ -55,7 +55,23 @@ class _Bounds(_Check):
         return self
 
 
-class Place(_Strict):
+class _Unaffected(_Strict):
+    # Flags that do not bear on this figure (P6's memory spread does not depend on which side limited the
+    # rate), ignored for it with the reason stated: a blocking flag otherwise blocks every figure it marks.
+    unaffected_by: list[str] = Field(default_factory=list)
+    unaffected_reason: str = ""
+
+    @model_validator(mode="after")
+    def _unaffected_needs_reason(self) -> _Unaffected:
+        unknown = [name for name in self.unaffected_by if name not in BY_NAME]
+        if unknown:
+            raise ValueError(f"unaffected_by names unknown flags: {', '.join(unknown)}")
+        if self.unaffected_by and not self.unaffected_reason.strip():
+            raise ValueError("unaffected_by needs unaffected_reason: why those flags do not bear on the figure")
+        return self
+
+
+class Place(_Unaffected):
     """Where a figure is read: a scenario, a step selector, a metric."""
 
     scenario: str
@@ -63,19 +79,6 @@ class Place(_Strict):
     metric: str
     transform: Literal["none", "abs"] = "none"
     quantized: str | None = None  # the step parameter whose values the metric can only take, e.g. "users"
-    # Flags that do not bear on this figure (P6's memory spread does not depend on which side limited the
-    # rate), ignored for it with the reason stated: a blocking flag otherwise blocks every figure it marks.
-    unaffected_by: list[str] = Field(default_factory=list)
-    unaffected_reason: str = ""
-
-    @model_validator(mode="after")
-    def _unaffected_needs_reason(self) -> Place:
-        unknown = [name for name in self.unaffected_by if name not in BY_NAME]
-        if unknown:
-            raise ValueError(f"unaffected_by names unknown flags: {', '.join(unknown)}")
-        if self.unaffected_by and not self.unaffected_reason.strip():
-            raise ValueError("unaffected_by needs unaffected_reason: why those flags do not bear on the figure")
-        return self
 
 
 class RangeCheck(_Bounds, Place):
@@ -105,7 +108,7 @@ class CompareCheck(_Check, Place):
         return f"{self.lower} {absolute}{self.metric}{absolute} < {self.higher}'s"
 
 
-class GapPlace(_Strict):
+class GapPlace(_Unaffected):
     scenario: str
     step: str = ""  # as in Place; in `smaller`, "users=same" picks the step nearest the `larger` place's users
 
