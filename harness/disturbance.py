@@ -14,9 +14,15 @@ server waiting for a CPU: the run-queue wait of its event-loop threads (the seco
 /proc/<pid>/task/<pid>/schedstat, nanoseconds spent runnable but not running; kernel
 Documentation/scheduler/sched-stats.rst; the main thread of each process, not its helper threads:
 see read_wait_ns), summed over the processes, as a share of the window
-(`<role>_cpu_wait_pct`). A window is `disturbed` when others used over DISTURBED_PCT of the role's
-CPUs AND its threads waited over WAIT_DISTURBED_PCT of the window (wait without foreign CPU is the
-benchmark's own contention). A run recorded without the wait figure keeps the foreign-CPU rule.
+(`<role>_cpu_wait_pct`). Part of that wait is the benchmark's own: Node's helper threads, or the
+database on the server's core, run while the event loop is runnable (measured here: Express's loop
+waits 10-13% of a quiet window, the servers' loops 20-40% beside PostgreSQL). That part is at most
+the CPU time the benchmark's processes on the role's CPUs spent outside the role's main threads
+(their own run time, schedstat's first field), so `<role>_unexplained_wait_pct` = wait − that time,
+at least 0, is the wait only others can have caused. A window is `disturbed` when others used over
+DISTURBED_PCT of the role's CPUs AND the unexplained wait (or, in runs recorded before it, the
+wait) is over WAIT_DISTURBED_PCT of the window: a neighbour that only fills idle time harms nothing.
+A run recorded without either wait figure keeps the foreign-CPU rule.
 A trial with a disturbed window is re-run up to MAX_RERUNS times, the discarded attempts kept
 with why. Pure functions over parsed snapshots, plus thin readers of /proc/stat and schedstat.
 """
@@ -87,6 +93,7 @@ class Snapshot:
     cpus: dict[int, CpuTicks]
     groups: dict[str, ProcessGroup]  # e.g. "server", "loadgen", "harness"
     wait_ns: dict[str, dict[int, int]] = field(default_factory=dict)  # role -> thread id -> run-queue wait
+    run_ns: dict[str, dict[int, int]] = field(default_factory=dict)  # role -> thread id -> time on a CPU
 
 
 def window_wait_pct(before: Snapshot, after: Snapshot) -> dict[str, float]:
@@ -94,6 +101,31 @@ def window_wait_pct(before: Snapshot, after: Snapshot) -> dict[str, float]:
     figures = {role: cpu_wait_pct(before.wait_ns[role], waits, after.t_s - before.t_s)
                for role, waits in after.wait_ns.items() if role in before.wait_ns}
     return {role: pct for role, pct in figures.items() if pct is not None}
+
+
+def unexplained_wait_pct(before: Snapshot, after: Snapshot, cpus_by_role: dict[str, list[int]]) -> dict[str, float]:
+    """Per role whose main threads' wait and run time were read at both ends: the wait the benchmark's own
+    processes cannot explain, in percent of the window (see the module docstring)."""
+    waits = window_wait_pct(before, after)
+    found = {}
+    for role, wait in waits.items():
+        if role in cpus_by_role and role in before.run_ns and role in after.run_ns:
+            explained = own_other_cpu_pct(before, after, role, cpus_by_role[role])
+            if explained is not None:
+                found[role] = max(0.0, wait - explained)
+    return found
+
+
+def own_other_cpu_pct(before: Snapshot, after: Snapshot, role: str, cpus: list[int]) -> float | None:
+    """CPU time the benchmark's processes allowed on `cpus` spent outside the role's main threads, in
+    percent of the window: the most of those threads' run-queue wait the benchmark itself can cause."""
+    window_s = after.t_s - before.t_s
+    if window_s <= 0:
+        return None
+    own_s = sum(own_cpu_s(before.groups[name].cpu_s, group.cpu_s) for name, group in after.groups.items()
+                if name in before.groups and group.cpus & set(cpus))
+    main_s = sum(max(0, ns - before.run_ns[role].get(tid, 0)) for tid, ns in after.run_ns[role].items()) / 1e9
+    return max(0.0, 100.0 * (own_s - main_s) / window_s)
 
 
 def own_cpu_s(before: dict[int, float], after: dict[int, float]) -> float:
@@ -141,15 +173,25 @@ def is_disturbed(foreign_pct: float | None, threshold_pct: float = DISTURBED_PCT
 def parse_schedstat(text: str) -> int:
     """The run-queue wait in nanoseconds: the second of /proc/<pid>/schedstat's three fields
     (time on the CPU, time waiting on a run queue, timeslices run; sched-stats.rst)."""
+    return parse_schedstat_times(text)[1]
+
+
+def parse_schedstat_times(text: str) -> tuple[int, int]:
+    """(time on a CPU, time waiting on a run queue), in nanoseconds, of a schedstat line."""
     fields = text.split()
     if len(fields) < 3 or not all(f.isdigit() for f in fields[:3]):
         raise ValueError(f"not a schedstat line: {text!r}")
-    return int(fields[1])
+    return int(fields[0]), int(fields[1])
 
 
 def read_wait_ns(pids: Iterable[int], proc: Path = Path("/proc")) -> dict[int, int]:
-    """Thread id -> run-queue wait so far (ns) of each process's main thread (tid == pid); a process
-    gone meanwhile is skipped (its last stretch is lost, as in own_cpu_s).
+    """Thread id -> run-queue wait so far (ns) of each process's main thread (read_schedstat)."""
+    return {tid: wait for tid, (_, wait) in read_schedstat(pids, proc).items()}
+
+
+def read_schedstat(pids: Iterable[int], proc: Path = Path("/proc")) -> dict[int, tuple[int, int]]:
+    """Thread id -> (time on a CPU, run-queue wait) so far (ns) of each process's main thread (tid == pid);
+    a process gone meanwhile is skipped (its last stretch is lost, as in own_cpu_s).
 
     Only the main thread: it is the one that serves requests in every server here (Node's event loop,
     each Uvicorn worker's asyncio loop, a Locust process's gevent hub). Node also runs libuv's thread
@@ -157,13 +199,13 @@ def read_wait_ns(pids: Iterable[int], proc: Path = Path("/proc")) -> dict[int, i
     that serve no request, and a neighbour looked more harmful to Express than to FastAPI. With
     several workers, each worker process's main thread counts.
     """
-    waits: dict[int, int] = {}
+    times: dict[int, tuple[int, int]] = {}
     for pid in pids:
         try:
-            waits[pid] = parse_schedstat((proc / str(pid) / "task" / str(pid) / "schedstat").read_text())
+            times[pid] = parse_schedstat_times((proc / str(pid) / "task" / str(pid) / "schedstat").read_text())
         except (OSError, ValueError):
             continue
-    return waits
+    return times
 
 
 def cpu_wait_pct(before: dict[int, int], after: dict[int, int], window_s: float) -> float | None:
@@ -200,13 +242,23 @@ def disturbance_reason(windows: dict[str, float], threshold_pct: float = DISTURB
 
 FOREIGN_SUFFIX = "_foreign_cpu_pct"  # metric names: "<role>_foreign_cpu_pct", one per role and step
 WAIT_SUFFIX = "_cpu_wait_pct"  # "<role>_cpu_wait_pct": the role's threads' run-queue wait, per step
+UNEXPLAINED_SUFFIX = "_unexplained_wait_pct"  # "<role>_unexplained_wait_pct": the part others caused
+
+
+def harm_by_window(metrics: Iterable[Metric]) -> dict[tuple[str, str], float]:
+    """(role, step) -> the wait that judges harm: the unexplained wait where recorded, else the wait."""
+    metrics = list(metrics)
+    waits = {(m.metric.removesuffix(WAIT_SUFFIX), m.step): m.value for m in metrics if m.metric.endswith(WAIT_SUFFIX)}
+    waits |= {(m.metric.removesuffix(UNEXPLAINED_SUFFIX), m.step): m.value for m in metrics
+              if m.metric.endswith(UNEXPLAINED_SUFFIX)}
+    return waits
 
 
 def disturbed_windows(metrics: Iterable[Metric], threshold_pct: float = DISTURBED_PCT) -> dict[str, float]:
     """An outcome's disturbed windows, "<role> <step>" -> foreign CPU percent (for the re-run rule),
-    each judged with its role's wait at that step when recorded (is_disturbed)."""
+    each judged with its role's unexplained wait (or wait) at that step when recorded (is_disturbed)."""
     metrics = list(metrics)
-    waits = {(m.metric.removesuffix(WAIT_SUFFIX), m.step): m.value for m in metrics if m.metric.endswith(WAIT_SUFFIX)}
+    waits = harm_by_window(metrics)
     found = {}
     for m in metrics:
         role = m.metric.removesuffix(FOREIGN_SUFFIX)

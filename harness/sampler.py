@@ -24,7 +24,8 @@ from harness.disturbance import (
     Snapshot,
     foreign_cpu_pct,
     read_proc_stat,
-    read_wait_ns,
+    read_schedstat,
+    unexplained_wait_pct,
     window_snapshots,
     window_wait_pct,
 )
@@ -158,8 +159,10 @@ class Sampler:
                   for name in self.roles}
         times = self._harness.cpu_times()
         groups["harness"] = ProcessGroup(self._harness_cpus, {self._harness.pid: times.user + times.system})
-        waits = {name: read_wait_ns(self.readings[name][-1].per_process_cpu_s) for name in self.cpus}
-        return Snapshot(t_s=now, cpus=read_proc_stat(), groups=groups, wait_ns=waits)
+        times = {name: read_schedstat(self.readings[name][-1].per_process_cpu_s) for name in self.cpus}
+        return Snapshot(t_s=now, cpus=read_proc_stat(), groups=groups,
+                        wait_ns={name: {tid: wait for tid, (_, wait) in t.items()} for name, t in times.items()},
+                        run_ns={name: {tid: run for tid, (run, _) in t.items()} for name, t in times.items()})
 
     def foreign_cpu_pct(self, start_s: float, end_s: float) -> dict[str, float]:
         """Per role with known CPUs: percent of them used by others in [start_s, end_s)."""
@@ -173,6 +176,12 @@ class Sampler:
         """Per role with known CPUs: its threads' run-queue wait in [start_s, end_s), percent of the window."""
         span = window_snapshots(self.snapshots, start_s, end_s)
         return {} if span is None else window_wait_pct(*span)
+
+    def unexplained_wait_pct(self, start_s: float, end_s: float) -> dict[str, float]:
+        """Per role with known CPUs: the part of its threads' wait that the benchmark's own processes
+        cannot explain (harness.disturbance.unexplained_wait_pct), percent of the window."""
+        span = window_snapshots(self.snapshots, start_s, end_s)
+        return {} if span is None else unexplained_wait_pct(*span, self.cpus)
 
     @property
     def cost_pct(self) -> float:

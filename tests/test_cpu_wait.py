@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 
+import psutil
 import pytest
 
 from harness.disturbance import (
@@ -139,3 +140,79 @@ def test_the_wait_is_read_from_each_processs_main_thread_only(tmp_path) -> None:
 def test_a_process_whose_main_thread_is_unreadable_gives_nothing(tmp_path) -> None:
     proc = _schedstat_tree(tmp_path, {300: {301: 1_000}})  # its main thread gone (exited) meanwhile
     assert read_wait_ns([300], proc) == {}
+
+
+def _snap(t_s: float, server_cpu_s: dict[int, float], database_cpu_s: dict[int, float], wait_ns: int, run_ns: int):
+    from harness.disturbance import ProcessGroup, Snapshot
+
+    groups = {"server": ProcessGroup(frozenset({0}), server_cpu_s),
+              "database": ProcessGroup(frozenset({0}), database_cpu_s),
+              "loadgen": ProcessGroup(frozenset({1}), {9: 50.0 * t_s})}  # on another CPU: never explains
+    return Snapshot(t_s=t_s, cpus={}, groups=groups, wait_ns={"server": {100: wait_ns}},
+                    run_ns={"server": {100: run_ns}})
+
+
+def test_wait_the_benchmarks_own_threads_explain_is_not_unexplained() -> None:
+    from harness.disturbance import own_other_cpu_pct, unexplained_wait_pct
+
+    # 2 s window: the event loop ran 1.0 s and waited 0.3 s (15%); the server's process used 1.3 s in
+    # all (0.3 s in helper threads) and the database beside it 0.2 s: 0.5 s (25%) of others' own time
+    before = _snap(10.0, {100: 5.0}, {7: 1.0}, wait_ns=0, run_ns=0)
+    after = _snap(12.0, {100: 6.3}, {7: 1.2}, wait_ns=300_000_000, run_ns=1_000_000_000)
+    assert own_other_cpu_pct(before, after, "server", [0]) == pytest.approx(25.0)
+    assert unexplained_wait_pct(before, after, {"server": [0]}) == {"server": 0.0}
+    # the same, but the loop waited 1.0 s (50%): 25 points of it only others can have caused
+    harmed = _snap(12.0, {100: 6.3}, {7: 1.2}, wait_ns=1_000_000_000, run_ns=1_000_000_000)
+    assert unexplained_wait_pct(before, harmed, {"server": [0]}) == {"server": pytest.approx(25.0)}
+
+
+def test_the_disturbed_rule_uses_the_unexplained_wait_where_recorded() -> None:
+    from harness.disturbance import disturbed_windows
+
+    common = {"target": "express", "scenario": "throughput", "trial": 1, "step": "users=64", "unit": "%"}
+
+    def window(foreign: float, wait: float, unexplained: float | None) -> list[Metric]:
+        found = [Metric(metric="server_foreign_cpu_pct", value=foreign, **common),
+                 Metric(metric="server_cpu_wait_pct", value=wait, **common)]
+        if unexplained is not None:
+            found.append(Metric(metric="server_unexplained_wait_pct", value=unexplained, **common))
+        return found
+
+    assert disturbed_windows(window(40.0, 12.0, None)) == {"server users=64": 40.0}  # older runs: the wait
+    assert disturbed_windows(window(40.0, 12.0, 1.0)) == {}  # the loop's own helpers explain its wait
+    assert disturbed_windows(window(40.0, 45.0, 33.0)) == {"server users=64": 40.0}
+
+
+def test_the_sampler_tells_an_unprotected_neighbour_from_the_servers_own_threads() -> None:
+    from harness.sampler import Sampler
+
+    cpu = min(os.sched_getaffinity(0))
+    burn = ["taskset", "--cpu-list", str(cpu), "sh", "-c", "while :; do :; done"]
+    # the "server" runs a busy main thread and a busy child in its own tree: its wait is its own
+    own = ["taskset", "--cpu-list", str(cpu), "sh", "-c", "(while :; do :; done) & while :; do :; done"]
+    server = subprocess.Popen(own)
+    try:
+        with Sampler({"server": lambda: [server.pid, *(c.pid for c in psutil.Process(server.pid).children())]},
+                     rate_hz=20, cpus={"server": [cpu]}) as sampler:
+            start = time.time()
+            time.sleep(1.5)
+            end = time.time()
+        alone = sampler.unexplained_wait_pct(start, end)["server"]
+        neighbour = subprocess.Popen(burn)
+        try:
+            with Sampler({"server": lambda: [server.pid, *(c.pid for c in psutil.Process(server.pid).children())]},
+                         rate_hz=20, cpus={"server": [cpu]}) as sampler:
+                start = time.time()
+                time.sleep(1.5)
+                end = time.time()
+        finally:
+            neighbour.kill()
+            neighbour.wait()
+    finally:
+        for child in psutil.Process(server.pid).children(recursive=True):
+            child.kill()
+        server.kill()
+        server.wait()
+    assert sampler.cpu_wait_pct(start, end)["server"] > 10.0
+    assert alone < 10.0  # its child, not a neighbour, made the main thread wait
+    assert sampler.unexplained_wait_pct(start, end)["server"] > alone

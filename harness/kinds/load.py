@@ -15,7 +15,7 @@ from typing import Any, Self
 from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, model_validator
 
 from harness import database
-from harness.disturbance import FOREIGN_SUFFIX, WAIT_SUFFIX, is_disturbed
+from harness.disturbance import FOREIGN_SUFFIX, UNEXPLAINED_SUFFIX, WAIT_SUFFIX, is_disturbed
 from harness.errors import BenchError
 from harness.flags import SATURATION_PCT
 from harness.kinds.base import TrialContext, TrialOutcome
@@ -278,7 +278,8 @@ def _record_step(
         outcome.flags.append(f"loadgen_saturated:{label}")
     if beyond_headroom(step, aggregate.ok / result.duration_s, ctx.generator_ceiling_rps):
         outcome.flags.append(f"generator_bound:{label}")
-    _record_foreign_cpu(ctx, label, sampler.foreign_cpu_pct(start, end), outcome, sampler.cpu_wait_pct(start, end))
+    _record_foreign_cpu(ctx, label, sampler.foreign_cpu_pct(start, end), outcome, sampler.cpu_wait_pct(start, end),
+                        sampler.unexplained_wait_pct(start, end))
     # Lost time (users not kept busy), not server speed: see little_law_ratio for what it can detect.
     if result.arrivals is not None:
         for metric, (value, unit) in arrival_figures(result.arrivals, result.duration_s).items():
@@ -310,13 +311,17 @@ def _samples(ctx: TrialContext, step: str, role: str, readings: list[Reading], t
 
 
 def _record_foreign_cpu(ctx: TrialContext, label: str, foreign: dict[str, float], outcome: TrialOutcome,
-                        wait: dict[str, float] | None = None) -> None:
-    """Per role, the share of its CPUs others took in the window and its threads' run-queue wait; the
-    step is disturbed when both are above their thresholds (harness.disturbance.is_disturbed)."""
-    wait = wait or {}
+                        wait: dict[str, float] | None = None, unexplained: dict[str, float] | None = None) -> None:
+    """Per role, the share of its CPUs others took in the window, its threads' run-queue wait and the part
+    of it the benchmark cannot explain; the step is disturbed when others took over their threshold and
+    the unexplained wait (else the wait) is over its own (harness.disturbance.is_disturbed)."""
+    wait, unexplained = wait or {}, unexplained or {}
     for role, pct in foreign.items():
         outcome.metrics.append(ctx.metric(f"{role}{FOREIGN_SUFFIX}", pct, "%", label))
     for role, pct in wait.items():
         outcome.metrics.append(ctx.metric(f"{role}{WAIT_SUFFIX}", pct, "%", label))
-    if any(is_disturbed(pct, wait_pct=wait.get(role)) for role, pct in foreign.items()):
+    for role, pct in unexplained.items():
+        outcome.metrics.append(ctx.metric(f"{role}{UNEXPLAINED_SUFFIX}", pct, "%", label))
+    harm = wait | unexplained
+    if any(is_disturbed(pct, wait_pct=harm.get(role)) for role, pct in foreign.items()):
         outcome.flags.append(f"disturbed:{label}")

@@ -17,7 +17,10 @@ so every older version keeps loading; a newer version is refused with one line):
       `ci_coverage`: the real coverage of its order-statistic CI (before it, the CI was a percentile
       bootstrap labelled 95%). Metrics `<role>_cpu_wait_pct` per step: the role's threads' run-queue
       wait as a percent of the window, beside `<role>_foreign_cpu_pct`. From 2026-11-29 (later) the wait
-      is of each process's main thread only (Node's helper threads inflated Express's).
+      is of each process's main thread only (Node's helper threads inflated Express's). From 2026-11-29
+      (latest) also `<role>_unexplained_wait_pct`: that wait less the CPU time the benchmark's other
+      threads and processes on the role's CPUs used (the part only others can have caused); the
+      disturbed flag is judged on it where recorded.
     - (2026-11-29) RunResults `generator_ceiling` (GeneratorCeilingRecord): the load generator's ceiling
       measured at the run's start (harness.ceiling), or why it was not; None in runs written before it.
       Trial flag `generator_bound:<step>`: the step needed over 70% of that ceiling.
