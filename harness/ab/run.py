@@ -129,9 +129,9 @@ def ab_scenarios(options: AbOptions) -> list[Scenario]:
 
 def gate_params(scenario: Scenario, options: AbOptions) -> dict:
     """The profile's parameters with `rounds` trials; an open-model sweep keeps only its lowest offered
-    rate: one fixed load the servers are far from saturating (rate.py: ~1000 req/s against a capacity of
-    several thousand), where CPU per request is the cost of a request and not of a queue, in a quarter
-    of the sweep's time."""
+    rate: one fixed load the servers are far from saturating (rate.py's ci profile: 250 req/s of a page
+    read from PostgreSQL, against a limit of 1-3k), where CPU per request is the cost of a request and
+    not of a queue, in a fraction of the sweep's time."""
     params = {**scenario.profiles[options.profile], "trials": options.rounds}
     if "arrival" in params:
         params["arrival"] = {**params["arrival"], "rate_per_s": [min(params["arrival"]["rate_per_s"])]}
