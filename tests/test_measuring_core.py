@@ -319,6 +319,24 @@ def test_cpu_per_request_is_the_process_tree_cpu_over_the_window_divided_by_resp
     assert got["capacity_rps_est"] == pytest.approx(2000.0)  # 1 core × 10^6 / 500 µs
 
 
+def test_a_database_on_the_servers_cores_counts_in_the_capacity_estimate(tmp_path):
+    # 400 responses/s; the server spends 500 µs a request and PostgreSQL beside it 250 µs: the core
+    # fills at 10^6 / 750 µs, not 10^6 / 500 µs
+    def with_database(database_cpus: list[int]) -> dict[str, float]:
+        sampler = Sampler({"server": list, "loadgen": list, "database": list},
+                          cpus={"server": [0], "loadgen": [1], "database": database_cpus})
+        sampler.readings = {"server": cpu_readings(0.2, n=4), "loadgen": cpu_readings(0.8, n=4),
+                            "database": cpu_readings(0.1, n=4)}
+        sampler.thread_cpu_s, sampler.wall_s = 0.1, 10.0
+        return figures(record(context(tmp_path, server_cpus=[0]), load_result({"GET /json": (700, 100, 10_000)}),
+                              sampler), "users=4")  # fmt: skip
+
+    shared = with_database([0])
+    assert shared["database_cpu_us_per_req"] == pytest.approx(250.0)
+    assert shared["capacity_rps_est"] == pytest.approx(1e6 / 750)
+    assert with_database([1])["capacity_rps_est"] == pytest.approx(2000.0)  # on other cores: not the server's cost
+
+
 def test_no_capacity_estimate_where_the_server_is_saturated(tmp_path):
     sampler = filled_sampler(cpu_readings(0.95, n=4), [])
     got = figures(record(context(tmp_path, server_cpus=[0]), load_result({"GET /json": (800, 0, 10_000)}),

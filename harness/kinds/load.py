@@ -24,7 +24,7 @@ from harness.loadgen.arrival import DEFAULT_MAX_IN_FLIGHT, Distribution, arrival
 from harness.loadgen.driver import AGGREGATE, LoadResult, LoadSpec, StepSpec
 from harness.loadgen.hosts import host_figures
 from harness.loadgen.measures import window_figures
-from harness.measure import cpu_cost_figures, endpoint_figures, little_law_ratio, resource_figures
+from harness.measure import cpu_cost_figures, cpu_s_per_s, endpoint_figures, little_law_ratio, resource_figures
 from harness.rate_sweep import step_is_usable
 from harness.results import HistogramRecord, Sample, step_label
 from harness.runtime import running
@@ -265,7 +265,10 @@ def _record_step(
         if value is not None:
             outcome.metrics.append(ctx.metric(metric, value, unit, label))
     responses = aggregate.ok + aggregate.failed
-    cost = cpu_cost_figures(resources, responses, result.duration_s, len(ctx.placement.server_cpus))
+    database_cpus = set(sampler.cpus.get("database", ()))
+    database_per_s = cpu_s_per_s(sampler.window("database", start, end)) if "database" in sampler.roles else None
+    cost = cpu_cost_figures(resources, responses, result.duration_s, len(ctx.placement.server_cpus), database_per_s,
+                            bool(database_cpus & set(ctx.placement.server_cpus)))
     for metric, (value, unit) in cost.items():
         outcome.metrics.append(ctx.metric(metric, value, unit, label))
     for metric, value, unit in database.step_figures(sampler, start, end):
