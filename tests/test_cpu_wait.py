@@ -187,24 +187,27 @@ def test_the_sampler_tells_an_unprotected_neighbour_from_the_servers_own_threads
     from harness.sampler import Sampler
 
     cpu = min(os.sched_getaffinity(0))
-    burn = ["taskset", "--cpu-list", str(cpu), "sh", "-c", "while :; do :; done"]
-    # the "server" runs a busy main thread and a busy child in its own tree: its wait is its own
-    own = ["taskset", "--cpu-list", str(cpu), "sh", "-c", "(while :; do :; done) & while :; do :; done"]
-    server = subprocess.Popen(own)
-    try:
-        with Sampler({"server": lambda: [server.pid, *(c.pid for c in psutil.Process(server.pid).children())]},
-                     rate_hz=20, cpus={"server": [cpu]}) as sampler:
+    # the "server": a busy main thread and a busy child in its own tree, on one CPU: its main thread
+    # waits about half the time, all of it for its own child
+    server = subprocess.Popen(["taskset", "--cpu-list", str(cpu), "sh", "-c",
+                               "(while :; do :; done) & while :; do :; done"])
+
+    def tree() -> list[int]:
+        return [server.pid, *(c.pid for c in psutil.Process(server.pid).children())]
+
+    def measure() -> tuple[float, float]:
+        with Sampler({"server": tree}, rate_hz=20, cpus={"server": [cpu]}) as sampler:
             start = time.time()
             time.sleep(1.5)
             end = time.time()
-        alone = sampler.unexplained_wait_pct(start, end)["server"]
-        neighbour = subprocess.Popen(burn)
+        return sampler.cpu_wait_pct(start, end)["server"], sampler.unexplained_wait_pct(start, end)["server"]
+
+    try:
+        time.sleep(0.2)  # the child forked
+        wait_alone, unexplained_alone = measure()
+        neighbour = subprocess.Popen(["taskset", "--cpu-list", str(cpu), "sh", "-c", "while :; do :; done"])
         try:
-            with Sampler({"server": lambda: [server.pid, *(c.pid for c in psutil.Process(server.pid).children())]},
-                         rate_hz=20, cpus={"server": [cpu]}) as sampler:
-                start = time.time()
-                time.sleep(1.5)
-                end = time.time()
+            _, unexplained_beside = measure()
         finally:
             neighbour.kill()
             neighbour.wait()
@@ -213,6 +216,7 @@ def test_the_sampler_tells_an_unprotected_neighbour_from_the_servers_own_threads
             child.kill()
         server.kill()
         server.wait()
-    assert sampler.cpu_wait_pct(start, end)["server"] > 10.0
-    assert alone < 10.0  # its child, not a neighbour, made the main thread wait
-    assert sampler.unexplained_wait_pct(start, end)["server"] > alone
+    # Relative assertions, so that other load on this CPU (a busy CI machine) does not decide them:
+    # most of the wait alone is the server's own child's doing, and a neighbour adds unexplained wait.
+    assert wait_alone - unexplained_alone > 20.0
+    assert unexplained_beside > unexplained_alone + 5.0
