@@ -14,15 +14,16 @@ server waiting for a CPU: the run-queue wait of its event-loop threads (the seco
 /proc/<pid>/task/<pid>/schedstat, nanoseconds spent runnable but not running; kernel
 Documentation/scheduler/sched-stats.rst; the main thread of each process, not its helper threads:
 see read_wait_ns), summed over the processes, as a share of the window
-(`<role>_cpu_wait_pct`). Part of that wait is the benchmark's own: Node's helper threads, or the
-database on the server's core, run while the event loop is runnable (measured here: Express's loop
-waits 10-13% of a quiet window, the servers' loops 20-40% beside PostgreSQL). That part is at most
-the CPU time the benchmark's processes on the role's CPUs spent outside the role's main threads
-(their own run time, schedstat's first field), so `<role>_unexplained_wait_pct` = wait − that time,
-at least 0, is the wait only others can have caused. A window is `disturbed` when others used over
-DISTURBED_PCT of the role's CPUs AND the unexplained wait (or, in runs recorded before it, the
-wait) is over WAIT_DISTURBED_PCT of the window: a neighbour that only fills idle time harms nothing.
-A run recorded without either wait figure keeps the foreign-CPU rule.
+(`<role>_cpu_wait_pct`). Part of that wait is the benchmark's own: Node's helper threads, the
+database on the server's core, or the role's other processes run while the event loop is runnable
+(measured here: Express's loop waits 10-13% of a quiet window, the servers' loops 20-40% beside
+PostgreSQL). For each main thread that part is at most the CPU time the benchmark's processes on
+the role's CPUs spent outside that thread (its own run time is schedstat's first field), so
+`<role>_unexplained_wait_pct`, each main thread's wait less that time (at least 0) summed, is the
+wait only others can have caused. A window is `disturbed` when others used over DISTURBED_PCT of
+the role's CPUs AND the unexplained wait (or, in runs recorded before it, the wait) is over
+WAIT_DISTURBED_PCT of the window: a neighbour that only fills idle time harms nothing. A run
+recorded without either wait figure keeps the foreign-CPU rule.
 A trial with a disturbed window is re-run up to MAX_RERUNS times, the discarded attempts kept
 with why. Pure functions over parsed snapshots, plus thin readers of /proc/stat and schedstat.
 """
@@ -105,27 +106,32 @@ def window_wait_pct(before: Snapshot, after: Snapshot) -> dict[str, float]:
 
 def unexplained_wait_pct(before: Snapshot, after: Snapshot, cpus_by_role: dict[str, list[int]]) -> dict[str, float]:
     """Per role whose main threads' wait and run time were read at both ends: the wait the benchmark's own
-    processes cannot explain, in percent of the window (see the module docstring)."""
-    waits = window_wait_pct(before, after)
+    processes cannot explain, in percent of the window (see the module docstring).
+
+    Per main thread: its wait less the CPU time every benchmark process on the role's CPUs spent outside
+    that thread (the role's other processes too: Uvicorn workers or Locust processes queue for each
+    other), at least 0; summed over the role's main threads, as the wait is."""
     found = {}
-    for role, wait in waits.items():
-        if role in cpus_by_role and role in before.run_ns and role in after.run_ns:
-            explained = own_other_cpu_pct(before, after, role, cpus_by_role[role])
-            if explained is not None:
-                found[role] = max(0.0, wait - explained)
+    for role, cpus in cpus_by_role.items():
+        if not all(role in snap.run_ns and role in snap.wait_ns for snap in (before, after)):
+            continue
+        window_s = after.t_s - before.t_s
+        if window_s <= 0:
+            continue
+        own_s = benchmark_cpu_s(before, after, cpus)
+        unexplained_s = 0.0
+        for tid, wait_ns in after.wait_ns[role].items():
+            wait_s = max(0, wait_ns - before.wait_ns[role].get(tid, 0)) / 1e9
+            run_s = max(0, after.run_ns[role].get(tid, 0) - before.run_ns[role].get(tid, 0)) / 1e9
+            unexplained_s += max(0.0, wait_s - max(0.0, own_s - run_s))
+        found[role] = 100.0 * unexplained_s / window_s
     return found
 
 
-def own_other_cpu_pct(before: Snapshot, after: Snapshot, role: str, cpus: list[int]) -> float | None:
-    """CPU time the benchmark's processes allowed on `cpus` spent outside the role's main threads, in
-    percent of the window: the most of those threads' run-queue wait the benchmark itself can cause."""
-    window_s = after.t_s - before.t_s
-    if window_s <= 0:
-        return None
-    own_s = sum(own_cpu_s(before.groups[name].cpu_s, group.cpu_s) for name, group in after.groups.items()
-                if name in before.groups and group.cpus & set(cpus))
-    main_s = sum(max(0, ns - before.run_ns[role].get(tid, 0)) for tid, ns in after.run_ns[role].items()) / 1e9
-    return max(0.0, 100.0 * (own_s - main_s) / window_s)
+def benchmark_cpu_s(before: Snapshot, after: Snapshot, cpus: list[int]) -> float:
+    """CPU seconds every benchmark process group allowed on any of `cpus` used between the snapshots."""
+    return sum(own_cpu_s(before.groups[name].cpu_s, group.cpu_s) for name, group in after.groups.items()
+               if name in before.groups and group.cpus & set(cpus))
 
 
 def own_cpu_s(before: dict[int, float], after: dict[int, float]) -> float:
@@ -150,8 +156,7 @@ def foreign_cpu_pct(before: Snapshot, after: Snapshot, cpus: list[int], ticks_pe
     if total_ticks <= 0:
         return None
     busy_s = sum(after.cpus[c].busy - before.cpus[c].busy for c in cpus) / ticks_per_s
-    own_s = sum(own_cpu_s(before.groups[name].cpu_s, group.cpu_s) for name, group in after.groups.items()
-                if name in before.groups and group.cpus & set(cpus))
+    own_s = benchmark_cpu_s(before, after, cpus)
     return max(0.0, 100.0 * (busy_s - own_s) / (total_ticks / ticks_per_s))
 
 

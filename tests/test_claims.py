@@ -98,6 +98,13 @@ def test_a_noisy_figure_decides_on_its_interval_and_says_it_was_noisy(tmp_path):
     assert v.verdict == "inconclusive" and "straddles a bound" in v.reason
 
 
+def test_a_noisy_ratio_with_a_bootstrap_interval_still_decides_nothing(tmp_path):
+    # unequal trial counts: no paired rounds, so a percentile bootstrap, whose coverage noise breaks
+    v = verdict(tmp_path, RATIO, crud([150.0, 130.0, 190.0, 140.0, 170.0, 160.0], STABLE))
+    assert v.verdict == "inconclusive"
+    assert "noisy" in v.reason and "cannot support or refute" in v.reason
+
+
 def test_a_policy_can_make_noisy_figures_decide_nothing(tmp_path):
     body = '[policy]\nblocking_flags = ["noisy"]\n' + RANGE
     v = verdict(tmp_path, body, cold([100.0, 150.0, 60.0, 120.0, 90.0]))

@@ -153,17 +153,28 @@ def _snap(t_s: float, server_cpu_s: dict[int, float], database_cpu_s: dict[int, 
 
 
 def test_wait_the_benchmarks_own_threads_explain_is_not_unexplained() -> None:
-    from harness.disturbance import own_other_cpu_pct, unexplained_wait_pct
+    from harness.disturbance import benchmark_cpu_s, unexplained_wait_pct
 
     # 2 s window: the event loop ran 1.0 s and waited 0.3 s (15%); the server's process used 1.3 s in
     # all (0.3 s in helper threads) and the database beside it 0.2 s: 0.5 s (25%) of others' own time
     before = _snap(10.0, {100: 5.0}, {7: 1.0}, wait_ns=0, run_ns=0)
     after = _snap(12.0, {100: 6.3}, {7: 1.2}, wait_ns=300_000_000, run_ns=1_000_000_000)
-    assert own_other_cpu_pct(before, after, "server", [0]) == pytest.approx(25.0)
+    assert benchmark_cpu_s(before, after, [0]) == pytest.approx(1.5)  # the load generator's CPU 1 not counted
     assert unexplained_wait_pct(before, after, {"server": [0]}) == {"server": 0.0}
     # the same, but the loop waited 1.0 s (50%): 25 points of it only others can have caused
     harmed = _snap(12.0, {100: 6.3}, {7: 1.2}, wait_ns=1_000_000_000, run_ns=1_000_000_000)
     assert unexplained_wait_pct(before, harmed, {"server": [0]}) == {"server": pytest.approx(25.0)}
+
+
+def test_processes_of_one_role_that_queue_for_each_other_explain_each_others_wait() -> None:
+    from harness.disturbance import ProcessGroup, Snapshot, unexplained_wait_pct
+
+    # two worker processes on one CPU, each running 1 s and waiting 1 s of a 2 s window: their own doing
+    def snap(t_s: float, cpu_s: float, ns: int) -> Snapshot:
+        return Snapshot(t_s=t_s, cpus={}, groups={"server": ProcessGroup(frozenset({0}), {1: cpu_s, 2: cpu_s})},
+                        wait_ns={"server": {1: ns, 2: ns}}, run_ns={"server": {1: ns, 2: ns}})
+
+    assert unexplained_wait_pct(snap(0.0, 0.0, 0), snap(2.0, 1.0, 10**9), {"server": [0]}) == {"server": 0.0}
 
 
 def test_the_disturbed_rule_uses_the_unexplained_wait_where_recorded() -> None:

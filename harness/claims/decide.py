@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from harness.claims.outcomes import CheckOutcome
-from harness.claims.view import Figure
+from harness.claims.view import BOOTSTRAP_KIND, Figure
 from harness.disturbance import DISTURBED_PCT
-from harness.flags import name_and_step
+from harness.flags import blocking_defaults, name_and_step
 from harness.present.numbers import number as fmt
 from harness.stats import median_order_ci
 
@@ -30,6 +30,8 @@ class Facts:
     values: dict[int, list[float]] = field(default_factory=dict)  # outcome index -> per-trial (or per-round) values
     bounds: dict[int, tuple[float | None, float | None]] = field(default_factory=dict)  # outcome index -> range
     gaps: dict[int, tuple[list[float], list[float]]] = field(default_factory=dict)  # a gap's per-round ratios
+    # the flags that block a verdict (claims.toml policy.blocking_flags); noisy blocks a bootstrap interval
+    blocking: frozenset[str] = field(default_factory=lambda: frozenset(blocking_defaults()))
 
 
 def trials_needed(values: list[float], lo: float | None, hi: float | None) -> int | None:
@@ -87,17 +89,21 @@ def steps_to_decide(outcomes: list[CheckOutcome], facts: Facts) -> list[str]:
     for index, outcome in enumerate(outcomes):
         if outcome.verdict != "inconclusive":
             continue
-        # a flagged figure decides nothing whatever its interval: its flag's step comes first and alone
-        flagged = [step for figure in outcome.figures for step in _flag_steps(figure, facts)]
+        # a figure with a blocking flag decides nothing whatever its interval: its flag's step comes first
+        # and alone; a noisy or disturbed one that merely straddles gets its interval's step, then the noise's
+        flagged = [step for figure in outcome.figures for step in _flag_steps(figure, facts, blocking_only=True)]
         steps += flagged or [step for figure in outcome.figures
-                             for step in _figure_steps(index, outcome, figure, facts)]
+                             for step in [*_figure_steps(index, outcome, figure, facts), *_flag_steps(figure, facts)]]
     return list(dict.fromkeys(steps))
 
 
-def _flag_steps(figure: Figure, facts: Facts) -> list[str]:
+def _flag_steps(figure: Figure, facts: Facts, blocking_only: bool = False) -> list[str]:
+    blocks = facts.blocking | ({"noisy"} if figure.interval_kind == BOOTSTRAP_KIND else set())
     names: dict[str, list[str]] = {}
     for flag in figure.flags:
         name, step = name_and_step(flag)
+        if blocking_only and name not in blocks:
+            continue
         names.setdefault(name, []).extend([step] if step else [])
     scenario = figure.where.split()[0]
     steps = []

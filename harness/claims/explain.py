@@ -51,7 +51,8 @@ def run_facts(v: ClaimVerdict, ctx: Context) -> Facts:
                 values[index], bounds[index] = _check_values(check, ctx)
         except (Missing, TypeError):
             continue
-    return Facts({s: f for s, f in foreign.items() if f > 0}, tops, values, bounds, gaps)
+    return Facts({s: f for s, f in foreign.items() if f > 0}, tops, values, bounds, gaps,
+                 frozenset(ctx.policy.blocking_flags))
 
 
 def _round_ratios(ctx: Context, a: str, b: str, place: Place | GapPlace, metric: str, step: str,

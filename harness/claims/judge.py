@@ -57,7 +57,7 @@ def position(low: float, high: float, lo: float | None, hi: float | None) -> str
 def judge_figure(figure: Figure, lo: float | None, hi: float | None, policy: Policy, unit: str = "",
                  wanted: str | None = None) -> tuple[str, str]:
     """(verdict, reason) of one figure against [lo, hi], applying the blocking-flag and single-trial rules."""
-    blocked = blocking(figure.flags, policy)
+    blocked = blocking(figure.flags, policy, figure.interval_kind)
     if blocked:
         return "inconclusive", f"{figure.label} {figure.where} {blocked}: cannot support or refute"
     wanted = wanted or range_text(lo, hi, unit)
@@ -81,12 +81,16 @@ def judge_figure(figure: Figure, lo: float | None, hi: float | None, policy: Pol
         f"{value} is {'' if inside else 'not '}{wanted} ({trials}, no CI: judged on the point value)")
 
 
-def blocking(flags: tuple[str, ...], policy: Policy) -> str:
-    """The blocking flags among `flags`, in words, steps grouped: "load generator saturated at users=8, 32"."""
+def blocking(flags: tuple[str, ...], policy: Policy, interval_kind: str = "") -> str:
+    """The blocking flags among `flags`, in words, steps grouped: "load generator saturated at users=8, 32".
+
+    Noisy blocks a bootstrap interval whatever the policy: only the exact order-statistic intervals hold
+    their coverage at any spread; a percentile bootstrap of 3-5 noisy values does not."""
+    blocks = set(policy.blocking_flags) | ({"noisy"} if interval_kind == BOOTSTRAP_KIND else set())
     steps: dict[str, list[str]] = defaultdict(list)
     for flag in sorted(flags, key=_flag_order):
         name, step = name_and_step(flag)
-        if name in policy.blocking_flags and step not in steps[name]:
+        if name in blocks and step not in steps[name]:
             steps[name].append(step)
     return "; ".join(words(name) + _at(found) for name, found in steps.items() if found)
 
@@ -297,11 +301,12 @@ def judge_gap(check: GapCheck, ctx: Context) -> CheckOutcome:
     big, big_context = ratio_figures(ctx, *pair, check.larger, check.metric, step=big_step)
     small, small_context = ratio_figures(ctx, *pair, check.smaller, check.metric, step=small_step)
     verdict, reason = _compare_gaps(big, small, ctx.policy)
+    reason += generator_bound_note([*big_context, *small_context], ctx.policy) if verdict == "inconclusive" else ""
     return CheckOutcome(check.reading, expected, verdict, reason, [big, small], [*big_context, *small_context])
 
 
 def _compare_gaps(big: Figure, small: Figure, policy: Policy) -> tuple[str, str]:
-    blocked = "; ".join(f"{f.where} {b}" for f in (big, small) if (b := blocking(f.flags, policy)))
+    blocked = "; ".join(f"{f.where} {b}" for f in (big, small) if (b := blocking(f.flags, policy, f.interval_kind)))
     if blocked:
         return "inconclusive", f"{blocked}: cannot support or refute"
     gb, gs = gap_factor(big), gap_factor(small)
