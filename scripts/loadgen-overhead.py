@@ -5,15 +5,16 @@ Runs the same closed load twice on the same core, against a raw server (default 
 far faster than Locust, so Locust's own core is the limit): once with plain Locust
 (`FastHttpUser`, zero think time, GET /json, nothing else loaded) and once as the harness runs
 it (scenarios/throughput.py's user with harness/loadgen/plugin.py, which records every
-request in HDR histograms). Both are started as harness/loadgen/driver.py starts Locust: a
-master and one worker, both pinned with taskset, headless. Prints each variant's req/s, the
+request in HDR histograms); then the harness's open-model user on the same request at a fixed
+offered rate (--open-rate), compared by CPU time per request. All are started as
+harness/loadgen/driver.py starts Locust: a master and one worker, both pinned with taskset, headless. Prints each variant's req/s, the
 load generator's CPU use and CPU time per request, and the plugin's overhead in %.
 
 The requirement (issue 13) is an overhead of at most 5% of plain Locust's throughput per core.
 Loopback only; every process it starts is stopped before it returns.
 
 Usage (from the repository root, after `make setup`):
-    .venv/bin/python scripts/loadgen-overhead.py [--duration-s 10] [--users 64] [--rounds 1]
+    .venv/bin/python scripts/loadgen-overhead.py [--duration-s 10] [--users 64] [--rounds 1] [--open-rate 3000]
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from harness.errors import BenchError  # noqa: E402
+from harness.loadgen.arrival import DEFAULT_MAX_IN_FLIGHT  # noqa: E402
 from harness.loadgen.driver import PLUGIN  # noqa: E402
 from harness.loadgen.params import OUTPUT_ENV, PARAMS_ENV, STEPS_ENV, TAIL_S  # noqa: E402
 from harness.runtime.native import start_native  # noqa: E402
@@ -57,7 +59,20 @@ class JsonUser(FastHttpUser):
     def json(self) -> None:
         self.client.get("/json", name="GET /json")
 '''
-RAMP_S = 1.0  # users spawn over this (the same ramp in both variants)
+# The harness's open-model user (harness/loadgen/open_user.py, as scenarios/rate.py uses it) on the same
+# request: one greenlet per request, timed from its intended send time, at a fixed offered rate.
+OPEN_LOCUSTFILE = '''
+from typing import Any
+
+from harness.loadgen.open_user import OpenUser
+
+
+class JsonOpenUser(OpenUser):
+    def send(self, context: dict[str, Any]) -> None:
+        self.client.get("/json", name="GET /json", context=context)
+'''
+VARIANTS = ("plain", "harness", "open")
+RAMP_S = 1.0  # users spawn over this (the same ramp in every variant)
 SETTLE_S = 0.5  # after the ramp, before the CPU window opens
 EXIT_GRACE_S = 30.0
 
@@ -104,7 +119,8 @@ def cpu_seconds(processes: list[subprocess.Popen[bytes]]) -> float:
     return total
 
 
-def run_variant(variant: str, host_url: str, users: int, duration_s: float, cpus: list[int], work: Path) -> Measured:
+def run_variant(variant: str, host_url: str, users: int, duration_s: float, cpus: list[int], work: Path,
+                open_rate: float = 0.0) -> Measured:
     """One Locust run (master + worker) of `duration_s` after the ramp; its figures."""
     stats = work / f"{variant}-stats"
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
@@ -113,6 +129,17 @@ def run_variant(variant: str, host_url: str, users: int, duration_s: float, cpus
         locustfile = work / "plain_locustfile.py"
         locustfile.write_text(PLAIN_LOCUSTFILE)
         files = [locustfile]
+    elif variant == "open":
+        locustfile = work / "open_locustfile.py"
+        locustfile.write_text(OPEN_LOCUSTFILE)
+        files = [locustfile, PLUGIN]
+        # one sender (as harness.kinds.load plans one per worker) offering open_rate requests a second
+        step = {"users": 1, "spawn_rate": 1, "warmup_s": RAMP_S, "duration_s": duration_s, "rate_per_s": open_rate,
+                "max_in_flight": DEFAULT_MAX_IN_FLIGHT}
+        user_params = {"distribution": "poisson", "max_in_flight": DEFAULT_MAX_IN_FLIGHT, "seed": 0,
+                       "loadgen_workers": 1}
+        env.update({STEPS_ENV: json.dumps([step]), OUTPUT_ENV: str(work / "window-open.json"),
+                    PARAMS_ENV: json.dumps(user_params)})
     else:
         files = [HARNESS_SCENARIO, PLUGIN]
         # The plugin's StepShape holds the users for warm-up + duration (+ its tail), recording
@@ -184,7 +211,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--target", default="node_raw", help="the raw server to load (default: node_raw)")
     parser.add_argument("--duration-s", type=float, default=10.0, help="measured seconds per run (after the ramp)")
     parser.add_argument("--users", type=int, default=64)
-    parser.add_argument("--rounds", type=int, default=1, help="plain/harness pairs, alternating order")
+    parser.add_argument("--rounds", type=int, default=1, help="rounds of the variants, the order rotating")
+    parser.add_argument("--open-rate", type=float, default=3000.0,
+                        help="requests/s the open-model variant offers (default 3000; 0 leaves it out)")
     parser.add_argument("--server-cpus", default="0", help="CPU list for the server (default: 0)")
     parser.add_argument("--loadgen-cpus", default="1", help="CPU list for Locust (default: 1)")
     args = parser.parse_args(argv)
@@ -204,11 +233,12 @@ def _rounds(target, args, server_cpus: list[int], loadgen_cpus: list[int]) -> li
     results: list[Measured] = []
     with tempfile.TemporaryDirectory(prefix="loadgen-overhead-") as tmp, \
             start_native(target, port=free_port(), cpus=server_cpus, log_dir=Path(tmp)) as server:
+        variants = [v for v in VARIANTS if v != "open" or args.open_rate > 0]
         for i in range(args.rounds):
-            order = ["plain", "harness"] if i % 2 == 0 else ["harness", "plain"]
+            order = variants[i % len(variants):] + variants[:i % len(variants)]  # each variant first in turn
             for variant in order:
                 results.append(run_variant(variant, server.base_url, args.users, args.duration_s, loadgen_cpus,
-                                           Path(tmp)))
+                                           Path(tmp), args.open_rate))
     return results
 
 
@@ -224,6 +254,13 @@ def _print(results: list[Measured]) -> None:
     print(f"plugin overhead: {100 * (plain - harness) / plain:+.1f}% of plain Locust's throughput "
           f"({plain:,.0f} → {harness:,.0f} req/s); CPU per request {100 * (harness_us - plain_us) / plain_us:+.1f}% "
           f"({plain_us:.1f} → {harness_us:.1f} µs)")
+    opened = [m for m in results if m.variant == "open"]
+    if opened:
+        open_us = statistics.median(m.loadgen_cpu_us_per_req for m in opened)
+        print(f"open-model user at {statistics.median(m.rps for m in opened):,.0f} req/s: CPU per request "
+              f"{100 * (open_us - plain_us) / plain_us:+.1f}% of plain Locust's ({plain_us:.1f} → {open_us:.1f} µs); "
+              f"at that cost one core offers about {1e6 / open_us:,.0f} req/s (a greenlet per request, timed "
+              f"from its intended send: the open model's own price, beside the recording's)")
     if min(m.loadgen_cpu_pct for m in results) < 90:
         print("note: Locust used under 90% of its core in some run, so throughput there was not its ceiling; "
               "the CPU time per request still compares the two")
