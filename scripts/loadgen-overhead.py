@@ -7,8 +7,9 @@ far faster than Locust, so Locust's own core is the limit): once with plain Locu
 it (scenarios/throughput.py's user with harness/loadgen/plugin.py, which records every
 request in HDR histograms); then the harness's open-model user on the same request at a fixed
 offered rate (--open-rate), compared by CPU time per request. All are started as
-harness/loadgen/driver.py starts Locust: a master and one worker, both pinned with taskset, headless. Prints each variant's req/s, the
-load generator's CPU use and CPU time per request, and the plugin's overhead in %.
+harness/loadgen/driver.py starts Locust: a master and one worker, both pinned with taskset,
+headless. Prints each variant's req/s, the load generator's CPU use and CPU time per request, and
+the plugin's overhead in %.
 
 The requirement (issue 13) is an overhead of at most 5% of plain Locust's throughput per core.
 Loopback only; every process it starts is stopped before it returns.
