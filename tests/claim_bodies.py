@@ -1,6 +1,34 @@
-"""claims.toml snippets more than one test module judges (imported as a sibling module, as test_flags is)."""
+"""claims.toml snippets more than one test module judges, and judging one (imported as a sibling module,
+as test_flags is)."""
 
 from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+from harness.claims import judge_claims, load_claims
+from harness.results import RunResults
+
+
+def judge_one(tmp_path: Path, body: str, results: RunResults):
+    """The verdict of the one claim `body` (a claims.toml text) holds, on `results`."""
+    path = tmp_path / "claims.toml"
+    path.write_text(textwrap.dedent(body))
+    (only,) = judge_claims(results, load_claims(path))
+    return only
+
+
+def cold_start_range(target: str, low: int, high: int, part: str | None = None) -> str:
+    """A range check of `target`'s cold_start_ms, as a [[claims.checks]] table (of a part, if named)."""
+    named = f'\n    part = "{part}"' if part else ""
+    return f"""
+    [[claims.checks]]
+    type = "range"{named}
+    target = "{target}"
+    scenario = "cold_start"
+    metric = "cold_start_ms"
+    min = {low}
+    max = {high}"""
 
 
 def p5_readings(max_mb: int | None = 120) -> str:

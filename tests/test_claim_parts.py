@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import textwrap
-from pathlib import Path
-
 import pytest
-from claim_bodies import p5_readings
+from claim_bodies import cold_start_range, judge_one, p5_readings
 
-from harness.claims import judge_claims, load_claims
+from harness.claims import load_claims
 from harness.claims.verdict import overall_from_parts
 from harness.results import Metric, RunResults, TrialRecord
 
@@ -30,22 +27,8 @@ P4 = """
     [[claims]]
     id = "P4"
     claim = "Express boots faster: Express 50-200 ms, FastAPI 200-500 ms"
-    [[claims.checks]]
-    type = "range"
-    part = "Express's range"
-    target = "express"
-    scenario = "cold_start"
-    metric = "cold_start_ms"
-    min = 50
-    max = 200
-    [[claims.checks]]
-    type = "range"
-    part = "FastAPI's range"
-    target = "fastapi"
-    scenario = "cold_start"
-    metric = "cold_start_ms"
-    min = 200
-    max = 500
+""" + cold_start_range(
+    "express", 50, 200, "Express's range") + cold_start_range("fastapi", 200, 500, "FastAPI's range") + """
     [[claims.checks]]
     type = "compare"
     part = "Express faster"
@@ -56,11 +39,7 @@ P4 = """
 """
 
 
-def judge(tmp_path: Path, body: str, results: RunResults):
-    path = tmp_path / "claims.toml"
-    path.write_text(textwrap.dedent(body))
-    (only,) = judge_claims(results, load_claims(path))
-    return only
+judge = judge_one
 
 
 EXPRESS_SLOW = [225.0, 219.0, 244.0, 230.0, 222.0]  # the issue's machine: above Express's 200 ms

@@ -7,7 +7,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from claim_bodies import p5_readings
+from claim_bodies import cold_start_range, judge_one, p5_readings
 from rich.console import Console
 
 from harness.claims import (
@@ -50,23 +50,14 @@ def claims_file(tmp_path: Path, body: str) -> Path:
     return path
 
 
-def verdict(tmp_path: Path, body: str, results: RunResults):
-    (only,) = judge_claims(results, load_claims(claims_file(tmp_path, body)))
-    return only
+verdict = judge_one
 
 
 RANGE = """
     [[claims]]
     id = "P4"
     claim = "starts in 50-200 ms"
-    [[claims.checks]]
-    type = "range"
-    target = "express"
-    scenario = "cold_start"
-    metric = "cold_start_ms"
-    min = 50
-    max = 200
-"""
+""" + cold_start_range("express", 50, 200) + "\n"
 
 
 def cold(values):
