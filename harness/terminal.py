@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from harness.disturbance import FOREIGN_SUFFIX
+from harness.disturbance import FOREIGN_SUFFIX, UNEXPLAINED_SUFFIX
 from harness.flags import legend
 from harness.present.numbers import number
 from harness.present.tables import summary_table
@@ -93,10 +93,13 @@ def disturbance_lines(results: RunResults) -> list[str]:
     lines = []
     for scenario in dict.fromkeys(t.scenario for t in results.trials):
         most: dict[str, float] = {}
+        harm: float | None = None  # the most wait others caused in a window (runs recorded with it)
         for m in results.metrics:
             if m.scenario == scenario and m.metric.endswith(FOREIGN_SUFFIX):
                 role = m.metric.removesuffix(FOREIGN_SUFFIX)
                 most[role] = max(most.get(role, 0.0), m.value)
+            elif m.scenario == scenario and m.metric.endswith(UNEXPLAINED_SUFFIX):
+                harm = max(harm or 0.0, m.value)
         if not most:
             continue  # no load window: nothing sampled (cold start)
         rounds = {t.trial: len(t.discarded_attempts) for t in results.trials if t.scenario == scenario}
@@ -104,7 +107,8 @@ def disturbance_lines(results: RunResults) -> list[str]:
         order = sorted(most, key=lambda role: list(ROLE_WORDS).index(role) if role in ROLE_WORDS else len(ROLE_WORDS))
         roles = [f"{number(most[role])}% of {ROLE_WORDS.get(role, role)}" + ("" if i else " CPUs")
                  for i, role in enumerate(order)]
-        text = f"{scenario}: others took up to {', '.join(roles)}; "
+        caused = "" if harm is None else f" (and made its processes wait up to {number(harm)}% of a window)"
+        text = f"{scenario}: others took up to {', '.join(roles)}{caused}; "
         text += (f"{len(rerun)} of {len(rounds)} rounds re-run ({sum(rerun.values())} re-runs) as disturbed" if rerun
                  else "no round re-run")
         lines.append(text)

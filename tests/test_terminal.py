@@ -40,6 +40,17 @@ def test_a_quiet_scenario_says_no_re_run():
     assert disturbance_lines(results) == ["crud: others took up to 0.4% of the server's CPUs; no round re-run"]
 
 
+def test_the_wait_others_caused_is_said_where_recorded():
+    results = RunResults(run_id="r", created_at="now")
+    results.trials += [trial("a", "io", 1)]
+    results.metrics += [foreign("a", "io", 1, "server", 58.0),
+                        Metric(target="a", scenario="io", trial=1, step="users=64",
+                               metric="server_unexplained_wait_pct", value=0.8, unit="%")]
+    assert disturbance_lines(results) == [
+        "io: others took up to 58% of the server's CPUs (and made its processes wait up to 0.8% of a window); "
+        "no round re-run"]
+
+
 def test_the_ceiling_line_says_the_rate_or_why_there_is_none():
     measured = GeneratorCeilingRecord(generator_ceiling_rps=8512.3, target="node_raw", users=64, duration_s=3.0,
                                       loadgen_cpu_pct=98.6, limited_by="generator")
