@@ -18,6 +18,7 @@ from pathlib import Path
 import psutil
 import pytest
 import test_contract as contract
+from interrupt import sigint_as_in_a_terminal
 
 from harness.contract_check import check_contract
 from harness.errors import BenchError
@@ -122,7 +123,8 @@ def test_role_is_checked(tmp_path):
 def test_bench_serve_runs_a_baseline_until_interrupted(name):
     port = free_port()
     serve = subprocess.Popen([sys.executable, "-m", "harness", "serve", name, "--port", str(port)], cwd=ROOT,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ})
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ},
+                             preexec_fn=sigint_as_in_a_terminal)
     try:
         line = serve.stdout.readline()
         assert f"http://127.0.0.1:{port}" in line, serve.stderr.read() if serve.poll() is not None else line

@@ -22,6 +22,7 @@ from typing import Any
 
 import psutil
 import pytest
+from interrupt import sigint_as_in_a_terminal
 
 from harness import database_docker
 from harness.cli import main
@@ -279,7 +280,7 @@ def test_ctrl_c_during_a_docker_run_leaves_no_container(images, base_images, tmp
     with err_path.open("w") as err_file:
         process = subprocess.Popen(
             [sys.executable, "-m", "harness", *args], cwd=ROOT, start_new_session=True,
-            stdout=subprocess.DEVNULL, stderr=err_file,
+            stdout=subprocess.DEVNULL, stderr=err_file, preexec_fn=sigint_as_in_a_terminal,
         )  # fmt: skip
     owner = f"{os.uname().nodename}:{process.pid}"
     try:

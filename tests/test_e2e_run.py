@@ -14,6 +14,7 @@ from pathlib import Path
 
 import psutil
 import pytest
+from interrupt import sigint_as_in_a_terminal
 
 from harness.config import RunConfig
 from harness.run import run_benchmark
@@ -146,7 +147,8 @@ def test_ctrl_c_keeps_results_and_leaves_no_process(tmp_path):
     """
     command = [*BENCH, "run", "--profile", "test", "--scenario", "memory", "--results-dir", str(tmp_path),
                "--name", "interrupted"]
-    bench = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    bench = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             preexec_fn=sigint_as_in_a_terminal)
     results_file = tmp_path / "interrupted" / "results.json"
     deadline = time.monotonic() + 180
     try:
@@ -181,7 +183,7 @@ def test_serve_runs_a_target_until_interrupted(tmp_path):
 
     port = free_port()
     serve = subprocess.Popen([*BENCH, "serve", "express", "--port", str(port)], cwd=ROOT, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True, env={**os.environ})
+                             stderr=subprocess.PIPE, text=True, env={**os.environ}, preexec_fn=sigint_as_in_a_terminal)
     line = serve.stdout.readline()
     assert f"http://127.0.0.1:{port}" in line
     answer = get("127.0.0.1", port, "/json")
