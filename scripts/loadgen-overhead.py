@@ -7,8 +7,8 @@ far faster than Locust, so Locust's own core is the limit): once with plain Locu
 it (scenarios/throughput.py's user with harness/loadgen/plugin.py, which records every
 request in HDR histograms); then the harness's open-model user on the same request at a fixed
 offered rate (--open-rate), compared by CPU time per request. All are started as
-harness/loadgen/driver.py starts Locust: a master and one worker, both pinned with taskset,
-headless. Prints each variant's req/s, the load generator's CPU use and CPU time per request, and
+harness/loadgen/driver.py starts Locust with one local worker: one headless process, pinned with
+taskset. Prints each variant's req/s, the load generator's CPU use and CPU time per request, and
 the plugin's overhead in %.
 
 The requirement (issue 13) is an overhead of at most 5% of plain Locust's throughput per core.
@@ -84,31 +84,26 @@ class Measured:
     requests: int
     failures: int
     rps: float
-    loadgen_cpu_pct: float  # master + worker, in % of one core, over the CPU window
+    loadgen_cpu_pct: float  # the Locust process, in % of one core, over the CPU window
     loadgen_cpu_us_per_req: float
     others_cpu_pct: float  # what other processes took of the load generator's cores meanwhile
 
 
-def locust_commands(files: list[Path], host_url: str, users: int, run_s: float, cpus: list[int], stats: Path,
-                    shaped: bool) -> tuple[list[str], list[str]]:
-    """Master and worker command lines, with the driver's flags plus the stats this script reads.
+def locust_command(files: list[Path], host_url: str, users: int, run_s: float, cpus: list[int], stats: Path,
+                   shaped: bool) -> list[str]:
+    """The command line, with the driver's flags for one local worker plus the stats this script reads.
 
     Throughput is Locust's own count over its run (num_requests over first to last request),
     the ramp included: the same for both variants, it dilutes both by the same couple of %.
     """
-    port = free_port()
-    base = [sys.executable, "-m", "locust", "-f", ",".join(map(str, files))]
-    master = [
-        *base, "--master", "--headless", "--only-summary", "--loglevel", "WARNING",
-        "--master-bind-host", "127.0.0.1", "--master-bind-port", str(port),
-        "--expect-workers", "1", "--expect-workers-max-wait", "30",
-        "-t", f"{round(run_s)}s", "--stop-timeout", "0", "--host", host_url,
-        "--json-file", str(stats),
+    command = [
+        sys.executable, "-m", "locust", "-f", ",".join(map(str, files)),
+        "--headless", "--only-summary", "--loglevel", "WARNING",
+        "-t", f"{round(run_s)}s", "--stop-timeout", "0", "--host", host_url, "--json-file", str(stats),
     ]  # fmt: skip
     if not shaped:  # the plugin's StepShape sets the users otherwise
-        master += ["-u", str(users), "-r", str(users / RAMP_S)]
-    worker = [*base, "--worker", "--master-host", "127.0.0.1", "--master-port", str(port)]
-    return pinned(master, cpus), pinned(worker, cpus)
+        command += ["-u", str(users), "-r", str(users / RAMP_S)]
+    return pinned(command, cpus)
 
 
 def cpu_seconds(processes: list[subprocess.Popen[bytes]]) -> float:
@@ -122,7 +117,7 @@ def cpu_seconds(processes: list[subprocess.Popen[bytes]]) -> float:
 
 def run_variant(variant: str, host_url: str, users: int, duration_s: float, cpus: list[int], work: Path,
                 open_rate: float = 0.0) -> Measured:
-    """One Locust run (master + worker) of `duration_s` after the ramp; its figures."""
+    """One Locust run (one process) of `duration_s` after the ramp; its figures."""
     stats = work / f"{variant}-stats"
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     run_s = RAMP_S + duration_s + TAIL_S
@@ -147,13 +142,12 @@ def run_variant(variant: str, host_url: str, users: int, duration_s: float, cpus
         # every request from the end of the ramp on: the measured span is all recorded.
         step = {"users": users, "spawn_rate": users / RAMP_S, "warmup_s": RAMP_S, "duration_s": duration_s}
         env.update({STEPS_ENV: json.dumps([step]), OUTPUT_ENV: str(work / "window.json"), PARAMS_ENV: "{}"})
-    master, worker = locust_commands(files, host_url, users, run_s, cpus, stats, shaped=variant != "plain")
+    command = locust_command(files, host_url, users, run_s, cpus, stats, shaped=variant != "plain")
     log = (work / f"{variant}-locust.log").open("ab")
     processes: list[subprocess.Popen[bytes]] = []
     try:
-        for command in (master, worker):
-            processes.append(subprocess.Popen(command, env=env, stdin=subprocess.DEVNULL, stdout=log,
-                                              stderr=subprocess.STDOUT, start_new_session=True))
+        processes.append(subprocess.Popen(command, env=env, stdin=subprocess.DEVNULL, stdout=log,
+                                          stderr=subprocess.STDOUT, start_new_session=True))
         cpu_window = _cpu_window(processes, duration_s, cpus)
         processes[0].wait(timeout=run_s + EXIT_GRACE_S)
     except subprocess.TimeoutExpired:

@@ -219,8 +219,9 @@ def test_locust_port_taken_between_pick_and_bind_is_retried(tmp_path, targets, m
         ports = iter([taken.getsockname()[1], free_port()])
         monkeypatch.setattr(driver, "free_port", lambda: next(ports))
         with start_native(targets["fastapi"], port=free_port(), log_dir=tmp_path) as server:
+            # two workers: a master, whose port is the one picked (one worker runs without a master)
             spec = driver.LoadSpec(ROOT / "scenarios" / "throughput.py", server.base_url,
-                                   [driver.StepSpec(2, 2, 0.2, 0.8)])
+                                   [driver.StepSpec(2, 2, 0.2, 0.8)], workers=2)
             (result,) = driver.LocustProcesses(spec, tmp_path / "locust").run()
     assert result.endpoints[driver.AGGREGATE].ok > 0
     assert "Address already in use" in (tmp_path / "locust" / "locust.log").read_text()

@@ -5,8 +5,10 @@ Workers record each completed request's latency in microseconds in an HDR histog
 request name and step, only inside each step's measured window (warm-up excluded). After the
 last window each worker sends its histograms to the master as a custom message, so workers on
 other machines would work unchanged; the master writes what it received to the file the
-driver reads. Locust's own percentiles are rounded to whole milliseconds, too coarse for
-loopback latencies, hence the histograms.
+driver reads. With one local worker the driver runs a single Locust process instead (a
+LocalRunner, both roles in one): the same code, its message delivered by a direct call.
+Locust's own percentiles are rounded to whole milliseconds, too coarse for loopback latencies,
+hence the histograms.
 
 Locust's `request` event fires only when a request completes, so a stalled request would be
 invisible: each worker also notes when every request is sent and settled, and each step reports
@@ -16,6 +18,7 @@ how many were still waiting at its window's end (`WindowRecorder.stalled_at_end`
 from __future__ import annotations
 
 import functools
+import gc
 import json
 import os
 import time
@@ -24,7 +27,7 @@ from typing import Any
 import gevent
 from locust import LoadTestShape, events
 from locust.contrib.fasthttp import FastHttpSession
-from locust.runners import MasterRunner, WorkerRunner
+from locust.runners import LocalRunner, MasterRunner, WorkerRunner
 
 from harness.loadgen import measures
 from harness.loadgen.arrival import INTENDED_KEY, latency_from_intended_s
@@ -77,14 +80,14 @@ def _write_output(environment: Any) -> None:
 def _on_init(environment: Any, **_: Any) -> None:
     global _schedule_on_worker
     runner = environment.runner
-    if isinstance(runner, MasterRunner):
+    if isinstance(runner, MasterRunner | LocalRunner):
 
         def on_result(environment: Any, msg: Any, **_: Any) -> None:
             _received.append(msg.data)
             _write_output(environment)  # rewritten as each worker reports; complete when all have
 
         runner.register_message(MESSAGE, on_result)
-    elif isinstance(runner, WorkerRunner):
+    if isinstance(runner, WorkerRunner | LocalRunner):
         _schedule_on_worker = _schedule()
         _track_in_flight(_schedule_on_worker)
         measures.connect(_schedule_on_worker)  # the scenario's counts and gauges (e.g. realtime)
@@ -113,8 +116,12 @@ def _track_in_flight(schedule: StepSchedule) -> None:
 @events.test_start.add_listener
 def _on_test_start(environment: Any, **_: Any) -> None:
     schedule = _schedule_on_worker
-    if schedule is None or not isinstance(environment.runner, WorkerRunner):
+    if schedule is None or not isinstance(environment.runner, WorkerRunner | LocalRunner):
         return
+    # What is alive now (Locust, gevent, the scenario, this plugin) lives as long as the process: frozen,
+    # the collector's full passes stop re-scanning it while the load runs (gc.freeze, Python >= 3.7).
+    gc.collect()
+    gc.freeze()
     schedule.start(time.time())
     # This process's own CPU in each step's window, and its host: the master cannot sample a worker
     # on another machine, so each worker reports itself and saturation is judged per host.

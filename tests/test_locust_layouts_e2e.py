@@ -1,0 +1,81 @@
+"""End to end: the two ways the driver runs Locust, each with the plugin, against a tiny server.
+
+One local worker runs as a single Locust process (a LocalRunner: the plugin serves the master's and
+the worker's part in it); more run as a master and that many worker processes. Both must give each
+step's window from every worker.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from harness.loadgen.driver import AGGREGATE, LoadSpec, LocustProcesses, StepSpec
+
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
+
+SCENARIO = '''
+from locust import FastHttpUser, constant, task
+
+
+class Hit(FastHttpUser):
+    wait_time = constant(0.01)
+
+    @task
+    def hit(self):
+        self.client.get("/", name="GET /")
+'''
+
+
+@pytest.fixture
+def host_url() -> Iterator[str]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True
+
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def spec(tmp_path: Path, host_url: str, workers: int) -> LoadSpec:
+    scenario = tmp_path / "hit.py"
+    scenario.write_text(SCENARIO)
+    return LoadSpec(scenario_file=scenario, host_url=host_url, workers=workers,
+                    steps=[StepSpec(4, 100, 0.5, 1.0), StepSpec(8, 100, 0.5, 1.0)])
+
+
+def test_the_command_lines_of_one_worker_and_of_several(tmp_path):
+    (single,) = LocustProcesses(spec(tmp_path, "http://127.0.0.1:1", 1), tmp_path).commands()
+    assert "--master" not in single and "--worker" not in single and "--headless" in single
+    master, *workers = LocustProcesses(spec(tmp_path, "http://127.0.0.1:1", 2), tmp_path).commands()
+    assert "--master" in master and "--expect-workers" in master and len(workers) == 2
+    assert all("--worker" in worker for worker in workers)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_every_worker_reports_every_step(tmp_path, host_url, workers):
+    processes = LocustProcesses(spec(tmp_path, host_url, workers), tmp_path / f"w{workers}")
+    results = processes.run()
+    assert len(results) == 2
+    for result in results:
+        assert result.workers_reported == workers
+        assert result.endpoints[AGGREGATE].ok > 0 and result.endpoints[AGGREGATE].failed == 0
+        assert sum(host.processes for host in result.loadgen_hosts.values()) == workers
+    assert processes.pids() == []  # all stopped
