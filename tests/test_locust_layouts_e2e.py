@@ -8,6 +8,7 @@ step's window from every worker.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -31,6 +32,9 @@ class Hit(FastHttpUser):
 '''
 
 
+SERVED: list[float] = []  # when each request was answered
+
+
 @pytest.fixture
 def host_url() -> Iterator[str]:
     class Handler(BaseHTTPRequestHandler):
@@ -38,6 +42,7 @@ def host_url() -> Iterator[str]:
         disable_nagle_algorithm = True
 
         def do_GET(self) -> None:
+            SERVED.append(time.time())
             self.send_response(200)
             self.send_header("Content-Length", "2")
             self.end_headers()
@@ -79,3 +84,17 @@ def test_every_worker_reports_every_step(tmp_path, host_url, workers):
         assert result.endpoints[AGGREGATE].ok > 0 and result.endpoints[AGGREGATE].failed == 0
         assert sum(host.processes for host in result.loadgen_hosts.values()) == workers
     assert processes.pids() == []  # all stopped
+
+
+def test_a_load_generator_started_ahead_sends_nothing_until_its_run(tmp_path, host_url):
+    processes = LocustProcesses(spec(tmp_path, host_url, 1), tmp_path / "ahead")
+    SERVED.clear()
+    processes.prestart()
+    try:
+        time.sleep(2.0)  # Locust's start-up takes about 0.5 s: by now it waits at the gate
+        assert processes.pids() and not SERVED
+        released_at = time.time()
+        results = processes.run()
+    finally:
+        processes.stop()
+    assert min(SERVED) >= released_at and all(r.endpoints[AGGREGATE].ok > 0 for r in results)

@@ -164,9 +164,15 @@ class FakeLoad:
     def pids(self) -> list[int]:
         return [self.pid]
 
+    def prestart(self) -> None:
+        self.prestarted = True
+
     def run(self) -> list[LoadResult]:
         time.sleep(0.4)
         return self.results()
+
+    def stop(self) -> None:
+        self.stopped = True
 
     def results(self) -> list[LoadResult]:
         window = (self.created_s, time.time() + 1)
@@ -368,6 +374,11 @@ def fake_server(tmp_path: Path, exit_code: Callable[[], int | None] = lambda: No
                                FakeFacts(cgroup_memory_path))  # fmt: skip
 
 
+def measure_run(ctx: TrialContext, server: Server, fixed: dict[str, object], users: list[float],
+                outcome: TrialOutcome) -> None:
+    load._measure_run(ctx, server, fixed, users, load._load_generator(ctx, server.base_url, fixed, users), outcome)
+
+
 def test_a_run_steps_through_its_users_and_samples_the_server_and_the_load_generator(tmp_path, fake_load,
                                                                                    idle_process):
     ctx = context(tmp_path, load_generator=fake_load, users=[2, 4], matrix={"ms": [20]}, think_s=0.1,
@@ -375,7 +386,8 @@ def test_a_run_steps_through_its_users_and_samples_the_server_and_the_load_gener
     messages: list[str] = []
     ctx.progress = messages.append
     outcome = TrialOutcome()
-    load._measure_run(ctx, fake_server(tmp_path), {"ms": 20}, [2, 4], outcome)
+    server = fake_server(tmp_path)
+    measure_run(ctx, server, {"ms": 20}, [2, 4], outcome)
     (made,) = fake_load.made
     assert made.spec.steps == [StepSpec(2, 2, 0.5, 2.0), StepSpec(4, 4, 0.5, 2.0)]  # all users within a second
     assert made.spec.params == {"size": 3, "ms": 20, "think_s": 0.1, "think_jitter": 0.0}
@@ -396,8 +408,7 @@ def test_a_server_that_dies_during_the_load_is_one_line_naming_the_step(tmp_path
     (tmp_path / "server.log").write_text("starting\nSegmentation fault\n")
     server = fake_server(tmp_path, exit_code=lambda: -11)
     with pytest.raises(BenchError) as caught:
-        load._measure_run(context(tmp_path, load_generator=fake_load, users=[2, 4]), server, {}, [2, 4],
-                          TrialOutcome())
+        measure_run(context(tmp_path, load_generator=fake_load, users=[2, 4]), server, {}, [2, 4], TrialOutcome())
     message = str(caught.value)
     assert "\n" not in message and "exited during the load at users=4" in message and "Segmentation fault" in message
 
@@ -406,7 +417,7 @@ def test_a_container_reports_its_cgroup_memory_at_the_end_of_the_run(tmp_path, f
     (tmp_path / "memory.current").write_text("123456789\n")
     outcome = TrialOutcome()
     server = fake_server(tmp_path, cgroup_memory_path=str(tmp_path / "memory.current"))
-    load._measure_run(context(tmp_path, load_generator=fake_load, users=[2, 4]), server, {}, [2, 4], outcome)
+    measure_run(context(tmp_path, load_generator=fake_load, users=[2, 4]), server, {}, [2, 4], outcome)
     assert [(m.step, m.value) for m in outcome.metrics if m.metric == "server_cgroup_mb"] == [("users=4", 123.456789)]
 
 
@@ -422,8 +433,23 @@ def test_a_load_trial_starts_checks_measures_and_stops_its_server(tmp_path, fake
                               "processes": 1, "keepalive_timeout_s": 5.0}  # fmt: skip
     assert checked == [("alpha", "127.0.0.1", NO_PORT)] and fake_runtime.stopped == ["alpha"]
     assert [made.spec.params["ms"] for made in fake_load.made] == [20, 100]  # one Locust run per matrix value
+    first, second = fake_load.made
+    assert getattr(first, "prestarted", False) and not hasattr(second, "prestarted")  # the first starts with the server
+    assert first.stopped
     assert {m.step for m in outcome.metrics if m.metric == "rps"} == {
         "ms=20,users=2", "ms=20,users=4", "ms=100,users=2", "ms=100,users=4"}
+
+
+def test_a_load_generator_started_ahead_is_stopped_when_the_server_never_gets_ready(tmp_path, monkeypatch,
+                                                                                     fake_runtime, fake_load):
+    def never_ready(*args, **kwargs):
+        raise BenchError("alpha did not become ready")
+
+    monkeypatch.setattr(load, "running", never_ready)
+    with pytest.raises(BenchError, match="ready"):
+        load.run_trial(context(tmp_path, fake_runtime, fake_load))
+    (made,) = fake_load.made
+    assert made.prestarted and made.stopped
 
 
 def test_a_trial_adds_the_figures_computed_across_its_steps(tmp_path, fake_runtime, fake_load):
@@ -560,7 +586,7 @@ def test_an_open_model_run_steps_through_its_rates_with_one_sender_per_worker(tm
     ctx = context(tmp_path, load_generator=fake_load, users=[], arrival={"rate_per_s": [100, 250.5],
                                                                           "max_in_flight": 8})
     outcome = TrialOutcome()
-    load._measure_run(ctx, fake_server(tmp_path), {}, [100, 250.5], outcome)
+    measure_run(ctx, fake_server(tmp_path), {}, [100, 250.5], outcome)
     (made,) = fake_load.made
     assert made.spec.steps == [StepSpec(1, 1, 0.5, 2.0, rate_per_s=100.0, max_in_flight=8),
                                StepSpec(1, 1, 0.5, 2.0, rate_per_s=250.5, max_in_flight=8)]  # fmt: skip

@@ -27,8 +27,16 @@ class LoadGenerator(Protocol):
         """Its processes, for the load generator's sampler."""
         ...
 
+    def prestart(self) -> None:
+        """Start ahead, while the server starts, held until `run` (or do nothing ahead)."""
+        ...
+
     def run(self) -> list[LoadResult]:
         """Run every step; one merged result per step."""
+        ...
+
+    def stop(self) -> None:
+        """Stop whatever runs (after `run`, or a `prestart` never run)."""
         ...
 
 

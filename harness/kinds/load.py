@@ -18,7 +18,7 @@ from harness import database
 from harness.disturbance import FOREIGN_SUFFIX, UNEXPLAINED_SUFFIX, WAIT_SUFFIX, is_disturbed
 from harness.errors import BenchError
 from harness.flags import SATURATION_PCT
-from harness.kinds.base import TrialContext, TrialOutcome
+from harness.kinds.base import LoadGenerator, TrialContext, TrialOutcome
 from harness.kinds.load_summary import answered_figures, memory_figures, trial_figures
 from harness.loadgen.arrival import DEFAULT_MAX_IN_FLIGHT, Distribution, arrival_figures
 from harness.loadgen.driver import AGGREGATE, LoadResult, LoadSpec, StepSpec
@@ -139,18 +139,26 @@ def run_trial(ctx: TrialContext) -> TrialOutcome:
     outcome = TrialOutcome()
     options = ctx.launch_options()
     options = replace(options, extra_env=server_env(params, options.extra_env))
-    with database.for_trial(ctx.scenario, ctx.database) as db, \
-            running(ctx.runtime, ctx.target, replace(options, extra_env={**options.extra_env, **db.env})) as server:
-        outcome.server = server.record()
-        outcome.server["keepalive_timeout_s"] = float(options.extra_env[KEEPALIVE_ENV])
-        if db.env:  # a trial without it used each app's default store, memory
-            outcome.server["store"] = "postgres"
-        outcome.server["contract"] = ctx.check_contract(ctx.target.name, server.host, server.port,
-                                                        single_store=ctx.placement.workers == 1 or bool(db.env),
-                                                        endpoints=ctx.target.endpoints)
-        outcome.server["processes"] = len(server.pids())  # shows worker parity (--workers N)
-        for fixed, users in params.runs():
-            _measure_run(ctx, server, fixed, users, outcome, db)
+    runs = params.runs()
+    # The first run's Locust starts with the server, on the other cores, held until the server is ready.
+    first = _load_generator(ctx, f"http://{options.host}:{options.port}", *runs[0])
+    first.prestart()
+    try:
+        with database.for_trial(ctx.scenario, ctx.database) as db, \
+                running(ctx.runtime, ctx.target, replace(options, extra_env={**options.extra_env, **db.env})) as server:
+            outcome.server = server.record()
+            outcome.server["keepalive_timeout_s"] = float(options.extra_env[KEEPALIVE_ENV])
+            if db.env:  # a trial without it used each app's default store, memory
+                outcome.server["store"] = "postgres"
+            outcome.server["contract"] = ctx.check_contract(ctx.target.name, server.host, server.port,
+                                                            single_store=ctx.placement.workers == 1 or bool(db.env),
+                                                            endpoints=ctx.target.endpoints)
+            outcome.server["processes"] = len(server.pids())  # shows worker parity (--workers N)
+            for index, (fixed, users) in enumerate(runs):
+                processes = first if index == 0 else _load_generator(ctx, server.base_url, fixed, users)
+                _measure_run(ctx, server, fixed, users, processes, outcome, db)
+    finally:
+        first.stop()  # a no-op after its run; stops it if the server never became ready
     outcome.metrics += trial_figures(summary_settings(params, ctx.generator_ceiling_rps), outcome.metrics,
                                      params.think_s, _factory(ctx))
     return outcome
@@ -191,24 +199,30 @@ def _user_params(params: Params, fixed: dict[str, Any], workers: int) -> dict[st
     return values
 
 
-def _measure_run(ctx: TrialContext, server: Server, fixed: dict[str, Any], users: list[Any],
-                 outcome: TrialOutcome, db: database.TrialDatabase = database.NO_DATABASE) -> None:
-    """One Locust run through every step of `users` (user counts, or offered rates), recorded step by step."""
+def _load_generator(ctx: TrialContext, host_url: str, fixed: dict[str, Any], users: list[Any]) -> LoadGenerator:
+    """The Locust run through every step of `users` (user counts, or offered rates), not started."""
     params: Params = ctx.params
-    key = params.step_key
-    labels = [step_label({**fixed, key: n}) for n in users]
-    ctx.progress(f"{labels[0]} … {labels[-1]}" if len(labels) > 1 else labels[0])
     workers = ctx.placement.loadgen_workers
     spec = LoadSpec(
         scenario_file=ctx.scenario.path,
-        host_url=server.base_url,
+        host_url=host_url,
         steps=_step_specs(params, users, workers),
         workers=workers,
         cpus=ctx.placement.loadgen_cpus,
         params=_user_params(params, fixed, workers),
     )
     run_name = step_label(fixed).replace(",", "-").replace("=", "") or "load"
-    processes = ctx.load_generator(spec, ctx.work_dir / f"locust-{run_name}")
+    return ctx.load_generator(spec, ctx.work_dir / f"locust-{run_name}")
+
+
+def _measure_run(ctx: TrialContext, server: Server, fixed: dict[str, Any], users: list[Any],
+                 processes: LoadGenerator, outcome: TrialOutcome,
+                 db: database.TrialDatabase = database.NO_DATABASE) -> None:
+    """One Locust run through every step of `users` (user counts, or offered rates), recorded step by step."""
+    params: Params = ctx.params
+    key = params.step_key
+    labels = [step_label({**fixed, key: n}) for n in users]
+    ctx.progress(f"{labels[0]} … {labels[-1]}" if len(labels) > 1 else labels[0])
     cpus = {"server": ctx.placement.server_cpus, "loadgen": ctx.placement.loadgen_cpus, **db.cpus}
     with Sampler({"server": server.pids, "loadgen": processes.pids, **db.roles}, rate_hz=ctx.placement.sample_hz,
                  cpus=cpus) as sampler:

@@ -18,7 +18,7 @@ from hdrh.histogram import HdrHistogram
 from harness.errors import BenchError
 from harness.loadgen.arrival import ArrivalCounts
 from harness.loadgen.hosts import HostLoad, merge_hosts
-from harness.loadgen.params import OUTPUT_ENV, PARAMS_ENV, STEPS_ENV, TAIL_S
+from harness.loadgen.params import GATE_ENV, OUTPUT_ENV, PARAMS_ENV, STEPS_ENV, TAIL_S
 from harness.runtime.procs import spawn
 from harness.runtime.server import free_port, log_tail
 
@@ -89,6 +89,7 @@ class LocustProcesses:
         self.spec = spec
         self.out_dir = out_dir
         self.output = out_dir / "locust-window.json"
+        self.gate = out_dir / "locust-go"
         self.log_path = out_dir / "locust.log"
         self.processes: list[subprocess.Popen[bytes]] = []
 
@@ -97,6 +98,7 @@ class LocustProcesses:
         env.update({
             STEPS_ENV: json.dumps([asdict(step) for step in self.spec.steps]),
             OUTPUT_ENV: str(self.output),
+            GATE_ENV: str(self.gate),
             PARAMS_ENV: json.dumps(self.spec.params),
             "PYTHONUNBUFFERED": "1",
         })
@@ -135,9 +137,14 @@ class LocustProcesses:
         worker = self._locust("--worker", "--master-host", "127.0.0.1", "--master-port", str(port))
         return [self._master("127.0.0.1", port)] + [worker] * self.spec.workers
 
+    def prestart(self) -> None:
+        """Start the processes now, held at the gate until `run` (see harness.loadgen.params.GATE_ENV)."""
+        self.start()
+
     def start(self) -> None:
         self.out_dir.mkdir(parents=True, exist_ok=True)
         self.output.unlink(missing_ok=True)
+        self.gate.unlink(missing_ok=True)
         spec = self.spec
         commands = self.commands()
         log = self.log_path.open("ab")
@@ -178,6 +185,7 @@ class LocustProcesses:
                 os.killpg(process.pid, signal.SIGKILL)
         for process in self.processes:
             process.wait()
+        self.processes = []
 
     def log_tail(self, lines: int = 6) -> str:
         return log_tail(self.log_path, lines)
@@ -190,13 +198,14 @@ class LocustProcesses:
         """
         for attempt in range(1 + BIND_RETRIES):
             try:
-                self.start()
+                if not self.processes:  # else started ahead by `prestart`
+                    self.start()
+                self.gate.touch()
                 self.wait()
             finally:
                 self.stop()
             if self.output.exists() or not self._bind_failed() or attempt == BIND_RETRIES:
                 break
-            self.processes = []
         return self.result()
 
     def _bind_failed(self) -> bool:

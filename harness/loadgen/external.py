@@ -108,6 +108,9 @@ class ExternalLocust(LocustProcesses):
     def commands(self) -> list[list[str]]:
         return [self._master(self.external.bind_host, self.external.master_port)]
 
+    def prestart(self) -> None:
+        """Nothing ahead: external workers are told of a run only once its server is ready."""
+
     def start(self) -> None:
         self._wait_idle()
         super().start()

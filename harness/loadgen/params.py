@@ -11,6 +11,10 @@ PARAMS_ENV = "BENCH_SCENARIO_PARAMS"
 TAIL_S = 1.0  # a load run goes on this long after its last window, for the workers' reports to arrive
 STEPS_ENV = "BENCH_STEPS"  # JSON list of {"users", "spawn_rate", "warmup_s", "duration_s"}
 OUTPUT_ENV = "BENCH_LOCUST_OUTPUT"
+# A file whose appearance releases the Locust processes: the driver starts them while the server
+# starts (their imports take about 0.5 s of the load generator's core) and holds them until it is ready.
+GATE_ENV = "BENCH_LOCUST_GATE"
+GATE_WAIT_S = 120.0  # a held process gives up after this long (its driver has gone)
 # Set by `bench worker` (harness.loadgen.worker): the host's name as the run records it, and its CPUs.
 HOST_ENV = "BENCH_LOADGEN_HOST"
 

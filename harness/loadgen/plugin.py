@@ -31,7 +31,15 @@ from locust.runners import LocalRunner, MasterRunner, WorkerRunner
 
 from harness.loadgen import measures
 from harness.loadgen.arrival import INTENDED_KEY, latency_from_intended_s
-from harness.loadgen.params import OUTPUT_ENV, STEPS_ENV, TAIL_S, window_cpu_pct, worker_facts
+from harness.loadgen.params import (
+    GATE_ENV,
+    GATE_WAIT_S,
+    OUTPUT_ENV,
+    STEPS_ENV,
+    TAIL_S,
+    window_cpu_pct,
+    worker_facts,
+)
 from harness.loadgen.window import StepSchedule
 
 MESSAGE = "bench_window_result"
@@ -91,6 +99,20 @@ def _on_init(environment: Any, **_: Any) -> None:
         _schedule_on_worker = _schedule()
         _track_in_flight(_schedule_on_worker)
         measures.connect(_schedule_on_worker)  # the scenario's counts and gauges (e.g. realtime)
+    _wait_at_gate(os.environ.get(GATE_ENV))
+
+
+def _wait_at_gate(gate: str | None) -> None:
+    """Hold this process, set up, until the driver opens the gate (creates the file): a master then
+    starts its steps only once the server is ready; a worker is held likewise, its schedule already
+    made. Bounded: a driver that went away is not waited for."""
+    if not gate:
+        return
+    deadline = time.monotonic() + GATE_WAIT_S
+    while not os.path.exists(gate):
+        if time.monotonic() > deadline:
+            raise SystemExit(f"bench: the load generator was never released ({gate} did not appear)")
+        time.sleep(0.005)
 
 
 def _track_in_flight(schedule: StepSchedule) -> None:
