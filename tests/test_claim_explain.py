@@ -74,6 +74,17 @@ def test_trials_needed_is_none_when_the_median_sits_on_the_bound_or_there_is_no_
     assert trials_needed([205.0], None, 200.0) is None
 
 
+def test_when_no_number_of_trials_helps_the_step_says_which_case_holds():
+    from harness.claims.decide import _why_not_more_trials
+
+    near = _why_not_more_trials("express", [190.0, 200.0, 210.0], None, 200.0)
+    assert "median (200) lies so near the claim's bound (200)" in near
+    assert "no spread" in _why_not_more_trials("express", [205.0, 205.0, 205.0], None, 200.0)
+    # the spread clears the bound at 3 trials: trials are not what keeps the verdict open
+    clear = _why_not_more_trials("express", [1.62, 1.87, 2.03], 1.6, None)
+    assert clear.startswith("not more trials") and "median" not in clear
+
+
 def test_steps_name_the_loadgen_the_quiet_machine_the_trials_and_the_sweep():
     saturated = Figure("express/fastapi", "concurrency users=64 rps", 1.2, 1.1, 1.3, "×", 5,
                        flags=("loadgen_saturated:users=64",), interval_kind="94% CI", paired=True)

@@ -149,5 +149,19 @@ def _figure_steps(index: int, outcome: CheckOutcome, figure: Figure, facts: Fact
         return [f"about {n} trials instead of {figure.n}: at the spread observed, the exact interval of {n} "
                 f"(at least 95% coverage) would clear the claim's bound"]
     if index in facts.values:
-        return [f"a change of the setup, not more trials: {figure.label}'s median sits on the claim's bound"]
+        return [_why_not_more_trials(figure.label, facts.values[index], lo, hi)]
     return []
+
+
+def _why_not_more_trials(label: str, values: list[float], lo: float | None, hi: float | None) -> str:
+    """Why trials_needed found no number of trials, in the words of the case that holds."""
+    if len(values) < 2 or max(values) == min(values):
+        return f"a change of the setup, not more trials: {label}'s trials show no spread to go by"
+    ci = median_order_ci(_at_spread(values, max(len(values), 3)), CONFIDENCE)
+    if _clear(ci.low, ci.high, lo, hi):
+        return (f"not more trials: at the spread observed, {label}'s exact interval already clears the claim's "
+                f"bound; what keeps it open is named in the reason above")
+    median = float(np.median(values))
+    bound = min((b for b in (lo, hi) if b is not None), key=lambda b: abs(b - median))
+    return (f"a change of the setup, not more trials: {label}'s median ({fmt(median)}) lies so near the claim's "
+            f"bound ({fmt(bound)}) that even {MAX_TRIALS} trials' interval would straddle it")
