@@ -31,6 +31,8 @@ from harness.runtime.options import Protection, RuntimeSettings
 from harness.runtime.procs import sweep_orphans
 from harness.runtime.server import Server, free_port
 from harness.scenario import Scenario, discover_scenarios, select_scenarios
+from harness.speed_probe import METRIC_SUFFIX as PROBE_SUFFIX
+from harness.speed_probe import role_probes
 from harness.summarize import summarize
 from harness.targets import Target, discover_targets, select_targets
 
@@ -276,8 +278,11 @@ class PreparedRun:
         )  # fmt: skip
         if progress:
             progress(label, order, total)
+        # the cores' own speed just before the trial, nothing of the benchmark running (harness.speed_probe)
+        probes = role_probes({"server": self.placement.server_cpus, "loadgen": self.placement.loadgen_cpus})
         started_at, start = datetime.now(UTC).isoformat(), time.perf_counter()
         outcome: TrialOutcome = scenario.kind_module().run_trial(ctx)
+        outcome.metrics += [ctx.metric(f"{role}{PROBE_SUFFIX}", round(ms, 3), "ms") for role, ms in probes.items()]
         self.store.results.trials.append(TrialRecord(
             target=target.name, scenario=scenario.name, trial=planned.trial, order=order, started_at=started_at,
             wall_s=round(time.perf_counter() - start, 3), params=ctx.params.model_dump(mode="json"),

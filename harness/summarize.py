@@ -10,6 +10,8 @@ from collections import defaultdict
 
 from harness.flags import BY_NAME, FLAGS
 from harness.results import RunResults, RunView, Step, Summary
+from harness.speed_probe import METRIC_SUFFIX as PROBE_SUFFIX
+from harness.speed_probe import speed_spread
 from harness.stats import estimate
 
 
@@ -30,7 +32,34 @@ def summarize(results: RunResults) -> None:
                                  ci_high=est.ci_high, cv=est.cv, flags=flags,
                                  ci_coverage=est.ci_coverage))
     results.summaries = summaries
-    results.warnings = _warnings(summaries) + rerun_notes(results)
+    results.warnings = _warnings(summaries) + rerun_notes(results) + speed_notes(results)
+
+
+SPEED_SPREAD_PCT = 10.0  # twice the probe's own spread on a quiet 2-core VM (harness.speed_probe)
+
+
+def speed_notes(results: RunResults) -> list[str]:
+    """A warning when the same CPU task, timed before each trial, took over SPEED_SPREAD_PCT longer at its
+    slowest than at its fastest on some role's cores: the machine itself changed speed during the run."""
+    notes = []
+    for role, values in probe_values(results).items():
+        spread = speed_spread(values)
+        if spread is not None and spread > SPEED_SPREAD_PCT:
+            notes.append(f"the machine's own speed changed during the run: a fixed CPU task, timed on the {role}'s "
+                         f"cores before each trial, took {min(values):.2f}-{max(values):.2f} ms ({spread:.0f}% longer "
+                         f"at its slowest), with nothing of the benchmark running. Absolute figures move with it; "
+                         f"ratios between targets, measured round by round, much less. A shared or virtual "
+                         f"machine's host can do this unseen by the foreign-CPU readings")
+    return notes
+
+
+def probe_values(results: RunResults) -> dict[str, list[float]]:
+    """Per role, every trial's speed probe (ms), in run order."""
+    values: dict[str, list[float]] = {}
+    for m in results.metrics:
+        if m.metric.endswith(PROBE_SUFFIX):
+            values.setdefault(m.metric.removesuffix(PROBE_SUFFIX), []).append(m.value)
+    return values
 
 
 def rerun_notes(results: RunResults) -> list[str]:

@@ -17,6 +17,8 @@ from harness.present.tables import summary_table
 from harness.rate_sweep import HEADROOM_FRACTION
 from harness.results import RunResults
 from harness.results.records import GeneratorCeilingRecord
+from harness.speed_probe import speed_spread
+from harness.summarize import probe_values
 
 ROLE_WORDS = {"server": "the server's", "loadgen": "the load generator's", "database": "the database's"}
 
@@ -65,7 +67,7 @@ def print_summary(console: Console, results: RunResults, directory: object) -> N
     console.print(run_header(results), highlight=False)
     console.print(summary_table(results))
     console.print(legend(), style="dim")
-    for line in disturbance_lines(results):
+    for line in disturbance_lines(results) + speed_lines(results):
         console.print(line, highlight=False)
     for warning in results.warnings:
         console.print(f"[yellow]warning:[/] {warning}")
@@ -113,3 +115,13 @@ def disturbance_lines(results: RunResults) -> list[str]:
                  else "no round re-run")
         lines.append(text)
     return lines
+
+
+def speed_lines(results: RunResults) -> list[str]:
+    """The cores' own speed over the run: the same CPU task timed before each trial (harness.speed_probe)."""
+    parts = []
+    for role, values in probe_values(results).items():
+        spread = speed_spread(values)
+        moved = "" if spread is None else f", {spread:.0f}% longer at its slowest"
+        parts.append(f"{min(values):.2f}-{max(values):.2f} ms on {ROLE_WORDS.get(role, role)} cores{moved}")
+    return [f"machine speed: a fixed CPU task took {'; '.join(parts)} (timed before each trial)"] if parts else []

@@ -519,7 +519,12 @@ def test_a_run_saves_after_every_trial_and_ends_complete(tmp_path, monkeypatch, 
     assert [t["flags"] for t in results["trials"]] == [[], [], saturated, saturated]  # kept per trial
     medians = {s["target"]: s["median"] for s in results["summaries"] if s["metric"] == "rps"}
     assert medians == {"alpha": 115.0, "beta": 120.0}
-    assert len((directory / "metrics.csv").read_text().splitlines()) == 1 + 4
+    rows = (directory / "metrics.csv").read_text().splitlines()
+    assert sum(",rps," in row for row in rows) == 4
+    # before every trial, the cores' own speed (harness.speed_probe), each role with CPUs
+    probes = [m for m in results["metrics"] if m["metric"].endswith("_speed_probe_ms")]
+    assert {(m["target"], m["trial"]) for m in probes} == {("alpha", 1), ("beta", 1), ("beta", 2), ("alpha", 2)}
+    assert all(m["value"] > 0 and m["step"] == "" for m in probes)
 
 
 def test_an_interrupted_run_keeps_its_finished_trials_and_says_it_is_incomplete(tmp_path, monkeypatch, fake_runtime):

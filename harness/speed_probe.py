@@ -1,0 +1,71 @@
+"""How fast the benchmark's cores are right now: a fixed piece of CPU work, timed on each core.
+
+A virtual machine's host can slow its guest with no sign inside it. On the 2-core VM this harness
+was built on, plain Locust's CPU time per request (scripts/loadgen-overhead.py) went from 142 to
+100 µs within an hour on 2026-11-29, with no other process running and steal time at 0 in
+/proc/stat; a run's absolute figures moved with it (Express's throughput 5,974 → 8,750 req/s
+between two quick runs 15 minutes apart), while ratios within a round did not. Foreign-CPU and
+run-queue-wait readings (harness.disturbance) cannot see this, since nothing on the machine
+takes the CPU: the work itself runs slower.
+
+So before every trial, with no server or Locust running, the harness times the same work on each
+of the server's and the load generator's CPUs, in this thread's own CPU time (time.thread_time,
+so time spent waiting for the CPU does not count; what a slower host does to each instruction
+does), the fastest of PROBE_REPEATS. The run records it per trial as `<role>_speed_probe_ms`,
+and says how far it moved over the run. It is a reading, not a correction: no figure is scaled by it.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+# About 1.7 ms of interpreter work on a 2.6 GHz Xeon core, the fastest of 9: 30 back-to-back probes on
+# the quiet 2-core VM spread by 4-5% (the fastest of 3 runs of 3.5 ms: up to 11%). About 15 ms a CPU.
+PROBE_LOOPS = 50_000
+PROBE_REPEATS = 9
+METRIC_SUFFIX = "_speed_probe_ms"
+
+
+def _work(loops: int) -> int:
+    total = 0
+    for i in range(loops):
+        total += i * i
+    return total
+
+
+def probe_ms(cpu: int, loops: int = PROBE_LOOPS, repeats: int = PROBE_REPEATS) -> float | None:
+    """This thread's CPU time, in ms, for the fixed work on `cpu` (the fastest of `repeats`); None where
+    the thread may not run there (a CPU set that excludes it). The thread's own CPU set is restored."""
+    before = os.sched_getaffinity(0)
+    try:
+        os.sched_setaffinity(0, {cpu})  # pid 0: this thread only (Linux)
+    except OSError:
+        return None
+    try:
+        best_ns = None
+        for _ in range(repeats):
+            start_ns = time.thread_time_ns()
+            _work(loops)
+            elapsed_ns = time.thread_time_ns() - start_ns
+            best_ns = elapsed_ns if best_ns is None else min(best_ns, elapsed_ns)
+        return best_ns / 1e6 if best_ns else None
+    finally:
+        os.sched_setaffinity(0, before)
+
+
+def role_probes(cpus_by_role: dict[str, list[int]]) -> dict[str, float]:
+    """Per role with CPUs: the slowest of its CPUs' probes (a role is as slow as its slowest core)."""
+    probes: dict[str, float] = {}
+    for role, cpus in cpus_by_role.items():
+        readings = [ms for ms in (probe_ms(cpu) for cpu in cpus) if ms is not None]
+        if readings:
+            probes[role] = max(readings)
+    return probes
+
+
+def speed_spread(values_ms: list[float]) -> float | None:
+    """How much slower the slowest probe was than the fastest, in % of the fastest; None under two."""
+    if len(values_ms) < 2 or min(values_ms) <= 0:
+        return None
+    return 100.0 * (max(values_ms) - min(values_ms)) / min(values_ms)
