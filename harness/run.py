@@ -23,10 +23,11 @@ from harness.environment import capture_environment, run_environment
 from harness.errors import BenchError
 from harness.kinds.base import LoadGeneratorFactory, Placement, TrialContext, TrialOutcome
 from harness.loadgen.driver import LocustProcesses
-from harness.loadgen.external import ExternalWorkers, external_workers
+from harness.loadgen.external import ExternalWorkers, external_workers, parse_loadgen
 from harness.results import ResultsStore, RunResults, TrialRecord, check_run_name
 from harness.results.records import DiscardedAttemptRecord
 from harness.runtime import Runtime, get_runtime, running
+from harness.runtime.docker_engine import host_pids_visible
 from harness.runtime.options import Protection, RuntimeSettings
 from harness.runtime.procs import sweep_orphans
 from harness.runtime.server import Server, free_port
@@ -260,6 +261,16 @@ class PreparedRun:
         store.samples[:] = [s for s in store.samples if (s.scenario, s.target, s.trial) not in keys]
         store.histograms[:] = [h for h in store.histograms if (h.scenario, h.target, h.trial) not in keys]
 
+    def _probed_cpus(self) -> dict[str, list[int]]:
+        """The roles whose CPUs are this machine's: not a server in a remote Docker engine's host, nor
+        Locust workers on other hosts (the probe would time the wrong machine's cores)."""
+        cpus = {}
+        if self.config.runtime == "native" or host_pids_visible():
+            cpus["server"] = self.placement.server_cpus
+        if parse_loadgen(self.config.loadgen) is None:
+            cpus["loadgen"] = self.placement.loadgen_cpus
+        return cpus
+
     def _run_trial(self, planned: PlannedTrial, order: int, progress: Progress | None,
                    db: database.Database | None = None, attempt: int = 1) -> TrialOutcome:
         scenario, target, total = planned.scenario, planned.target, len(self.plan)
@@ -279,7 +290,7 @@ class PreparedRun:
         if progress:
             progress(label, order, total)
         # the cores' own speed just before the trial, nothing of the benchmark running (harness.speed_probe)
-        probes = role_probes({"server": self.placement.server_cpus, "loadgen": self.placement.loadgen_cpus})
+        probes = role_probes(self._probed_cpus())
         started_at, start = datetime.now(UTC).isoformat(), time.perf_counter()
         outcome: TrialOutcome = scenario.kind_module().run_trial(ctx)
         outcome.metrics += [ctx.metric(f"{role}{PROBE_SUFFIX}", round(ms, 3), "ms") for role, ms in probes.items()]

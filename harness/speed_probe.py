@@ -8,10 +8,11 @@ between two quick runs 15 minutes apart), while ratios within a round did not. F
 run-queue-wait readings (harness.disturbance) cannot see this, since nothing on the machine
 takes the CPU: the work itself runs slower.
 
-So before every trial, with no server or Locust running, the harness times the same work on each
-of the server's and the load generator's CPUs, in this thread's own CPU time (time.thread_time,
-so time spent waiting for the CPU does not count; what a slower host does to each instruction
-does), the fastest of PROBE_REPEATS. The run records it per trial as `<role>_speed_probe_ms`,
+So before every trial, with no server or Locust running (PostgreSQL, kept for the whole run, idles
+on the server's CPUs), the harness times the same work on each of the server's and the load
+generator's CPUs where they are this machine's (not a remote Docker engine's, not other hosts' Locust
+workers), in this thread's own CPU time (time.thread_time, so time spent waiting for the CPU does
+not count; what a slower host does to each instruction does), the fastest of PROBE_REPEATS. The run records it per trial as `<role>_speed_probe_ms`,
 and says how far it moved over the run. It is a reading, not a correction: no figure is scaled by it.
 """
 

@@ -80,9 +80,14 @@ def test_when_no_number_of_trials_helps_the_step_says_which_case_holds():
     near = _why_not_more_trials("express", [190.0, 200.0, 210.0], None, 200.0)
     assert "median (200) lies so near the claim's bound (200)" in near
     assert "no spread" in _why_not_more_trials("express", [205.0, 205.0, 205.0], None, 200.0)
-    # the spread clears the bound at 3 trials: trials are not what keeps the verdict open
+    # the observed interval clears the bound already: trials are not what keeps the verdict open
     clear = _why_not_more_trials("express", [1.62, 1.87, 2.03], 1.6, None)
     assert clear.startswith("not more trials") and "median" not in clear
+
+
+def test_one_more_trial_where_the_spread_clears_the_bound_but_the_observed_extremes_do_not():
+    # values at the spread's quantiles (about 1.66 at the bottom) clear 1.6; the observed [1.55, 2.03] does not
+    assert trials_needed([1.55, 1.87, 2.03], 1.6, None) == 4
 
 
 def test_steps_name_the_loadgen_the_quiet_machine_the_trials_and_the_sweep():

@@ -77,13 +77,16 @@ def test_the_command_lines_of_one_worker_and_of_several(tmp_path):
 @pytest.mark.parametrize("workers", [1, 2])
 def test_every_worker_reports_every_step(tmp_path, host_url, workers):
     processes = LocustProcesses(spec(tmp_path, host_url, workers), tmp_path / f"w{workers}")
+    processes.prestart()
+    started = list(processes.processes)
+    assert len(started) == (1 if workers == 1 else 1 + workers)
     results = processes.run()
     assert len(results) == 2
     for result in results:
         assert result.workers_reported == workers
         assert result.endpoints[AGGREGATE].ok > 0 and result.endpoints[AGGREGATE].failed == 0
         assert sum(host.processes for host in result.loadgen_hosts.values()) == workers
-    assert processes.pids() == []  # all stopped
+    assert all(process.poll() is not None for process in started)  # all stopped
 
 
 def test_a_load_generator_started_ahead_sends_nothing_until_its_run(tmp_path, host_url):

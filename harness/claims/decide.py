@@ -45,7 +45,12 @@ def trials_needed(values: list[float], lo: float | None, hi: float | None) -> in
     for n in range(max(len(values), 3), MAX_TRIALS + 1):
         ci = median_order_ci(_at_spread(values, n), CONFIDENCE)
         if _clear(ci.low, ci.high, lo, hi):
-            return n if n > len(values) else None  # clear already: trials are not what keeps it open
+            if n > len(values):
+                return n
+            # Values at the spread's quantiles lie inside the observed extremes, so their interval can clear
+            # where the observed one does not: then one more trial is the step; else trials are not.
+            real = median_order_ci(values, CONFIDENCE)
+            return None if _clear(real.low, real.high, lo, hi) else n + 1
     return None
 
 
@@ -157,10 +162,10 @@ def _why_not_more_trials(label: str, values: list[float], lo: float | None, hi: 
     """Why trials_needed found no number of trials, in the words of the case that holds."""
     if len(values) < 2 or max(values) == min(values):
         return f"a change of the setup, not more trials: {label}'s trials show no spread to go by"
-    ci = median_order_ci(_at_spread(values, max(len(values), 3)), CONFIDENCE)
+    ci = median_order_ci(values, CONFIDENCE)
     if _clear(ci.low, ci.high, lo, hi):
-        return (f"not more trials: at the spread observed, {label}'s exact interval already clears the claim's "
-                f"bound; what keeps it open is named in the reason above")
+        return (f"not more trials: {label}'s exact interval already clears the claim's bound; what keeps the "
+                f"verdict open is named in the reason above")
     median = float(np.median(values))
     bound = min((b for b in (lo, hi) if b is not None), key=lambda b: abs(b - median))
     return (f"a change of the setup, not more trials: {label}'s median ({fmt(median)}) lies so near the claim's "

@@ -142,8 +142,8 @@ def run_trial(ctx: TrialContext) -> TrialOutcome:
     runs = params.runs()
     # The first run's Locust starts with the server, on the other cores, held until the server is ready.
     first = _load_generator(ctx, f"http://{options.host}:{options.port}", *runs[0])
-    first.prestart()
     try:
+        first.prestart()
         with database.for_trial(ctx.scenario, ctx.database) as db, \
                 running(ctx.runtime, ctx.target, replace(options, extra_env={**options.extra_env, **db.env})) as server:
             outcome.server = server.record()

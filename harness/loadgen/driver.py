@@ -1,4 +1,5 @@
-"""Run one Locust load (a master plus N workers, pinned) over one or more steps; read back each window."""
+"""Run one Locust load (one process, or a master plus N workers; pinned) over one or more steps;
+read back each window."""
 
 from __future__ import annotations
 
@@ -83,7 +84,7 @@ class LoadResult:
 
 
 class LocustProcesses:
-    """The master and worker processes of one run; `pids()` feeds the load generator sampler."""
+    """The Locust processes of one run (one, or a master and its workers); `pids()` feeds the load generator sampler."""
 
     def __init__(self, spec: LoadSpec, out_dir: Path) -> None:
         self.spec = spec

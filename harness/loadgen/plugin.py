@@ -51,7 +51,7 @@ def _schedule() -> StepSchedule:
 
 
 class StepShape(LoadTestShape):
-    """Runs on the master: the user count of whichever step is current, then stop."""
+    """Runs on the master (or the single process): the user count of whichever step is current, then stop."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -99,6 +99,11 @@ def _on_init(environment: Any, **_: Any) -> None:
         _schedule_on_worker = _schedule()
         _track_in_flight(_schedule_on_worker)
         measures.connect(_schedule_on_worker)  # the scenario's counts and gauges (e.g. realtime)
+        # What is alive now (Locust, gevent, the scenario, this plugin) lives as long as the process: frozen,
+        # the collector's full passes stop re-scanning it while the load runs (gc.freeze, Python >= 3.7).
+        # Done here, while the process is idle: at test start a collection would delay the windows' clock.
+        gc.collect()
+        gc.freeze()
     _wait_at_gate(os.environ.get(GATE_ENV))
 
 
@@ -140,10 +145,6 @@ def _on_test_start(environment: Any, **_: Any) -> None:
     schedule = _schedule_on_worker
     if schedule is None or not isinstance(environment.runner, WorkerRunner | LocalRunner):
         return
-    # What is alive now (Locust, gevent, the scenario, this plugin) lives as long as the process: frozen,
-    # the collector's full passes stop re-scanning it while the load runs (gc.freeze, Python >= 3.7).
-    gc.collect()
-    gc.freeze()
     schedule.start(time.time())
     # This process's own CPU in each step's window, and its host: the master cannot sample a worker
     # on another machine, so each worker reports itself and saturation is judged per host.
