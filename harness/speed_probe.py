@@ -12,8 +12,9 @@ So before every trial, with no server or Locust running (PostgreSQL, kept for th
 on the server's CPUs), the harness times the same work on each of the server's and the load
 generator's CPUs where they are this machine's (not a remote Docker engine's, not other hosts' Locust
 workers), in this thread's own CPU time (time.thread_time, so time spent waiting for the CPU does
-not count; what a slower host does to each instruction does), the fastest of PROBE_REPEATS. The run records it per trial as `<role>_speed_probe_ms`,
-and says how far it moved over the run. It is a reading, not a correction: no figure is scaled by it.
+not count; what a slower host does to each instruction does), the fastest of PROBE_REPEATS. The
+run records it per trial as `<role>_speed_probe_ms`, and says how far it moved over the run. It is
+a reading, not a correction: no figure is scaled by it.
 """
 
 from __future__ import annotations
