@@ -35,6 +35,7 @@ def summarize(results: RunResults) -> None:
     results.warnings = _warnings(summaries) + rerun_notes(results) + speed_notes(results)
 
 
+ROLE_WORDS = {"server": "the server's", "loadgen": "the load generator's", "database": "the database's"}
 SPEED_SPREAD_PCT = 10.0  # twice the probe's own spread on a quiet 2-core VM (harness.speed_probe)
 
 
@@ -45,7 +46,8 @@ def speed_notes(results: RunResults) -> list[str]:
     for role, values in probe_values(results).items():
         spread = speed_spread(values)
         if spread is not None and spread > SPEED_SPREAD_PCT:
-            notes.append(f"the machine's own speed changed during the run: a fixed CPU task, timed on the {role}'s "
+            where = ROLE_WORDS.get(role, role)
+            notes.append(f"the machine's own speed changed during the run: a fixed CPU task, timed on {where} "
                          f"cores before each trial, took {min(values):.2f}-{max(values):.2f} ms ({spread:.0f}% longer "
                          f"at its slowest), with nothing of the benchmark running. Absolute figures move with it; "
                          f"ratios between targets, measured round by round, much less. A shared or virtual "

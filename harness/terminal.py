@@ -18,9 +18,7 @@ from harness.rate_sweep import HEADROOM_FRACTION
 from harness.results import RunResults
 from harness.results.records import GeneratorCeilingRecord
 from harness.speed_probe import speed_spread
-from harness.summarize import probe_values
-
-ROLE_WORDS = {"server": "the server's", "loadgen": "the load generator's", "database": "the database's"}
+from harness.summarize import ROLE_WORDS, probe_values
 
 
 @contextmanager

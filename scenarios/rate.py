@@ -19,7 +19,7 @@ SCENARIO = {
     "claims": ["P1"],
     "database": "postgres",
     "profiles": {
-        "quick": {"arrival": {"rate_per_s": [400, 800, 1200, 1600, 2000, 2400]}, "warmup_s": 1,
+        "quick": {"arrival": {"rate_per_s": [400, 800, 1200, 1600, 2000, 2400]}, "warmup_s": 0.75,
                   "duration_s": 1.5, "trials": 3, "summary": {"rate_slo_p99_ms": 100}},
         "full": {"arrival": {"rate_per_s": [250, 500, 750, 1000, 1250, 1500, 1750, 2000, 2500, 3000, 3500]},
                  "warmup_s": 3, "duration_s": 15, "trials": 5, "summary": {"rate_slo_p99_ms": 100}},

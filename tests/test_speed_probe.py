@@ -34,10 +34,10 @@ def test_the_spread_is_the_slowest_over_the_fastest(values, spread):
     assert speed_spread(values) == spread
 
 
-def results_with_probes(server_ms: list[float]) -> RunResults:
+def results_with_probes(server_ms: list[float], loadgen_ms: list[float] | None = None) -> RunResults:
     results = RunResults(run_id="r", created_at="now")
-    for trial, ms in enumerate(server_ms, start=1):
-        for role, value in (("server", ms), ("loadgen", 4.0)):
+    for role, values in (("server", server_ms), ("loadgen", loadgen_ms or [4.0] * len(server_ms))):
+        for trial, value in enumerate(values, start=1):
             results.metrics.append(Metric(target="express", scenario="cpu", trial=trial, step="",
                                           metric=f"{role}_speed_probe_ms", value=value, unit="ms"))
     return results
@@ -46,6 +46,8 @@ def results_with_probes(server_ms: list[float]) -> RunResults:
 def test_a_machine_that_slowed_during_the_run_is_a_warning_naming_the_role():
     (note,) = speed_notes(results_with_probes([3.5, 3.6, 4.9]))
     assert "on the server's cores" in note and "3.50-4.90 ms (40% longer at its slowest)" in note
+    (note,) = speed_notes(results_with_probes([3.5, 3.6, 3.7], loadgen_ms=[4.0, 5.0]))
+    assert "on the load generator's cores" in note
     assert speed_notes(results_with_probes([3.5, 3.6, 3.7])) == []
 
 
