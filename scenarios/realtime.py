@@ -34,7 +34,7 @@ SCENARIO = {
                  "params": {"room_size": 20, "publishers_per_room": 2, "timed_per_room": 2, "publish_interval_s": 0.25,
                             "body_bytes": 100, "deadline_s": 1.0, "timeout_s": 5},
                  "summary": {"delivery_slo_p99_ms": 100}},
-        "test": {"users": [10, 30], "warmup_s": 1, "duration_s": 1.5, "trials": 1, "open_files": 65536,
+        "test": {"users": [10, 30], "warmup_s": 1, "duration_s": 2, "trials": 1, "open_files": 65536,
                  "closed_loop": False,
                  "params": {"room_size": 5, "publishers_per_room": 2, "timed_per_room": 3, "publish_interval_s": 0.2,
                             "body_bytes": 100, "deadline_s": 1.0, "timeout_s": 5},

@@ -606,6 +606,14 @@ def test_a_load_scenario_gives_either_users_or_an_arrival_rate(values):
         load.Params(warmup_s=1, duration_s=1, trials=1, **values)
 
 
+def test_user_steps_must_last_whole_seconds_as_locusts_shape_ticks_once_a_second():
+    with pytest.raises(ValueError, match="whole seconds"):
+        load.Params(users=[8, 64], warmup_s=0.5, duration_s=1.25, trials=1)
+    load.Params(users=[8, 64], warmup_s=0.5, duration_s=1.5, trials=1)  # 2 s a step
+    load.Params(users=[8], warmup_s=0.5, duration_s=1.25, trials=1)  # one step: nothing follows it
+    load.Params(arrival={"rate_per_s": [100, 200]}, warmup_s=0.75, duration_s=1.5, trials=1)  # rates: no shape tick
+
+
 # --- a disturbed round is re-run, both targets ------------------------------------------------
 
 

@@ -73,6 +73,12 @@ class Params(BaseModel):
         check_think_below_keepalive(self, self.keepalive_timeout_s)
         if bool(self.users) == (self.arrival is not None):
             raise ValueError("give either users (closed model) or arrival (open model), not both or neither")
+        step_s = self.warmup_s + self.duration_s
+        if len(self.users) > 1 and abs(step_s - round(step_s)) > 1e-9:
+            # Locust's load shape is asked for the user count once a second, counted from the run's start:
+            # a step ending between two ticks gets its successor's users up to a second late, in its window.
+            raise ValueError(f"with several user steps, warmup_s + duration_s must be whole seconds (Locust "
+                             f"changes the user count on whole-second ticks); got {step_s:g} s")
         return self
 
     @property
