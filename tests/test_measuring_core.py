@@ -198,7 +198,7 @@ def context(tmp_path: Path, runtime: FakeRuntime | None = None, load_generator: 
             contract: Callable[..., dict[str, object]] = no_contract, server_cpus: list[int] | None = None,
             loadgen_cpus: list[int] | None = None, **params: object) -> TrialContext:
     """A load trial's context; with no load generator given, any attempt to start one fails the test."""
-    values = {"users": [4], "warmup_s": 0.5, "duration_s": 2.0, "trials": 1, **params}
+    values = {"users": [4], "warmup_s": 1.0, "duration_s": 2.0, "trials": 1, **params}
     scenario = Scenario(name="fake", path=tmp_path / "fake.py", description="", kind="load",
                         profiles={"test": values})  # fmt: skip
     placement = Placement(server_cpus=server_cpus or [], loadgen_cpus=loadgen_cpus or [], workers=1, loadgen_workers=1,
@@ -389,7 +389,7 @@ def test_a_run_steps_through_its_users_and_samples_the_server_and_the_load_gener
     server = fake_server(tmp_path)
     measure_run(ctx, server, {"ms": 20}, [2, 4], outcome)
     (made,) = fake_load.made
-    assert made.spec.steps == [StepSpec(2, 2, 0.5, 2.0), StepSpec(4, 4, 0.5, 2.0)]  # all users within a second
+    assert made.spec.steps == [StepSpec(2, 2, 1.0, 2.0), StepSpec(4, 4, 1.0, 2.0)]  # all users within a second
     assert made.spec.params == {"size": 3, "ms": 20, "think_s": 0.1, "think_jitter": 0.0}
     assert made.spec.host_url.endswith(f":{NO_PORT}")
     assert made.out_dir == tmp_path / "locust-ms20" and messages == ["ms=20,users=2 … ms=20,users=4"]
@@ -572,7 +572,8 @@ def test_the_sampler_follows_processes_that_start_and_end_during_the_run(idle_pr
         late = subprocess.Popen(["sleep", "120"])
         try:
             pids.append(late.pid)  # a worker forked late: picked up at the next refresh (about a second)
-            wait_until(lambda: late.pid in sampler.readings["role"][-1].per_process_cpu_pct, 30, "the late process")
+            wait_until(lambda: bool(sampler.readings["role"])  # none yet in the sampler's first moments
+                       and late.pid in sampler.readings["role"][-1].per_process_cpu_pct, 30, "the late process")
         finally:
             late.kill()
             late.wait()
@@ -593,8 +594,8 @@ def test_an_open_model_run_steps_through_its_rates_with_one_sender_per_worker(tm
     outcome = TrialOutcome()
     measure_run(ctx, fake_server(tmp_path), {}, [100, 250.5], outcome)
     (made,) = fake_load.made
-    assert made.spec.steps == [StepSpec(1, 1, 0.5, 2.0, rate_per_s=100.0, max_in_flight=8),
-                               StepSpec(1, 1, 0.5, 2.0, rate_per_s=250.5, max_in_flight=8)]  # fmt: skip
+    assert made.spec.steps == [StepSpec(1, 1, 1.0, 2.0, rate_per_s=100.0, max_in_flight=8),
+                               StepSpec(1, 1, 1.0, 2.0, rate_per_s=250.5, max_in_flight=8)]  # fmt: skip
     assert made.spec.params["distribution"] == "poisson" and made.spec.params["loadgen_workers"] == 1
     assert {m.step for m in outcome.metrics} == {"rate=100", "rate=250.5"}
     assert "little_law_ratio" not in figures(outcome, "rate=100")  # no closed users to account for
