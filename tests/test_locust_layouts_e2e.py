@@ -7,13 +7,12 @@ step's window from every worker.
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from tiny_http import ok_server, serving
 
 from harness.loadgen.driver import AGGREGATE, LoadSpec, LocustProcesses, StepSpec
 
@@ -37,26 +36,8 @@ SERVED: list[float] = []  # when each request was answered
 
 @pytest.fixture
 def host_url() -> Iterator[str]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-        disable_nagle_algorithm = True
-
-        def do_GET(self) -> None:
-            SERVED.append(time.time())
-            self.send_response(200)
-            self.send_header("Content-Length", "2")
-            self.end_headers()
-            self.wfile.write(b"ok")
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with serving(ok_server(lambda: SERVED.append(time.time()))) as url:
+        yield url
 
 
 def spec(tmp_path: Path, host_url: str, workers: int) -> LoadSpec:

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from tiny_http import ok_server, serving
 
 from harness.loadgen.driver import AGGREGATE, LoadSpec, LocustProcesses, StepSpec
 from harness.measure import latency_ms
@@ -40,42 +42,19 @@ def stalling_server(stall_s: float) -> ThreadingHTTPServer:
     lock = threading.Lock()
     last = [time.monotonic()]
 
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-        disable_nagle_algorithm = True  # headers and body are two writes: without it, 40 ms delayed ACKs
+    def stall_now_and_then() -> None:
+        with lock:
+            if stall_s and time.monotonic() - last[0] >= EVERY_S:
+                last[0] = time.monotonic()
+                time.sleep(stall_s)
 
-        def do_GET(self) -> None:
-            with lock:
-                if stall_s and time.monotonic() - last[0] >= EVERY_S:
-                    last[0] = time.monotonic()
-                    time.sleep(stall_s)
-            self.send_response(200)
-            self.send_header("Content-Length", "2")
-            self.end_headers()
-            self.wfile.write(b"ok")
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    return server
+    return ok_server(stall_now_and_then)
 
 
 @pytest.fixture
-def serving() -> Iterator[callable]:
-    servers: list[ThreadingHTTPServer] = []
-
-    def start(stall_s: float) -> str:
-        server = stalling_server(stall_s)
-        servers.append(server)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        return f"http://127.0.0.1:{server.server_address[1]}"
-
-    yield start
-    for server in servers:
-        server.shutdown()
-        server.server_close()
+def serving_stalls() -> Iterator[Callable[[float], str]]:
+    with ExitStack() as stack:
+        yield lambda stall_s: stack.enter_context(serving(stalling_server(stall_s)))
 
 
 def open_load(tmp_path: Path, host_url: str, name: str):
@@ -88,9 +67,9 @@ def open_load(tmp_path: Path, host_url: str, name: str):
     return result
 
 
-def test_a_stalled_server_raises_open_model_p99_by_its_stall(tmp_path, serving):
-    steady = open_load(tmp_path, serving(0.0), "steady")
-    stalled = open_load(tmp_path, serving(STALL_S), "stalled")
+def test_a_stalled_server_raises_open_model_p99_by_its_stall(tmp_path, serving_stalls):
+    steady = open_load(tmp_path, serving_stalls(0.0), "steady")
+    stalled = open_load(tmp_path, serving_stalls(STALL_S), "stalled")
     steady_p50 = latency_ms(steady.endpoints[AGGREGATE].histogram)["latency_p50_ms"]
     stalled_p99 = latency_ms(stalled.endpoints[AGGREGATE].histogram)["latency_p99_ms"]
     # Uniform arrivals: the requests due in a stall wait out the rest of it, up to STALL_S; the top 1%
