@@ -109,19 +109,17 @@ class LocustProcesses:
         locustfiles = f"{self.spec.scenario_file},{PLUGIN}"
         return [sys.executable, "-m", "locust", "-f", locustfiles, *args]
 
-    def _master(self, bind_host: str, port: int) -> list[str]:
+    def _headless(self, *role: str) -> list[str]:
+        """A headless Locust run of the spec's length at its host; `role`: the master's flags, or none."""
         return self._locust(
-            "--master", "--headless", "--only-summary", "--loglevel", "WARNING",
-            "--master-bind-host", bind_host, "--master-bind-port", str(port),
-            "--expect-workers", str(self.spec.workers), "--expect-workers-max-wait", "30",
-            "-t", f"{self.spec.run_time_s}s",
-            "--stop-timeout", "0", "--host", self.spec.host_url,
+            *role, "--headless", "--only-summary", "--loglevel", "WARNING",
+            "-t", f"{self.spec.run_time_s}s", "--stop-timeout", "0", "--host", self.spec.host_url,
         )  # fmt: skip
 
-    def _single(self) -> list[str]:
-        return self._locust(
-            "--headless", "--only-summary", "--loglevel", "WARNING",
-            "-t", f"{self.spec.run_time_s}s", "--stop-timeout", "0", "--host", self.spec.host_url,
+    def _master(self, bind_host: str, port: int) -> list[str]:
+        return self._headless(
+            "--master", "--master-bind-host", bind_host, "--master-bind-port", str(port),
+            "--expect-workers", str(self.spec.workers), "--expect-workers-max-wait", "30",
         )  # fmt: skip
 
     def commands(self) -> list[list[str]]:
@@ -133,7 +131,7 @@ class LocustProcesses:
         first step with a master and a worker, 0.5 s alone).
         """
         if self.spec.workers == 1:
-            return [self._single()]
+            return [self._headless()]
         port = free_port()
         worker = self._locust("--worker", "--master-host", "127.0.0.1", "--master-port", str(port))
         return [self._master("127.0.0.1", port)] + [worker] * self.spec.workers
