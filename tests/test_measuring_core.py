@@ -233,7 +233,8 @@ def figures(outcome: TrialOutcome, step: str) -> dict[str, float]:
 
 def record(ctx: TrialContext, result: LoadResult, sampler: Sampler | None = None, users: int = 4) -> TrialOutcome:
     outcome = TrialOutcome()
-    load._record_step(ctx, f"users={users}", {"users": users}, result, sampler or filled_sampler([], []), outcome)
+    load._record_step(ctx, f"users={users}", {"users": users}, result, sampler or filled_sampler([], []), outcome,
+                      ctx.params.warmup_s)
     return outcome
 
 
@@ -265,7 +266,7 @@ def test_failed_requests_count_in_the_error_rate_not_in_rps_and_their_errors_are
     ctx = context(tmp_path)
     outcome = TrialOutcome(errors={"GET /json: ConnectionResetError": 1})
     result = load_result({"GET /json": (600, 200, 10_000)}, errors={"GET /json: ConnectionResetError": 200})
-    load._record_step(ctx, "users=4", {"users": 4}, result, filled_sampler([], []), outcome)
+    load._record_step(ctx, "users=4", {"users": 4}, result, filled_sampler([], []), outcome, ctx.params.warmup_s)
     got = figures(outcome, "users=4")
     assert got["rps"] == 300.0 and got["requests"] == 800 and got["error_rate"] == 0.25
     assert outcome.errors == {"GET /json: ConnectionResetError": 201}
@@ -613,6 +614,16 @@ def test_user_steps_must_last_whole_seconds_as_locusts_shape_ticks_once_a_second
     load.Params(users=[8, 64], warmup_s=0.5, duration_s=1.5, trials=1)  # 2 s a step
     load.Params(users=[8], warmup_s=0.5, duration_s=1.25, trials=1)  # one step: nothing follows it
     load.Params(arrival={"rate_per_s": [100, 200]}, warmup_s=0.75, duration_s=1.5, trials=1)  # rates: no shape tick
+    with pytest.raises(ValueError, match="whole seconds"):  # the first step's own warm-up too
+        load.Params(users=[8, 64], first_warmup_s=1.25, warmup_s=0.5, duration_s=1.5, trials=1)
+
+
+def test_only_the_first_step_gets_the_longer_warm_up_of_a_fresh_server():
+    params = load.Params(arrival={"rate_per_s": [100, 200, 300]}, first_warmup_s=2, warmup_s=0.5, duration_s=1,
+                         trials=1)
+    assert params.warmups_s(3) == [2, 0.5, 0.5]
+    assert [s.warmup_s for s in load._step_specs(params, [100, 200, 300], 1)] == [2, 0.5, 0.5]
+    assert load.Params(users=[8], warmup_s=0.5, duration_s=1, trials=1).warmups_s(1) == [0.5]
 
 
 # --- a disturbed round is re-run, both targets ------------------------------------------------

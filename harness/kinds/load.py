@@ -51,6 +51,9 @@ class Params(BaseModel):
     users: list[PositiveInt] = Field(default_factory=list)  # one step per entry (closed model)
     arrival: Arrival | None = None  # instead of users: one step per offered rate (open model)
     warmup_s: float = Field(ge=0)
+    # The first step's warm-up, when it must be longer: every trial starts a fresh server, and Node's JIT
+    # (V8) compiles its hot code over its first seconds of load; later steps find it warm. None: warmup_s.
+    first_warmup_s: float | None = Field(default=None, ge=0)
     duration_s: float = Field(gt=0)
     trials: PositiveInt
     spawn_rate: float | None = Field(default=None, gt=0)  # users/s; None: all users within about a second
@@ -73,13 +76,19 @@ class Params(BaseModel):
         check_think_below_keepalive(self, self.keepalive_timeout_s)
         if bool(self.users) == (self.arrival is not None):
             raise ValueError("give either users (closed model) or arrival (open model), not both or neither")
-        step_s = self.warmup_s + self.duration_s
-        if len(self.users) > 1 and abs(step_s - round(step_s)) > 1e-9:
-            # Locust's load shape is asked for the user count once a second, counted from the run's start:
-            # a step ending between two ticks gets its successor's users up to a second late, in its window.
-            raise ValueError(f"with several user steps, warmup_s + duration_s must be whole seconds (Locust "
-                             f"changes the user count on whole-second ticks); got {step_s:g} s")
+        for warmup_s in {self.warmup_s, self.warmups_s(1)[0]}:
+            step_s = warmup_s + self.duration_s
+            if len(self.users) > 1 and abs(step_s - round(step_s)) > 1e-9:
+                # Locust's load shape is asked for the user count once a second, counted from the run's start:
+                # a step ending between two ticks gets its successor's users up to a second late, in its window.
+                raise ValueError(f"with several user steps, each step's warm-up + duration_s must be whole seconds "
+                                 f"(Locust changes the user count on whole-second ticks); got {step_s:g} s")
         return self
+
+    def warmups_s(self, steps: int) -> list[float]:
+        """The warm-up of each of a run's `steps` steps: first_warmup_s for the first, warmup_s after it."""
+        first = self.warmup_s if self.first_warmup_s is None else self.first_warmup_s
+        return [first, *[self.warmup_s] * (steps - 1)][:steps]
 
     @property
     def step_key(self) -> str:
@@ -191,10 +200,11 @@ def _factory(ctx: TrialContext):
 
 def _step_specs(params: Params, values: list[Any], workers: int) -> list[StepSpec]:
     """Closed model: `values` are user counts. Open model: offered rates, each sent by one user per worker."""
+    steps = list(zip(values, params.warmups_s(len(values)), strict=True))
     if params.arrival is None:
-        return [StepSpec(n, params.spawn_rate or n, params.warmup_s, params.duration_s) for n in values]
-    return [StepSpec(workers, workers, params.warmup_s, params.duration_s, rate_per_s=float(rate),
-                     max_in_flight=params.arrival.max_in_flight) for rate in values]  # fmt: skip
+        return [StepSpec(n, params.spawn_rate or n, warmup_s, params.duration_s) for n, warmup_s in steps]
+    return [StepSpec(workers, workers, warmup_s, params.duration_s, rate_per_s=float(rate),
+                     max_in_flight=params.arrival.max_in_flight) for rate, warmup_s in steps]  # fmt: skip
 
 
 def _user_params(params: Params, fixed: dict[str, Any], workers: int) -> dict[str, Any]:
@@ -242,8 +252,8 @@ def _measure_run(ctx: TrialContext, server: Server, fixed: dict[str, Any], users
     cgroup = memory_bytes(server.cgroup_memory_path)
     if cgroup is not None:  # docker: the container's memory as its cgroup counts it, at the end of the run
         outcome.metrics.append(ctx.metric("server_cgroup_mb", cgroup / MB, "MB", labels[-1]))
-    for label, n, result in zip(labels, users, results, strict=True):
-        _record_step(ctx, label, {**fixed, key: n}, result, sampler, outcome)
+    for label, n, result, warmup_s in zip(labels, users, results, params.warmups_s(len(users)), strict=True):
+        _record_step(ctx, label, {**fixed, key: n}, result, sampler, outcome, warmup_s)
         if params.summary.get("memory_series"):
             outcome.metrics += memory_figures(outcome.samples, label, _factory(ctx))
     if params.after_load_s is not None:
@@ -253,7 +263,8 @@ def _measure_run(ctx: TrialContext, server: Server, fixed: dict[str, Any], users
 
 
 def _record_step(
-    ctx: TrialContext, label: str, step: dict[str, Any], result: LoadResult, sampler: Sampler, outcome: TrialOutcome
+    ctx: TrialContext, label: str, step: dict[str, Any], result: LoadResult, sampler: Sampler, outcome: TrialOutcome,
+    warmup_s: float,
 ) -> None:
     multi_endpoint = len(result.endpoints) > 2  # more than one request name besides the aggregate
     for name, endpoint in result.endpoints.items():
@@ -316,7 +327,7 @@ def _record_step(
     for message, count in result.errors.items():
         outcome.errors[message] = outcome.errors.get(message, 0) + count
     # The step's samples: its warm-up (negative t_s) and its window.
-    span_start = start - ctx.params.warmup_s
+    span_start = start - warmup_s
     for role in sampler.roles:  # server, loadgen, and database when there is one
         outcome.samples.extend(_samples(ctx, label, role, sampler.window(role, span_start, end), start))
 

@@ -161,9 +161,15 @@ def _scenario_rows(config: dict[str, Any]) -> list[list[str]]:
     for name, p in sorted(config.get("scenario_params", {}).items()):
         matrix = ", ".join(f"{k}={v}" for k, v in p.get("matrix", {}).items())
         rows.append([name, ", ".join(str(u) for u in p.get("users", [])) or "—", matrix or "—",
-                     str(p.get("warmup_s", "—")), str(p.get("duration_s", "—")), str(p.get("think_s", "—")),
+                     _warmup_cell(p), str(p.get("duration_s", "—")), str(p.get("think_s", "—")),
                      str(p.get("trials", "—"))])
     return rows
+
+
+def _warmup_cell(params: dict[str, Any]) -> str:
+    first = params.get("first_warmup_s")
+    warmup = str(params.get("warmup_s", "—"))
+    return warmup if first is None else f"{first} (first step), then {warmup}"
 
 
 def _each_claim(data: RunData, plots: Plots) -> list[Block]:
