@@ -8,7 +8,7 @@ import socket
 
 # Environment variables through which the driver configures the Locust processes.
 PARAMS_ENV = "BENCH_SCENARIO_PARAMS"
-TAIL_S = 1.0  # the backstop: a run ends once every report is in, else its shape stops this long after the last window
+TAIL_S = 1.0  # a load run goes on this long after its last window, for the workers' reports to arrive
 STEPS_ENV = "BENCH_STEPS"  # JSON list of {"users", "spawn_rate", "warmup_s", "duration_s"}
 OUTPUT_ENV = "BENCH_LOCUST_OUTPUT"
 # A file whose appearance releases the Locust processes: the driver starts them while the server

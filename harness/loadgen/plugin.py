@@ -93,10 +93,6 @@ def _on_init(environment: Any, **_: Any) -> None:
         def on_result(environment: Any, msg: Any, **_: Any) -> None:
             _received.append(msg.data)
             _write_output(environment)  # rewritten as each worker reports; complete when all have
-            if len(_received) >= _expected_workers(environment):
-                # Every window is over and reported: stop now, not at the shape's next tick (Locust asks it
-                # once a second, so the tail cost 1-2 s a run). The shape's tail stays as the backstop.
-                gevent.spawn(environment.runner.quit)
 
         runner.register_message(MESSAGE, on_result)
     if isinstance(runner, WorkerRunner | LocalRunner):
