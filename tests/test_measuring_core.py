@@ -18,6 +18,7 @@ import sys
 import time
 import types
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import ClassVar
 
@@ -439,6 +440,8 @@ def test_a_load_trial_starts_checks_measures_and_stops_its_server(tmp_path, fake
     assert first.stopped
     assert {m.step for m in outcome.metrics if m.metric == "rps"} == {
         "ms=20,users=2", "ms=20,users=4", "ms=100,users=2", "ms=100,users=4"}
+    later = load.run_trial(replace(ctx, trial=2))  # the same code and configuration: not checked again
+    assert later.server["contract"] == {"checked_in_trial": 1} and len(checked) == 1
 
 
 def test_a_load_generator_started_ahead_is_stopped_when_the_server_never_gets_ready(tmp_path, monkeypatch,
