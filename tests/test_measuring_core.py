@@ -605,6 +605,23 @@ def test_an_open_model_run_steps_through_its_rates_with_one_sender_per_worker(tm
     assert "little_law_ratio" not in figures(outcome, "rate=100")  # no closed users to account for
 
 
+def test_a_sweep_that_ended_at_a_failing_step_records_the_steps_run_and_says_which_were_not(tmp_path, fake_load):
+    class EndedAfterFirst(fake_load):
+        def results(self):
+            return super().results()[:1]  # what the driver returns when the plugin stopped the sweep
+
+    ctx = context(tmp_path, load_generator=EndedAfterFirst, users=[], summary={"rate_slo_p99_ms": 100},
+                  arrival={"rate_per_s": [100, 200, 300], "stop_at_first_failure": True})
+    outcome = TrialOutcome(server={})
+    measure_run(ctx, fake_server(tmp_path), {}, [100, 200, 300], outcome)
+    assert EndedAfterFirst.made[-1].spec.stop_p99_ms == 100.0
+    assert {m.step for m in outcome.metrics} == {"rate=100"}
+    (ended,) = outcome.server["sweep_ended_early"]
+    assert ended["after"] == "rate=100" and ended["not_run"] == ["rate=200", "rate=300"]
+    with pytest.raises(ValueError, match="rate_slo_p99_ms"):  # it stops at the SLO: one must be given
+        load.Params(arrival={"rate_per_s": [100], "stop_at_first_failure": True}, warmup_s=1, duration_s=1, trials=1)
+
+
 @pytest.mark.parametrize("values", [{}, {"users": [4], "arrival": {"rate_per_s": [100]}}])
 def test_a_load_scenario_gives_either_users_or_an_arrival_rate(values):
     with pytest.raises(ValueError, match="either users"):

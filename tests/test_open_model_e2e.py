@@ -82,3 +82,22 @@ def test_a_stalled_server_raises_open_model_p99_by_its_stall(tmp_path, serving_s
         assert arrivals is not None and arrivals.dropped == 0
         assert arrivals.offered == pytest.approx(RATE * 3.0, abs=2)
         assert arrivals.completed >= 0.95 * arrivals.offered
+
+
+def test_a_sweep_ends_at_its_first_step_over_the_slo_and_runs_every_step_otherwise(tmp_path, serving_stalls):
+    scenario = tmp_path / "open_scenario.py"
+    scenario.write_text(SCENARIO)
+
+    def sweep(host_url: str, name: str):
+        spec = LoadSpec(scenario_file=scenario, host_url=host_url,
+                        steps=[StepSpec(1, 1, 0.5, 1.5, rate_per_s=RATE, max_in_flight=256)] * 3,
+                        params={"distribution": "uniform", "max_in_flight": 256, "loadgen_workers": 1},
+                        stop_p99_ms=100.0)  # fmt: skip
+        started = time.monotonic()
+        return LocustProcesses(spec, tmp_path / name).run(), time.monotonic() - started
+
+    stalled, stalled_s = sweep(serving_stalls(STALL_S), "stalled")  # p99 near the 300 ms stall: over 100
+    assert len(stalled) == 1 and latency_ms(stalled[0].endpoints[AGGREGATE].histogram)["latency_p99_ms"] >= 100
+    steady, steady_s = sweep(serving_stalls(0.0), "steady")
+    assert len(steady) == 3
+    assert stalled_s < steady_s  # the two steps not run cost no time (4 s of the 6)

@@ -2,6 +2,8 @@
 
 import sys
 
+import pytest
+
 from harness.loadgen.driver import AGGREGATE, merge_reports
 from harness.loadgen.window import REPORT_WAIT_S, STALLED_AFTER_S, StepSchedule, WindowRecorder
 
@@ -162,3 +164,16 @@ def test_open_arrivals_are_summed_over_the_workers():
     result = merge_reports([one.recorders[0].payload(), two.recorders[0].payload()], duration_s=2.0)
     assert result.arrivals is not None and (result.arrivals.offered, result.arrivals.completed) == (2, 1)
     assert merge_reports([recorder_with([]).payload()], duration_s=2.0).arrivals is None  # closed model: none
+
+
+def test_a_sweep_stopped_at_a_failing_step_plans_reports_and_holds_no_later_step():
+    schedule = open_schedule()  # two open steps: [100, 103) at 10/s, [103, 106) at 20/s
+    for latency_ms in [5.0] * 98 + [250.0] * 2:  # p99 = 250 ms
+        schedule.record("GET /", latency_ms, None, now=101.5)
+    assert schedule.recorders[0].p99_ms() == pytest.approx(250, rel=1e-3)
+    assert not schedule.failed(0, stop_p99_ms=300) and schedule.failed(0, stop_p99_ms=250)
+    assert not schedule.failed(1, stop_p99_ms=1)  # nothing answered: no p99, no verdict
+    schedule.stop_after(0)
+    assert len(schedule.payload(now=103.1)["steps"]) == 1  # the report covers the steps run
+    assert all(t < 103 for t in schedule.intended_times(0, 1, "uniform"))  # no request planned after it
+    assert schedule.users_at(3.5, tail_s=1) is not None and schedule.users_at(4.0, tail_s=1) is None

@@ -43,6 +43,10 @@ class Arrival(BaseModel):
     distribution: Distribution = "poisson"
     max_in_flight: PositiveInt = DEFAULT_MAX_IN_FLIGHT  # per Locust worker; past it a due request is dropped
     seed: int = 0
+    # End the sweep after the first step whose p99 reaches the summary's rate_slo_p99_ms: no higher step
+    # counts for max_rate_slo (harness.rate_sweep, rule 3), so they would cost time for nothing. Done by
+    # the single Locust process of one local worker; with a master, every step runs.
+    stop_at_first_failure: bool = False
 
 
 class Params(BaseModel):
@@ -76,6 +80,8 @@ class Params(BaseModel):
         check_think_below_keepalive(self, self.keepalive_timeout_s)
         if bool(self.users) == (self.arrival is not None):
             raise ValueError("give either users (closed model) or arrival (open model), not both or neither")
+        if self.arrival is not None and self.arrival.stop_at_first_failure and "rate_slo_p99_ms" not in self.summary:
+            raise ValueError("arrival.stop_at_first_failure needs the SLO it stops at: summary.rate_slo_p99_ms")
         for warmup_s in {self.warmup_s, self.warmups_s(1)[0]}:
             step_s = warmup_s + self.duration_s
             if len(self.users) > 1 and abs(step_s - round(step_s)) > 1e-9:
@@ -214,6 +220,12 @@ def _step_specs(params: Params, values: list[Any], workers: int) -> list[StepSpe
                      max_in_flight=params.arrival.max_in_flight) for rate, warmup_s in steps]  # fmt: skip
 
 
+def _stop_p99_ms(params: Params) -> float | None:
+    if params.arrival is None or not params.arrival.stop_at_first_failure:
+        return None
+    return float(params.summary["rate_slo_p99_ms"])
+
+
 def _user_params(params: Params, fixed: dict[str, Any], workers: int) -> dict[str, Any]:
     values = {**params.params, **fixed, "think_s": params.think_s, "think_jitter": params.think_jitter}
     if params.arrival is not None:  # read by harness.loadgen.open_user
@@ -233,6 +245,7 @@ def _load_generator(ctx: TrialContext, host_url: str, fixed: dict[str, Any], use
         workers=workers,
         cpus=ctx.placement.loadgen_cpus,
         params=_user_params(params, fixed, workers),
+        stop_p99_ms=_stop_p99_ms(params),
     )
     run_name = step_label(fixed).replace(",", "-").replace("=", "") or "load"
     return ctx.load_generator(spec, ctx.work_dir / f"locust-{run_name}")
@@ -259,7 +272,12 @@ def _measure_run(ctx: TrialContext, server: Server, fixed: dict[str, Any], users
     cgroup = memory_bytes(server.cgroup_memory_path)
     if cgroup is not None:  # docker: the container's memory as its cgroup counts it, at the end of the run
         outcome.metrics.append(ctx.metric("server_cgroup_mb", cgroup / MB, "MB", labels[-1]))
-    for label, n, result, warmup_s in zip(labels, users, results, params.warmups_s(len(users)), strict=True):
+    if len(results) < len(labels):  # the sweep ended at a failing step (Arrival.stop_at_first_failure)
+        outcome.server.setdefault("sweep_ended_early", []).append(
+            {"after": labels[len(results) - 1], "not_run": labels[len(results):],
+             "why": f"p99 reached the {params.summary.get('rate_slo_p99_ms')} ms SLO there; no higher step counts"})
+    steps = zip(labels, users, results, params.warmups_s(len(users)), strict=False)  # the steps run
+    for label, n, result, warmup_s in steps:
         _record_step(ctx, label, {**fixed, key: n}, result, sampler, outcome, warmup_s)
         if params.summary.get("memory_series"):
             outcome.metrics += memory_figures(outcome.samples, label, _factory(ctx))

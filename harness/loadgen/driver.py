@@ -19,7 +19,7 @@ from hdrh.histogram import HdrHistogram
 from harness.errors import BenchError
 from harness.loadgen.arrival import ArrivalCounts
 from harness.loadgen.hosts import HostLoad, merge_hosts
-from harness.loadgen.params import GATE_ENV, OUTPUT_ENV, PARAMS_ENV, STEPS_ENV, TAIL_S
+from harness.loadgen.params import GATE_ENV, OUTPUT_ENV, PARAMS_ENV, STEPS_ENV, STOP_P99_ENV, TAIL_S
 from harness.runtime.procs import spawn
 from harness.runtime.server import free_port, log_tail
 
@@ -49,6 +49,7 @@ class LoadSpec:
     workers: int = 1
     cpus: list[int] | None = None
     params: dict[str, object] = field(default_factory=dict)
+    stop_p99_ms: float | None = None  # end the sweep after a step whose p99 reaches this (params.STOP_P99_ENV)
 
     @property
     def run_time_s(self) -> int:
@@ -103,6 +104,8 @@ class LocustProcesses:
             PARAMS_ENV: json.dumps(self.spec.params),
             "PYTHONUNBUFFERED": "1",
         })
+        if self.spec.stop_p99_ms is not None:
+            env[STOP_P99_ENV] = str(self.spec.stop_p99_ms)
         return env
 
     def _locust(self, *args: str) -> list[str]:
@@ -211,7 +214,7 @@ class LocustProcesses:
         return "Address already in use" in log_tail(self.log_path, 20)
 
     def result(self) -> list[LoadResult]:
-        """One result per step, each merged over the workers."""
+        """One result per step run, each merged over the workers: every step, unless the sweep ended early."""
         try:
             data = json.loads(self.output.read_text())
         except (OSError, ValueError):
@@ -221,9 +224,10 @@ class LocustProcesses:
                 f"only {len(data['workers'])} of {data['workers_expected']} Locust workers reported; "
                 f"log {self.log_path}: {self.log_tail()}"
             )
+        run = min(len(worker["steps"]) for worker in data["workers"])  # fewer when the sweep ended early
         results = [
             merge_reports([worker["steps"][i] for worker in data["workers"]], step.duration_s)
-            for i, step in enumerate(self.spec.steps)
+            for i, step in enumerate(self.spec.steps[:run])
         ]
         for i, result in enumerate(results):
             result.loadgen_hosts = merge_hosts([worker.get("loadgen") for worker in data["workers"]], i)

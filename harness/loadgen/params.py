@@ -11,6 +11,9 @@ PARAMS_ENV = "BENCH_SCENARIO_PARAMS"
 TAIL_S = 1.0  # a load run goes on this long after its last window, for the workers' reports to arrive
 STEPS_ENV = "BENCH_STEPS"  # JSON list of {"users", "spawn_rate", "warmup_s", "duration_s"}
 OUTPUT_ENV = "BENCH_LOCUST_OUTPUT"
+# When set (ms): a sweep ends after the first step whose window's p99 reaches it, so the steps above a
+# failed one, which no verdict counts (harness.rate_sweep, rule 3), cost no time. One Locust process only.
+STOP_P99_ENV = "BENCH_STOP_P99_MS"
 # A file whose appearance releases the Locust processes: the driver starts them while the server
 # starts (their imports take about 0.5 s of the load generator's core) and holds them until it is ready.
 GATE_ENV = "BENCH_LOCUST_GATE"

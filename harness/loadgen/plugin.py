@@ -36,6 +36,7 @@ from harness.loadgen.params import (
     GATE_WAIT_S,
     OUTPUT_ENV,
     STEPS_ENV,
+    STOP_P99_ENV,
     TAIL_S,
     window_cpu_pct,
     worker_facts,
@@ -154,12 +155,35 @@ def _on_test_start(environment: Any, **_: Any) -> None:
         for at_s in (window_start_s, window_start_s + recorder.duration_s):
             gevent.spawn_later(at_s, lambda i=index: marks[i].append((time.time(), time.process_time())))
 
+    sent = []
+
     def send() -> None:
+        if sent:  # once: at the end, or when the sweep stopped early
+            return
+        sent.append(True)
         payload = schedule.payload(time.time())
-        payload["loadgen"] = worker_facts([window_cpu_pct(marks[i]) for i in sorted(marks)])
+        payload["loadgen"] = worker_facts([window_cpu_pct(marks[i]) for i in range(len(payload["steps"]))])
         environment.runner.send_message(MESSAGE, payload)
 
     gevent.spawn_later(schedule.total_s + SEND_GRACE_S, send)
+    stop_p99_ms = os.environ.get(STOP_P99_ENV)
+    # Only a single process may decide alone: workers under a master would each stop at their own step.
+    if stop_p99_ms and isinstance(environment.runner, LocalRunner):
+        _stop_at_first_failure(schedule, float(stop_p99_ms), send)
+
+
+def _stop_at_first_failure(schedule: StepSchedule, stop_p99_ms: float, send: Any) -> None:
+    """After each window but the last, end the sweep there if its p99 reached `stop_p99_ms`: the report
+    goes at once (the driver then stops Locust) and the higher steps, which no verdict counts, are not run."""
+
+    def check(index: int) -> None:
+        if schedule.stopped_after is None and schedule.failed(index, stop_p99_ms):
+            schedule.stop_after(index)
+            send()
+
+    for index, recorder in enumerate(schedule.recorders[:-1]):
+        window_end_s = recorder.offset_s + recorder.warmup_s + recorder.duration_s
+        gevent.spawn_later(window_end_s + SEND_GRACE_S, check, index)
 
 
 @events.request.add_listener

@@ -92,6 +92,14 @@ class WindowRecorder:
             counts = self._latency_counts[name] = Counter()
         counts[min(HIGHEST_US, max(LOWEST_US, round(response_time_ms * 1000)))] += 1
 
+    def p99_ms(self) -> float | None:
+        """The window's p99 latency over every request name, as the harness reads it from the report
+        (harness.measure, the aggregate's histogram); None when nothing was answered."""
+        merged = new_histogram()
+        for histogram in self.histograms.values():
+            merged.add(histogram)
+        return merged.get_value_at_percentile(99.0) / 1000 if merged.get_total_count() else None
+
     @property
     def histograms(self) -> dict[str, HdrHistogram]:
         """The latencies recorded so far, in µs, an HDR histogram per request name."""
@@ -169,6 +177,7 @@ class StepSchedule:
             self.recorders.append(recorder)
             offset += float(step["warmup_s"]) + float(step["duration_s"])
         self.total_s = offset
+        self.stopped_after: int | None = None  # the step after which the sweep ended early (`stop_after`)
         self._stalled_after_s = min((r.stalled_after_s for r in self.recorders), default=0.0)
         self._in_flight: dict[int, float] = {}  # token -> when the request was sent
         self._tokens = itertools.count()
@@ -209,6 +218,8 @@ class StepSchedule:
         """Sender `index` of `count`'s intended send times through every open step, warm-up included:
         its share of each step's rate (ArrivalSchedule.share), so all senders together offer the rate."""
         for number, (recorder, step) in enumerate(zip(self.recorders, self.steps, strict=True)):
+            if self.stopped_after is not None and number > self.stopped_after:
+                return
             if recorder.arrivals is None:
                 continue
             start_s, end_s = recorder.span
@@ -231,6 +242,22 @@ class StepSchedule:
         """An admitted request has its answer or its error; its latency from its intended time, in s."""
         return self._ledger(intended_s).complete(intended_s, now)
 
+    def failed(self, index: int, stop_p99_ms: float) -> bool:
+        """Whether step `index`'s window (over) reached `stop_p99_ms` at p99."""
+        p99 = self.recorders[index].p99_ms()
+        return p99 is not None and p99 >= stop_p99_ms
+
+    def stop_after(self, index: int) -> None:
+        """End the sweep with step `index`: the later steps are not run, nor reported."""
+        self.stopped_after = index
+        recorder = self.recorders[index]
+        self.total_s = recorder.offset_s + recorder.warmup_s + recorder.duration_s
+
+    @property
+    def reported(self) -> list[WindowRecorder]:
+        """The steps a report covers: all, or those up to where the sweep stopped."""
+        return self.recorders if self.stopped_after is None else self.recorders[: self.stopped_after + 1]
+
     def users_at(self, elapsed_s: float, tail_s: float, reports_missing: bool = False) -> tuple[int, float] | None:
         """(users, spawn rate) of the step running `elapsed_s` into the run; None when done.
 
@@ -238,14 +265,15 @@ class StepSchedule:
         reports reach the master before the run ends (and the window's end sees no ramp-down);
         while `reports_missing`, up to REPORT_WAIT_S longer.
         """
-        for recorder, step in zip(self.recorders, self.steps, strict=True):
+        for recorder, step in zip(self.reported, self.steps, strict=False):
             if elapsed_s < recorder.offset_s + recorder.warmup_s + recorder.duration_s:
                 return int(step["users"]), float(step["spawn_rate"])
         tail_end_s = self.total_s + tail_s + (REPORT_WAIT_S if reports_missing else 0.0)
         if self.steps and elapsed_s < tail_end_s:
-            return int(self.steps[-1]["users"]), float(self.steps[-1]["spawn_rate"])
+            last = self.steps[len(self.reported) - 1]
+            return int(last["users"]), float(last["spawn_rate"])
         return None
 
     def payload(self, now: float) -> dict[str, Any]:
         unsettled = list(self._in_flight.values())
-        return {"steps": [recorder.payload(unsettled, now) for recorder in self.recorders]}
+        return {"steps": [recorder.payload(unsettled, now) for recorder in self.reported]}
