@@ -19,7 +19,7 @@ SCENARIO = {
     "claims": ["P1"],
     "database": "postgres",
     "profiles": {
-        "quick": {"arrival": {"rate_per_s": [600, 800, 1000, 1200, 1400, 1600, 1800, 2000, 2200, 2400],
+        "quick": {"arrival": {"rate_per_s": [400, 600, 800, 1000, 1200, 1400, 1600, 1800, 2000, 2200, 2400],
                               "stop_at_first_failure": True},
                   "first_warmup_s": 4, "warmup_s": 0.5, "duration_s": 1, "trials": 5,
                   "summary": {"rate_slo_p99_ms": 100}},
