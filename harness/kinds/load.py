@@ -184,8 +184,8 @@ def run_trial(ctx: TrialContext) -> TrialOutcome:
 
 
 def _contract(ctx: TrialContext, server: Server, single_store: bool) -> dict[str, Any]:
-    """The contract check, in a target's first trial of a scenario: later trials start the same code in the
-    same configuration, and about ten requests to a fresh server cost some 0.2 s a trial."""
+    """The contract check, in a target's first trial of a scenario only: later trials start the same code in
+    the same configuration, and their load shows any error it meets."""
     if ctx.trial != 1:
         return {"checked_in_trial": 1}
     return ctx.check_contract(ctx.target.name, server.host, server.port, single_store=single_store,
@@ -275,7 +275,7 @@ def _measure_run(ctx: TrialContext, server: Server, fixed: dict[str, Any], users
     if len(results) < len(labels):  # the sweep ended at a failing step (Arrival.stop_at_first_failure)
         outcome.server.setdefault("sweep_ended_early", []).append(
             {"after": labels[len(results) - 1], "not_run": labels[len(results):],
-             "why": f"p99 reached the {params.summary.get('rate_slo_p99_ms')} ms SLO there; no higher step counts"})
+             "why": f"p99 reached the {_stop_p99_ms(params):g} ms SLO there; no higher step counts"})
     steps = zip(labels, users, results, params.warmups_s(len(users)), strict=False)  # the steps run
     for label, n, result, warmup_s in steps:
         _record_step(ctx, label, {**fixed, key: n}, result, sampler, outcome, warmup_s)
