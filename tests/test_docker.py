@@ -108,11 +108,12 @@ def images(docker_runtime: DockerRuntime, targets: dict[str, Target], base_image
 
 def labelled_containers(owner: str | None = None) -> list[object]:
     label = LABEL if owner is None else f"{OWNER_LABEL}={owner}"
-    return ENGINE.client().containers.list(all=True, filters={"label": label})
+    # ignore_removed: the run under test may remove a container between docker-py's list and its inspect
+    return ENGINE.client().containers.list(all=True, filters={"label": label}, ignore_removed=True)
 
 
 def container_exists(container_id: str) -> bool:
-    return any(c.id == container_id for c in ENGINE.client().containers.list(all=True))
+    return any(c.id == container_id for c in ENGINE.client().containers.list(all=True, ignore_removed=True))
 
 
 def options(tmp_path: Path, base_images: dict[str, str], name: str, **extra: Any) -> LaunchOptions:

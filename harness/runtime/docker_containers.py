@@ -76,7 +76,9 @@ class Containers:
         removed: list[str] = []
         host = os.uname().nodename
         try:
-            containers = self.engine.client().containers.list(all=True, filters={"label": LABEL})
+            # ignore_removed: a container removed between the engine's list and docker-py's inspect of it
+            # (a run ending meanwhile) is left out, rather than failing the whole sweep with NotFound.
+            containers = self.engine.client().containers.list(all=True, filters={"label": LABEL}, ignore_removed=True)
         except docker.errors.DockerException:
             return removed
         for container in containers:
