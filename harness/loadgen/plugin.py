@@ -182,8 +182,7 @@ def _stop_at_first_failure(schedule: StepSchedule, stop_p99_ms: float, send: Any
             send()
 
     for index, recorder in enumerate(schedule.recorders[:-1]):
-        window_end_s = recorder.offset_s + recorder.warmup_s + recorder.duration_s
-        gevent.spawn_later(window_end_s + SEND_GRACE_S, check, index)
+        gevent.spawn_later(recorder.end_offset_s + SEND_GRACE_S, check, index)
 
 
 @events.request.add_listener

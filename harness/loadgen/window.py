@@ -73,6 +73,11 @@ class WindowRecorder:
             self.arrivals.window = (self.window_start, self.window_end)
 
     @property
+    def end_offset_s(self) -> float:
+        """When the step's window ends, counted from the start of the Locust run."""
+        return self.offset_s + self.warmup_s + self.duration_s
+
+    @property
     def span(self) -> tuple[float, float]:
         """The whole step, warm-up included (after `start`)."""
         return self.window_start - self.warmup_s, self.window_end
@@ -251,7 +256,7 @@ class StepSchedule:
         """End the sweep with step `index`: the later steps are not run, nor reported."""
         self.stopped_after = index
         recorder = self.recorders[index]
-        self.total_s = recorder.offset_s + recorder.warmup_s + recorder.duration_s
+        self.total_s = recorder.end_offset_s
 
     @property
     def reported(self) -> list[WindowRecorder]:
@@ -266,7 +271,7 @@ class StepSchedule:
         while `reports_missing`, up to REPORT_WAIT_S longer.
         """
         for recorder, step in zip(self.reported, self.steps, strict=False):
-            if elapsed_s < recorder.offset_s + recorder.warmup_s + recorder.duration_s:
+            if elapsed_s < recorder.end_offset_s:
                 return int(step["users"]), float(step["spawn_rate"])
         tail_end_s = self.total_s + tail_s + (REPORT_WAIT_S if reports_missing else 0.0)
         if self.steps and elapsed_s < tail_end_s:
