@@ -71,6 +71,10 @@ def add_commands(sub: argparse._SubParsersAction, add_common: Callable[[argparse
                         "trials (default: the profile's, 3 s for quick, none for test)")
     p.add_argument("--no-ceiling", action="store_true",
                    help="do not measure the ceiling: steps near the load generator's limit then judge claims")
+    p.add_argument("--allow-idle-states", action="store_true",
+                   help="let idle cores halt (deep idle states); by default the run holds them polling, since "
+                        "waking a halted core of a virtual machine added 40-80 µs to each request, and moved "
+                        "(harness/idle_hold.py)")
     p.add_argument("--results-dir", default="results")
     p.add_argument("--name", type=_run_name, help="run directory name (default: <UTC timestamp>-<profile>)")
     p.add_argument("--list", action="store_true", help="list the scenarios with their parameters and exit")
@@ -89,6 +93,7 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
         targets_dir=Path(args.targets_dir), scenarios_dir=Path(args.scenarios_dir), run_name=args.name,
         db=args.db, db_cpus=args.db_cpus, db_port=args.db_port, db_pool_size=args.db_pool_size,
         db_image=args.db_image, ceiling_s=0.0 if args.no_ceiling else args.ceiling_seconds,
+        hold_idle=not args.allow_idle_states,
     )  # fmt: skip
 
 

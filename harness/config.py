@@ -42,3 +42,4 @@ class RunConfig(BaseModel):
     db_image: str | None = None  # docker: PostgreSQL's image (None: the public postgres image)
     # the load generator's ceiling run (harness.ceiling), seconds of window: None the profile's, 0 none
     ceiling_s: float | None = Field(default=None, ge=0, le=120)
+    hold_idle: bool = True  # keep the cores out of deep idle states for the run (harness.idle_hold)

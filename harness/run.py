@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from harness import ceiling, database, protect
+from harness import ceiling, database, idle_hold, protect
 from harness.behaviour import behaviour_checks
 from harness.config import RunConfig
 from harness.cpus import split_cpus
@@ -143,19 +143,26 @@ class PreparedRun:
                 self.external.close()
 
     def _protected(self, progress: Progress | None = None) -> Path:
-        with protect.protected(self.store.results.run_id) as protection:
-            self.store.results.environment["protection"] = protection.status
-            protection.adopt("loadgen", os.getpid())
-            self.protection = protection
-            try:
-                return self._measure(progress)
-            finally:
-                self.protection = None
-                protection.release()
-                if protection.warnings:
-                    self.store.results.environment["protection_warnings"] = protection.warnings
-                    self.store.results.warnings += protection.warnings
-                    self.store.save()
+        hold: idle_hold.IdleHold | None = None
+        try:
+            with idle_hold.held(self.config.hold_idle) as hold, \
+                    protect.protected(self.store.results.run_id) as protection:
+                self.store.results.environment["cpu_idle"] = hold.record()
+                self.store.results.environment["protection"] = protection.status
+                protection.adopt("loadgen", os.getpid())
+                self.protection = protection
+                try:
+                    return self._measure(progress)
+                finally:
+                    self.protection = None
+                    protection.release()
+                    if protection.warnings:
+                        self.store.results.environment["protection_warnings"] = protection.warnings
+                        self.store.results.warnings += protection.warnings
+        finally:
+            if hold is not None:  # the hold has ended: its count of deep idle entries is complete
+                self.store.results.environment["cpu_idle"] = hold.record()
+                self.store.save()
 
     def _measure(self, progress: Progress | None = None) -> Path:
         # The harness itself (samplers, readiness polling) runs beside the load generator,

@@ -12,6 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from harness.disturbance import FOREIGN_SUFFIX, UNEXPLAINED_SUFFIX
 from harness.flags import legend
+from harness.idle_hold import describe_hold
 from harness.present.numbers import number
 from harness.present.tables import summary_table
 from harness.rate_sweep import HEADROOM_FRACTION
@@ -52,6 +53,7 @@ def run_header(results: RunResults) -> str:
             f"({env.get('cpu_count_logical')} cores) · server CPUs {config.get('server_cpus')} · "
             f"load generator CPUs {config.get('loadgen_cpus')} · workers {config.get('workers')}")
     line += f"\nprotection: {env.get('protection', 'not recorded')}"
+    line += f"\ncpu idle: {describe_hold(env.get('cpu_idle'))}"
     line += f"\n{ceiling_line(results.generator_ceiling)}"
     images = env.get("docker", {}).get("images", {})
     for name, image in images.items():

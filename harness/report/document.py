@@ -10,6 +10,7 @@ from typing import Any
 
 from harness.claims import ClaimVerdict, Place, Policy
 from harness.cpus import format_cpu_list
+from harness.idle_hold import describe_hold
 from harness.present.numbers import number as fmt
 from harness.report.blocks import Block, Bullets, Code, Heading, Image, Para, Ref, Table
 from harness.report.data import RunData
@@ -103,6 +104,8 @@ def _environment(data: RunData) -> list[Block]:
         ["memory", f"{env.get('memory_total_gb', '?')} GB"],
         ["Python / Node.js", f"{env.get('python', '?')} / {env.get('node', '?')}"],
         ["runtime", str(env.get("runtime", "?"))],
+        ["CPU protection", str(env.get("protection", "not recorded"))],
+        ["CPU idle states", describe_hold(env.get("cpu_idle"))],
         ["git commit", _commit(env)],
     ]
     for target, versions in sorted(env.get("targets", {}).items()):
