@@ -33,7 +33,7 @@ from harness.runtime.procs import sweep_orphans
 from harness.runtime.server import Server, free_port
 from harness.scenario import Scenario, discover_scenarios, select_scenarios
 from harness.speed_probe import METRIC_SUFFIX as PROBE_SUFFIX
-from harness.speed_probe import role_probes
+from harness.speed_probe import WAKEUP_METRIC, role_probes, role_wakeup_us
 from harness.summarize import summarize
 from harness.targets import Target, discover_targets, select_targets
 
@@ -297,10 +297,12 @@ class PreparedRun:
         if progress:
             progress(label, order, total)
         # the cores' own speed just before the trial, nothing of the benchmark running (harness.speed_probe)
-        probes = role_probes(self._probed_cpus())
+        probes, wakeup_us = role_probes(self._probed_cpus()), role_wakeup_us(self._probed_cpus())
         started_at, start = datetime.now(UTC).isoformat(), time.perf_counter()
         outcome: TrialOutcome = scenario.kind_module().run_trial(ctx)
         outcome.metrics += [ctx.metric(f"{role}{PROBE_SUFFIX}", round(ms, 3), "ms") for role, ms in probes.items()]
+        if wakeup_us is not None:
+            outcome.metrics.append(ctx.metric(WAKEUP_METRIC, round(wakeup_us, 1), "us"))
         self.store.results.trials.append(TrialRecord(
             target=target.name, scenario=scenario.name, trial=planned.trial, order=order, started_at=started_at,
             wall_s=round(time.perf_counter() - start, 3), params=ctx.params.model_dump(mode="json"),

@@ -15,11 +15,21 @@ workers), in this thread's own CPU time (time.thread_time, so time spent waiting
 not count; what a slower host does to each instruction does), the fastest of PROBE_REPEATS. The
 run records it per trial as `<role>_speed_probe_ms`, and says how far it moved over the run. It is
 a reading, not a correction: no figure is scaled by it.
+
+The second reading, `wakeup_round_trip_us`, is how long one byte takes from a thread on the load
+generator's first CPU to a thread on the server's first CPU and back (a socketpair; the median of
+WAKEUP_ROUND_TRIPS, with a pause after each so the far core goes idle, as between requests). Every
+request of a load test makes that crossing, and on a virtual machine it depends on whether the far
+core halted: on the 2-core VM this was built on, 108-115 µs with idle cores halting, 16-17 µs with
+them held polling (harness.idle_hold), readings of 200 round trips on 2026-11-29.
 """
 
 from __future__ import annotations
 
 import os
+import socket
+import statistics
+import threading
 import time
 
 # About 1.7 ms of interpreter work on a 2.6 GHz Xeon core, the fastest of 9: 30 back-to-back probes on
@@ -27,6 +37,9 @@ import time
 PROBE_LOOPS = 50_000
 PROBE_REPEATS = 9
 METRIC_SUFFIX = "_speed_probe_ms"
+WAKEUP_METRIC = "wakeup_round_trip_us"
+WAKEUP_ROUND_TRIPS = 100  # about 2 ms with cores held polling, about 30 ms with them halting
+WAKEUP_PAUSE_S = 0.0002  # after each round trip: long enough for the far core to go idle
 
 
 def _work(loops: int) -> int:
@@ -71,3 +84,52 @@ def speed_spread(values_ms: list[float]) -> float | None:
     if len(values_ms) < 2 or min(values_ms) <= 0:
         return None
     return 100.0 * (max(values_ms) - min(values_ms)) / min(values_ms)
+
+
+def wakeup_round_trip_us(near_cpu: int, far_cpu: int, round_trips: int = WAKEUP_ROUND_TRIPS,
+                         pause_s: float = WAKEUP_PAUSE_S) -> float | None:
+    """The median time, in µs, for one byte to go from this thread on `near_cpu` to a thread on `far_cpu`
+    and back; None where a thread may not run on its CPU. This thread's CPU set is restored."""
+    near, far = socket.socketpair()
+    pinned = threading.Event()
+    failed: list[OSError] = []
+
+    def echo() -> None:
+        try:
+            os.sched_setaffinity(0, {far_cpu})  # pid 0: this thread only
+        except OSError as exc:
+            failed.append(exc)
+        pinned.set()
+        while (byte := far.recv(1)) and byte != b"q":
+            far.send(byte)
+
+    before = os.sched_getaffinity(0)
+    thread = threading.Thread(target=echo, name="wakeup-probe", daemon=True)
+    thread.start()
+    pinned.wait()
+    times_ns: list[int] = []
+    try:
+        if not failed:
+            os.sched_setaffinity(0, {near_cpu})
+            for _ in range(round_trips):
+                start_ns = time.perf_counter_ns()
+                near.send(b"x")
+                near.recv(1)
+                times_ns.append(time.perf_counter_ns() - start_ns)
+                time.sleep(pause_s)
+    except OSError:
+        times_ns = []
+    finally:
+        near.send(b"q")
+        thread.join()
+        near.close()
+        far.close()
+        os.sched_setaffinity(0, before)
+    return statistics.median(times_ns) / 1e3 if times_ns else None
+
+
+def role_wakeup_us(cpus_by_role: dict[str, list[int]]) -> float | None:
+    """The load generator's first CPU to the server's first and back, where both are this machine's."""
+    if not cpus_by_role.get("server") or not cpus_by_role.get("loadgen"):
+        return None
+    return wakeup_round_trip_us(cpus_by_role["loadgen"][0], cpus_by_role["server"][0])

@@ -18,7 +18,7 @@ from harness.present.tables import summary_table
 from harness.rate_sweep import HEADROOM_FRACTION
 from harness.results import RunResults
 from harness.results.records import GeneratorCeilingRecord
-from harness.speed_probe import speed_spread
+from harness.speed_probe import WAKEUP_METRIC, WAKEUP_ROUND_TRIPS, speed_spread
 from harness.summarize import ROLE_WORDS, probe_values
 
 
@@ -124,4 +124,9 @@ def speed_lines(results: RunResults) -> list[str]:
         spread = speed_spread(values)
         moved = "" if spread is None else f", {spread:.0f}% longer at its slowest"
         parts.append(f"{min(values):.2f}-{max(values):.2f} ms on {ROLE_WORDS.get(role, role)} cores{moved}")
-    return [f"machine speed: a fixed CPU task took {'; '.join(parts)} (timed before each trial)"] if parts else []
+    lines = [f"machine speed: a fixed CPU task took {'; '.join(parts)} (timed before each trial)"] if parts else []
+    wakeups = [m.value for m in results.metrics if m.metric == WAKEUP_METRIC]
+    if wakeups:
+        lines.append(f"cross-core wake-up: one byte from the load generator's core to the server's and back took "
+                     f"{min(wakeups):.0f}-{max(wakeups):.0f} µs (median of {WAKEUP_ROUND_TRIPS}, before each trial)")
+    return lines

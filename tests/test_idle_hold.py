@@ -92,3 +92,33 @@ def test_a_run_records_its_idle_hold(tmp_path: Path) -> None:
     assert idle["deep_idle_entries"] is None or isinstance(idle["deep_idle_entries"], int)
     if ROOT_WITH_PM_QOS and idle["deep_idle_entries"] is not None:
         assert idle["deep_idle_entries"] == 0
+    # each trial also timed the crossing between the two cores' (harness.speed_probe)
+    wakeups = [m for m in results["metrics"] if m["metric"] == "wakeup_round_trip_us"]
+    assert len(wakeups) == len(results["trials"]) and all(m["value"] > 0 and m["unit"] == "us" for m in wakeups)
+
+
+def _aggregate_request_us() -> int:
+    """The kernel's current wake-up latency limit: reading the device gives every holder's minimum."""
+    with idle_hold.PM_QOS_PATH.open("rb") as device:
+        return struct.unpack("=i", device.read(4))[0]
+
+
+@pytest.mark.skipif(not ROOT_WITH_PM_QOS, reason="the PM QoS device is root's")
+def test_a_killed_harness_leaves_no_request_behind() -> None:
+    """kill -9 closes the file, and the kernel drops the request with it: nothing outlives the run."""
+    import signal
+    import subprocess
+    import sys
+
+    if _aggregate_request_us() == 0:
+        pytest.skip("another process holds the cores at 0 µs already")
+    holder = subprocess.Popen([sys.executable, "-c", "import time\nfrom harness import idle_hold\n"
+                               "with idle_hold.held():\n    print('held', flush=True)\n    time.sleep(60)"],
+                              stdout=subprocess.PIPE, text=True, cwd=Path(__file__).resolve().parent.parent)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        assert _aggregate_request_us() == 0
+    finally:
+        holder.send_signal(signal.SIGKILL)
+        holder.wait()
+    assert _aggregate_request_us() > 0

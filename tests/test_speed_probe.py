@@ -7,7 +7,15 @@ import os
 import pytest
 
 from harness.results import Metric, RunResults
-from harness.speed_probe import PROBE_LOOPS, probe_ms, role_probes, speed_spread
+from harness.speed_probe import (
+    PROBE_LOOPS,
+    WAKEUP_METRIC,
+    probe_ms,
+    role_probes,
+    role_wakeup_us,
+    speed_spread,
+    wakeup_round_trip_us,
+)
 from harness.summarize import speed_notes
 from harness.terminal import speed_lines
 
@@ -56,3 +64,32 @@ def test_the_terminal_gives_each_roles_range():
     assert line.startswith("machine speed: a fixed CPU task took 3.50-4.90 ms on the server's cores, 40% longer")
     assert "4.00-4.00 ms on the load generator's cores, 0% longer" in line
     assert speed_lines(RunResults(run_id="r", created_at="now")) == []
+
+
+def test_the_wakeup_probe_times_a_round_trip_between_two_cpus_and_gives_the_thread_its_cpus_back():
+    before = os.sched_getaffinity(0)
+    near, far = min(before), max(before)
+    us = wakeup_round_trip_us(near, far, round_trips=20)
+    assert us is not None and us > 0
+    assert os.sched_getaffinity(0) == before
+    # without a pause too (the far core has no time to go idle)
+    assert wakeup_round_trip_us(near, far, round_trips=5, pause_s=0) is not None
+
+
+def test_the_wakeup_probe_needs_both_roles_and_cpus_it_may_use():
+    before = os.sched_getaffinity(0)
+    assert wakeup_round_trip_us(min(before), 4095, round_trips=3) is None  # the far thread cannot go there
+    assert wakeup_round_trip_us(4095, min(before), round_trips=3) is None
+    assert os.sched_getaffinity(0) == before
+    assert role_wakeup_us({"server": [min(before)]}) is None  # Locust on other hosts: nothing to time here
+    assert role_wakeup_us({"server": [min(before)], "loadgen": [max(before)]}) is not None
+
+
+def test_the_terminal_gives_the_wakeup_range():
+    results = results_with_probes([3.5, 3.6])
+    for trial, value in enumerate([17.2, 95.0], start=1):
+        results.metrics.append(Metric(target="express", scenario="cpu", trial=trial, step="", metric=WAKEUP_METRIC,
+                                      value=value, unit="us"))
+    _, line = speed_lines(results)
+    assert line == ("cross-core wake-up: one byte from the load generator's core to the server's and back took "
+                    "17-95 µs (median of 100, before each trial)")
