@@ -9,7 +9,9 @@ charged to the process it interrupted as well as to /proc/stat's softirq, so the
 own network processing is not counted as foreign. (With that option, part of it would be.)
 
 Foreign CPU alone over-reports harm: a neighbour that fills the idle time of an unsaturated
-server core slows nothing, and on a shared 2-core machine that is nearly every window. Harm is the
+server core slows nothing, and on a shared 2-core machine that is nearly every window. (It did
+change one thing: a core it kept busy never halted, so it woke faster. The run now keeps every
+core from halting, harness.idle_hold, so that no longer depends on the neighbour.) Harm is the
 server waiting for a CPU: the run-queue wait of its event-loop threads (the second field of
 /proc/<pid>/task/<pid>/schedstat, nanoseconds spent runnable but not running; kernel
 Documentation/scheduler/sched-stats.rst; the main thread of each process, not its helper threads:
