@@ -135,15 +135,19 @@ def _trials_written(results_file: Path) -> int:
         return 0
 
 
-def _locust_running(pid: int) -> bool:
-    return any("locust" in _cmdline(p) for p in _descendants(pid))
+def _load_running(pid: int) -> bool:
+    """Locust and a server both alive under the harness. Locust alone is not yet the load: it is started
+    ahead of the server and waits at its gate, and is stopped at once if that server fails to start."""
+    lines = [_cmdline(p) for p in _descendants(pid)]
+    return any("locust" in line for line in lines) and any(line and "locust" not in line for line in lines)
 
 
 def test_ctrl_c_keeps_results_and_leaves_no_process(tmp_path):
     """Ctrl-C during the second trial's load: the first trial stays saved, nothing is left running.
 
     The test waits on states, not on times: the first trial in results.json (its Locust processes
-    are stopped and reaped before it is saved), then Locust running again: the second trial's load.
+    are stopped and reaped before it is saved), then Locust and the server running again: the second
+    trial's load.
     """
     command = [*BENCH, "run", "--profile", "test", "--scenario", "memory", "--results-dir", str(tmp_path),
                "--name", "interrupted"]
@@ -155,8 +159,9 @@ def test_ctrl_c_keeps_results_and_leaves_no_process(tmp_path):
         while _trials_written(results_file) == 0:
             assert bench.poll() is None and time.monotonic() < deadline, "the first trial was not saved"
             time.sleep(0.05)
-        while not _locust_running(bench.pid):  # the second trial's load has begun
-            assert bench.poll() is None and time.monotonic() < deadline, "the second trial's load did not start"
+        while not _load_running(bench.pid):  # the second trial's load has begun
+            assert bench.poll() is None and time.monotonic() < deadline, \
+                f"the second trial's load did not start: {bench.stderr.read() if bench.poll() is not None else ''}"
             time.sleep(0.05)
         children = _descendants(bench.pid)
         bench.send_signal(signal.SIGINT)
