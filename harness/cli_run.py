@@ -73,7 +73,7 @@ def add_commands(sub: argparse._SubParsersAction, add_common: Callable[[argparse
                    help="do not measure the ceiling: steps near the load generator's limit then judge claims")
     p.add_argument("--allow-idle-states", action="store_true",
                    help="let idle cores halt (deep idle states); by default the run holds them polling, since "
-                        "waking a halted core of a virtual machine added 40-80 µs to each request, and moved "
+                        "waking a halted core of a virtual machine added 45-90 µs to each round trip, and drifted "
                         "(harness/idle_hold.py)")
     p.add_argument("--results-dir", default="results")
     p.add_argument("--name", type=_run_name, help="run directory name (default: <UTC timestamp>-<profile>)")

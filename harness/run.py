@@ -297,7 +297,8 @@ class PreparedRun:
         if progress:
             progress(label, order, total)
         # the cores' own speed just before the trial, nothing of the benchmark running (harness.speed_probe)
-        probes, wakeup_us = role_probes(self._probed_cpus()), role_wakeup_us(self._probed_cpus())
+        probed = self._probed_cpus()
+        probes, wakeup_us = role_probes(probed), role_wakeup_us(probed)
         started_at, start = datetime.now(UTC).isoformat(), time.perf_counter()
         outcome: TrialOutcome = scenario.kind_module().run_trial(ctx)
         outcome.metrics += [ctx.metric(f"{role}{PROBE_SUFFIX}", round(ms, 3), "ms") for role, ms in probes.items()]
