@@ -186,14 +186,17 @@ def test_a_database_dying_mid_trial_stops_the_run_in_one_line_and_leaves_nothing
     scenarios.mkdir()
     crud = (ROOT / "scenarios" / "crud.py").read_text()
     long_crud = crud.replace('"test": {"users": [4], "warmup_s": 0.5, "duration_s": 1.5, "trials": 1}',
-                             '"test": {"users": [4], "warmup_s": 0.5, "duration_s": 60, "trials": 1}')
+                             '"test": {"users": [4], "warmup_s": 0.5, "duration_s": 8, "trials": 1}')
     assert long_crud != crud
     (scenarios / "crud.py").write_text(long_crud)
-    bench = subprocess.Popen([*BENCH, "run", "--profile", "test", "--scenarios-dir", str(scenarios), "--target",
-                              "express", "--results-dir", str(tmp_path), "--name", "dies"],
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    progress = tmp_path / "progress.txt"
+    with progress.open("w") as out:
+        bench = subprocess.Popen([*BENCH, "run", "--profile", "test", "--scenarios-dir", str(scenarios), "--target",
+                                  "express", "--results-dir", str(tmp_path), "--name", "dies"],
+                                 stdout=out, stderr=subprocess.PIPE, text=True, cwd=ROOT,
+                                 env={**os.environ, "PYTHONUNBUFFERED": "1"})  # each progress line as printed
     try:
-        postmaster = _wait_for_load_then_postmaster(bench.pid)
+        postmaster = _wait_for_load_then_postmaster(bench, progress)
         postmaster.kill()
         _, err = bench.communicate(timeout=120)
     finally:
@@ -220,15 +223,18 @@ def _cmdline(process: psutil.Process) -> str:
         return ""
 
 
-def _wait_for_load_then_postmaster(pid: int, timeout_s: float = 300) -> psutil.Process:
-    """The harness's PostgreSQL, once a Locust process of the trial runs."""
+def _wait_for_load_then_postmaster(bench: subprocess.Popen[str], progress: Path,
+                                   timeout_s: float = 300) -> psutil.Process:
+    """The harness's PostgreSQL, once the trial's load runs: its progress line names the step as the load
+    starts. (A Locust process alone is not the load: it starts ahead of the database reset and the server,
+    held at a gate, so a kill then would land in the harness's reset query instead.)"""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        children = psutil.Process(pid).children(recursive=True)
-        if any("locust" in _cmdline(c) for c in children):
-            return next(c for c in psutil.Process(pid).children() if "postgres" in _cmdline(c))
+        assert bench.poll() is None, f"the run ended before its load: {progress.read_text()}"
+        if "· users=" in progress.read_text():
+            return next(c for c in psutil.Process(bench.pid).children() if "postgres" in _cmdline(c))
         time.sleep(0.2)
-    raise AssertionError("no Locust run started")
+    raise AssertionError("no load started")
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="only root runs PostgreSQL as another user")
