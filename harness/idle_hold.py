@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import os
 import struct
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -34,6 +35,7 @@ from typing import Any
 PM_QOS_PATH = Path("/dev/cpu_dma_latency")
 CPU_SYSFS = Path("/sys/devices/system/cpu")
 MAX_WAKEUP_LATENCY_US = 0  # only the polling state qualifies
+SETTLE_S = 0.01  # for halts in progress when the request is made to end (see `held`)
 POLL_STATE = "POLL"  # cpuidle's name for its polling state (drivers/cpuidle/poll_state.c)
 
 
@@ -88,7 +90,11 @@ def held(enabled: bool = True, cpus: list[int] | None = None, path: Path = PM_QO
     """Hold `cpus` (default: every CPU this process may use) out of deep idle states until the block ends."""
     cpus = sorted(os.sched_getaffinity(0)) if cpus is None else cpus
     hold, fd = _request(enabled, path, sysfs)
-    before = deep_idle_entries(cpus, sysfs)  # counted while the request is in place
+    if fd is not None:
+        # The request wakes every idle CPU, but cpuidle counts a halt when it ends: let those in progress end
+        # before the count starts, so that it holds only halts begun under the request.
+        time.sleep(SETTLE_S)
+    before = deep_idle_entries(cpus, sysfs)
     try:
         yield hold
     finally:
