@@ -31,6 +31,8 @@ import socket
 import statistics
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 # About 1.7 ms of interpreter work on a 2.6 GHz Xeon core, the fastest of 9: 30 back-to-back probes on
 # the quiet 2-core VM spread by 4-5% (the fastest of 3 runs of 3.5 ms: up to 11%). About 15 ms a CPU.
@@ -49,15 +51,28 @@ def _work(loops: int) -> int:
     return total
 
 
-def probe_ms(cpu: int, loops: int = PROBE_LOOPS, repeats: int = PROBE_REPEATS) -> float | None:
-    """This thread's CPU time, in ms, for the fixed work on `cpu` (the fastest of `repeats`); None where
-    the thread may not run there (a CPU set that excludes it). The thread's own CPU set is restored."""
+@contextmanager
+def _pinned(cpu: int) -> Iterator[bool]:
+    """This thread on `cpu` for the block (True), or left where it was where it may not run there
+    (False); its own CPU set is restored after."""
     before = os.sched_getaffinity(0)
     try:
         os.sched_setaffinity(0, {cpu})  # pid 0: this thread only (Linux)
     except OSError:
-        return None
+        yield False
+        return
     try:
+        yield True
+    finally:
+        os.sched_setaffinity(0, before)
+
+
+def probe_ms(cpu: int, loops: int = PROBE_LOOPS, repeats: int = PROBE_REPEATS) -> float | None:
+    """This thread's CPU time, in ms, for the fixed work on `cpu` (the fastest of `repeats`); None where
+    the thread may not run there (a CPU set that excludes it). The thread's own CPU set is restored."""
+    with _pinned(cpu) as pinned:
+        if not pinned:
+            return None
         best_ns = None
         for _ in range(repeats):
             start_ns = time.thread_time_ns()
@@ -65,8 +80,6 @@ def probe_ms(cpu: int, loops: int = PROBE_LOOPS, repeats: int = PROBE_REPEATS) -
             elapsed_ns = time.thread_time_ns() - start_ns
             best_ns = elapsed_ns if best_ns is None else min(best_ns, elapsed_ns)
         return best_ns / 1e6 if best_ns else None
-    finally:
-        os.sched_setaffinity(0, before)
 
 
 def role_probes(cpus_by_role: dict[str, list[int]]) -> dict[str, float]:
@@ -91,27 +104,24 @@ def wakeup_round_trip_us(near_cpu: int, far_cpu: int, round_trips: int = WAKEUP_
     """The median time, in µs, for one byte to go from this thread on `near_cpu` to a thread on `far_cpu`
     and back; None where a thread may not run on its CPU. This thread's CPU set is restored."""
     near, far = socket.socketpair()
-    pinned = threading.Event()
-    failed: list[OSError] = []
+    ready = threading.Event()
+    failed: list[bool] = []
 
     def echo() -> None:
-        try:
-            os.sched_setaffinity(0, {far_cpu})  # pid 0: this thread only
-        except OSError as exc:
-            failed.append(exc)
-        pinned.set()
-        while (byte := far.recv(1)) and byte != b"q":
-            far.send(byte)
+        with _pinned(far_cpu) as pinned:
+            if not pinned:
+                failed.append(True)
+            ready.set()
+            while (byte := far.recv(1)) and byte != b"q":
+                far.send(byte)
 
-    before = os.sched_getaffinity(0)
     thread = threading.Thread(target=echo, name="wakeup-probe", daemon=True)
     thread.start()
-    pinned.wait()
+    ready.wait()
     times_ns: list[int] = []
     try:
-        if not failed:
-            os.sched_setaffinity(0, {near_cpu})
-            for _ in range(round_trips):
+        with _pinned(near_cpu) as pinned:
+            for _ in range(round_trips if pinned and not failed else 0):
                 start_ns = time.perf_counter_ns()
                 near.send(b"x")
                 near.recv(1)
@@ -124,7 +134,6 @@ def wakeup_round_trip_us(near_cpu: int, far_cpu: int, round_trips: int = WAKEUP_
         thread.join()
         near.close()
         far.close()
-        os.sched_setaffinity(0, before)
     return statistics.median(times_ns) / 1e3 if times_ns else None
 
 
