@@ -40,7 +40,7 @@ PROBE_LOOPS = 50_000
 PROBE_REPEATS = 9
 METRIC_SUFFIX = "_speed_probe_ms"
 WAKEUP_METRIC = "wakeup_round_trip_us"
-WAKEUP_ROUND_TRIPS = 100  # with the pauses, 30-45 ms a trial (about 3 s of a 94-trial run)
+WAKEUP_ROUND_TRIPS = 100  # with the pauses, 30-45 ms a trial (about 3 s of a 90-trial run)
 WAKEUP_PAUSE_S = 0.0002  # after each round trip: long enough for the far core to go idle
 
 

@@ -11,7 +11,7 @@ SCENARIO = {
     "kind": "cold_start",
     "claims": ["P4", "P5"],
     "profiles": {
-        "quick": {"trials": 10, "settle_s": 1.0},
+        "quick": {"trials": 8, "settle_s": 1.0},
         "full": {"trials": 30, "settle_s": 1.0},
         "ci": {"trials": 6, "settle_s": 1.0},
         "test": {"trials": 2, "settle_s": 1.0},

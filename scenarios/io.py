@@ -10,7 +10,7 @@ SCENARIO = {
     "claims": ["P7"],
     "profiles": {
         "quick": {"users": [16, 64], "matrix": {"ms": [20]}, "first_warmup_s": 1.5, "warmup_s": 0.5,
-                  "duration_s": 1.5, "trials": 3, "spawn_rate": 500, "summary": {"ideal_delay_param": "ms"}},
+                  "duration_s": 0.5, "trials": 3, "spawn_rate": 500, "summary": {"ideal_delay_param": "ms"}},
         "full": {"users": [16, 64, 256, 1024], "matrix": {"ms": [20, 100]}, "warmup_s": 3, "duration_s": 15,
                  "trials": 5, "spawn_rate": 500, "summary": {"ideal_delay_param": "ms"}},
         "ci": {"users": [64], "matrix": {"ms": [20]}, "warmup_s": 1, "duration_s": 2, "trials": 5,

@@ -19,9 +19,9 @@ SCENARIO = {
     "claims": ["P1"],
     "database": "postgres",
     "profiles": {
-        "quick": {"arrival": {"rate_per_s": [400, 600, 800, 1000, 1200, 1400, 1600, 1800, 2000, 2200, 2400],
+        "quick": {"arrival": {"rate_per_s": [400, 700, 1000, 1200, 1400, 1600, 1800, 2000, 2200, 2400],
                               "stop_at_first_failure": True},
-                  "first_warmup_s": 4, "warmup_s": 0.5, "duration_s": 1, "trials": 5,
+                  "first_warmup_s": 4, "warmup_s": 0.25, "duration_s": 0.75, "trials": 5,
                   "summary": {"rate_slo_p99_ms": 100}},
         "full": {"arrival": {"rate_per_s": [250, 500, 750, 1000, 1250, 1500, 1750, 2000, 2500, 3000, 3500]},
                  "warmup_s": 3, "duration_s": 15, "trials": 5, "summary": {"rate_slo_p99_ms": 100}},

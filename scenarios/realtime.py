@@ -24,7 +24,7 @@ SCENARIO = {
     "claims": ["P8"],
     "stateful": True,  # rooms live in each server process's memory: refused with several server workers
     "profiles": {
-        "quick": {"users": [1000, 2000, 4000], "warmup_s": 3.5, "duration_s": 2.5, "trials": 1, "spawn_rate": 2000,
+        "quick": {"users": [1000, 2000, 4000], "warmup_s": 2.5, "duration_s": 1.5, "trials": 1, "spawn_rate": 2000,
                   "open_files": 65536, "closed_loop": False,
                   "params": {"room_size": 20, "publishers_per_room": 2, "timed_per_room": 2, "publish_interval_s": 0.25,
                              "body_bytes": 100, "deadline_s": 1.0, "timeout_s": 5},
