@@ -291,6 +291,11 @@ class PreparedRun:
         suffix = f"-attempt{attempt}" if attempt > 1 else ""
         work_dir = self.directory / "logs" / f"{order:03d}-{scenario.name}-{target.name}-{planned.trial}{suffix}"
         work_dir.mkdir(parents=True, exist_ok=True)
+        # the cores' own speed just before the trial, nothing of the benchmark running (harness.speed_probe)
+        probed = self._probed_cpus()
+        probes, wakeup_us = role_probes(probed), role_wakeup_us(probed)
+        for role, ms in watch_reference_ms(probed).items():
+            self.speed_reference_ms[role] = min(ms, self.speed_reference_ms.get(role, ms))
         ctx = TrialContext(
             target=target, scenario=scenario, params=scenario.params(self.config.profile), trial=planned.trial,
             placement=self.placement, runtime=self.runtime, work_dir=work_dir, port=free_port(),
@@ -302,11 +307,6 @@ class PreparedRun:
         )  # fmt: skip
         if progress:
             progress(label, order, total)
-        # the cores' own speed just before the trial, nothing of the benchmark running (harness.speed_probe)
-        probed = self._probed_cpus()
-        probes, wakeup_us = role_probes(probed), role_wakeup_us(probed)
-        for role, ms in watch_reference_ms(probed).items():
-            self.speed_reference_ms[role] = min(ms, self.speed_reference_ms.get(role, ms))
         started_at, start = datetime.now(UTC).isoformat(), time.perf_counter()
         outcome: TrialOutcome = scenario.kind_module().run_trial(ctx)
         outcome.metrics += [ctx.metric(f"{role}{PROBE_SUFFIX}", round(ms, 3), "ms") for role, ms in probes.items()]
