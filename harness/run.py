@@ -33,8 +33,7 @@ from harness.runtime.procs import sweep_orphans
 from harness.runtime.server import Server, free_port
 from harness.scenario import Scenario, discover_scenarios, select_scenarios
 from harness.speed_probe import METRIC_SUFFIX as PROBE_SUFFIX
-from harness.speed_probe import WATCH_REFERENCE_SUFFIX
-from harness.speed_probe import WAKEUP_METRIC, role_probes, role_wakeup_us, watch_reference_ms
+from harness.speed_probe import WAKEUP_METRIC, WATCH_REFERENCE_SUFFIX, role_probes, role_wakeup_us, watch_reference_ms
 from harness.summarize import summarize
 from harness.targets import Target, discover_targets, select_targets
 

@@ -21,8 +21,6 @@ from dataclasses import dataclass, field
 
 import psutil
 
-from harness.speed_probe import SpeedWatch
-
 from harness.disturbance import (
     ProcessGroup,
     Snapshot,
@@ -33,6 +31,7 @@ from harness.disturbance import (
     window_snapshots,
     window_wait_pct,
 )
+from harness.speed_probe import SpeedWatch
 
 MB = 1_000_000  # the results use MB = 10^6 bytes; MiB appear only where named so
 PID_REFRESH_S = 1.0  # how often a role's process tree is re-read (workers may fork late); a walk costs ~1 ms

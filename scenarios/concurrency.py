@@ -14,7 +14,8 @@ SCENARIO = {
     "kind": "load",
     "claims": ["P1", "P3"],
     "profiles": {
-        "quick": {"users": [8, 64, 512], "first_warmup_s": 1.5, "warmup_s": 0.5, "duration_s": 0.5, "trials": 5, "spawn_rate": 2000,
+        "quick": {"users": [8, 64, 512], "first_warmup_s": 1.5, "warmup_s": 0.5, "duration_s": 0.5, "trials": 5,
+                  "spawn_rate": 2000,
                   "summary": {"slo_p99_ms": 100}},
         "full": {"users": [8, 16, 32, 64, 128, 256, 512, 1024], "warmup_s": 3, "duration_s": 15, "trials": 5,
                  "spawn_rate": 500, "summary": {"slo_p99_ms": 100}},
