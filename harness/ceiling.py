@@ -26,7 +26,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
-from harness.disturbance import FOREIGN_SUFFIX, Disturbance, disturbed_windows, run_until_undisturbed
+from harness.disturbance import FOREIGN_SUFFIX, disturbed_windows, run_until_undisturbed
 from harness.errors import BenchError
 from harness.flags import SATURATION_PCT
 from harness.kinds.base import LoadGeneratorFactory, Placement, TrialContext
@@ -156,8 +156,8 @@ def measure(target: Target, seconds: float, placement: Placement, runtime: Runti
         return found
 
     try:
-        run_until_undisturbed(attempt, lambda found: Disturbance(
-            {f"users={s.users}": max(s.foreign_cpu_pct.values(), default=0.0) for s in found if s.disturbed}))
+        run_until_undisturbed(attempt, lambda found: {f"users={s.users}": max(s.foreign_cpu_pct.values(), default=0.0)
+                                                      for s in found if s.disturbed})
     except BenchError as exc:
         if not steps:
             return not_measured(f"the ceiling run failed: {exc}", placement)

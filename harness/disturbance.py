@@ -26,8 +26,6 @@ wait only others can have caused. A window is `disturbed` when others used over 
 the role's CPUs AND the unexplained wait (or, in runs recorded before it, the wait) is over
 WAIT_DISTURBED_PCT of the window: a neighbour that only fills idle time harms nothing. A run
 recorded without either wait figure keeps the foreign-CPU rule.
-A window is disturbed too when its cores ran slower than SLOW_DISTURBED_PCT allows (`<role>_slowdown_pct`,
-harness.speed_probe.SpeedWatch): a host that slows its virtual machine takes no CPU the guest can see.
 A trial with a disturbed window is re-run up to MAX_RERUNS times, the discarded attempts kept
 with why. Pure functions over parsed snapshots, plus thin readers of /proc/stat and schedstat.
 """
@@ -40,8 +38,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
-from harness.speed_probe import SLOWDOWN_SUFFIX
-
 if TYPE_CHECKING:
     from harness.results import Metric
 
@@ -51,10 +47,6 @@ DISTURBED_PCT = 10.0  # above this share of a role's CPUs taken by others, a win
 # harness's cgroup protection brings that to a few percent (issue 12's table: −7 to −9% throughput).
 WAIT_DISTURBED_PCT = 10.0
 MAX_RERUNS = 2  # a disturbed trial is run at most this many more times
-# A window is also disturbed when its cores ran slow: the speed watch's work (harness.speed_probe.SpeedWatch)
-# took over this much longer, its median in the window, than its fastest with nothing running. Set from
-# readings on the 2-core VM (see SLOW_DISTURBED_PCT's note in the README's "Why these choices").
-SLOW_DISTURBED_PCT = 30.0
 # /proc/stat columns (proc(5)): user nice system idle iowait irq softirq steal guest guest_nice.
 # guest and guest_nice are already inside user and nice, so they are not added again.
 BUSY_COLUMNS = (0, 1, 2, 5, 6, 7)
@@ -238,40 +230,21 @@ def cpu_wait_pct(before: dict[int, int], after: dict[int, int], window_s: float)
 
 
 @dataclass(frozen=True)
-class Disturbance:
-    """An attempt's disturbed windows: "<role> <step>" (prefixed by the target in a round) -> the foreign
-    CPU of those others took CPU from, and -> the slowdown of those whose cores ran slow."""
-
-    foreign_cpu_pct: dict[str, float] = field(default_factory=dict)
-    slowdown_pct: dict[str, float] = field(default_factory=dict)
-
-    def __bool__(self) -> bool:
-        return bool(self.foreign_cpu_pct or self.slowdown_pct)
-
-    def reason(self, threshold_pct: float = DISTURBED_PCT, slow_pct: float = SLOW_DISTURBED_PCT) -> str:
-        parts = []
-        if self.foreign_cpu_pct:
-            parts.append(f"foreign CPU above {threshold_pct:g}%: "
-                         + ", ".join(f"{w} {p:.1f}%" for w, p in self.foreign_cpu_pct.items()))
-        if self.slowdown_pct:
-            parts.append(f"cores over {slow_pct:g}% slower than their fastest: "
-                         + ", ".join(f"{w} {p:.0f}%" for w, p in self.slowdown_pct.items()))
-        return "; ".join(parts)
-
-
-@dataclass(frozen=True)
 class DiscardedAttempt:
     """A trial attempt thrown away because a window was disturbed; kept in the results with why."""
 
     attempt: int  # 1-based
     reason: str  # e.g. "foreign CPU above 10%: server users=64 43.1%"
     foreign_cpu_pct: dict[str, float] = field(default_factory=dict)  # the disturbed windows, "role step" -> %
-    slowdown_pct: dict[str, float] = field(default_factory=dict)  # the windows whose cores ran slow -> %
 
 
 def should_rerun(disturbed: bool, attempt: int, max_reruns: int = MAX_RERUNS) -> bool:
     """Re-run a disturbed attempt while re-runs are left (attempt is 1-based)."""
     return disturbed and attempt <= max_reruns
+
+
+def disturbance_reason(windows: dict[str, float], threshold_pct: float = DISTURBED_PCT) -> str:
+    return f"foreign CPU above {threshold_pct:g}%: " + ", ".join(f"{w} {p:.1f}%" for w, p in windows.items())
 
 
 FOREIGN_SUFFIX = "_foreign_cpu_pct"  # metric names: "<role>_foreign_cpu_pct", one per role and step
@@ -301,26 +274,14 @@ def disturbed_windows(metrics: Iterable[Metric], threshold_pct: float = DISTURBE
     return found
 
 
-def slow_windows(metrics: Iterable[Metric], threshold_pct: float = SLOW_DISTURBED_PCT) -> dict[str, float]:
-    """An outcome's windows whose cores ran over threshold_pct slower than their fastest, "<role> <step>" -> %."""
-    return {f"{m.metric.removesuffix(SLOWDOWN_SUFFIX)} {m.step}": m.value for m in metrics
-            if m.metric.endswith(SLOWDOWN_SUFFIX) and m.value > threshold_pct}
-
-
-def disturbance(metrics: Iterable[Metric]) -> Disturbance:
-    """Both kinds of disturbed window of an outcome: others' CPU with harm, and slow cores."""
-    metrics = list(metrics)
-    return Disturbance(disturbed_windows(metrics), slow_windows(metrics))
-
-
 T = TypeVar("T")
 
 
-def run_until_undisturbed(attempt: Callable[[int], T], disturbed: Callable[[T], Disturbance],
+def run_until_undisturbed(attempt: Callable[[int], T], disturbed_windows: Callable[[T], dict[str, float]],
                           max_reruns: int = MAX_RERUNS) -> tuple[T, list[DiscardedAttempt]]:
     """Run `attempt(n)` until one has no disturbed window or the re-runs are spent.
 
-    `disturbed` names an outcome's disturbed windows with their foreign CPU or slowdown. The last
+    `disturbed_windows` names an outcome's disturbed windows with their foreign CPU. The last
     attempt is kept even if disturbed (its windows stay flagged, so a reader sees it); each
     earlier one comes back as a DiscardedAttempt saying why.
     """
@@ -328,10 +289,9 @@ def run_until_undisturbed(attempt: Callable[[int], T], disturbed: Callable[[T], 
     number = 1
     while True:
         outcome = attempt(number)
-        found = disturbed(outcome)
-        if not should_rerun(bool(found), number, max_reruns):
+        windows = disturbed_windows(outcome)
+        if not should_rerun(bool(windows), number, max_reruns):
             return outcome, discarded
-        discarded.append(DiscardedAttempt(attempt=number, reason=found.reason(),
-                                          foreign_cpu_pct=dict(found.foreign_cpu_pct),
-                                          slowdown_pct=dict(found.slowdown_pct)))
+        discarded.append(DiscardedAttempt(attempt=number, reason=disturbance_reason(windows),
+                                          foreign_cpu_pct=dict(windows)))
         number += 1

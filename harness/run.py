@@ -9,7 +9,7 @@ import os
 import random
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -18,7 +18,7 @@ from harness import ceiling, database, idle_hold, protect
 from harness.behaviour import behaviour_checks
 from harness.config import RunConfig
 from harness.cpus import split_cpus
-from harness.disturbance import MAX_RERUNS, Disturbance, disturbance, run_until_undisturbed
+from harness.disturbance import MAX_RERUNS, disturbed_windows, run_until_undisturbed
 from harness.environment import capture_environment, run_environment
 from harness.errors import BenchError
 from harness.kinds.base import LoadGeneratorFactory, Placement, TrialContext, TrialOutcome
@@ -33,7 +33,7 @@ from harness.runtime.procs import sweep_orphans
 from harness.runtime.server import Server, free_port
 from harness.scenario import Scenario, discover_scenarios, select_scenarios
 from harness.speed_probe import METRIC_SUFFIX as PROBE_SUFFIX
-from harness.speed_probe import WAKEUP_METRIC, WATCH_REFERENCE_SUFFIX, role_probes, role_wakeup_us, watch_reference_ms
+from harness.speed_probe import WAKEUP_METRIC, role_probes, role_wakeup_us
 from harness.summarize import summarize
 from harness.targets import Target, discover_targets, select_targets
 
@@ -120,9 +120,6 @@ class PreparedRun:
     external: ExternalWorkers | None = None  # --loadgen external:N: the workers' coordinator, closed at the end
     ceiling_target: Target | None = None  # the baseline the load generator's ceiling is measured on
     ceiling_s: float = 0.0  # its measured window; 0: not measured
-    # per role, the speed watch's fastest time with nothing running so far in the run (harness.speed_probe):
-    # the reference each window's slowdown is measured against
-    speed_reference_ms: dict[str, float] = field(default_factory=dict)
 
     @property
     def ceiling_rps(self) -> float | None:
@@ -247,10 +244,9 @@ class PreparedRun:
                 self._discard(round_)
             return [(p.target.name, self._run_trial(p, order, progress, db, number)) for order, p in round_]
 
-        def windows(outcomes: list[tuple[str, TrialOutcome]]) -> Disturbance:
-            found = [(target, disturbance(outcome.metrics)) for target, outcome in outcomes]
-            return Disturbance({f"{t} {w}": pct for t, d in found for w, pct in d.foreign_cpu_pct.items()},
-                               {f"{t} {w}": pct for t, d in found for w, pct in d.slowdown_pct.items()})
+        def windows(outcomes: list[tuple[str, TrialOutcome]]) -> dict[str, float]:
+            return {f"{target} {window}": pct for target, outcome in outcomes
+                    for window, pct in disturbed_windows(outcome.metrics).items()}
 
         _, discarded = run_until_undisturbed(attempt, windows, self.max_reruns)
         if discarded:
@@ -290,27 +286,22 @@ class PreparedRun:
         suffix = f"-attempt{attempt}" if attempt > 1 else ""
         work_dir = self.directory / "logs" / f"{order:03d}-{scenario.name}-{target.name}-{planned.trial}{suffix}"
         work_dir.mkdir(parents=True, exist_ok=True)
-        # the cores' own speed just before the trial, nothing of the benchmark running (harness.speed_probe)
-        probed = self._probed_cpus()
-        probes, wakeup_us = role_probes(probed), role_wakeup_us(probed)
-        for role, ms in watch_reference_ms(probed).items():
-            self.speed_reference_ms[role] = min(ms, self.speed_reference_ms.get(role, ms))
         ctx = TrialContext(
             target=target, scenario=scenario, params=scenario.params(self.config.profile), trial=planned.trial,
             placement=self.placement, runtime=self.runtime, work_dir=work_dir, port=free_port(),
             server_env=self.config.server_env, protection=self.protection, database=db,
             generator_ceiling_rps=self.ceiling_rps,
             load_generator=self.load_generator,
-            speed_cpus=probed, speed_reference_ms=dict(self.speed_reference_ms),
             progress=lambda step: progress(f"{label} · {step}", order, total) if progress else None,
         )  # fmt: skip
         if progress:
             progress(label, order, total)
+        # the cores' own speed just before the trial, nothing of the benchmark running (harness.speed_probe)
+        probed = self._probed_cpus()
+        probes, wakeup_us = role_probes(probed), role_wakeup_us(probed)
         started_at, start = datetime.now(UTC).isoformat(), time.perf_counter()
         outcome: TrialOutcome = scenario.kind_module().run_trial(ctx)
         outcome.metrics += [ctx.metric(f"{role}{PROBE_SUFFIX}", round(ms, 3), "ms") for role, ms in probes.items()]
-        outcome.metrics += [ctx.metric(f"{role}{WATCH_REFERENCE_SUFFIX}", round(ms, 4), "ms")
-                            for role, ms in ctx.speed_reference_ms.items()]
         if wakeup_us is not None:
             outcome.metrics.append(ctx.metric(WAKEUP_METRIC, round(wakeup_us, 1), "us"))
         self.store.results.trials.append(TrialRecord(

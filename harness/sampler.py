@@ -6,9 +6,7 @@ its own CPU time so the results can state the sampler's cost.
 
 Given each role's CPUs, every tick also snapshots /proc/stat and the benchmark's cumulative
 CPU times (harness.disturbance), so a window's foreign CPU can be computed afterwards, once
-the load generator has said when the window was. Given the CPUs to watch, a SpeedWatch
-(harness.speed_probe) times a small fixed task on them alongside, so a window can say how fast
-its cores ran.
+the load generator has said when the window was.
 """
 
 from __future__ import annotations
@@ -31,7 +29,6 @@ from harness.disturbance import (
     window_snapshots,
     window_wait_pct,
 )
-from harness.speed_probe import SpeedWatch
 
 MB = 1_000_000  # the results use MB = 10^6 bytes; MiB appear only where named so
 PID_REFRESH_S = 1.0  # how often a role's process tree is re-read (workers may fork late); a walk costs ~1 ms
@@ -117,9 +114,8 @@ class Sampler:
     """Samples named roles at `rate_hz` until stopped; use as a context manager."""
 
     def __init__(self, roles: dict[str, Callable[[], list[int]]], rate_hz: float = 10.0, full_memory_every: int = 10,
-                 cpus: dict[str, list[int]] | None = None, speed_cpus: dict[str, list[int]] | None = None):
+                 cpus: dict[str, list[int]] | None = None):
         self.roles = {name: _Role(pids) for name, pids in roles.items()}
-        self.watch = SpeedWatch(speed_cpus) if speed_cpus else None
         self.cpus = cpus or {}  # role -> its pinned CPUs; without them no foreign CPU is computed
         self.snapshots: list[Snapshot] = []
         self._harness = psutil.Process()
@@ -134,15 +130,11 @@ class Sampler:
 
     def __enter__(self) -> Sampler:
         self._thread.start()
-        if self.watch:
-            self.watch.__enter__()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._thread.join(timeout=5)
-        if self.watch:
-            self.watch.__exit__(*exc)
 
     def _loop(self) -> None:
         start_wall, start_cpu = time.perf_counter(), time.thread_time()
@@ -190,10 +182,6 @@ class Sampler:
         cannot explain (harness.disturbance.unexplained_wait_pct), percent of the window."""
         span = window_snapshots(self.snapshots, start_s, end_s)
         return {} if span is None else unexplained_wait_pct(*span, self.cpus)
-
-    def speed_ms(self, start_s: float, end_s: float) -> dict[str, float]:
-        """Per watched role: the speed watch's median time in [start_s, end_s) on its slowest CPU, in ms."""
-        return self.watch.window_ms(start_s, end_s) if self.watch else {}
 
     @property
     def cost_pct(self) -> float:

@@ -40,14 +40,6 @@ PROBE_LOOPS = 50_000
 PROBE_REPEATS = 9
 METRIC_SUFFIX = "_speed_probe_ms"
 WAKEUP_METRIC = "wakeup_round_trip_us"
-# The watch during the load (SpeedWatch): a tenth of the probe's work, about 0.2 ms, every 0.1 s on each
-# role's CPUs (0.2% of a core). Its reference is the fastest of WATCH_REPEATS with nothing running.
-WATCH_LOOPS = 5_000
-WATCH_REPEATS = 9
-WATCH_INTERVAL_S = 0.1
-WATCH_MIN_READINGS = 3  # a window with fewer readings gets no slowdown figure
-WATCH_REFERENCE_SUFFIX = "_watch_reference_ms"  # per trial: the reference its windows' slowdown is against
-SLOWDOWN_SUFFIX = "_slowdown_pct"  # "<role>_slowdown_pct": how much slower the watch ran in a window
 WAKEUP_ROUND_TRIPS = 100  # with the pauses, 30-45 ms a trial (about 3 s of a 90-trial run)
 WAKEUP_PAUSE_S = 0.0002  # after each round trip: long enough for the far core to go idle
 
@@ -90,81 +82,14 @@ def probe_ms(cpu: int, loops: int = PROBE_LOOPS, repeats: int = PROBE_REPEATS) -
         return best_ns / 1e6 if best_ns else None
 
 
-def role_probes(cpus_by_role: dict[str, list[int]], loops: int = PROBE_LOOPS,
-                repeats: int = PROBE_REPEATS) -> dict[str, float]:
+def role_probes(cpus_by_role: dict[str, list[int]]) -> dict[str, float]:
     """Per role with CPUs: the slowest of its CPUs' probes (a role is as slow as its slowest core)."""
     probes: dict[str, float] = {}
     for role, cpus in cpus_by_role.items():
-        readings = [ms for ms in (probe_ms(cpu, loops, repeats) for cpu in cpus) if ms is not None]
+        readings = [ms for ms in (probe_ms(cpu) for cpu in cpus) if ms is not None]
         if readings:
             probes[role] = max(readings)
     return probes
-
-
-def watch_reference_ms(cpus_by_role: dict[str, list[int]]) -> dict[str, float]:
-    """Per role: the watch's work, timed the fastest of WATCH_REPEATS on each CPU with nothing running."""
-    return role_probes(cpus_by_role, WATCH_LOOPS, WATCH_REPEATS)
-
-
-class SpeedWatch:
-    """Times the watch's work on each given CPU every `interval_s` while a load runs, one pinned thread
-    a CPU, so a window can say how fast its cores ran (window_ms) while it ran, not just before.
-
-    The probe before each trial is a snapshot: on the VM this was built on, the host's slow spells
-    came and went within a trial (2026-12-06: FastAPI's cpu trial needed 8,287 µs of server CPU per
-    request against 5,535-5,837 in the other four, at 100% CPU, no foreign CPU, its probe before it
-    fast). Each reading is the thread's own CPU time (time.thread_time), so waiting for the busy
-    server's core does not count; what the host does to each instruction does."""
-
-    def __init__(self, cpus_by_role: dict[str, list[int]], interval_s: float = WATCH_INTERVAL_S,
-                 loops: int = WATCH_LOOPS) -> None:
-        self.cpus_by_role = cpus_by_role
-        self.interval_s, self.loops = interval_s, loops
-        self.readings: dict[int, list[tuple[float, float]]] = {}  # cpu -> (time.time(), ms)
-        self._stop = threading.Event()
-        cpus = sorted({cpu for cpus in cpus_by_role.values() for cpu in cpus})
-        self._threads = [threading.Thread(target=self._watch, args=(cpu,), name=f"speed-watch-{cpu}", daemon=True)
-                         for cpu in cpus]
-
-    def __enter__(self) -> SpeedWatch:
-        for thread in self._threads:
-            thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        for thread in self._threads:
-            thread.join(timeout=5)
-
-    def _watch(self, cpu: int) -> None:
-        with _pinned(cpu) as pinned:
-            readings = self.readings.setdefault(cpu, []) if pinned else []
-            while pinned and not self._stop.wait(self.interval_s):
-                start_ns = time.thread_time_ns()
-                _work(self.loops)
-                readings.append((time.time(), (time.thread_time_ns() - start_ns) / 1e6))
-
-    def window_ms(self, start_s: float, end_s: float) -> dict[str, float]:
-        """Per role: the median reading in [start_s, end_s) of its slowest CPU (time.time() seconds); a role
-        with a CPU of fewer than WATCH_MIN_READINGS readings there gets none."""
-        found = {}
-        for role, cpus in self.cpus_by_role.items():
-            medians = [_median_in(self.readings.get(cpu, []), start_s, end_s) for cpu in cpus]
-            if cpus and all(m is not None for m in medians):
-                found[role] = max(m for m in medians if m is not None)
-        return found
-
-
-def _median_in(readings: list[tuple[float, float]], start_s: float, end_s: float) -> float | None:
-    inside = [ms for t_s, ms in readings if start_s <= t_s < end_s]
-    return statistics.median(inside) if len(inside) >= WATCH_MIN_READINGS else None
-
-
-def slowdown_pct(window_ms: dict[str, float], reference_ms: dict[str, float]) -> dict[str, float]:
-    """Per role with both: how much longer the watch's work took in the window than its reference, in %
-    (negative: faster)."""
-    return {role: 100.0 * (ms / reference_ms[role] - 1) for role, ms in window_ms.items()
-            if reference_ms.get(role, 0) > 0}
 
 
 def speed_spread(values_ms: list[float]) -> float | None:

@@ -18,7 +18,7 @@ from harness.present.tables import summary_table
 from harness.rate_sweep import HEADROOM_FRACTION
 from harness.results import RunResults
 from harness.results.records import GeneratorCeilingRecord
-from harness.speed_probe import SLOWDOWN_SUFFIX, WAKEUP_METRIC, WAKEUP_ROUND_TRIPS, speed_spread
+from harness.speed_probe import WAKEUP_METRIC, WAKEUP_ROUND_TRIPS, speed_spread
 from harness.summarize import ROLE_WORDS, probe_values
 
 
@@ -96,15 +96,12 @@ def disturbance_lines(results: RunResults) -> list[str]:
     for scenario in dict.fromkeys(t.scenario for t in results.trials):
         most: dict[str, float] = {}
         harm: float | None = None  # the most wait others caused in a window (runs recorded with it)
-        slowest: float | None = None  # the most a window's cores ran slower than their fastest (the speed watch)
         for m in results.metrics:
             if m.scenario == scenario and m.metric.endswith(FOREIGN_SUFFIX):
                 role = m.metric.removesuffix(FOREIGN_SUFFIX)
                 most[role] = max(most.get(role, 0.0), m.value)
             elif m.scenario == scenario and m.metric.endswith(UNEXPLAINED_SUFFIX):
                 harm = max(harm or 0.0, m.value)
-            elif m.scenario == scenario and m.metric.endswith(SLOWDOWN_SUFFIX):
-                slowest = max(slowest if slowest is not None else m.value, m.value)
         if not most:
             continue  # no load window: nothing sampled (cold start)
         rounds = {t.trial: len(t.discarded_attempts) for t in results.trials if t.scenario == scenario}
@@ -113,8 +110,7 @@ def disturbance_lines(results: RunResults) -> list[str]:
         roles = [f"{number(most[role])}% of {ROLE_WORDS.get(role, role)}" + ("" if i else " CPUs")
                  for i, role in enumerate(order)]
         caused = "" if harm is None else f" (and made its processes wait up to {number(harm)}% of a window)"
-        slow = "" if slowest is None else f"; its cores ran up to {number(slowest)}% slower than their fastest"
-        text = f"{scenario}: others took up to {', '.join(roles)}{caused}{slow}; "
+        text = f"{scenario}: others took up to {', '.join(roles)}{caused}; "
         text += (f"{len(rerun)} of {len(rounds)} rounds re-run ({sum(rerun.values())} re-runs) as disturbed" if rerun
                  else "no round re-run")
         lines.append(text)

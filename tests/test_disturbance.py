@@ -9,7 +9,6 @@ from harness.disturbance import (
     MAX_RERUNS,
     CpuTicks,
     DiscardedAttempt,
-    Disturbance,
     ProcessGroup,
     Snapshot,
     foreign_cpu_pct,
@@ -139,13 +138,13 @@ def attempts(*foreign: dict[str, float]):
 
 def test_a_quiet_first_attempt_is_kept_with_nothing_discarded() -> None:
     attempt, ran = attempts({})
-    assert run_until_undisturbed(attempt, lambda windows: Disturbance(windows)) == ({}, [])
+    assert run_until_undisturbed(attempt, lambda windows: windows) == ({}, [])
     assert ran == [1]
 
 
 def test_disturbed_attempts_are_discarded_with_why_until_a_quiet_one() -> None:
     attempt, ran = attempts({"server users=64": 43.14}, {"loadgen users=64": 12.0}, {})
-    kept, discarded = run_until_undisturbed(attempt, lambda windows: Disturbance(windows))
+    kept, discarded = run_until_undisturbed(attempt, lambda windows: windows)
     assert kept == {} and ran == [1, 2, 3]
     assert discarded == [
         DiscardedAttempt(1, "foreign CPU above 10%: server users=64 43.1%", {"server users=64": 43.14}),
@@ -156,11 +155,11 @@ def test_disturbed_attempts_are_discarded_with_why_until_a_quiet_one() -> None:
 def test_reruns_are_bounded_and_the_last_attempt_is_kept_flagged() -> None:
     always = {"server users=1": 60.0}
     attempt, ran = attempts(*[always] * 10)
-    kept, discarded = run_until_undisturbed(attempt, lambda windows: Disturbance(windows))
+    kept, discarded = run_until_undisturbed(attempt, lambda windows: windows)
     assert ran == list(range(1, MAX_RERUNS + 2))
     assert kept == always and len(discarded) == MAX_RERUNS
     attempt, ran = attempts(always)
-    assert run_until_undisturbed(attempt, lambda windows: Disturbance(windows), max_reruns=0) == (always, [])
+    assert run_until_undisturbed(attempt, lambda windows: windows, max_reruns=0) == (always, [])
 
 
 def test_the_sampler_counts_a_busy_process_as_foreign_unless_it_is_the_benchmarks(tmp_path) -> None:
@@ -232,30 +231,3 @@ def test_an_outcomes_disturbed_windows_are_read_from_its_foreign_cpu_metrics() -
     assert disturbed_windows(metrics) == {"server users=64": 31.9}
     assert disturbed_windows(metrics, threshold_pct=3.0) == {"server users=64": 31.9, "loadgen users=64": 4.0,
                                                               "server users=128": 10.0}
-
-
-def test_a_window_whose_cores_ran_slow_is_disturbed_and_the_reason_names_it() -> None:
-    from harness.disturbance import SLOW_DISTURBED_PCT, disturbance, slow_windows
-    from harness.results import Metric
-
-    def metric(name: str, value: float, step: str = "users=64") -> Metric:
-        return Metric(target="t", scenario="s", trial=1, step=step, metric=name, value=value, unit="%")
-
-    metrics = [metric("server_slowdown_pct", SLOW_DISTURBED_PCT + 12), metric("loadgen_slowdown_pct", 4.0),
-               metric("server_slowdown_pct", SLOW_DISTURBED_PCT, step="users=8")]  # at the threshold: not over
-    assert slow_windows(metrics) == {"server users=64": SLOW_DISTURBED_PCT + 12}
-    found = disturbance(metrics)
-    assert found and found.foreign_cpu_pct == {}
-    assert found.reason() == f"cores over {SLOW_DISTURBED_PCT:g}% slower than their fastest: server users=64 42%"
-    assert not disturbance([metric("server_slowdown_pct", -3.0)])
-    both = Disturbance({"server users=64": 43.14}, {"loadgen users=64": 55.0})
-    assert both.reason() == ("foreign CPU above 10%: server users=64 43.1%; "
-                             f"cores over {SLOW_DISTURBED_PCT:g}% slower than their fastest: loadgen users=64 55%")
-
-
-def test_a_slow_attempt_is_discarded_with_its_slowdown_kept() -> None:
-    outcomes = iter([Disturbance({}, {"server users=64": 48.0}), Disturbance()])
-    kept, discarded = run_until_undisturbed(lambda number: next(outcomes), lambda found: found)
-    assert not kept
-    assert discarded == [DiscardedAttempt(1, discarded[0].reason, {}, {"server users=64": 48.0})]
-    assert "slower than their fastest" in discarded[0].reason

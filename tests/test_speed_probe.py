@@ -93,35 +93,3 @@ def test_the_terminal_gives_the_wakeup_range():
     _, line = speed_lines(results)
     assert line == ("cross-core wake-up: one byte from the load generator's core to the server's and back took "
                     "17-95 µs (median of 100, before each trial)")
-
-
-def test_the_watch_times_its_work_on_each_cpu_while_it_runs_and_a_window_takes_the_median():
-    import time
-
-    from harness.speed_probe import SpeedWatch
-
-    cpu = min(os.sched_getaffinity(0))
-    start = time.time()
-    with SpeedWatch({"server": [cpu], "nowhere": [4095]}, interval_s=0.01) as watch:
-        time.sleep(0.3)
-    end = time.time()
-    readings = watch.readings[cpu]
-    assert len(readings) >= 3 and all(ms > 0 for _, ms in readings)
-    assert 4095 not in watch.readings  # a CPU the thread may not use: no readings, no error
-    found = watch.window_ms(start, end)
-    assert found.keys() == {"server"}  # the role without readings gets no figure
-    assert min(ms for _, ms in readings) <= found["server"] <= max(ms for _, ms in readings)
-    assert watch.window_ms(end + 1, end + 2) == {}  # under WATCH_MIN_READINGS in the window
-    assert os.sched_getaffinity(0) == {cpu} | os.sched_getaffinity(0)  # this thread's own set untouched
-
-
-def test_window_median_takes_a_roles_slowest_cpu_and_slowdown_is_against_the_reference():
-    from harness.speed_probe import SpeedWatch, slowdown_pct
-
-    watch = SpeedWatch({"server": [0, 1], "loadgen": [2]})
-    watch.readings = {0: [(t, 0.2) for t in (1.0, 1.1, 1.2)], 1: [(1.0, 0.3), (1.1, 0.3), (1.2, 9.0), (5.0, 9.0)],
-                      2: [(1.0, 0.2), (1.1, 0.2)]}
-    assert watch.window_ms(1.0, 2.0) == {"server": 0.3}  # cpu 1's median; loadgen: two readings only
-    assert slowdown_pct({"server": 0.3, "loadgen": 0.2}, {"server": 0.2}) == {"server": pytest.approx(50.0)}
-    assert slowdown_pct({"server": 0.18}, {"server": 0.2}) == {"server": pytest.approx(-10.0)}
-    assert slowdown_pct({"server": 0.3}, {"server": 0.0}) == {}

@@ -40,20 +40,6 @@ def test_a_quiet_scenario_says_no_re_run():
     assert disturbance_lines(results) == ["crud: others took up to 0.4% of the server's CPUs; no round re-run"]
 
 
-def test_the_most_a_windows_cores_slowed_is_said_where_the_speed_watch_ran():
-    results = RunResults(run_id="r", created_at="now")
-    results.trials += [trial("a", "cpu", 1, rerun=1)]
-    results.metrics += [foreign("a", "cpu", 1, "server", 0.7),
-                        Metric(target="a", scenario="cpu", trial=1, step="users=8", metric="server_slowdown_pct",
-                               value=47.5, unit="%"),
-                        Metric(target="a", scenario="cpu", trial=1, step="users=8", metric="loadgen_slowdown_pct",
-                               value=-2.0, unit="%")]
-    assert disturbance_lines(results) == [
-        "cpu: others took up to 0.7% of the server's CPUs; its cores ran up to 47.5% slower than their fastest; "
-        "1 of 1 rounds re-run (1 re-runs) as disturbed",
-    ]
-
-
 def test_the_wait_others_caused_is_said_where_recorded():
     results = RunResults(run_id="r", created_at="now")
     results.trials += [trial("a", "io", 1)]

@@ -86,10 +86,6 @@ class TrialContext:
     check_contract: ContractCheck = check_contract
     database: Any = None  # harness.database.Database when the run started one
     generator_ceiling_rps: float | None = None  # measured at the run's start (harness.ceiling); None: not measured
-    # the CPUs the speed watch times during the load (the roles on this machine: harness.speed_probe.SpeedWatch)
-    # and each role's reference, its fastest with nothing running; none: no slowdown figure
-    speed_cpus: dict[str, list[int]] = field(default_factory=dict)
-    speed_reference_ms: dict[str, float] = field(default_factory=dict)
 
     def launch_options(self) -> LaunchOptions:
         return self.placement.launch_options(self.target, self.port, self.work_dir / "server.log", self.server_env,

@@ -15,7 +15,7 @@ from typing import Any, Self
 from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, model_validator
 
 from harness import database
-from harness.disturbance import FOREIGN_SUFFIX, SLOW_DISTURBED_PCT, UNEXPLAINED_SUFFIX, WAIT_SUFFIX, is_disturbed
+from harness.disturbance import FOREIGN_SUFFIX, UNEXPLAINED_SUFFIX, WAIT_SUFFIX, is_disturbed
 from harness.errors import BenchError
 from harness.flags import SATURATION_PCT
 from harness.kinds.base import LoadGenerator, TrialContext, TrialOutcome
@@ -31,7 +31,6 @@ from harness.runtime import running
 from harness.runtime.cgroup import memory_bytes
 from harness.runtime.server import Server
 from harness.sampler import MB, Reading, Sampler, tree_memory
-from harness.speed_probe import SLOWDOWN_SUFFIX, slowdown_pct
 from harness.stats import LITTLE_TOLERANCE
 
 
@@ -262,7 +261,7 @@ def _measure_run(ctx: TrialContext, server: Server, fixed: dict[str, Any], users
     ctx.progress(f"{labels[0]} … {labels[-1]}" if len(labels) > 1 else labels[0])
     cpus = {"server": ctx.placement.server_cpus, "loadgen": ctx.placement.loadgen_cpus, **db.cpus}
     with Sampler({"server": server.pids, "loadgen": processes.pids, **db.roles}, rate_hz=ctx.placement.sample_hz,
-                 cpus=cpus, speed_cpus=ctx.speed_cpus) as sampler:
+                 cpus=cpus) as sampler:
         results = processes.run()
     engine_readings = getattr(server.process, "engine_readings", lambda: None)()
     if engine_readings is not None:  # a remote engine's container (harness.runtime.docker_stats)
@@ -340,7 +339,6 @@ def _record_step(
         outcome.flags.append(f"generator_bound:{label}")
     _record_foreign_cpu(ctx, label, sampler.foreign_cpu_pct(start, end), outcome, sampler.cpu_wait_pct(start, end),
                         sampler.unexplained_wait_pct(start, end))
-    _record_slowdown(ctx, label, slowdown_pct(sampler.speed_ms(start, end), ctx.speed_reference_ms), outcome)
     # Lost time (users not kept busy), not server speed: see little_law_ratio for what it can detect.
     if result.arrivals is not None:
         for metric, (value, unit) in arrival_figures(result.arrivals, result.duration_s).items():
@@ -369,15 +367,6 @@ def _samples(ctx: TrialContext, step: str, role: str, readings: list[Reading], t
         )
         for r in readings
     ]
-
-
-def _record_slowdown(ctx: TrialContext, label: str, slowdown: dict[str, float], outcome: TrialOutcome) -> None:
-    """Per watched role, how much slower its cores ran in the window than their fastest; over
-    SLOW_DISTURBED_PCT the step is disturbed (harness.disturbance)."""
-    for role, pct in slowdown.items():
-        outcome.metrics.append(ctx.metric(f"{role}{SLOWDOWN_SUFFIX}", round(pct, 1), "%", label))
-    if any(pct > SLOW_DISTURBED_PCT for pct in slowdown.values()) and f"disturbed:{label}" not in outcome.flags:
-        outcome.flags.append(f"disturbed:{label}")
 
 
 def _record_foreign_cpu(ctx: TrialContext, label: str, foreign: dict[str, float], outcome: TrialOutcome,

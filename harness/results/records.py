@@ -24,10 +24,6 @@ so every older version keeps loading; a newer version is refused with one line):
     - (2026-11-29) RunResults `generator_ceiling` (GeneratorCeilingRecord): the load generator's ceiling
       measured at the run's start (harness.ceiling), or why it was not; None in runs written before it.
       Trial flag `generator_bound:<step>`: the step needed over 70% of that ceiling.
-    - (2026-12-06) Metrics `<role>_slowdown_pct` per step: how much longer the speed watch's fixed work
-      took on the role's CPUs in the window (median) than its fastest before the trials
-      (harness.speed_probe.SpeedWatch); a window over SLOW_DISTURBED_PCT is disturbed. A discarded
-      attempt's `slowdown_pct` names such windows; `<role>_watch_reference_ms` per trial is the reference.
 
 Files in a run directory, each rewritten atomically after every trial so an interrupted run
 keeps everything it measured. The side files carry no version line of their own (a comment line
@@ -91,7 +87,6 @@ class DiscardedAttemptRecord(BaseModel):
     attempt: int  # 1-based
     reason: str  # e.g. "foreign CPU above 10%: beta server users=64 43.1%"
     foreign_cpu_pct: dict[str, float] = Field(default_factory=dict)  # "<target> <role> <step>" -> %
-    slowdown_pct: dict[str, float] = Field(default_factory=dict)  # windows whose cores ran slow -> %
 
 
 class TrialRecord(BaseModel):
