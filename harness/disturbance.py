@@ -8,14 +8,19 @@ the kernel's tick accounting; without CONFIG_IRQ_TIME_ACCOUNTING a tick spent in
 charged to the process it interrupted as well as to /proc/stat's softirq, so the benchmark's
 own network processing is not counted as foreign. (With that option, part of it would be.)
 
-Foreign CPU alone over-reports harm: a neighbour that fills the idle time of an unsaturated
-server core slows nothing, and on a shared 2-core machine that is nearly every window. (It did
-change one thing: a core it kept busy never halted, so it woke faster. The run now keeps every
-core from halting, harness.idle_hold, so that no longer depends on the neighbour.) Harm is the
-server waiting for a CPU: the run-queue wait of its event-loop threads (the second field of
-/proc/<pid>/task/<pid>/schedstat, nanoseconds spent runnable but not running; kernel
-Documentation/scheduler/sched-stats.rst; the main thread of each process, not its helper threads:
-see read_wait_ns), summed over the processes, as a share of the window
+Foreign CPU alone over-reports harm: a neighbour that fills the idle time of a server core
+takes no CPU time the server wanted, and on a shared 2-core machine that is nearly every window.
+It is not free, though, and this rule does not see what it costs. On the 2-core VM this was
+built on (2026-12-06, cores held polling by harness.idle_hold), a busy loop on the server's core
+took the cross-core wake-up measured before each trial from 17 to 42 µs (medians of 90 trials),
+and the figures of scenarios whose server was not saturated fell 20-29% (throughput rps, rate's
+max_rate_slo) while saturated ones (crud, cpu) stayed within 10%; the servers' run-queue wait
+stayed where it was in quiet runs. A likely cause: a polling core notices a wake-up by itself,
+while a busy one needs a rescheduling interrupt, which on a virtual machine goes through the
+hypervisor. Harm, as measured here, is the server waiting for a CPU: the run-queue wait of its
+event-loop threads (the second field of /proc/<pid>/task/<pid>/schedstat, nanoseconds spent
+runnable but not running; kernel Documentation/scheduler/sched-stats.rst; the main thread of each
+process, not its helper threads: see read_wait_ns), summed over the processes, as a share of the window
 (`<role>_cpu_wait_pct`). Part of that wait is the benchmark's own: Node's helper threads, the
 database on the server's core, or the role's other processes run while the event loop is runnable
 (measured here: Express's loop waits 10-13% of a quiet window, the servers' loops 20-40% beside
