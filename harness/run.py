@@ -9,7 +9,7 @@ import os
 import random
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -18,7 +18,7 @@ from harness import ceiling, database, idle_hold, protect
 from harness.behaviour import behaviour_checks
 from harness.config import RunConfig
 from harness.cpus import split_cpus
-from harness.disturbance import MAX_RERUNS, disturbed_windows, run_until_undisturbed
+from harness.disturbance import MAX_RERUNS, RerunBudget, disturbed_windows, run_until_undisturbed
 from harness.environment import capture_environment, run_environment
 from harness.errors import BenchError
 from harness.kinds.base import LoadGeneratorFactory, Placement, TrialContext, TrialOutcome
@@ -116,6 +116,9 @@ class PreparedRun:
     behaviour_checks: Callable[[Server], dict[str, Any]] = behaviour_checks
     protection: Protection | None = None  # while executing: the run's protection, which servers join
     max_reruns: int = MAX_RERUNS  # re-runs of a disturbed round (`bench ab`: 0, its paired ratios carry the drift)
+    # made from max_reruns at the first round; suspended while a disturbance persists
+    rerun_budget: RerunBudget | None = None
+    rerun_notes: list[str] = field(default_factory=list)  # when re-runs were suspended: warnings after summarize
     load_generator: LoadGeneratorFactory = LocustProcesses
     external: ExternalWorkers | None = None  # --loadgen external:N: the workers' coordinator, closed at the end
     ceiling_target: Target | None = None  # the baseline the load generator's ceiling is measured on
@@ -179,7 +182,8 @@ class PreparedRun:
             self.store.results.complete = True
         finally:
             os.sched_setaffinity(0, original_cpus)
-            summarize(self.store.results)
+            summarize(self.store.results)  # it writes the warnings anew from the figures: the run's own go after
+            self.store.results.warnings += self.rerun_notes
             self.store.save()
         return self.directory
 
@@ -236,7 +240,8 @@ class PreparedRun:
     def _run_round(self, round_: list[tuple[int, PlannedTrial]], progress: Progress | None,
                    db: database.Database | None) -> None:
         """Run one round (every target's trial i) until no window of it is disturbed, up to MAX_RERUNS
-        re-runs of the whole round, so that both sides of a ratio come from the same quiet minutes.
+        re-runs of the whole round, so that both sides of a ratio come from the same quiet minutes;
+        none while a disturbance persists (harness.disturbance.RerunBudget).
         A discarded attempt's records are removed; the kept trials say which attempts were thrown away."""
 
         def attempt(number: int) -> list[tuple[str, TrialOutcome]]:
@@ -248,7 +253,15 @@ class PreparedRun:
             return {f"{target} {window}": pct for target, outcome in outcomes
                     for window, pct in disturbed_windows(outcome.metrics).items()}
 
-        _, discarded = run_until_undisturbed(attempt, windows, self.max_reruns)
+        if self.rerun_budget is None:
+            self.rerun_budget = RerunBudget(self.max_reruns)
+        kept, discarded = run_until_undisturbed(attempt, windows, self.rerun_budget.reruns())
+        if self.rerun_budget.settle(bool(windows(kept)), len(discarded)):
+            planned = round_[0][1]
+            self.rerun_notes.append(
+                f"{planned.scenario.name} round {planned.trial} was still disturbed after {len(discarded)} re-runs "
+                "(others used over the threshold of a benchmark CPU): later disturbed rounds are flagged, not "
+                "re-run, until one runs undisturbed")
         if discarded:
             records = [DiscardedAttemptRecord(**asdict(d)) for d in discarded]
             for record in self._records(round_):

@@ -113,6 +113,10 @@ def disturbance_lines(results: RunResults) -> list[str]:
         text = f"{scenario}: others took up to {', '.join(roles)}{caused}; "
         text += (f"{len(rerun)} of {len(rounds)} rounds re-run ({sum(rerun.values())} re-runs) as disturbed" if rerun
                  else "no round re-run")
+        kept = {t.trial for t in results.trials
+                if t.scenario == scenario and any(f.startswith("disturbed:") for f in t.flags)}
+        if kept:
+            text += f"; {len(kept)} of {len(rounds)} rounds kept disturbed (flagged)"
         lines.append(text)
     return lines
 

@@ -1,5 +1,5 @@
-"""The disturbed rule judged on harm: the time the server's threads waited for a CPU (run-queue wait
-from /proc/<pid>/task/<tid>/schedstat), from constructed readings and on this machine."""
+"""The time the server's threads waited for a CPU (run-queue wait from /proc/<pid>/task/<tid>/schedstat),
+from constructed readings and on this machine, and the disturbed rule that no longer depends on it."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ import pytest
 
 from harness.disturbance import (
     DISTURBED_PCT,
-    WAIT_DISTURBED_PCT,
     cpu_wait_pct,
     disturbed_windows,
     parse_schedstat,
@@ -55,19 +54,21 @@ def metrics(foreign: float, wait: float | None) -> list[Metric]:
     return found
 
 
-def test_a_neighbour_filling_idle_time_without_making_the_server_wait_is_no_disturbance() -> None:
-    assert disturbed_windows(metrics(foreign=40.0, wait=1.0)) == {}
+def test_a_neighbour_filling_idle_time_is_a_disturbance_though_the_server_never_waited() -> None:
+    # beside a busy loop on the server's core, unsaturated servers lost 20-29% with no wait to show for it
+    assert disturbed_windows(metrics(foreign=40.0, wait=1.0)) == {"server users=64": 40.0}
 
 
 def test_a_neighbour_the_server_waited_for_is_a_disturbance() -> None:
-    assert disturbed_windows(metrics(foreign=40.0, wait=WAIT_DISTURBED_PCT + 5)) == {"server users=64": 40.0}
+    assert disturbed_windows(metrics(foreign=40.0, wait=60.0)) == {"server users=64": 40.0}
 
 
 def test_wait_without_foreign_cpu_is_the_servers_own_contention_not_a_disturbance() -> None:
     assert disturbed_windows(metrics(foreign=DISTURBED_PCT / 2, wait=60.0)) == {}
+    assert disturbed_windows(metrics(foreign=DISTURBED_PCT, wait=None)) == {}  # at the threshold: not over
 
 
-def test_a_run_without_the_wait_figure_keeps_the_foreign_cpu_rule() -> None:
+def test_a_run_without_the_wait_figure_is_judged_alike() -> None:
     assert disturbed_windows(metrics(foreign=40.0, wait=None)) == {"server users=64": 40.0}
 
 
@@ -177,21 +178,19 @@ def test_processes_of_one_role_that_queue_for_each_other_explain_each_others_wai
     assert unexplained_wait_pct(snap(0.0, 0.0, 0), snap(2.0, 1.0, 10**9), {"server": [0]}) == {"server": 0.0}
 
 
-def test_the_disturbed_rule_uses_the_unexplained_wait_where_recorded() -> None:
+def test_the_disturbed_rule_ignores_the_unexplained_wait_too() -> None:
     from harness.disturbance import disturbed_windows
 
     common = {"target": "express", "scenario": "throughput", "trial": 1, "step": "users=64", "unit": "%"}
 
-    def window(foreign: float, wait: float, unexplained: float | None) -> list[Metric]:
-        found = [Metric(metric="server_foreign_cpu_pct", value=foreign, **common),
-                 Metric(metric="server_cpu_wait_pct", value=wait, **common)]
-        if unexplained is not None:
-            found.append(Metric(metric="server_unexplained_wait_pct", value=unexplained, **common))
-        return found
+    def window(foreign: float, wait: float, unexplained: float) -> list[Metric]:
+        return [Metric(metric="server_foreign_cpu_pct", value=foreign, **common),
+                Metric(metric="server_cpu_wait_pct", value=wait, **common),
+                Metric(metric="server_unexplained_wait_pct", value=unexplained, **common)]
 
-    assert disturbed_windows(window(40.0, 12.0, None)) == {"server users=64": 40.0}  # older runs: the wait
-    assert disturbed_windows(window(40.0, 12.0, 1.0)) == {}  # the loop's own helpers explain its wait
+    assert disturbed_windows(window(40.0, 12.0, 1.0)) == {"server users=64": 40.0}
     assert disturbed_windows(window(40.0, 45.0, 33.0)) == {"server users=64": 40.0}
+    assert disturbed_windows(window(4.0, 45.0, 33.0)) == {}
 
 
 def test_the_sampler_tells_an_unprotected_neighbour_from_the_servers_own_threads() -> None:

@@ -231,3 +231,26 @@ def test_an_outcomes_disturbed_windows_are_read_from_its_foreign_cpu_metrics() -
     assert disturbed_windows(metrics) == {"server users=64": 31.9}
     assert disturbed_windows(metrics, threshold_pct=3.0) == {"server users=64": 31.9, "loadgen users=64": 4.0,
                                                               "server users=128": 10.0}
+
+
+def test_re_runs_are_suspended_while_a_disturbance_outlasts_them_and_resume_once_a_round_is_quiet() -> None:
+    from harness.disturbance import RerunBudget
+
+    budget = RerunBudget(max_reruns=2)
+    assert budget.reruns() == 2
+    assert not budget.settle(kept_disturbed=True, reruns_used=1)  # re-runs left: a passing spike, not persistent
+    assert budget.reruns() == 2
+    assert budget.settle(kept_disturbed=True, reruns_used=2)  # still disturbed after every re-run: suspended
+    assert budget.reruns() == 0
+    assert not budget.settle(kept_disturbed=True, reruns_used=0)  # still suspended, said once
+    assert budget.reruns() == 0
+    assert not budget.settle(kept_disturbed=False, reruns_used=0)  # a quiet round: the neighbour has gone
+    assert budget.reruns() == 2
+
+
+def test_a_budget_of_no_re_runs_is_never_suspended() -> None:
+    from harness.disturbance import RerunBudget
+
+    budget = RerunBudget(max_reruns=0)  # bench ab: its paired ratios carry the drift
+    assert not budget.settle(kept_disturbed=True, reruns_used=0)
+    assert budget.reruns() == 0 and not budget.suspended

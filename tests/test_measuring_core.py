@@ -29,6 +29,7 @@ from pydantic import BaseModel, PositiveInt
 
 from harness import run as run_module
 from harness.config import RunConfig
+from harness.disturbance import MAX_RERUNS
 from harness.errors import BenchError
 from harness.kinds import load
 from harness.kinds.base import Placement, TrialContext, TrialOutcome
@@ -660,6 +661,33 @@ class DisturbedOnceKind(FakeKind):
                             ctx.metric("server_cpu_wait_pct", 40.0 if harmed else 0.5, "%", "users=1")]
         outcome.flags += ["disturbed:users=1"] if harmed else []
         return outcome
+
+
+class DisturbedThroughoutKind(FakeKind):
+    """A neighbour on beta's server CPU for the whole run: every attempt of every round is disturbed."""
+
+    def run_trial(self, ctx: TrialContext) -> TrialOutcome:
+        outcome = super().run_trial(ctx)
+        if ctx.target.name == "beta":
+            outcome.metrics.append(ctx.metric("server_foreign_cpu_pct", 45.0, "%", "users=1"))
+            outcome.flags.append("disturbed:users=1")
+        return outcome
+
+
+def test_a_disturbance_that_outlasts_the_re_runs_suspends_them_and_later_rounds_are_flagged_once(
+        tmp_path, monkeypatch, fake_runtime):
+    kind = DisturbedThroughoutKind(tmp_path / "run")
+    directory = prepared(tmp_path, monkeypatch, kind, fake_runtime).execute()
+    results = json.loads((directory / "results.json").read_text())
+    assert len(kind.seen) == 2 * (1 + MAX_RERUNS) + 2  # round 1 with every re-run, round 2 once
+    round_one = [t for t in results["trials"] if t["trial"] == 1]
+    assert all(len(t["discarded_attempts"]) == MAX_RERUNS for t in round_one)
+    round_two = [t for t in results["trials"] if t["trial"] == 2]
+    assert all(t["discarded_attempts"] == [] for t in round_two)
+    assert [t["flags"] for t in round_two if t["target"] == "beta"] == [["loadgen_saturated:users=1",
+                                                                        "disturbed:users=1"]]
+    (suspended,) = [w for w in results["warnings"] if "still disturbed" in w]
+    assert suspended.startswith(f"fake round 1 was still disturbed after {MAX_RERUNS} re-runs")
 
 
 def test_a_disturbed_round_is_re_run_for_both_targets_and_the_discarded_attempt_is_kept(

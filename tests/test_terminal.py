@@ -61,3 +61,14 @@ def test_the_ceiling_line_says_the_rate_or_why_there_is_none():
     assert ceiling_line(GeneratorCeilingRecord(generator_ceiling_rps=None, reason="--no-ceiling")) == (
         "load generator ceiling: not measured (--no-ceiling)")
     assert ceiling_line(None) == "load generator ceiling: not recorded"
+
+
+def test_rounds_kept_disturbed_are_counted_beside_the_re_runs():
+    results = RunResults(run_id="r", created_at="now")
+    results.trials += [trial("a", "throughput", 1, rerun=2), trial("a", "throughput", 2)]
+    results.trials[0].flags.append("disturbed:users=64")
+    results.trials[1].flags.append("disturbed:users=64")
+    results.metrics += [foreign("a", "throughput", 1, "server", 45.0), foreign("a", "throughput", 2, "server", 44.0)]
+    assert disturbance_lines(results) == [
+        "throughput: others took up to 45% of the server's CPUs; 1 of 2 rounds re-run (2 re-runs) as disturbed; "
+        "2 of 2 rounds kept disturbed (flagged)"]

@@ -372,8 +372,8 @@ def _samples(ctx: TrialContext, step: str, role: str, readings: list[Reading], t
 def _record_foreign_cpu(ctx: TrialContext, label: str, foreign: dict[str, float], outcome: TrialOutcome,
                         wait: dict[str, float] | None = None, unexplained: dict[str, float] | None = None) -> None:
     """Per role, the share of its CPUs others took in the window, its threads' run-queue wait and the part
-    of it the benchmark cannot explain; the step is disturbed when others took over their threshold and
-    the unexplained wait (else the wait) is over its own (harness.disturbance.is_disturbed)."""
+    of it the benchmark cannot explain; the step is disturbed when others took over their threshold
+    (harness.disturbance.is_disturbed)."""
     wait, unexplained = wait or {}, unexplained or {}
     for role, pct in foreign.items():
         outcome.metrics.append(ctx.metric(f"{role}{FOREIGN_SUFFIX}", pct, "%", label))
@@ -381,6 +381,5 @@ def _record_foreign_cpu(ctx: TrialContext, label: str, foreign: dict[str, float]
         outcome.metrics.append(ctx.metric(f"{role}{WAIT_SUFFIX}", pct, "%", label))
     for role, pct in unexplained.items():
         outcome.metrics.append(ctx.metric(f"{role}{UNEXPLAINED_SUFFIX}", pct, "%", label))
-    harm = wait | unexplained
-    if any(is_disturbed(pct, wait_pct=harm.get(role)) for role, pct in foreign.items()):
+    if any(is_disturbed(pct) for pct in foreign.values()):
         outcome.flags.append(f"disturbed:{label}")
