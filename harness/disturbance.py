@@ -19,7 +19,7 @@ one needs a rescheduling interrupt, which on a virtual machine goes through the 
 Before the idle hold, the same neighbour raised the rate sweep's figures by 27-33%, its core no
 longer halting. Either way the server's run-queue wait did not show it, so the wait is no part of
 the rule (it was from 2026-11-29, commit 712b4ff, to 2026-12-06: a window counted only when the
-role's threads also waited, and runs beside that neighbour re-ran 0-2 of 45 rounds). Windows of quiet runs
+role's threads also waited, and runs beside that neighbour re-ran 0-1 of 45 rounds). Windows of quiet runs
 stayed under the threshold: at most 9.8% in three runs of 90 trials that day, against over 10% in
 26 of 45 rounds beside the neighbour.
 
