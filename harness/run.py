@@ -116,8 +116,6 @@ class PreparedRun:
     behaviour_checks: Callable[[Server], dict[str, Any]] = behaviour_checks
     protection: Protection | None = None  # while executing: the run's protection, which servers join
     max_reruns: int = MAX_RERUNS  # re-runs of a disturbed round (`bench ab`: 0, its paired ratios carry the drift)
-    # made from max_reruns at the first round; suspended while a disturbance persists
-    rerun_budget: RerunBudget | None = None
     rerun_notes: list[str] = field(default_factory=list)  # when re-runs were suspended: warnings after summarize
     load_generator: LoadGeneratorFactory = LocustProcesses
     external: ExternalWorkers | None = None  # --loadgen external:N: the workers' coordinator, closed at the end
@@ -177,8 +175,9 @@ class PreparedRun:
             self.check_behaviour()
             with database.for_run(self.config, [p.scenario for p in self.plan], self.placement.server_cpus,
                                   self.directory / "logs", self.store.results.environment, self.protection) as db:
+                budget = RerunBudget(self.max_reruns)  # suspended while a disturbance outlasts a round's re-runs
                 for round_ in plan_rounds(self.plan):
-                    self._run_round(round_, progress, db)
+                    self._run_round(round_, progress, db, budget)
             self.store.results.complete = True
         finally:
             os.sched_setaffinity(0, original_cpus)
@@ -238,7 +237,7 @@ class PreparedRun:
         self.store.save()
 
     def _run_round(self, round_: list[tuple[int, PlannedTrial]], progress: Progress | None,
-                   db: database.Database | None) -> None:
+                   db: database.Database | None, budget: RerunBudget) -> None:
         """Run one round (every target's trial i) until no window of it is disturbed, up to MAX_RERUNS
         re-runs of the whole round, so that both sides of a ratio come from the same quiet minutes;
         none while a disturbance persists (harness.disturbance.RerunBudget).
@@ -253,10 +252,8 @@ class PreparedRun:
             return {f"{target} {window}": pct for target, outcome in outcomes
                     for window, pct in disturbed_windows(outcome.metrics).items()}
 
-        if self.rerun_budget is None:
-            self.rerun_budget = RerunBudget(self.max_reruns)
-        kept, discarded = run_until_undisturbed(attempt, windows, self.rerun_budget.reruns())
-        if self.rerun_budget.settle(bool(windows(kept)), len(discarded)):
+        kept, discarded = run_until_undisturbed(attempt, windows, budget.reruns())
+        if budget.settle(bool(windows(kept)), len(discarded)):
             planned = round_[0][1]
             self.rerun_notes.append(
                 f"{planned.scenario.name} round {planned.trial} was still disturbed after {len(discarded)} re-runs "
