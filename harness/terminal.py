@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from harness.disturbance import FOREIGN_SUFFIX, UNEXPLAINED_SUFFIX
-from harness.flags import legend
+from harness.flags import legend, name_and_step
 from harness.idle_hold import describe_hold
 from harness.present.numbers import number
 from harness.present.tables import summary_table
@@ -114,7 +114,7 @@ def disturbance_lines(results: RunResults) -> list[str]:
         text += (f"{len(rerun)} of {len(rounds)} rounds re-run ({sum(rerun.values())} re-runs) as disturbed" if rerun
                  else "no round re-run")
         kept = {t.trial for t in results.trials
-                if t.scenario == scenario and any(f.startswith("disturbed:") for f in t.flags)}
+                if t.scenario == scenario and any(name_and_step(f)[0] == "disturbed" for f in t.flags)}
         if kept:
             text += f"; {len(kept)} of {len(rounds)} rounds kept disturbed (flagged)"
         lines.append(text)
