@@ -9,7 +9,7 @@ import os
 import random
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -116,7 +116,6 @@ class PreparedRun:
     behaviour_checks: Callable[[Server], dict[str, Any]] = behaviour_checks
     protection: Protection | None = None  # while executing: the run's protection, which servers join
     max_reruns: int = MAX_RERUNS  # re-runs of a disturbed round (`bench ab`: 0, its paired ratios carry the drift)
-    rerun_notes: list[str] = field(default_factory=list)  # when re-runs were suspended: warnings after summarize
     load_generator: LoadGeneratorFactory = LocustProcesses
     external: ExternalWorkers | None = None  # --loadgen external:N: the workers' coordinator, closed at the end
     ceiling_target: Target | None = None  # the baseline the load generator's ceiling is measured on
@@ -159,7 +158,8 @@ class PreparedRun:
                     protection.release()
                     if protection.warnings:
                         self.store.results.environment["protection_warnings"] = protection.warnings
-                        self.store.results.warnings += protection.warnings
+                        for warning in protection.warnings:
+                            self.store.results.note(warning)
         finally:
             if hold is not None:  # the hold has ended: its count of deep idle entries is complete
                 self.store.results.environment["cpu_idle"] = hold.record()
@@ -181,8 +181,7 @@ class PreparedRun:
             self.store.results.complete = True
         finally:
             os.sched_setaffinity(0, original_cpus)
-            summarize(self.store.results)  # it writes the warnings anew from the figures: the run's own go after
-            self.store.results.warnings += self.rerun_notes
+            summarize(self.store.results)
             self.store.save()
         return self.directory
 
@@ -203,13 +202,13 @@ class PreparedRun:
                                                         self.protection)  # fmt: skip
         kept = results.generator_ceiling
         if kept.generator_ceiling_rps is None and (self.config.ceiling_s == 0 or not reason):
-            results.warnings.append(f"no load generator ceiling ({kept.reason}): steps near the load generator's "
-                                    "limit are not kept out of verdicts")
+            results.note(f"no load generator ceiling ({kept.reason}): steps near the load generator's "
+                         "limit are not kept out of verdicts")
         if kept.disturbed:
             others = ", ".join(f"{role} {pct:.0f}%" for role, pct in kept.foreign_cpu_pct.items())
-            results.warnings.append(f"the load generator's ceiling was measured disturbed in every attempt (others "
-                                    f"took {others} of the roles' CPUs): it is low, so more steps count as "
-                                    "generator_bound than on a quiet machine")
+            results.note(f"the load generator's ceiling was measured disturbed in every attempt (others "
+                         f"took {others} of the roles' CPUs): it is low, so more steps count as "
+                         "generator_bound than on a quiet machine")
         self.store.save()
 
     def _no_ceiling_reason(self) -> str:
@@ -255,7 +254,7 @@ class PreparedRun:
         kept, discarded = run_until_undisturbed(attempt, windows, budget.reruns())
         if budget.settle(bool(windows(kept)), len(discarded)):
             planned = round_[0][1]
-            self.rerun_notes.append(
+            self.store.results.note(
                 f"{planned.scenario.name} round {planned.trial} was still disturbed after {len(discarded)} re-runs "
                 "(others used over the threshold of a benchmark CPU): later disturbed rounds are flagged, not "
                 "re-run, until one runs undisturbed")
@@ -359,8 +358,7 @@ def prepare_run(config: RunConfig, targets: list[Target] | None = None,
     external = external_workers(config, results.environment)  # waits (bounded) for the workers to arrive
     store = ResultsStore(directory, results, samples=[])
     if swept:
-        store.results.warnings.append(f"stopped {len(swept)} process(es) a killed harness left running: "
-                                      + "; ".join(swept))
+        store.results.note(f"stopped {len(swept)} process(es) a killed harness left running: " + "; ".join(swept))
     store.results.config["skipped_scenarios"] = {
         s.name: "stateful: needs --workers 1 (one in-memory store per worker)" for s in chosen if s not in scenarios
     }

@@ -16,7 +16,7 @@ from harness.stats import estimate
 
 
 def summarize(results: RunResults) -> None:
-    """Fill `results.summaries` and `results.warnings` from the stored metrics."""
+    """Fill `results.summaries` and `results.warnings` from the stored metrics, then the run's own notes."""
     view = RunView(results)
     summaries = []
     for key in view.figure_keys():
@@ -32,7 +32,7 @@ def summarize(results: RunResults) -> None:
                                  ci_high=est.ci_high, cv=est.cv, flags=flags,
                                  ci_coverage=est.ci_coverage))
     results.summaries = summaries
-    results.warnings = _warnings(summaries) + rerun_notes(results) + speed_notes(results)
+    results.warnings = _warnings(summaries) + rerun_notes(results) + speed_notes(results) + results.run_notes
 
 
 ROLE_WORDS = {"server": "the server's", "loadgen": "the load generator's", "database": "the database's"}

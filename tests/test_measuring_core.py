@@ -496,8 +496,8 @@ class FakeKind:
                             flags=["loadgen_saturated:users=1"] if ctx.trial == 2 else [])  # fmt: skip
 
 
-def prepared(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kind: FakeKind, runtime: FakeRuntime
-             ) -> run_module.PreparedRun:
+def prepared(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kind: FakeKind, runtime: FakeRuntime,
+             config: RunConfig | None = None) -> run_module.PreparedRun:
     register(monkeypatch, KINDS, "fakekind", kind)
     scenario = Scenario(name="fake", path=tmp_path / "fake.py", description="", kind="fakekind",
                         profiles={"test": {"trials": 2}})  # fmt: skip
@@ -505,7 +505,7 @@ def prepared(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kind: FakeKind, ru
     placement = Placement(server_cpus=cpus[:1], loadgen_cpus=cpus[-1:], workers=1, loadgen_workers=1, sample_hz=10.0)
     plan = run_module.plan_trials([scenario], TARGETS, "test", "alternate", random.Random(0))
     store = ResultsStore(kind.directory, RunResults(run_id="fake", created_at="2026-01-01T00:00:00+00:00"), samples=[])
-    return run_module.PreparedRun(RunConfig(profile="test", runtime="fake"), store, plan, placement, runtime,
+    return run_module.PreparedRun(config or RunConfig(profile="test", runtime="fake"), store, plan, placement, runtime,
                                   behaviour_checks=lambda server: {"port": server.port})
 
 
@@ -688,6 +688,21 @@ def test_a_disturbance_that_outlasts_the_re_runs_suspends_them_and_later_rounds_
                                                                         "disturbed:users=1"]]
     (suspended,) = [w for w in results["warnings"] if "still disturbed" in w]
     assert suspended.startswith(f"fake round 1 was still disturbed after {MAX_RERUNS} re-runs")
+
+
+def test_warnings_the_run_raises_before_the_end_outlive_the_warnings_rebuilt_from_the_figures(
+        tmp_path, monkeypatch, fake_runtime):
+    """`--no-ceiling` warns before the first trial, the re-run budget during the rounds; summarize, at the
+    end, rebuilds the warnings from the figures and must keep both (it once dropped the first)."""
+    kind = DisturbedThroughoutKind(tmp_path / "run")
+    config = RunConfig(profile="test", runtime="fake", ceiling_s=0)
+    directory = prepared(tmp_path, monkeypatch, kind, fake_runtime, config).execute()
+    results = json.loads((directory / "results.json").read_text())
+    (no_ceiling,) = [w for w in results["warnings"] if w.startswith("no load generator ceiling (")]
+    (suspended,) = [w for w in results["warnings"] if "still disturbed" in w]
+    assert results["run_notes"] == [no_ceiling, suspended]
+    assert results["warnings"][-2:] == [no_ceiling, suspended]  # after the derived ones
+    assert any(w.startswith("re-ran round 1 of fake") for w in results["warnings"][:-2])
 
 
 def test_a_disturbed_round_is_re_run_for_both_targets_and_the_discarded_attempt_is_kept(

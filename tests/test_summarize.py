@@ -60,3 +60,13 @@ def test_a_whole_trial_figure_inherits_the_flags_of_its_sweep():
     summarize(results)
     slo = {s.target: s for s in results.summaries if s.metric == "max_concurrency_slo"}
     assert "little_law" in slo["express"].flags and "little_law" not in slo["fastapi"].flags
+
+
+def test_the_runs_own_notes_follow_the_derived_warnings_and_survive_a_second_summary():
+    results = results_with([1000, 1500, 700], [2000, 2020, 1980])
+    results.note("no load generator ceiling (skipped: --no-ceiling)")
+    assert results.warnings == ["no load generator ceiling (skipped: --no-ceiling)"]  # shown at once
+    for _ in range(2):
+        summarize(results)
+        assert len(results.warnings) == 2 and results.warnings[0].startswith("noisy")
+        assert results.warnings[1] == "no load generator ceiling (skipped: --no-ceiling)"

@@ -24,6 +24,10 @@ so every older version keeps loading; a newer version is refused with one line):
     - (2026-11-29) RunResults `generator_ceiling` (GeneratorCeilingRecord): the load generator's ceiling
       measured at the run's start (harness.ceiling), or why it was not; None in runs written before it.
       Trial flag `generator_bound:<step>`: the step needed over 70% of that ceiling.
+    - (2026-12-06) RunResults `run_notes`: the warnings the run raised itself while measuring (no
+      load generator ceiling, orphans swept, processes left unprotected, re-runs suspended), kept
+      apart because `warnings` is rebuilt from the figures at the end (harness.summarize), which put
+      them after the derived ones. Before it, a warning raised before that rebuild was lost.
 
 Files in a run directory, each rewritten atomically after every trial so an interrupted run
 keeps everything it measured. The side files carry no version line of their own (a comment line
@@ -156,9 +160,15 @@ class RunResults(BaseModel):
     metrics: list[Metric] = Field(default_factory=list)
     summaries: list[Summary] = Field(default_factory=list)
     checks: dict[str, Any] = Field(default_factory=dict)  # behaviour checks made during the run (F1, F2)
-    warnings: list[str] = Field(default_factory=list)
+    warnings: list[str] = Field(default_factory=list)  # the derived warnings (harness.summarize), then run_notes
+    run_notes: list[str] = Field(default_factory=list)  # warnings the run raised while measuring (see above)
     generator_ceiling: GeneratorCeilingRecord | None = None  # measured at the start (None: older runs)
     file_versions: dict[str, int] = Field(default_factory=lambda: dict(FILE_VERSIONS))
+
+    def note(self, warning: str) -> None:
+        """A warning the run raises itself: shown at once, and kept when the warnings are rebuilt."""
+        self.run_notes.append(warning)
+        self.warnings.append(warning)
 
     def file_version(self, name: str) -> int:
         """The format version of a side file of this run: 1 for a run written before versions were named."""
