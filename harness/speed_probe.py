@@ -33,6 +33,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 # About 1.7 ms of interpreter work on a 2.6 GHz Xeon core, the fastest of 9: 30 back-to-back probes on
 # the quiet 2-core VM spread by 4-5% (the fastest of 3 runs of 3.5 ms: up to 11%). About 15 ms a CPU.
@@ -97,6 +98,40 @@ def speed_spread(values_ms: list[float]) -> float | None:
     if len(values_ms) < 2 or min(values_ms) <= 0:
         return None
     return 100.0 * (max(values_ms) - min(values_ms)) / min(values_ms)
+
+
+SLOW_PCT = 20.0  # a second this far above a core's fastest second is slow: 4x the probe's quiet spread
+STEADY_WINDOW_S = 1.0  # readings are judged by the second: one reading can be hit by a tick or an interrupt
+
+
+@dataclass(frozen=True)
+class Steadiness:
+    """One core's speed over a watch (scripts/host-speed.py), judged on the median probe of each second."""
+
+    fastest_ms: float  # the fastest second's median
+    median_ms: float
+    slowest_ms: float  # the slowest second's median
+    slow_share: float  # the share of seconds over SLOW_PCT above the fastest
+    longest_slow_s: float  # the longest run of consecutive slow seconds
+
+
+def steadiness(readings: list[tuple[float, float]], slow_pct: float = SLOW_PCT,
+               window_s: float = STEADY_WINDOW_S) -> Steadiness:
+    """`readings`: (time s, probe ms) in time order, at least one, grouped into windows of `window_s`."""
+    if not readings:
+        raise ValueError("steadiness needs at least one reading")
+    windows: dict[int, list[float]] = {}
+    for t_s, ms in readings:
+        windows.setdefault(int(t_s // window_s), []).append(ms)
+    medians = [statistics.median(windows[k]) for k in sorted(windows)]
+    limit = min(medians) * (1 + slow_pct / 100)
+    longest = run = 0
+    for ms in medians:
+        run = run + 1 if ms > limit else 0
+        longest = max(longest, run)
+    slow = sum(ms > limit for ms in medians)
+    return Steadiness(min(medians), statistics.median(medians), max(medians), slow / len(medians),
+                      longest * window_s)
 
 
 def wakeup_round_trip_us(near_cpu: int, far_cpu: int, round_trips: int = WAKEUP_ROUND_TRIPS,
