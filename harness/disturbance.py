@@ -164,7 +164,10 @@ def foreign_cpu_pct(before: Snapshot, after: Snapshot, cpus: list[int], ticks_pe
         return None
     busy_s = sum(after.cpus[c].busy - before.cpus[c].busy for c in cpus) / ticks_per_s
     own_s = benchmark_cpu_s(before, after, cpus)
-    return max(0.0, 100.0 * (busy_s - own_s) / (total_ticks / ticks_per_s))
+    # to the µs, far below a tick: tick counts turned into seconds and subtracted leave float residue
+    # (0.03 - 0.01 - 0.02 = 3.5e-18 s), a "foreign" reading that a ratio of two readings divides by
+    foreign_s = round(busy_s - own_s, 6)
+    return max(0.0, 100.0 * foreign_s / (total_ticks / ticks_per_s))
 
 
 def window_snapshots(snapshots: list[Snapshot], start_s: float, end_s: float) -> tuple[Snapshot, Snapshot] | None:

@@ -76,6 +76,14 @@ def test_tick_rounding_below_the_processes_own_time_is_clamped_at_zero() -> None
     assert foreign_cpu_pct(before, after, [0], HZ) == 0.0
 
 
+def test_a_core_busy_only_with_the_benchmark_reads_exactly_zero_not_a_float_residue() -> None:
+    # 0.03 - 0.01 is 0.019999999999999997 in floats, 2 ticks are 0.02 s: a 3.5e-18 s "foreign" residue,
+    # which a ratio of two such readings once turned into 90,071,992,547,413x in the terminal.
+    before = snapshot(0.0, "0 0 0 0 0 0 0 0", server=server(p10=0.01))
+    after = snapshot(1.0, "2 0 0 98 0 0 0 0", server=server(p10=0.03))
+    assert foreign_cpu_pct(before, after, [0], HZ) == 0.0
+
+
 def test_steal_is_foreign_time() -> None:
     before = snapshot(0.0, "0 0 0 0 0 0 0 0", server=server(p10=0.0))
     after = snapshot(5.0, "250 0 0 150 0 0 0 100", server=server(p10=2.5))
