@@ -64,6 +64,9 @@ def add_commands(sub: argparse._SubParsersAction, add_common: Callable[[argparse
     p.add_argument("--db-port", type=positive_int, help="PostgreSQL's port on 127.0.0.1 (default: a free one)")
     p.add_argument("--db-pool-size", type=positive_int, default=10,
                    help="database connections per server process, the same for every target")
+    p.add_argument("--db-dir", type=Path, metavar="DIR",
+                   help="folder for PostgreSQL's files, which its user (nobody under root) must reach (default: "
+                        "build/pg, or a folder of its own under the system's temporary directory if it cannot)")
     p.add_argument("--db-image", metavar="IMAGE",
                    help="docker: PostgreSQL's image (default: the public postgres image, pulled if missing)")
     p.add_argument("--ceiling-seconds", type=float, metavar="S",
@@ -92,7 +95,7 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
         results_dir=Path(args.results_dir),
         targets_dir=Path(args.targets_dir), scenarios_dir=Path(args.scenarios_dir), run_name=args.name,
         db=args.db, db_cpus=args.db_cpus, db_port=args.db_port, db_pool_size=args.db_pool_size,
-        db_image=args.db_image, ceiling_s=0.0 if args.no_ceiling else args.ceiling_seconds,
+        db_image=args.db_image, db_dir=args.db_dir, ceiling_s=0.0 if args.no_ceiling else args.ceiling_seconds,
         hold_idle=not args.allow_idle_states,
     )  # fmt: skip
 

@@ -40,6 +40,7 @@ class RunConfig(BaseModel):
     db_port: int | None = Field(default=None, ge=1, le=65535)  # None: a free port
     db_pool_size: PositiveInt = 10  # connections per server process, the same for every target
     db_image: str | None = None  # docker: PostgreSQL's image (None: the public postgres image)
+    db_dir: Path | None = None  # PostgreSQL's folder (None: build/pg where its user can reach, else a temporary one)
     # the load generator's ceiling run (harness.ceiling), seconds of window: None the profile's, 0 none
     ceiling_s: float | None = Field(default=None, ge=0, le=120)
     hold_idle: bool = True  # keep the cores out of deep idle states for the run (harness.idle_hold)

@@ -7,14 +7,15 @@ Where the server binaries come from (`--db`):
 - `system`: the machine's PostgreSQL (Debian: `apt-get install postgresql`), found through
   `pg_config --bindir` or /usr/lib/postgresql/<version>/bin.
 
-How it runs: `initdb` into a fresh folder under build/pg/, then `postgres` itself in the foreground
-(no pg_ctl), spawned by `procs.spawn`, so it is pinned to its CPUs (the server's by default: the
-server's host runs its database), labelled with its owner and signalled when the harness dies; the
-orphan sweep stops a killed run's database like its servers. PostgreSQL refuses to run as root, so
-under root it runs as an unprivileged user (`nobody`, or BENCH_DB_USER). It listens on 127.0.0.1
-only, on a free port (or `--db-port`), with no Unix socket. Stopping is a fast shutdown (SIGINT),
-then SIGKILL; the folder is removed. Before each trial `contract/reset.sql` empties `users` and
-re-seeds `world` with the same 10,000 rows, so every target starts from the same data.
+How it runs: `initdb` into a fresh folder (harness.database_place: build/pg/, --db-dir, or a folder of
+its own under the system's temporary directory when the user it runs as cannot reach the clone), then
+`postgres` itself in the foreground (no pg_ctl), spawned by `procs.spawn`, so it is pinned to its CPUs
+(the server's by default: the server's host runs its database), labelled with its owner and signalled
+when the harness dies; the orphan sweep stops a killed run's database like its servers. PostgreSQL
+refuses to run as root, so under root it runs as an unprivileged user (`nobody`, or BENCH_DB_USER). It
+listens on 127.0.0.1 only, on a free port (or `--db-port`), with no Unix socket. Stopping is a fast
+shutdown (SIGINT), then SIGKILL; the folder is removed. Before each trial `contract/reset.sql` empties
+`users` and re-seeds `world` with the same 10,000 rows, so every target starts from the same data.
 
 In the Docker runtime the database is a container instead (harness.database_docker), behind the
 same hooks: `for_run` and `check_available` choose by the run's runtime.
@@ -34,9 +35,10 @@ from pathlib import Path
 from typing import Any
 
 from harness.database_binaries import as_user, bin_dir, check_reachable, run_as
+from harness.database_place import Place, make_place
 from harness.errors import BenchError
 from harness.runtime.native import process_tree
-from harness.runtime.procs import owner_label, owner_running, spawn
+from harness.runtime.procs import spawn
 from harness.runtime.server import check_port_free, free_port, log_tail
 
 CONTRACT = Path(__file__).resolve().parent.parent / "contract"
@@ -62,36 +64,12 @@ class DatabaseOptions:
     port: int | None = None  # None: a free port
     pool_size: int = 10  # connections per server process (DB_POOL_SIZE), the same for every target
     workers: int = 1  # server processes, each with its own pool
-    root: Path = Path("build/pg")
+    root: Path | None = None  # --db-dir; None: build/pg where reachable, else a temporary folder (database_place)
     log_path: Path = Path("build/pg/postgres.log")
     host: str = "127.0.0.1"
     protection: Any = None  # harness.protect.Protection: the server's host runs its database, protected alike
     image: str | None = None  # docker: the PostgreSQL image (None: harness.database_docker.DEFAULT_IMAGE)
 
-
-
-def sweep_stale_folders(root: Path) -> None:
-    """Remove the data folders of runs whose harness is gone (their processes the orphan sweep stopped)."""
-    if not root.is_dir():
-        return
-    for folder in root.iterdir():
-        pid, _, rest = folder.name.partition("-")
-        start = rest.rpartition("-")[0]
-        if folder.is_dir() and pid.isdigit() and start and not owner_running(f"{pid}:{start}"):
-            shutil.rmtree(folder, ignore_errors=True)
-
-
-_folders = iter(range(1, 1 << 30))
-
-
-def _new_folder(root: Path) -> Path:
-    """build/pg/<owner pid>-<its start time>-<n>: the owner tells a later run whether it is stale."""
-    folder = root / f"{owner_label().replace(':', '-')}-{next(_folders)}"
-    folder.mkdir(parents=True)
-    user = run_as()
-    if user is not None:
-        os.chown(folder, user.pw_uid, user.pw_gid)
-    return folder
 
 
 @dataclass
@@ -103,6 +81,7 @@ class Database:
     folder: Path
     port: int
     process: subprocess.Popen[bytes]
+    place: Place
     facts: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -147,7 +126,7 @@ class Database:
         """For results.json: version, source, non-default settings, pool size."""
         return {
             "engine": "postgresql", "version": self.psql("SHOW server_version").strip(), "source": self.options.source,
-            "binaries": str(self.bin), "cpus": self.options.cpus, "run_as": getattr(run_as(), "pw_name", None),
+            **self.place.describe(), "cpus": self.options.cpus, "run_as": getattr(run_as(), "pw_name", None),
             "host": self.options.host, "port": self.port, "pool_size_per_process": self.options.pool_size,
             "pool_connections_total": self.options.pool_size * self.options.workers,
             "initdb": ["--no-sync", "--auth=trust", "--encoding=UTF8", "--locale=C"],
@@ -190,17 +169,14 @@ def database_port(options: DatabaseOptions) -> int:
 @contextmanager
 def running_database(options: DatabaseOptions) -> Iterator[Database]:
     """Start PostgreSQL with the schema loaded and seeded; always stop it and remove its folder."""
-    binaries = bin_dir(options.source)
-    check_reachable(binaries)
-    check_reachable(options.root)
-    sweep_stale_folders(options.root)
     port = database_port(options)
-    folder = _new_folder(options.root)
+    place = make_place(options.root, bin_dir(options.source))
+    binaries, folder = place.binaries, place.folder
     process = None
     try:
         _initdb(binaries, folder / "data", options.log_path)
         process = _spawn_postgres(binaries, folder / "data", port, options)
-        database = Database(options, binaries, folder, port, process)
+        database = Database(options, binaries, folder, port, process, place)
         _wait_ready(database)
         database.psql(f"CREATE DATABASE {DB_NAME}", database="postgres")
         database.psql(file=CONTRACT / "schema.sql")
@@ -292,8 +268,9 @@ def check_available(config: Any, scenarios: list[Any]) -> None:
 
         database_docker.check_available(config.db_image)
         return
-    check_reachable(bin_dir(config.db))
-    check_reachable(DatabaseOptions().root)
+    bin_dir(config.db)
+    if config.db_dir is not None:
+        check_reachable(config.db_dir)  # the user's folder: one line before any trial, never moved silently
 
 
 @contextmanager
@@ -310,7 +287,7 @@ def for_run(config: Any, scenarios: list[Any], server_cpus: list[int], log_dir: 
 
     options = DatabaseOptions(
         source=config.db, cpus=parse_cpu_list(config.db_cpus) if config.db_cpus else server_cpus, port=config.db_port,
-        pool_size=config.db_pool_size, workers=config.workers, log_path=log_dir / "database.log",
+        pool_size=config.db_pool_size, workers=config.workers, log_path=log_dir / "database.log", root=config.db_dir,
         protection=protection, image=config.db_image,
     )  # fmt: skip
     with _running(config.runtime)(options) as database:

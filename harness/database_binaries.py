@@ -1,6 +1,6 @@
 """Where PostgreSQL's binaries come from (`--db embedded|system`) and the user it runs as (it refuses root).
 
-Moved out of harness/database.py, which starts and resets the server with them.
+harness/database.py starts and resets the server with them; harness/database_place.py finds its folder.
 """
 
 from __future__ import annotations
@@ -78,16 +78,30 @@ def as_user(command: list[str]) -> list[str]:
 
 
 def check_reachable(path: Path) -> None:
-    """Under root, the user PostgreSQL runs as must be able to enter every folder above `path`."""
+    """Under root, the user PostgreSQL runs as must be able to enter every folder above `path`; one line if not."""
+    blocked = _first_blocked(path)
+    if blocked is not None:
+        user = run_as()
+        raise BenchError(f"PostgreSQL runs as {user.pw_name!r} (it refuses root), who cannot enter {blocked}: "
+                         f"make it traversable (chmod o+x), choose another --db-dir, or set {RUN_AS_ENV} "
+                         "to a user who can")
+
+
+def reachable(path: Path) -> bool:
+    """Whether the user PostgreSQL runs as can enter every folder above `path` (always, when not root)."""
+    return _first_blocked(path) is None
+
+
+def _first_blocked(path: Path) -> Path | None:
+    """The first folder on the way to `path` that run_as() may not enter; None when the way is open."""
     user = run_as()
     if user is None:
-        return
+        return None
     for folder in [*reversed(path.resolve().parents), path.resolve()]:
         if not folder.exists():
-            return  # created by the harness, traversable
+            return None  # created by the harness, traversable
         info = folder.stat()
         bit = 0o100 if info.st_uid == user.pw_uid else 0o010 if info.st_gid == user.pw_gid else 0o001
         if not info.st_mode & bit:
-            raise BenchError(f"PostgreSQL runs as {user.pw_name!r} (it refuses root), who cannot enter {folder}: "
-                             f"make it traversable (chmod o+x) or set {RUN_AS_ENV} to a user who can")
-
+            return folder
+    return None

