@@ -17,9 +17,11 @@ from __future__ import annotations
 import gzip
 import itertools
 import json
+import re
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -141,6 +143,78 @@ def test_no_framework_headers(client):
     response = client.get("/json")
     assert "x-powered-by" not in response.headers
     assert "etag" not in response.headers
+
+
+# ---- response headers: TechEmpower's rules ----------------------------------------------
+#
+# TechEmpower's verifier, FrameworkBenchmarks toolset/test_types/verifications.py, function
+# verify_headers (read at commit 57d92fbec6f8fd7431bc77326dd0484e60c96e20; its code is not copied
+# here), checks every URL of its json, db, queries and updates tests, asked with its JSON Accept
+# header (toolset/test_types/abstract_test_type.py), for:
+#   - a Server, a Date and a Content-Type header ("Required response header missing": fail);
+#   - a Content-Length or a Transfer-Encoding header (fail);
+#   - a Date that datetime.strptime reads as "%a, %d %b %Y %H:%M:%S %Z" (warn);
+#   - a Date that differs on a second request made 3 s later ("Invalid Cached Date": fail);
+#   - a Content-Type matching ^application/json(; ?charset=(UTF|utf)-8)?$ (fail).
+# Its queries and updates tests ask ?queries= with "2", "0", "foo", "501" and ""
+# (toolset/test_types/query/query.py, update/update.py).
+
+TECHEMPOWER_ACCEPT = "application/json,text/html;q=0.9,application/xhtml+xml;q=0.9,application/xml;q=0.8,*/*;q=0.7"
+TECHEMPOWER_URLS = [
+    "/json",
+    "/db",
+    *(f"{path}?queries={queries}" for path in ("/queries", "/updates") for queries in ("2", "0", "foo", "501", "")),
+]
+TECHEMPOWER_DATE = "%a, %d %b %Y %H:%M:%S %Z"
+TECHEMPOWER_JSON_TYPE = re.compile(r"^application/json(; ?charset=(UTF|utf)-8)?$")
+
+
+def techempower_header_problems(headers: httpx.Headers) -> list[str]:
+    """What TechEmpower's verify_headers would fail or warn about in one response's headers."""
+    problems = [f"no {name} header" for name in ("Server", "Date", "Content-Type") if name not in headers]
+    if "content-length" not in headers and "transfer-encoding" not in headers:
+        problems.append("neither Content-Length nor Transfer-Encoding")
+    date = headers.get("date")
+    if date is not None:
+        try:
+            datetime.strptime(date, TECHEMPOWER_DATE)
+        except ValueError:
+            problems.append(f"Date {date!r} is not {TECHEMPOWER_DATE}")
+    content_type = headers.get("content-type")
+    if content_type is not None and not TECHEMPOWER_JSON_TYPE.match(content_type):
+        problems.append(f"Content-Type {content_type!r} is not JSON as TechEmpower spells it")
+    return problems
+
+
+def test_techempower_urls_send_the_headers_its_verifier_requires(client):
+    def ask_all() -> dict[str, httpx.Response]:
+        return {url: client.get(url, headers={"accept": TECHEMPOWER_ACCEPT}) for url in TECHEMPOWER_URLS}
+
+    first = ask_all()
+    time.sleep(1.1)  # TechEmpower waits 3 s; a Date has 1 s resolution, so 1.1 s tells a cached one
+    second = ask_all()
+    problems = {}
+    for url in TECHEMPOWER_URLS:
+        assert first[url].status_code == 200, (url, first[url].text)
+        found = techempower_header_problems(first[url].headers)
+        if first[url].headers.get("date") == second[url].headers.get("date"):
+            found.append(f"the same Date 1.1 s later: {first[url].headers.get('date')!r}")
+        if found:
+            problems[url] = found
+    assert problems == {}
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status"),
+    [("GET", "/health", 200), ("GET", "/nope", 404), ("POST", "/json", 405), ("GET", "/cpu?n=x", 422),
+     ("DELETE", "/users/987654321", 404)],
+)  # fmt: skip
+def test_every_answer_names_its_server_and_date(client, method, path, status):
+    """Uvicorn sends Server and Date on every answer, errors included; both apps do."""
+    response = client.request(method, path)
+    assert response.status_code == status
+    assert response.headers.get("server"), response.headers
+    datetime.strptime(response.headers["date"], TECHEMPOWER_DATE)
 
 
 # ---- users CRUD -------------------------------------------------------------------------
