@@ -1,14 +1,12 @@
 """Keep the machine's cores out of deep idle states for the run: a PM QoS request on /dev/cpu_dma_latency.
 
-Why: on a virtual machine an idle core halts, and waking it goes through the hypervisor. On the
-2-core VM this harness was built on (cpuidle driver `haltpoll`, guest_halt_poll_ns=0), one byte sent
-to a process on the other core and back took 64-106 µs (a socketpair ping-pong between the two
-cores, 2,000 round trips a reading, a reading a second for 40 s, 2026-11-29), and that figure moved
-by as much from one second to the next; with the cores held in the polling state, 19-24 µs. Every
-request of a load test crosses the cores twice (Locust on one, the server on the other), so that
-wake-up was inside every latency and its drift inside every rate. A busy neighbour, which keeps a
-core from halting, changed it too: the issue-12 runs with a busy loop beside the server measured
-the rate sweep 27-33% higher than the quiet runs.
+Why: on a virtual machine an idle core halts, and waking it goes through the hypervisor. A
+cross-core round trip (one byte to a process on the other core and back) then costs several times
+what it costs with the cores polling, and drifts from one second to the next. Every request of a
+load test crosses the cores twice (Locust on one, the server on the other), so that wake-up sits
+inside every latency and its drift inside every rate. A busy neighbour, which keeps a core from
+halting, changes it too, so a quiet run and a disturbed one would differ for that reason alone.
+The figures are in docs/measurements.md ("Idle states and the cross-core wake-up").
 
 How: the kernel's PM QoS interface (Documentation/power/pm_qos_interface.rst) takes a process's
 largest acceptable wake-up latency as a 32-bit integer written to /dev/cpu_dma_latency, and keeps
