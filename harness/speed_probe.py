@@ -1,12 +1,10 @@
 """How fast the benchmark's cores are right now: a fixed piece of CPU work, timed on each core.
 
-A virtual machine's host can slow its guest with no sign inside it. On the 2-core VM this harness
-was built on, plain Locust's CPU time per request (scripts/loadgen-overhead.py) went from 142 to
-100 µs within an hour on 2026-11-29, with no other process running and steal time at 0 in
-/proc/stat; a run's absolute figures moved with it (Express's throughput 5,974 → 8,750 req/s
-between two quick runs 15 minutes apart), while ratios within a round did not. Foreign-CPU and
-run-queue-wait readings (harness.disturbance) cannot see this, since nothing on the machine
-takes the CPU: the work itself runs slower.
+A virtual machine's host can slow its guest with no sign inside it: the same work takes more CPU
+time for minutes at a stretch, with no other process running and steal time at 0 in /proc/stat.
+A run's absolute figures move with it, while ratios within a round do not (docs/measurements.md,
+"The cores' own speed"). Foreign-CPU and run-queue-wait readings (harness.disturbance) cannot see
+this, since nothing on the machine takes the CPU: the work itself runs slower.
 
 So before every trial, with no server or Locust running (PostgreSQL, kept for the whole run, idles
 on the server's CPUs), the harness times the same work on each of the server's and the load
@@ -20,8 +18,8 @@ The second reading, `wakeup_round_trip_us`, is how long one byte takes from a th
 generator's first CPU to a thread on the server's first CPU and back (a socketpair; the median of
 WAKEUP_ROUND_TRIPS, with a pause after each so the far core goes idle, as between requests). Every
 request of a load test makes that crossing, and on a virtual machine it depends on whether the far
-core halted: on the 2-core VM this was built on, 108-115 µs with idle cores halting, 16-17 µs with
-them held polling (harness.idle_hold), readings of 200 round trips on 2026-11-29.
+core halted: several times longer with idle cores halting than with them held polling
+(harness.idle_hold; docs/measurements.md).
 """
 
 from __future__ import annotations
@@ -35,13 +33,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-# About 1.7 ms of interpreter work on a 2.6 GHz Xeon core, the fastest of 9: 30 back-to-back probes on
-# the quiet 2-core VM spread by 4-5% (the fastest of 3 runs of 3.5 ms: up to 11%). About 15 ms a CPU.
+# A millisecond or two of interpreter work, the fastest of 9: short enough to time every CPU before every trial,
+# long enough that back-to-back probes on a quiet machine agree within a few percent (docs/measurements.md).
 PROBE_LOOPS = 50_000
 PROBE_REPEATS = 9
 METRIC_SUFFIX = "_speed_probe_ms"
 WAKEUP_METRIC = "wakeup_round_trip_us"
-WAKEUP_ROUND_TRIPS = 100  # with the pauses, 30-45 ms a trial (about 3 s of a 90-trial run)
+WAKEUP_ROUND_TRIPS = 100  # with the pauses, tens of ms a trial
 WAKEUP_PAUSE_S = 0.0002  # after each round trip: long enough for the far core to go idle
 
 
