@@ -6,7 +6,7 @@ against the baseline raw server `targets/node_raw` (node:http, far faster than e
 placed exactly as a target is: the server on the server's CPUs, Locust on the load generator's,
 in the run's protection groups. The rate it reaches is the ceiling; harness.rate_sweep's headroom
 guard and the `generator_bound` flag (harness.kinds.load) then keep any step that needs more than
-70% of it out of a verdict (issue 13).
+70% of it out of a verdict.
 
 The rule (`ceiling_from_steps`, pure): a step whose error rate is 1% or more is not used (the raw
 server refused, so its rate says nothing of the generator); nor is a disturbed one (others took the

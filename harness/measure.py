@@ -105,7 +105,7 @@ def cpu_cost_figures(resources: ResourceFigures, responses: int, duration_s: flo
     of them if each request kept costing what it cost at this step's rate (an estimate; it ignores
     the cost of queueing and of batching at higher load). A database on the server's cores spends
     them too, so its CPU per request counts there (without it the estimate of a database-backed
-    page overstated the measured max_rate_slo by 25-45% on this project's 2-core machine)."""
+    page overstates the measured max_rate_slo: docs/measurements.md, "The capacity estimate")."""
     if responses == 0 or duration_s <= 0:
         return {}
     rate = responses / duration_s

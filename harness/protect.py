@@ -2,9 +2,9 @@
 
 A busy process on the server's core takes half of it: the scheduler shares a core fairly
 between runnable entities, and `nice -n -20` does not help because autogroup scheduling
-weighs sessions, not processes (issue 12 measured −47…−51% with or without nice, −7…−9%
-with the server in its own cgroup at cpu.shares 262144). So each role ("server",
-"loadgen") gets a cgroup `bench-<run id>-<role>` with the highest weight the kernel takes:
+weighs sessions, not processes; a cgroup's CPU weight does (docs/measurements.md, "Neighbours",
+has the loss with and without it). So each role ("server", "loadgen") gets a cgroup
+`bench-<run id>-<role>` with the highest weight the kernel takes:
 
   cgroup v1: the `cpu` controller's cpu.shares, at most 262144 (MAX_SHARES, kernel/sched/sched.h)
   cgroup v2: cpu.weight, at most 10000 (Documentation/admin-guide/cgroup-v2.rst), once `+cpu`

@@ -36,7 +36,7 @@ def summarize(results: RunResults) -> None:
 
 
 ROLE_WORDS = {"server": "the server's", "loadgen": "the load generator's", "database": "the database's"}
-SPEED_SPREAD_PCT = 10.0  # twice the probe's own spread on a quiet 2-core VM (harness.speed_probe)
+SPEED_SPREAD_PCT = 10.0  # about twice the probe's own spread on a quiet machine (harness.speed_probe)
 
 
 def speed_notes(results: RunResults) -> list[str]:

@@ -16,7 +16,7 @@ from harness.results.view import RunView
 
 BASE_SUFFIX, HEAD_SUFFIX = "-base", "-head"
 # The gated figures and their better direction. server_cpu_us_per_req is the server's CPU time per
-# response: a neighbour stealing the core lowers rps a lot but it little (issue 15), so it carries a
+# response: a neighbour stealing the core lowers rps a lot but it little, so it carries a
 # small slowdown through a noisy machine best; rps and p99 latency are what a user feels.
 GATED: dict[str, Way] = {"rps": "higher", "latency_p99_ms": "lower", "server_cpu_us_per_req": "lower"}
 

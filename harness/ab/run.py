@@ -26,8 +26,8 @@ from harness.targets import Target, discover_targets, select_targets
 AB_SCENARIOS = ("throughput", "rate")
 DEFAULT_ROUNDS = 8  # 5 is the least an exact one-sided test at 0.05 can use; 8 lets the CI drop the extremes
 # The interval of the median ratio must lie wholly beyond this. 3%, not compare's 5%: with 8 rounds the
-# interval is about ±5% wide on a busy 2-core machine, so at 5% a 10% slowdown was caught once in two runs;
-# at 3% both, and no A/A run of two raised a false alarm (docs/regression-tracking.md; few runs).
+# interval is a few percent wide either side on a busy machine, so a 5% threshold lets a 10% slowdown
+# through whenever its rounds spread (docs/regression-tracking.md has the runs this was chosen on).
 DEFAULT_THRESHOLD_PCT = 3.0
 SIDES = ("base", "head")
 

@@ -1,4 +1,4 @@
-"""Figures beyond the load generator, said as bounds on the server (issue 13).
+"""Figures beyond the load generator, said as bounds on the server.
 
 Where a step's throughput was limited by the load generator (flag loadgen_saturated) or needed over
 70% of its measured ceiling (flag generator_bound), the figure cannot decide a claim, but it is not

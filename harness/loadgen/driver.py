@@ -130,8 +130,7 @@ class LocustProcesses:
 
         One worker runs as a single Locust process (the plugin serves both roles in it): a master
         polls for its workers once a second, and with the worker's own start-up on the same core
-        that cost each run about 1.5 s before its first step (measured: 2.0 s from spawn to the
-        first step with a master and a worker, 0.5 s alone).
+        that delays each run's first step by over a second (docs/measurements.md, "The load generator").
         """
         if self.spec.workers == 1:
             return [self._headless()]

@@ -1,8 +1,7 @@
-"""The report's topology section: where the load generators and the server ran (issue 16).
+"""The report's topology section: where the load generators and the server ran.
 
-One small function of results.json's `environment.topology` (harness.loadgen.external), kept
-apart from document.py so that it merges on its own; `build_document` places it after the
-environment section. Runs recorded before topologies were (no `topology`) get no section.
+One small function of results.json's `environment.topology` (harness.loadgen.external);
+`build_document` places it after the environment section. A run without `topology` gets no section.
 """
 
 from __future__ import annotations
