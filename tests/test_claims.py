@@ -200,14 +200,14 @@ def sweep(express, fastapi, flags=None):
 
 
 def test_a_coarse_sweep_cannot_resolve_a_narrow_ratio(tmp_path):
-    v = verdict(tmp_path, P1, sweep([128.0], [32.0]))
+    v = verdict(tmp_path, P1, sweep([128.0] * 3, [32.0] * 3))
     # express in [128, 512), fastapi in [32, 128): the ratio lies in [1, 16)
     assert v.verdict == "inconclusive" and "step resolution [1–16]" in v.reason
     assert "(steps 8, 32, 128, 512; a finer or longer sweep would resolve it)" in v.reason
 
 
 def test_a_sweep_that_never_found_a_limit_says_so(tmp_path):
-    v = verdict(tmp_path, P1, sweep([512.0], [512.0]))
+    v = verdict(tmp_path, P1, sweep([512.0] * 3, [512.0] * 3))
     assert v.verdict == "inconclusive"
     assert "express passed the top step (users=512), so the limit is above it" in v.reason
     v = verdict(tmp_path, P1, sweep([32.0, 32.0, 512.0], [8.0, 0.0, 8.0]))
@@ -216,7 +216,9 @@ def test_a_sweep_that_never_found_a_limit_says_so(tmp_path):
 
 
 def test_a_ratio_far_beyond_the_steps_refutes(tmp_path):
-    v = verdict(tmp_path, P1, sweep([512.0], [8.0]))  # express ≥ 512 (top step), fastapi in [8, 32)
+    # express ≥ 512 (top step), fastapi in [8, 32) in each of 3 trials; from 1 trial nothing is decided
+    # (policy single_trial: tests/test_verdict_guards.py)
+    v = verdict(tmp_path, P1, sweep([512.0] * 3, [8.0] * 3))
     assert v.verdict == "refuted" and "step resolution [16–∞]" in v.reason
 
 

@@ -158,9 +158,11 @@ def ratio_figures(ctx: Context, numerator: str, denominator: str, place: Place |
     context = [_figure(numerator, a, ia), _figure(denominator, b, ib)]
     label, flags = f"{numerator}/{denominator}", tuple(sorted({*a.flags, *b.flags}))
     n = min(len(a.values), len(b.values))
-    if quantized:
+    if quantized and not (ia.low is None or ib.low is None):
         interval = Interval(_divide(ia.value, ib.value), _divide(ia.low, ib.high), _divide(ia.high, ib.low), ia.kind)
         return _figure(label, a, interval, "×", n, flags), context
+    if quantized:  # a side of fewer than 3 trials: no interval, the single_trial policy decides
+        return _figure(label, a, Interval(_divide(ia.value, ib.value), None, None), "×", n, flags), context
     try:
         if any(a.censored) or any(b.censored):
             interval = censored_ratio(a, b)

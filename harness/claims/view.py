@@ -17,7 +17,7 @@ from harness.claims.schema import GapPlace, Place
 from harness.present.numbers import number as fmt
 from harness.results import RunView, Step
 from harness.results.keys import ENDPOINT_KEY
-from harness.stats import coverage_label, estimate, ratio_estimate
+from harness.stats import bounded_median_ci, coverage_label, estimate, ratio_estimate
 
 # the two-sample percentile bootstrap's coverage is nominal and falls short with few trials: no number
 BOOTSTRAP_KIND = "bootstrap CI"
@@ -214,10 +214,11 @@ def target_interval(sample: Sample, view: RunView, quantized: str | None) -> Int
         return censored_median(sample)
     est = estimate(sample.values)
     if quantized:
+        # each trial's limit lies in [its step, the next step); fewer than 3 trials give no interval, stepped
+        # or not, so the single_trial policy applies to them as to any figure
         grid = view.grid(sample.scenario, quantized)
-        low = est.ci_low if est.ci_low is not None else est.median
-        high = est.ci_high if est.ci_high is not None else est.median
-        return Interval(est.median, _step_floor(low, grid), _next_step(high, grid), "step resolution")
+        stepped = bounded_median_ci(sample.values, sample.values, [_next_step(v, grid) for v in sample.values])
+        return Interval(stepped.value, stepped.low, stepped.high, "step resolution")
     return Interval(est.median, est.ci_low, est.ci_high, coverage_label(est.ci_coverage))
 
 
@@ -248,10 +249,6 @@ def censored_ratio(a: Sample, b: Sample) -> Interval:
 def paired_rounds(a: Sample, b: Sample) -> bool:
     """Whether trial i of a and trial i of b form round i (the same trial numbers, both measured)."""
     return a.trials == b.trials and len(a.trials) == len(a.values) and not any(a.censored) and not any(b.censored)
-
-
-def _step_floor(value: float, grid: list[float]) -> float:
-    return max([g for g in grid if g <= value], default=0.0)
 
 
 def _next_step(value: float, grid: list[float]) -> float:

@@ -23,8 +23,13 @@ Methods:
   min_trials_for_alpha       smallest n per side an exact Mann-Whitney test needs to reach p < alpha
   median_order_ci            exact distribution-free CI of the median from order statistics (binomial;
                              Conover 1999, §3.2; Hahn & Meeker 1991, ch. 5), with its real coverage
+  bounded_median_ci          median_order_ci of values known only within bounds (censored or stepped):
+                             [low_(k), high_(n+1−k)], at least the same coverage (order statistics are monotone)
+  round_ratio_bounds         per-round ratios a_i/b_i with the bounds [a_low/b_high, a_high/b_low]
+  joint_coverage, joint_tail how often independent intervals all hold (product of coverages), and how often
+                             one misses on its side (the level of a non-overlap test: Schenker & Gentleman 2001)
 
-Modules: estimates.py, fits.py, sweeps.py, compare_tests.py; thresholds and shared helpers in _common.py.
+Modules: estimates.py, bounded.py, fits.py, sweeps.py, compare_tests.py; thresholds and shared helpers in _common.py.
 Every public name is re-exported here, so `from harness.stats import X` keeps working.
 """
 
@@ -37,6 +42,7 @@ from harness.stats._common import (
     POWER,
     FloatArray,
 )
+from harness.stats.bounded import BoundedMedian, bounded_median_ci, joint_coverage, joint_tail, round_ratio_bounds
 from harness.stats.compare_tests import (
     MWU_EXACT_MAX_N,
     Comparison,
@@ -65,6 +71,7 @@ __all__ = [
     "MWU_EXACT_MAX_N",
     "NOISY_CV",
     "POWER",
+    "BoundedMedian",
     "Comparison",
     "Estimate",
     "FloatArray",
@@ -72,9 +79,12 @@ __all__ = [
     "Ratio",
     "SloCrossing",
     "UslFit",
+    "bounded_median_ci",
     "compare_samples",
     "coverage_label",
     "estimate",
+    "joint_coverage",
+    "joint_tail",
     "knee_point",
     "linear_slope",
     "mann_whitney_p",
@@ -83,6 +93,7 @@ __all__ = [
     "min_trials_for_alpha",
     "paired_ratio_estimate",
     "ratio_estimate",
+    "round_ratio_bounds",
     "slo_crossing",
     "usl_fit",
 ]

@@ -1,0 +1,114 @@
+"""Verdict guards (issue 32 items 1, 2, 3, 5, 9): a verdict only where the data can carry it, each
+interval labelled with the coverage it has. Every test judges a constructed run whose verdict (or the
+reason it gives) was wrong before the guard."""
+
+from __future__ import annotations
+
+import pytest
+from claim_bodies import judge_one
+
+from harness.results import Metric, RunResults, TrialRecord
+
+POINT = '[policy]\nsingle_trial = "point"\n'
+STABLE = [100.0, 102.0, 98.0, 101.0, 99.0]
+
+
+def run_of(figures: dict[tuple[str, str, str, str], list[float]], flags: dict[tuple[str, str], list[str]] | None = None,
+           config: dict | None = None) -> RunResults:
+    """One Metric per value (trial 1, 2, ...) and one TrialRecord per target × scenario × trial."""
+    results = RunResults(run_id="t", created_at="now", config=config or {})
+    seen: set[tuple[str, str, int]] = set()
+    for (target, scenario, step, metric), values in figures.items():
+        for trial, value in enumerate(values, start=1):
+            results.metrics.append(Metric(target=target, scenario=scenario, trial=trial, step=step, metric=metric,
+                                          value=value, unit="u"))
+            if (target, scenario, trial) not in seen:
+                seen.add((target, scenario, trial))
+                results.trials.append(TrialRecord(target=target, scenario=scenario, trial=trial, order=len(seen),
+                                                  started_at="now", wall_s=1,
+                                                  flags=(flags or {}).get((target, scenario), [])))
+    return results
+
+
+def ratio_check(scenario: str, metric: str, low: float | None = 1.4, high: float | None = 1.6, extra: str = "") -> str:
+    bounds = "".join(f"\n    {name} = {value}" for name, value in (("min", low), ("max", high)) if value is not None)
+    return f"""
+    [[claims]]
+    id = "P1"
+    claim = "40-60% more"
+    [[claims.checks]]
+    type = "ratio"
+    scenario = "{scenario}"
+    metric = "{metric}"
+    numerator = "express"
+    denominator = "fastapi"{bounds}{extra}
+"""
+
+
+# ---- item 1: a single trial does not decide a quantized ratio -----------------------------------------
+
+HELD = ratio_check("connections", "connections_held", extra='\n    quantized = "users"')
+HELD_STEPS = {"scenario_params": {"connections": {"users": [8, 32, 128, 512]}}}
+
+
+def held(express: list[float], fastapi: list[float]) -> RunResults:
+    return run_of({("express", "connections", "", "connections_held"): express,
+                   ("fastapi", "connections", "", "connections_held"): fastapi}, config=HELD_STEPS)
+
+
+def test_a_single_trial_does_not_decide_a_quantized_ratio(tmp_path):
+    # was "refuted" from one trial of each: the step interval of a bare median passed for a CI
+    v = judge_one(tmp_path, HELD, held([512.0], [8.0]))
+    assert v.verdict == "inconclusive", v.reason
+    assert "single trial, no CI: not judged (policy single_trial)" in v.reason
+
+
+def test_a_single_quantized_trial_under_the_point_policy_is_judged_on_its_point_value(tmp_path):
+    v = judge_one(tmp_path, POINT + HELD, held([512.0], [8.0]))
+    assert v.verdict == "refuted" and "judged on the point value" in v.reason
+
+
+def test_a_single_trial_does_not_decide_a_quantized_range(tmp_path):
+    body = """
+    [[claims]]
+    id = "X"
+    claim = "holds at least 100"
+    [[claims.checks]]
+    type = "range"
+    target = "express"
+    scenario = "connections"
+    metric = "connections_held"
+    min = 100
+    quantized = "users"
+"""
+    v = judge_one(tmp_path, body, held([512.0], [8.0]))
+    assert v.verdict == "inconclusive" and "not judged (policy single_trial)" in v.reason
+
+
+# ---- the statistics behind them (harness.stats.bounded) ----------------------------------------------
+
+
+def test_bounded_median_ci_holds_the_order_statistic_interval_of_the_unknown_values():
+    from harness.stats import bounded_median_ci
+
+    est = bounded_median_ci([10.0, 20.0, 30.0], [10.0, 20.0, 30.0], [10.0, 25.0, float("inf")])
+    assert (est.value, est.low, est.high, est.coverage) == (20.0, 10.0, float("inf"), 0.75)
+    assert (est.median_low, est.median_high) == (20.0, 25.0) and est.tail == pytest.approx(0.125)
+    assert bounded_median_ci([5.0, 6.0], [5.0, 6.0], [5.0, 6.0]).low is None
+    with pytest.raises(ValueError, match="each value within its bounds"):
+        bounded_median_ci([5.0, 6.0, 7.0], [5.0, 6.5, 7.0], [5.0, 6.0, 7.0])
+
+
+def test_round_ratio_bounds_divide_each_round_by_the_other_side_s_opposite_end():
+    from harness.stats import round_ratio_bounds
+
+    values, lows, highs = round_ratio_bounds([100.0, 50.0], [100.0, 50.0], [200.0, 50.0],
+                                             [10.0, 0.0], [10.0, 0.0], [20.0, 8.0])
+    assert lows == [5.0, 6.25] and highs == [20.0, float("inf")] and values == [10.0, float("inf")]
+
+
+def test_joint_tail_is_one_of_several_independent_intervals_missing():
+    from harness.stats import joint_tail
+
+    assert joint_tail(0.125, 0.125) == pytest.approx(1 - 0.875**2)
+    assert joint_tail() == 0.0
