@@ -76,8 +76,8 @@ def add_commands(sub: argparse._SubParsersAction, add_common: Callable[[argparse
                    help="do not measure the ceiling: steps near the load generator's limit then judge claims")
     p.add_argument("--allow-idle-states", action="store_true",
                    help="let idle cores halt (deep idle states); by default the run holds them polling, since "
-                        "waking a halted core of a virtual machine added 45-90 µs to each round trip, and drifted "
-                        "(harness/idle_hold.py)")
+                        "waking a halted core of a virtual machine adds tens of µs to each cross-core round trip, "
+                        "and drifts (harness/idle_hold.py)")
     p.add_argument("--results-dir", default="results")
     p.add_argument("--name", type=_run_name, help="run directory name (default: <UTC timestamp>-<profile>)")
     p.add_argument("--list", action="store_true", help="list the scenarios with their parameters and exit")
