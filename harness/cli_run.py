@@ -121,7 +121,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     prepared = prepare_run(config)
     try:
-        with progress_reporter(console) as report:
+        with progress_reporter(console, prepared.eta()) as report:
+            prepared.on_trial = report.trial_done
             prepared.execute(report)
     finally:
         print_summary(console, load_results(prepared.directory), prepared.directory)

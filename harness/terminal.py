@@ -4,13 +4,16 @@ harness.present.tables)."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from harness.disturbance import FOREIGN_SUFFIX, UNEXPLAINED_SUFFIX
+from harness.eta import Eta
 from harness.flags import legend, name_and_step
 from harness.idle_hold import describe_hold
 from harness.present.numbers import number
@@ -21,30 +24,86 @@ from harness.results.records import GeneratorCeilingRecord
 from harness.speed_probe import WAKEUP_METRIC, WAKEUP_ROUND_TRIPS, speed_spread
 from harness.summarize import ROLE_WORDS, probe_values
 
+if TYPE_CHECKING:
+    from harness.kinds.base import TrialOutcome
+
+
+@dataclass
+class RunProgress:
+    """What a run reports while it measures: the trial under way with the time left (harness.eta), and
+    on a terminal one line per finished step with its figures."""
+
+    show: Callable[[str, int, int, str], None]  # (what, trial number, trials, time left)
+    live: Callable[[str], None] | None = None  # a finished step's line; None: not shown
+    eta: Eta | None = None
+
+    def __call__(self, description: str, done: int, total: int) -> None:
+        now_s = time.monotonic()
+        if self.eta is not None and done >= 1:
+            self.eta.started(done - 1, now_s)
+        self.show(description, done, total, self.time_left(now_s, done))
+
+    def time_left(self, now_s: float, done: int) -> str:
+        if self.eta is None or done < 1:
+            return ""
+        return f"~{_minutes(self.eta.remaining_s(now_s))} left"
+
+    def trial_done(self, label: str, outcome: TrialOutcome) -> None:
+        if self.live is not None:
+            for line in step_lines(label, outcome):
+                self.live(line)
+
+
+def _minutes(seconds: float) -> str:
+    whole = round(seconds)
+    return f"{whole // 60}:{whole % 60:02d}"
+
+
+def step_lines(label: str, outcome: TrialOutcome) -> list[str]:
+    """One line per measured step of a trial: requests per second, p99, errors and the flags it raised."""
+    figures: dict[str, dict[str, float]] = {}
+    for m in outcome.metrics:
+        if m.metric in LIVE_FIGURES and "endpoint=" not in m.step:
+            figures.setdefault(m.step, {})[m.metric] = m.value
+    lines = []
+    for step, values in figures.items():
+        flags = [name for name, flagged in map(name_and_step, outcome.flags) if flagged == step]
+        parts = [f"{number(values[name])} {unit}" for name, unit in LIVE_FIGURES.items() if name in values]
+        lines.append(f"  {label} · {step or 'all'}: " + ", ".join(parts) + (f" [{', '.join(flags)}]" if flags else ""))
+    return lines
+
+
+LIVE_FIGURES = {"rps": "req/s", "latency_p99_ms": "ms p99", "error_rate": "errors (ratio)"}
+
 
 @contextmanager
-def progress_reporter(console: Console) -> Iterator[object]:
-    """A live bar on a terminal; elsewhere (CI logs, files) one plain line per trial and run."""
+def progress_reporter(console: Console, eta: Eta | None = None, quiet: bool = False) -> Iterator[RunProgress]:
+    """A live bar with the time left on a terminal, and a line per finished step; elsewhere (CI logs,
+    files) one plain line per trial with the time left; nothing under `quiet`."""
+    if quiet:
+        yield RunProgress(lambda *_: None)
+        return
     if not console.is_terminal:
         start = time.monotonic()
 
-        def log(description: str, done: int, total: int) -> None:
-            console.print(f"[{done}/{total} {time.monotonic() - start:5.0f}s] {description}", highlight=False)
+        def log(description: str, done: int, total: int, left: str) -> None:
+            left = f" {left}" if left else ""
+            console.print(f"[{done}/{total} {time.monotonic() - start:5.0f}s{left}] {description}", highlight=False)
 
-        yield log
+        yield RunProgress(log, eta=eta)
         return
     progress = Progress(
         TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        console=console, transient=False,
+        TextColumn("{task.fields[left]}"), console=console, transient=False,
     )  # fmt: skip
-    task = progress.add_task("starting", total=None)
+    task = progress.add_task("starting", total=None, left="")
 
-    def report(description: str, done: int, total: int) -> None:
-        progress.update(task, description=description, completed=max(done - 1, 0), total=total)
+    def report(description: str, done: int, total: int, left: str) -> None:
+        progress.update(task, description=description, completed=max(done - 1, 0), total=total, left=left)
 
     with progress:
-        yield report
-        progress.update(task, completed=progress.tasks[0].total or 0, description="done")
+        yield RunProgress(report, live=lambda line: progress.console.print(line, highlight=False), eta=eta)
+        progress.update(task, completed=progress.tasks[0].total or 0, description="done", left="")
 
 
 def run_header(results: RunResults) -> str:

@@ -25,6 +25,10 @@ class Params(BaseModel):
     settle_s: float = Field(default=1.0, ge=0)  # wait before reading idle memory
     timeout_s: float = Field(default=30.0, gt=0)
 
+    def planned_s(self) -> float:
+        """The settling wait; the start itself is what is measured (harness.eta learns it)."""
+        return self.settle_s
+
 
 def run_trial(ctx: TrialContext) -> TrialOutcome:
     params: Params = ctx.params
