@@ -21,6 +21,7 @@ from harness.cpus import split_cpus
 from harness.disturbance import MAX_RERUNS, RerunBudget, disturbed_windows, run_until_undisturbed
 from harness.environment import capture_environment, run_environment
 from harness.errors import BenchError
+from harness.eta import Eta
 from harness.kinds.base import LoadGeneratorFactory, Placement, TrialContext, TrialOutcome
 from harness.loadgen.driver import LocustProcesses
 from harness.loadgen.external import ExternalWorkers, external_workers, parse_loadgen
@@ -120,6 +121,12 @@ class PreparedRun:
     external: ExternalWorkers | None = None  # --loadgen external:N: the workers' coordinator, closed at the end
     ceiling_target: Target | None = None  # the baseline the load generator's ceiling is measured on
     ceiling_s: float = 0.0  # its measured window; 0: not measured
+    on_trial: Callable[[str, TrialOutcome], None] | None = None  # each finished trial, for live figures
+
+    def eta(self) -> Eta:
+        """The time remaining, from the plan's durations (a kind's Params.planned_s) and what trials take."""
+        return Eta([p.scenario.params(self.config.profile).planned_s() for p in self.plan],
+                   [p.scenario.name for p in self.plan])
 
     @property
     def ceiling_rps(self) -> float | None:
@@ -322,6 +329,8 @@ class PreparedRun:
         self.store.samples.extend(outcome.samples)
         self.store.histograms.extend(outcome.histograms)
         self.store.save()
+        if self.on_trial is not None:
+            self.on_trial(label, outcome)
         return outcome
 
 

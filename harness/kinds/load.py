@@ -24,6 +24,7 @@ from harness.loadgen.arrival import DEFAULT_MAX_IN_FLIGHT, Distribution, arrival
 from harness.loadgen.driver import AGGREGATE, LoadResult, LoadSpec, StepSpec
 from harness.loadgen.hosts import host_figures
 from harness.loadgen.measures import window_figures
+from harness.loadgen.params import TAIL_S
 from harness.measure import cpu_cost_figures, cpu_s_per_s, endpoint_figures, little_law_ratio, resource_figures
 from harness.rate_sweep import step_is_usable
 from harness.results import HistogramRecord, Sample, step_label
@@ -114,6 +115,13 @@ class Params(BaseModel):
 
     def steps(self) -> list[dict[str, Any]]:
         return [{**fixed, self.step_key: value} for fixed, values in self.runs() for value in values]
+
+    def planned_s(self) -> float:
+        """The load's own time in a trial: every run's warm-ups and windows, its tail and the pause after it
+        (harness.eta adds what surrounds it, as measured)."""
+        per_run = [sum(self.warmups_s(len(values))) + self.duration_s * len(values) + TAIL_S + (self.after_load_s or 0)
+                   for _, values in self.runs()]
+        return sum(per_run)
 
 
 def _number(rate: float) -> float | int:
