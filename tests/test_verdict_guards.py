@@ -85,6 +85,53 @@ def test_a_single_trial_does_not_decide_a_quantized_range(tmp_path):
     assert v.verdict == "inconclusive" and "not judged (policy single_trial)" in v.reason
 
 
+# ---- item 3: a zero median goes through the guards --------------------------------------------------
+
+COMPARE = """
+    [[claims]]
+    id = "P6"
+    claim = "FastAPI drifts less"
+    [[claims.checks]]
+    type = "compare"
+    scenario = "memory"
+    step = "users=max"
+    metric = "rss_slope_mb_per_min"
+    transform = "abs"
+    lower = "fastapi"
+    higher = "express"
+"""
+
+
+def memory(fastapi: list[float], express: list[float], flags: dict | None = None) -> RunResults:
+    return run_of({("fastapi", "memory", "users=32", "rss_slope_mb_per_min"): fastapi,
+                   ("express", "memory", "users=32", "rss_slope_mb_per_min"): express}, flags)
+
+
+def test_a_zero_median_from_one_trial_decides_nothing(tmp_path):
+    v = judge_one(tmp_path, COMPARE, memory([0.5], [0.0]))  # was "refuted" from one trial
+    assert v.verdict == "inconclusive", v.reason
+    assert "single trial, no CI: not judged (policy single_trial)" in v.reason
+
+
+def test_a_zero_median_with_a_blocking_flag_decides_nothing(tmp_path):
+    flags = {("express", "memory"): ["loadgen_saturated:users=32"]}
+    v = judge_one(tmp_path, COMPARE, memory([0.5, 0.6, 0.4], [0.0, 0.0, 0.0], flags))
+    assert v.verdict == "inconclusive", v.reason
+    assert "load generator saturated at users=32: cannot support or refute" in v.reason
+
+
+def test_a_zero_median_whose_interval_reaches_above_zero_is_open(tmp_path):
+    v = judge_one(tmp_path, COMPARE, memory([0.5, 0.6, 0.4], [0.0, 0.0, 2.0]))
+    assert v.verdict == "inconclusive", v.reason
+    assert "express's median is 0 but its 75% CI reaches 2" in v.reason
+
+
+def test_a_zero_median_pinned_by_its_interval_refutes(tmp_path):
+    v = judge_one(tmp_path, COMPARE, memory([0.5, 0.6, 0.4], [0.0, 0.0, 0.0]))
+    assert v.verdict == "refuted" and "express's median is 0 (75% CI [0–0])" in v.reason
+    assert judge_one(tmp_path, POINT + COMPARE, memory([0.5], [0.0])).verdict == "refuted"
+
+
 # ---- the statistics behind them (harness.stats.bounded) ----------------------------------------------
 
 

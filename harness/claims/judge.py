@@ -263,9 +263,7 @@ def judge_compare(check: CompareCheck, ctx: Context) -> CheckOutcome:
         raise Missing(f"compare needs non-negative figures ({check.metric} has negative values): "
                       'set transform = "abs"')
     if estimate(samples[1].values).median == 0:
-        figures = [_figure(s.target, s, target_interval(s, ctx.view, check.quantized)) for s in samples]
-        return CheckOutcome(check.reading, expected, "refuted", f"{check.higher}'s median is 0: nothing is lower",
-                            context=figures)
+        return _zero_higher(check, samples, ctx)
     ratio, context = ratio_figures(ctx, check.lower, check.higher, check, check.metric, check.transform,
                                    check.quantized, step)
     # strictly below 1: equal figures are not "lower"
@@ -273,6 +271,29 @@ def judge_compare(check: CompareCheck, ctx: Context) -> CheckOutcome:
     reason += censoring_note(samples, {} if verdict == "inconclusive" else None)
     reason += generator_bound_note(context, ctx.policy) if verdict == "inconclusive" else ""
     return CheckOutcome(check.reading, expected, verdict, reason, [ratio], context)
+
+
+def _zero_higher(check: CompareCheck, samples: list[Sample], ctx: Context) -> CheckOutcome:
+    """lower < higher where higher's median is 0. The ratio lower/higher is undefined there, but the guards
+    are not: a blocking flag, or fewer than 3 trials, decide nothing as for any figure. Past them, no
+    non-negative figure is below 0, so a CI of higher of [0, 0] (its median is 0 with that coverage)
+    refutes the claim, and one reaching above 0 leaves it open."""
+    figures = [_figure(s.target, s, target_interval(s, ctx.view, check.quantized)) for s in samples]
+    higher, zero = figures[1], f"{check.higher}'s median is 0"
+    blocked = blocking(tuple(flag for f in figures for flag in f.flags), ctx.policy, higher.interval_kind)
+    if blocked:
+        verdict, reason = "inconclusive", f"{check.higher} {higher.where} {blocked}: cannot support or refute"
+    elif not higher.has_interval:
+        trials = "a single trial" if higher.n == 1 else f"{higher.n} trials"
+        verdict, reason = (("inconclusive", f"{zero} from {trials}, no CI: not judged (policy single_trial)")
+                           if ctx.policy.single_trial == "inconclusive" else
+                           ("refuted", f"{zero}: nothing is lower ({trials}, no CI: judged on the point value)"))
+    elif higher.high == 0:
+        verdict, reason = "refuted", f"{zero} ({higher.interval_kind} [0–0]): nothing is lower"
+    else:
+        verdict, reason = "inconclusive", (f"{zero} but its {higher.interval_kind} reaches {fmt(higher.high)}: "
+                                           f"{check.lower} may still be lower")
+    return CheckOutcome(check.reading, check.expected(), verdict, reason, context=figures)
 
 
 def gap_factor(figure: Figure) -> Interval:
