@@ -45,6 +45,28 @@ def ratio_check(scenario: str, metric: str, low: float | None = 1.4, high: float
 """
 
 
+GAP = """
+    [[claims]]
+    id = "P3"
+    claim = "gap at cpu"
+    [[claims.checks]]
+    type = "gap"
+    metric = "rps"
+    numerator = "express"
+    denominator = "fastapi"
+    larger = { scenario = "cpu", step = "users=max" }
+    smaller = { scenario = "crud", step = "users=max" }
+"""
+
+
+def gaps(cpu_ratio: float, crud_ratio: float, rounds: int = 5, flags: dict | None = None) -> RunResults:
+    base = STABLE[:rounds]
+    return run_of({("express", "cpu", "users=8", "rps"): [x * cpu_ratio for x in base],
+                   ("fastapi", "cpu", "users=8", "rps"): base,
+                   ("express", "crud", "users=32", "rps"): [x * crud_ratio for x in base],
+                   ("fastapi", "crud", "users=32", "rps"): base}, flags)
+
+
 # ---- item 1: a single trial does not decide a quantized ratio -----------------------------------------
 
 HELD = ratio_check("connections", "connections_held", extra='\n    quantized = "users"')
@@ -130,6 +152,57 @@ def test_a_zero_median_pinned_by_its_interval_refutes(tmp_path):
     v = judge_one(tmp_path, COMPARE, memory([0.5, 0.6, 0.4], [0.0, 0.0, 0.0]))
     assert v.verdict == "refuted" and "express's median is 0 (75% CI [0–0])" in v.reason
     assert judge_one(tmp_path, POINT + COMPARE, memory([0.5], [0.0])).verdict == "refuted"
+
+
+# ---- item 9: a verdict from disturbed windows says so ----------------------------------------------------
+
+RATIO = """
+    [[claims]]
+    id = "P2"
+    claim = "comparable"
+    [[claims.checks]]
+    type = "ratio"
+    scenario = "crud"
+    step = "users=max"
+    metric = "rps"
+    numerator = "express"
+    denominator = "fastapi"
+    min = 0.9
+    max = 1.1
+"""
+
+
+def crud(express: list[float], fastapi: list[float], flags: dict | None = None) -> RunResults:
+    return run_of({("express", "crud", "users=32", "rps"): express, ("fastapi", "crud", "users=32", "rps"): fastapi},
+                  flags)
+
+
+DISTURBED = {("fastapi", "crud"): ["disturbed:users=32"]}
+
+
+def test_a_verdict_from_disturbed_windows_says_so(tmp_path):
+    v = judge_one(tmp_path, RATIO, crud(STABLE, [x * 1.5 for x in STABLE], DISTURBED))
+    assert v.verdict == "refuted"  # disturbed does not block by default (harness.flags)
+    assert "fastapi disturbed (others used over 10% of a role's CPUs) at users=32" in v.reason
+
+
+def test_an_undecided_verdict_from_disturbed_windows_says_so_too(tmp_path):
+    slower = [x * f for x, f in zip(STABLE, (1.05, 1.15, 1.1, 1.12, 1.08), strict=True)]  # ratios 0.87-0.95
+    v = judge_one(tmp_path, RATIO, crud(STABLE, slower, DISTURBED))
+    assert v.verdict == "inconclusive" and "disturbed (others used over 10%" in v.reason
+
+
+def test_a_gap_from_disturbed_windows_says_so(tmp_path):
+    v = judge_one(tmp_path, GAP, gaps(5.0, 1 / 1.5, flags={("express", "cpu"): ["disturbed:users=8"]}))
+    assert v.verdict == "supported" and "express disturbed (others used over 10% of a role's CPUs) at users=8" \
+        in v.reason
+
+
+def test_disturbed_windows_block_a_verdict_where_the_policy_says_so(tmp_path):
+    body = '[policy]\nblocking_flags = ["loadgen_saturated", "disturbed"]\n' + RATIO
+    v = judge_one(tmp_path, body, crud(STABLE, [x * 1.5 for x in STABLE], DISTURBED))
+    assert v.verdict == "inconclusive" and "disturbed at users=32: cannot support or refute" in v.reason
+    assert v.reason.count("disturbed") == 1  # said once, as what blocked it
 
 
 # ---- the statistics behind them (harness.stats.bounded) ----------------------------------------------

@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -37,10 +37,12 @@ from harness.claims.view import (
     read_sample,
     target_interval,
 )
-from harness.flags import name_and_step, words
+from harness.flags import BY_NAME, name_and_step, words
 from harness.present.numbers import number as fmt
 from harness.results import RunView, Step
 from harness.stats import coverage_label, estimate, paired_ratio_estimate, ratio_estimate
+
+DISTURBED = "disturbed"  # the flag others' use of the benchmark's CPUs raises (harness.disturbance)
 
 
 def position(low: float, high: float, lo: float | None, hi: float | None) -> str:
@@ -404,6 +406,23 @@ JUDGES: dict[type, Callable[[Any, Context], CheckOutcome]] = {
 
 def judge_check(check: Any, ctx: Context) -> CheckOutcome:
     try:
-        return JUDGES[type(check)](check, ctx)
+        outcome = JUDGES[type(check)](check, ctx)
     except Missing as exc:
         return CheckOutcome(check.reading, check.expected(), "not checkable", str(exc))
+    return replace(outcome, reason=outcome.reason + disturbed_note(outcome, ctx.policy))
+
+
+def disturbed_note(outcome: CheckOutcome, policy: Policy) -> str:
+    """"; fastapi disturbed (others used over 10% of a role's CPUs) at users=32" for each target whose
+    figure came from windows others disturbed. The flag blocks no verdict unless the policy says so
+    (harness.flags), so a verdict may stand on such windows, and says it does; where the policy blocks
+    it, the reason already names it as what blocked the verdict."""
+    if DISTURBED in policy.blocking_flags:
+        return ""
+    parts = []
+    for figure in outcome.context or outcome.figures:
+        steps = [step for name, step in map(name_and_step, figure.flags) if name == DISTURBED]
+        steps = sorted(dict.fromkeys(steps), key=lambda s: Step(s).users or 0.0)
+        part = f"{figure.label} {BY_NAME[DISTURBED].headline}{_at(steps)}"
+        parts += [part] if steps and part not in parts else []
+    return "".join(f"; {part}" for part in parts)
