@@ -44,7 +44,9 @@ def add_commands(sub: argparse._SubParsersAction, add_common: Callable[[argparse
     p.add_argument("--loadgen", default="local", metavar="local|external:N",
                    help="Locust workers here (default) or N of them from `bench worker` on other hosts")
     p.add_argument("--master-bind", metavar="ADDR[:PORT]",
-                   help="external: where the Locust master listens (default 0.0.0.0:5557; PORT+1 too)")
+                   help="external: where the Locust master listens (default 127.0.0.1:5557, loopback only: give "
+                        "an address the workers reach; PORT+1 too). The workers' secret is printed, or taken "
+                        "from BENCH_WORKER_SECRET")
     p.add_argument("--server-host", default="127.0.0.1",
                    help="the address the server listens on and the load goes to (default 127.0.0.1)")
     p.add_argument("--server-netns",

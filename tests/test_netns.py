@@ -30,6 +30,7 @@ SCRIPT = ROOT / "scripts" / "netns-hosts.sh"
 BENCH = Path(sys.executable).with_name("bench")
 MASTER_ADDR, SERVER_ADDR = "198.18.0.1", "198.18.0.2"
 RUN_TIMEOUT_S = 150
+SECRET = "netns-test-secret-0123456789abcdef"  # given ahead to both sides (harness.loadgen.trust.SECRET_ENV)
 
 pytestmark = [
     pytest.mark.e2e,
@@ -87,10 +88,11 @@ def workers(hosts: str, tmp_path: Path) -> Iterator[tuple[int, list[subprocess.P
             # the worker's CPU protection needs)
             command = [*_in_netns(f"{hosts}-gen"), str(BENCH), "worker",
                        "--master", f"{MASTER_ADDR}:{port}", "--name", name, "--idle-timeout", "60",
+                       "--allow-host", SERVER_ADDR,
                        "--cpus", str(cpus[number % len(cpus)]), "--log-dir", str(tmp_path / name)]  # fmt: skip
             log = (tmp_path / f"{name}.log").open("wb")
             started.append(subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-                                            start_new_session=True))
+                                            start_new_session=True, env={**os.environ, "BENCH_WORKER_SECRET": SECRET}))
         yield port, started
     finally:
         for process in started:
@@ -102,7 +104,8 @@ def workers(hosts: str, tmp_path: Path) -> Iterator[tuple[int, list[subprocess.P
 def _bench_run(tmp_path: Path, args: list[str]) -> Path:
     command = [str(BENCH), "run", "--profile", "test", "--target", "fastapi", "--scenario", "concurrency",
                "--results-dir", str(tmp_path / "results"), "--name", "netns", *args]
-    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=RUN_TIMEOUT_S,
+                          env={**os.environ, "BENCH_WORKER_SECRET": SECRET})
     assert done.returncode == 0, done.stderr[-2000:]
     return tmp_path / "results" / "netns"
 

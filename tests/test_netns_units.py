@@ -17,6 +17,7 @@ from harness.loadgen.worker import Worker, WorkerOptions
 from harness.runtime.server import free_port
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
+SECRET = "test-secret-of-this-run-0123456789"
 
 
 def test_loadgen_and_bind_options() -> None:
@@ -25,7 +26,7 @@ def test_loadgen_and_bind_options() -> None:
     for bad in ["external", "external:0", "remote:2", "external:x"]:
         with pytest.raises(BenchError, match="--loadgen"):
             parse_loadgen(bad)
-    assert parse_bind(None) == ("0.0.0.0", 5557)
+    assert parse_bind(None) == ("127.0.0.1", 5557)  # loopback unless an address is given
     assert parse_bind("198.18.0.1:6000") == ("198.18.0.1", 6000)
     assert parse_bind("10.0.0.5") == ("10.0.0.5", 5557)
     for bad in ["host:0", "host:65535", ":5557", "host:port"]:
@@ -44,12 +45,13 @@ def test_identity_sees_a_changed_scenario_file(tmp_path: Path) -> None:
 
 
 def _worker(port: int, name: str, scenarios: Path = SCENARIOS, processes: int = 1) -> Worker:
-    return Worker(WorkerOptions("127.0.0.1", port - 1, name=name, processes=processes, scenarios_dir=scenarios))
+    return Worker(WorkerOptions("127.0.0.1", port - 1, SECRET, name=name, processes=processes,
+                                scenarios_dir=scenarios))
 
 
 def test_workers_arrive_and_a_mismatch_is_refused_in_one_line(tmp_path: Path) -> None:
     port = free_port()  # the coordinator's: one above the master's
-    workers = ExternalWorkers(3, ("127.0.0.1", port - 1), SCENARIOS)
+    workers = ExternalWorkers(3, ("127.0.0.1", port - 1), SCENARIOS, SECRET)
     try:
         _worker(port, "gen-a", processes=2).hello()
         (tmp_path / "other.py").write_text("pass\n")
@@ -68,20 +70,20 @@ def test_workers_arrive_and_a_mismatch_is_refused_in_one_line(tmp_path: Path) ->
 
 
 def test_a_worker_is_told_the_current_run() -> None:
-    coordinator = Coordinator(identity(SCENARIOS), "127.0.0.1", 0)
+    coordinator = Coordinator(identity(SCENARIOS), "127.0.0.1", 0, SECRET)
     try:
         worker = _worker(coordinator.port, "gen-a")
         worker.hello()
         assert worker._call(f"/run?worker={worker.worker_id}")[1] == {"run": None}
         coordinator.registry.set_run({"run": "r1", "steps": []})
         assert worker._call(f"/run?worker={worker.worker_id}")[1]["run"] == "r1"
-        assert worker._call("/run?worker=unknown")[1] == {"hello": True}  # e.g. after the master restarted
+        assert worker._call("/run?worker=unknown/1")[1] == {"hello": True}  # e.g. after the master restarted
         # A worker still holding an earlier run's Locust processes is busy until it says otherwise.
-        worker._call(f"/run?worker={worker.worker_id}&running=r0")
+        worker._call(f"/run?worker={worker.worker_id}&running={'0' * 32}")
         assert coordinator.registry.busy() == [worker.worker_id]
         worker._call(f"/run?worker={worker.worker_id}")
         assert coordinator.registry.busy() == []
-        status, _ = worker._call("/hello", {"worker": "w", "processes": 1, "identity": asdict(identity(SCENARIOS))})
+        status, _ = worker._call("/hello", {"worker": "w/1", "processes": 1, "identity": asdict(identity(SCENARIOS))})
         assert status == 400  # no host facts: a bad hello, answered, not a crash
     finally:
         coordinator.close()

@@ -7,6 +7,7 @@ import contextlib
 import json
 import math
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -19,7 +20,19 @@ from hdrh.histogram import HdrHistogram
 from harness.errors import BenchError
 from harness.loadgen.arrival import ArrivalCounts
 from harness.loadgen.hosts import HostLoad, merge_hosts
-from harness.loadgen.params import GATE_ENV, OUTPUT_ENV, PARAMS_ENV, STEPS_ENV, STOP_P99_ENV, TAIL_S
+from harness.loadgen.params import (
+    GATE_ENV,
+    OUTPUT_ENV,
+    PARAMS_ENV,
+    REGISTERED_ENV,
+    REPORT_KEY_ENV,
+    RUN_KEY_ENV,
+    STEPS_ENV,
+    STOP_P99_ENV,
+    TAIL_S,
+    WORKER_ID_ENV,
+)
+from harness.loadgen.trust import SECRET_ENV, decode_histogram, report_key
 from harness.runtime.procs import spawn
 from harness.runtime.server import free_port, log_tail
 
@@ -27,6 +40,7 @@ PLUGIN = Path(__file__).with_name("plugin.py")
 EXIT_GRACE_S = 30.0
 BIND_RETRIES = 2  # Locust start-up and shutdown, on top of the run time
 AGGREGATE = "Aggregated"
+LOCAL_WORKER = "local"  # the worker id of this machine's own Locust worker processes (harness.loadgen.trust)
 
 
 @dataclass(frozen=True)
@@ -94,14 +108,23 @@ class LocustProcesses:
         self.gate = out_dir / "locust-go"
         self.log_path = out_dir / "locust.log"
         self.processes: list[subprocess.Popen[bytes]] = []
+        # Who may report to the master (harness.loadgen.trust.ReportGate): here its local workers,
+        # under a key of this run's own; external workers are registered instead (harness.loadgen.external).
+        self.run_key = secrets.token_bytes(32)
+        self.registered: dict[str, int] = {LOCAL_WORKER: spec.workers}
+        self.dropped: dict[str, int] = {}  # messages the master refused, by kind and reason (after `result`)
 
     def _env(self) -> dict[str, str]:
-        env = dict(os.environ)
+        env = {name: value for name, value in os.environ.items() if name != SECRET_ENV}
         env.update({
             STEPS_ENV: json.dumps([asdict(step) for step in self.spec.steps]),
             OUTPUT_ENV: str(self.output),
             GATE_ENV: str(self.gate),
             PARAMS_ENV: json.dumps(self.spec.params),
+            RUN_KEY_ENV: self.run_key.hex(),
+            REGISTERED_ENV: json.dumps(self.registered),
+            WORKER_ID_ENV: LOCAL_WORKER,
+            REPORT_KEY_ENV: report_key(self.run_key, LOCAL_WORKER).hex(),
             "PYTHONUNBUFFERED": "1",
         })
         if self.spec.stop_p99_ms is not None:
@@ -169,7 +192,11 @@ class LocustProcesses:
         deadline = time.monotonic() + self.spec.run_time_s + EXIT_GRACE_S
         master = self.processes[0]
         while master.poll() is None and time.monotonic() < deadline and not self._all_reported():
+            self.check_peers()
             time.sleep(0.05)
+
+    def check_peers(self) -> None:
+        """While waiting: raise BenchError to end the run early (external workers: one refused the run)."""
 
     def _all_reported(self) -> bool:
         try:
@@ -218,6 +245,7 @@ class LocustProcesses:
             data = json.loads(self.output.read_text())
         except (OSError, ValueError):
             raise BenchError(f"Locust produced no measurement (log {self.log_path}): {self.log_tail()}") from None
+        self.dropped = dict(data.get("dropped") or {})
         if len(data["workers"]) < data["workers_expected"]:
             raise BenchError(
                 f"only {len(data['workers'])} of {data['workers_expected']} Locust workers reported; "
@@ -275,7 +303,7 @@ def _add(endpoints: dict[str, EndpointResult], name: str, entry: dict[str, objec
     current.failed += int(entry["failed"])  # type: ignore[arg-type]
     encoded = entry.get("histogram")
     if encoded:
-        decoded = HdrHistogram.decode(str(encoded).encode())
+        decoded = decode_histogram(encoded)  # bounded: what it decompresses and allocates (trust.check_histogram)
         if current.histogram is None:
             current.histogram = decoded
         else:

@@ -5,23 +5,38 @@ coordinator (harness.loadgen.coordinator) with the same harness version and file
 first trial the run waits, bounded, until they offer N Locust processes between them; each
 Locust run is then announced to them, and the master (bound to --master-bind) waits for them
 as it waits for local workers.
+
+Each run has a secret (printed once, or taken from trust.SECRET_ENV) that signs everything the
+workers and the master say to each other (harness.loadgen.trust); a Locust run is announced to the
+workers registered at its start, and its master keeps reports from their processes only. What
+was refused is counted in `environment.topology.peer_refusals`.
 """
 
 from __future__ import annotations
 
+import os
+import sys
 import time
 import uuid
+from collections import Counter
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from harness.errors import BenchError
+from harness.loadgen import trust
 from harness.loadgen.coordinator import Coordinator, WorkerEntry
 from harness.loadgen.driver import LoadResult, LoadSpec, LocustProcesses
 from harness.loadgen.identity import identity
 from harness.runtime.docker_engine import engine_url
 
 DEFAULT_MASTER_PORT = 5557  # Locust's own default; the coordinator listens one above it
+DEFAULT_MASTER_HOST = "127.0.0.1"  # other hosts reach the master only through an address given to --master-bind
+WHY_REFUSED = {  # a worker's refusal of a run (trust.REFUSAL_CODES), in words
+    "scenario": "its scenario is not a file of the worker's checkout",
+    "host": "the load's host is not one the worker may load (bench worker --allow-host)",
+    "run": "the announcement was malformed",
+}
 ARRIVE_TIMEOUT_S = 60.0
 IDLE_WAIT_S = 15.0  # for a worker to stop its previous run's Locust processes (it polls every 0.2 s)
 
@@ -37,9 +52,9 @@ def parse_loadgen(text: str) -> int | None:
 
 
 def parse_bind(text: str | None) -> tuple[str, int]:
-    """"ADDR[:PORT]" -> (ADDR, PORT); default 0.0.0.0:5557."""
+    """"ADDR[:PORT]" -> (ADDR, PORT); default 127.0.0.1:5557 (loopback: no other host reaches it)."""
     if not text:
-        return "0.0.0.0", DEFAULT_MASTER_PORT
+        return DEFAULT_MASTER_HOST, DEFAULT_MASTER_PORT
     host, _, port = text.rpartition(":") if ":" in text else (text, "", str(DEFAULT_MASTER_PORT))
     if not port.isdigit() or not 1 <= int(port) <= 65534 or not host:
         raise BenchError(f"--master-bind: expected ADDR[:PORT] (PORT 1-65534), got {text!r}")
@@ -50,15 +65,33 @@ def _who(workers: list[WorkerEntry]) -> str:
     return ", ".join(f"{w.worker} ×{w.processes}" for w in workers) or "none"
 
 
+def _counts(counts: dict[str, int]) -> str:
+    return ", ".join(f"{reason} {n}" for reason, n in sorted(counts.items()))
+
+
+def run_secret(environ: dict[str, str] | None = None) -> tuple[str, bool]:
+    """(the secret, whether it was given ahead in trust.SECRET_ENV); a new random one otherwise."""
+    given = (os.environ if environ is None else environ).get(trust.SECRET_ENV)
+    if given is None:
+        return trust.new_secret(), False
+    try:
+        return trust.check_secret(given), True
+    except trust.Refused as exc:
+        raise BenchError(str(exc)) from None
+
+
 class ExternalWorkers:
     """The run's coordinator and the workers that joined it; `load_generator` is the trials' factory."""
 
-    def __init__(self, expected: int, bind: tuple[str, int], scenarios_dir: Path) -> None:
+    def __init__(self, expected: int, bind: tuple[str, int], scenarios_dir: Path, secret: str) -> None:
         self.expected = expected
         self.bind_host, self.master_port = bind
         self.scenarios_dir = scenarios_dir
+        self.secret = secret
+        self.topology: dict[str, Any] = {}  # environment.topology, once the workers have arrived
+        self.dropped: Counter[str] = Counter()  # Locust messages the masters refused, over the run's Locust runs
         try:
-            self.coordinator = Coordinator(identity(scenarios_dir), self.bind_host, self.master_port + 1)
+            self.coordinator = Coordinator(identity(scenarios_dir), self.bind_host, self.master_port + 1, secret)
         except OSError as exc:
             raise BenchError(f"cannot listen for workers on {self.bind_host}:{self.master_port + 1}: "
                              f"{exc.strerror}") from None
@@ -73,11 +106,13 @@ class ExternalWorkers:
                 return present
             if time.monotonic() >= deadline:
                 refused = "; ".join(f"{w} refused: {why}" for w, why in registry.refused.items())
+                if registry.refusals:
+                    refused += f"{'; ' if refused else ''}requests refused: {_counts(registry.refusals)}"
                 raise BenchError(
                     f"{sum(w.processes for w in present)} of {self.expected} external Locust workers arrived "
                     f"in {timeout_s:g} s ({_who(present)}); missing {self.expected - sum(w.processes for w in present)}"
                     f"{'; ' + refused if refused else ''}: start `bench worker --master "
-                    f"{self.bind_host}:{self.master_port}` on the load-generator hosts"
+                    f"{self.bind_host}:{self.master_port}` with this run's secret on the load-generator hosts"
                 )
             time.sleep(0.1)
 
@@ -92,6 +127,14 @@ class ExternalWorkers:
 
     def load_generator(self, spec: LoadSpec, out_dir: Path) -> ExternalLocust:
         return ExternalLocust(spec, out_dir, self)
+
+    def record_refusals(self, dropped: dict[str, int]) -> None:
+        """Add a Locust run's refused messages; environment.topology.peer_refusals holds the run's totals."""
+        self.dropped.update(dropped)
+        if self.topology:
+            with self.coordinator.registry.lock:
+                coordinator = dict(self.coordinator.registry.refusals)
+            self.topology["peer_refusals"] = {"coordinator": coordinator, "locust": dict(self.dropped)}
 
     def close(self) -> None:
         self.coordinator.close()
@@ -113,13 +156,24 @@ class ExternalLocust(LocustProcesses):
 
     def start(self) -> None:
         self._wait_idle()
+        registry, run = self.external.coordinator.registry, uuid.uuid4().hex
+        # This run's workers: those present now; its master keeps only their processes' reports.
+        self.registered = {w.worker: w.processes for w in registry.present()}
+        self.run_key = trust.run_key(self.external.secret, run)
         super().start()
         spec = self.spec
-        self.external.coordinator.registry.set_run({
-            "run": uuid.uuid4().hex, "scenario": spec.scenario_file.name, "host_url": spec.host_url,
+        registry.set_run({
+            "run": run, "scenario": spec.scenario_file.name, "host_url": spec.host_url,
             "steps": [asdict(step) for step in spec.steps], "params": spec.params,
             "master_port": self.external.master_port, "run_time_s": spec.run_time_s,
-        })  # fmt: skip
+        }, list(self.registered))  # fmt: skip
+
+    def check_peers(self) -> None:
+        """While the load runs: a worker that refused the run ends it, in one line."""
+        refusals = self.external.coordinator.registry.run_refusals
+        if refusals:
+            worker, code = next(iter(refusals.items()))
+            raise BenchError(f"external worker {worker} refused the Locust run: {WHY_REFUSED.get(code, code)}")
 
     def _wait_idle(self) -> None:
         """Until every worker's Locust processes of the previous run are gone (bounded): the new master
@@ -137,7 +191,10 @@ class ExternalLocust(LocustProcesses):
             return super().result()
         except BenchError as exc:
             present = self.external.coordinator.registry.present()
-            raise BenchError(f"{exc} (external workers present: {_who(present)})") from None
+            dropped = f"; messages refused: {_counts(self.dropped)}" if self.dropped else ""
+            raise BenchError(f"{exc} (external workers present: {_who(present)}{dropped})") from None
+        finally:
+            self.external.record_refusals(self.dropped)
 
 
 def asdict_shallow(spec: LoadSpec) -> dict[str, Any]:
@@ -157,12 +214,21 @@ def external_workers(config: Any, environment: dict[str, Any]) -> ExternalWorker
     if expected is None:
         environment["topology"] = {"loadgen": "local", "server": server}
         return None
-    workers = ExternalWorkers(expected, parse_bind(config.master_bind), config.scenarios_dir)
+    secret, given = run_secret()
+    workers = ExternalWorkers(expected, parse_bind(config.master_bind), config.scenarios_dir, secret)
+    allow = "" if config.server_host == workers.bind_host else f" --allow-host {config.server_host}"
+    command = f"bench worker --master {workers.bind_host}:{workers.master_port}{allow}"
+    if given:
+        print(f"bench: workers join with the secret in {trust.SECRET_ENV}: {command}", file=sys.stderr, flush=True)
+    else:  # printed this once, never recorded
+        print(f"bench: workers join with: {trust.SECRET_ENV}={secret} {command}", file=sys.stderr, flush=True)
     try:
         workers.wait_for_workers()
     except BaseException:
         workers.close()
         raise
-    environment["topology"] = {"loadgen": config.loadgen, "master_bind": f"{workers.bind_host}:{workers.master_port}",
-                               "loadgen_hosts": workers.hosts(), "server": server}
+    environment["topology"] = workers.topology
+    workers.topology.update({"loadgen": config.loadgen, "master_bind": f"{workers.bind_host}:{workers.master_port}",
+                             "loadgen_hosts": workers.hosts(), "server": server})
+    workers.record_refusals({})
     return workers

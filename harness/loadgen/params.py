@@ -20,6 +20,14 @@ GATE_ENV = "BENCH_LOCUST_GATE"
 GATE_WAIT_S = 120.0  # a held process gives up after this long (its driver has gone)
 # Set by `bench worker` (harness.loadgen.worker): the host's name as the run records it, and its CPUs.
 HOST_ENV = "BENCH_LOADGEN_HOST"
+# Who may report (harness.loadgen.trust): the master gets the run's key (hex) and the registered workers
+# ({id: processes}, JSON); each worker process its worker's id and report key (hex), and the load's URL,
+# which its users must keep whatever the master's messages say.
+RUN_KEY_ENV = "BENCH_RUN_KEY"
+REGISTERED_ENV = "BENCH_REGISTERED_WORKERS"
+WORKER_ID_ENV = "BENCH_WORKER_ID"
+REPORT_KEY_ENV = "BENCH_REPORT_KEY"
+HOST_URL_ENV = "BENCH_HOST_URL"
 
 
 def scenario_params() -> dict[str, object]:

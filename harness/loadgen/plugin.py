@@ -13,6 +13,11 @@ hence the histograms.
 Locust's `request` event fires only when a request completes, so a stalled request would be
 invisible: each worker also notes when every request is sent and settled, and each step reports
 how many were still waiting at its window's end (`WindowRecorder.stalled_at_end`).
+
+Who may report (harness.loadgen.trust, the logic; this module only wires it into Locust): a worker
+process proves its node id with an AUTH_MESSAGE sent ahead of Locust's `client_ready`; the master
+passes a node's messages to Locust, and keeps its one report, only once it has (`ReportGate`), and
+counts the rest in its output's `dropped`. The master's socket refuses messages over the report cap.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from typing import Any
 import gevent
 from locust import LoadTestShape, events
 from locust.contrib.fasthttp import FastHttpSession
+from locust.rpc import Message, zmqrpc
 from locust.runners import LocalRunner, MasterRunner, WorkerRunner
 
 from harness.loadgen import measures
@@ -34,17 +40,24 @@ from harness.loadgen.arrival import INTENDED_KEY, latency_from_intended_s
 from harness.loadgen.params import (
     GATE_ENV,
     GATE_WAIT_S,
+    HOST_URL_ENV,
     OUTPUT_ENV,
+    REGISTERED_ENV,
+    REPORT_KEY_ENV,
+    RUN_KEY_ENV,
     STEPS_ENV,
     STOP_P99_ENV,
     TAIL_S,
+    WORKER_ID_ENV,
     window_cpu_pct,
     worker_facts,
 )
+from harness.loadgen.trust import AUTH_MESSAGE, MAX_REPORT_BYTES, ReportGate, sign_auth, sign_report
 from harness.loadgen.window import StepSchedule
 
 MESSAGE = "bench_window_result"
 SEND_GRACE_S = 0.05  # after the last window, so its final in-window completions are counted
+DROPPED_WRITE_S = 0.5  # refused messages alone rewrite the output at most this often
 
 
 def _schedule() -> StepSchedule:
@@ -66,6 +79,69 @@ _schedule_on_worker: StepSchedule | None = None
 _received: list[dict[str, Any]] = []
 
 
+def _gate_from_env() -> ReportGate:
+    key = os.environ.get(RUN_KEY_ENV)
+    steps = len(json.loads(os.environ.get(STEPS_ENV) or "[]"))
+    return ReportGate(bytes.fromhex(key) if key else None, json.loads(os.environ.get(REGISTERED_ENV) or "{}"), steps)
+
+
+_gate = _gate_from_env()  # made on import: the master's socket may receive before its init event
+_last_write = [0.0]
+
+
+def _handle_message(original: Any) -> Any:
+    """MasterRunner.handle_message behind the gate: authentication and reports handled here, other
+    messages passed to Locust from authenticated nodes only."""
+
+    @functools.wraps(original)
+    def handle(self: MasterRunner, client_id: str, msg: Message) -> None:
+        if msg.type == AUTH_MESSAGE:
+            _gate.authenticate(client_id, msg.data)
+        elif msg.type == MESSAGE:
+            report = _gate.admit(client_id, msg.data)
+            if report is not None:
+                _received.append(report)
+                _write_output(self.environment)  # rewritten as each worker reports; complete when all have
+        elif _gate.allows(client_id):
+            original(self, client_id, msg)
+            return
+        if _gate.dropped and time.monotonic() - _last_write[0] > DROPPED_WRITE_S:
+            _write_output(self.environment)
+
+    return handle
+
+
+def _connect_to_master(original: Any) -> Any:
+    """WorkerRunner.connect_to_master, saying who this process is first (the master ignores it until then)."""
+
+    @functools.wraps(original)
+    def connect(self: WorkerRunner) -> None:
+        key, worker = os.environ.get(REPORT_KEY_ENV), os.environ.get(WORKER_ID_ENV)
+        if key and worker:
+            self.client.send(Message(AUTH_MESSAGE, sign_auth(bytes.fromhex(key), worker, self.client_id),
+                                     self.client_id))
+        original(self)
+
+    return connect
+
+
+def _socket_init(original: Any) -> Any:
+    """Locust's sockets, the master's (ROUTER) refusing a message over MAX_REPORT_BYTES (the peer is dropped)."""
+
+    @functools.wraps(original)
+    def init(self: zmqrpc.BaseSocket, sock_type: int, ipv4_only: bool) -> None:
+        original(self, sock_type, ipv4_only)
+        if sock_type == zmqrpc.zmq.ROUTER:
+            self.socket.setsockopt(zmqrpc.zmq.MAXMSGSIZE, MAX_REPORT_BYTES)
+
+    return init
+
+
+MasterRunner.handle_message = _handle_message(MasterRunner.handle_message)  # type: ignore[method-assign]
+WorkerRunner.connect_to_master = _connect_to_master(WorkerRunner.connect_to_master)  # type: ignore[method-assign]
+zmqrpc.BaseSocket.__init__ = _socket_init(zmqrpc.BaseSocket.__init__)  # type: ignore[method-assign]
+
+
 def _expected_workers(environment: Any) -> int:
     return int(getattr(environment.parsed_options, "expect_workers", 1))
 
@@ -81,19 +157,22 @@ def _write_output(environment: Any) -> None:
     expected = _expected_workers(environment)
     tmp = f"{path}.tmp"
     with open(tmp, "w") as fh:
-        json.dump({"workers_expected": expected, "workers": _received}, fh)
+        json.dump({"workers_expected": expected, "workers": _received, "dropped": dict(_gate.dropped)}, fh)
     os.replace(tmp, path)
+    _last_write[0] = time.monotonic()
 
 
 @events.init.add_listener
 def _on_init(environment: Any, **_: Any) -> None:
     global _schedule_on_worker
     runner = environment.runner
-    if isinstance(runner, MasterRunner | LocalRunner):
+    if isinstance(runner, LocalRunner):  # a master's reports go through _handle_message
 
         def on_result(environment: Any, msg: Any, **_: Any) -> None:
-            _received.append(msg.data)
-            _write_output(environment)  # rewritten as each worker reports; complete when all have
+            report = _gate.admit_local(msg.data)
+            if report is not None:
+                _received.append(report)
+            _write_output(environment)
 
         runner.register_message(MESSAGE, on_result)
     if isinstance(runner, WorkerRunner | LocalRunner):
@@ -146,6 +225,12 @@ def _on_test_start(environment: Any, **_: Any) -> None:
     schedule = _schedule_on_worker
     if schedule is None or not isinstance(environment.runner, WorkerRunner | LocalRunner):
         return
+    allowed_url = os.environ.get(HOST_URL_ENV)
+    if allowed_url and environment.host != allowed_url:  # Locust's spawn message sets the host: a worker
+        # of `bench worker` loads only the URL it checked against its --allow-host (harness.loadgen.trust)
+        print(f"bench: the master's spawn message aims the load at {environment.host!r}, not {allowed_url!r}: "
+              "this worker stops", flush=True)
+        os._exit(3)
     schedule.start(time.time())
     # This process's own CPU in each step's window, and its host: the master cannot sample a worker
     # on another machine, so each worker reports itself and saturation is judged per host.
@@ -163,7 +248,12 @@ def _on_test_start(environment: Any, **_: Any) -> None:
         sent.append(True)
         payload = schedule.payload(time.time())
         payload["loadgen"] = worker_facts([window_cpu_pct(marks[i]) for i in range(len(payload["steps"]))])
-        environment.runner.send_message(MESSAGE, payload)
+        runner = environment.runner
+        if isinstance(runner, WorkerRunner):  # signed for the master's gate (harness.loadgen.trust)
+            key, worker = os.environ.get(REPORT_KEY_ENV, ""), os.environ.get(WORKER_ID_ENV, "")
+            runner.send_message(MESSAGE, sign_report(bytes.fromhex(key), worker, runner.client_id, payload))
+        else:
+            runner.send_message(MESSAGE, payload)
 
     gevent.spawn_later(schedule.total_s + SEND_GRACE_S, send)
     stop_p99_ms = os.environ.get(STOP_P99_ENV)
