@@ -1,7 +1,6 @@
 """ab.md (a summary fit for a pull-request comment) and ab.json (everything, for machines) of `bench ab`.
 
-ab.json format history (AB_VERSION):
-  1 (2026-11-29): first format.
+ab.json's format: docs/formats.md; its history (AB_VERSION): CHANGELOG.md.
 """
 
 from __future__ import annotations
@@ -42,7 +41,9 @@ def rule(result: AbResult) -> str:
             f"the exact one-sided Wilcoxon signed-rank test on the rounds' log ratios gives p < {result.alpha:g} "
             f"AND the median ratio's order-statistic interval ({shown}, each end a one-sided "
             f"{1 - result.alpha:.0%} bound) lies wholly beyond {result.threshold_pct:g}% in the bad direction. "
-            "Detectable: the change this run would catch with 80% power, from the spread of its rounds.")
+            "Detectable: the smallest change in the bad direction that this rule would call a regression about "
+            "4 times in 5 were the rounds' log ratios normal with this run's robust spread; it exceeds the threshold "
+            "by the interval's own noise (Student's t, harness/stats/power.py).")
 
 
 def document(result: AbResult) -> list[Block]:

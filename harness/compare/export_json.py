@@ -1,9 +1,6 @@
 """compare.json: the whole comparison, for machines.
 
-compare.json format history (COMPARE_VERSION):
-  1 (2026-11-27): first format. Since 2026-11-29 (still 1: only additions a reader of 1 can ignore)
-    rows carry `note` (why a CI or a ratio is missing), and a ratio row's change_pct can be null
-    (the base run's per-round ratios have median 0).
+compare.json's format: docs/formats.md; its history (COMPARE_VERSION): CHANGELOG.md.
 """
 
 from __future__ import annotations

@@ -34,7 +34,7 @@ from harness.results.records import (
 RUN_NAME = re.compile(r"[A-Za-z0-9._-]+")
 Upgrade = Callable[[dict[str, Any]], dict[str, Any]]
 # version N -> the step turning a results.json dict of version N into version N + 1. Empty while
-# there is only version 1; the first format change adds {1: _v1_to_v2} beside its history entry.
+# there is only version 1; the first format change adds {1: _v1_to_v2} with its CHANGELOG entry.
 UPGRADES: dict[int, Upgrade] = {}
 
 
