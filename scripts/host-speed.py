@@ -4,12 +4,11 @@ CPU at once, over and over, for SECONDS, and says how often and how long each CP
 
 The work is harness.speed_probe's, timed in the thread's own CPU time, so waiting for the CPU does
 not count and a slower host does. Every CPU is kept busy at once, as during a load test. A core is
-steady when the median of nearly every second stays within 20% of its fastest second's. On the
-2-core VM this harness was built on, each vCPU switched between two speeds on its own (10.4-10.7 ms
-and 15.0-17.1 ms for the same work, in 5-s medians) for 5-40 s at a time, in 27% and 38% of a
-5-minute watch (2026-12-07), with nothing else running. Requests per second then vary across trials
-by about as much, whatever the harness does; the ratios between targets, measured round by round,
-much less (README, "The cores' own speed").
+steady when the median of nearly every second stays within 20% of its fastest second's. A virtual
+machine's vCPUs can each switch between speeds on their own, for seconds to minutes at a time, with
+nothing else running (docs/measurements.md, "The cores' own speed"). Requests per second then vary
+across trials by about as much, whatever the harness does; the ratios between targets, measured round
+by round, much less (docs/method.md).
 
 Usage (from the repository root, after `make setup`; stop it with Ctrl-C):
     .venv/bin/python scripts/host-speed.py [--seconds 60] [--cpus 0-1]
@@ -29,7 +28,7 @@ from harness.cpus import available_cpus, parse_cpu_list
 from harness.errors import BenchError
 from harness.speed_probe import SLOW_PCT, Steadiness, probe_ms, steadiness
 
-WORK_LOOPS = 500_000  # about 17 ms on a 2.6 GHz core: readings every few tens of ms
+WORK_LOOPS = 500_000  # ten times the speed probe's work: readings every few tens of ms
 MAX_SECONDS = 3600
 
 

@@ -7,8 +7,8 @@
 A fraction, not a fixed number of µs, so that "10%" means the same on any machine. The slowdown is
 the apps' test-only knob SLOWDOWN_US (a busy-wait before every request, in
 targets/express_app/app.js and targets/fastapi_app/main.py), written into the manifest's [native]
-env. The knob costs more than its busy-wait: it adds a middleware (measured here on Express: a few
-µs per request, the size of a 5% slowdown), so the busy-wait is FRACTION × CPU − that overhead.
+env. The knob costs more than its busy-wait: it adds a middleware (a few µs per request, about the
+size of a 5% slowdown: docs/measurements.md), so the busy-wait is FRACTION × CPU − that overhead.
 
 Where the figures come from:
   default (calibration)  one `bench run --profile ci --scenario throughput` (about a minute) of two

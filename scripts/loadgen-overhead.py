@@ -11,7 +11,7 @@ harness/loadgen/driver.py starts Locust with one local worker: one headless proc
 taskset. Prints each variant's req/s, the load generator's CPU use and CPU time per request, and
 the plugin's overhead in %.
 
-The requirement (issue 13) is an overhead of at most 5% of plain Locust's throughput per core.
+The plugin should cost at most 5% of plain Locust's throughput per core.
 Loopback only; every process it starts is stopped before it returns.
 
 Usage (from the repository root, after `make setup`):
