@@ -1,6 +1,6 @@
 """What the statistics modules share: thresholds, the seeded generator, input checks, the bootstrap CI.
 
-Moved unchanged from the former harness/stats.py (see harness/stats/__init__.py for the methods)."""
+Each method and its source: harness/stats/__init__.py."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Comparing two samples: mann_whitney_p, min_trials_for_alpha, compare_samples.
 
-Moved unchanged from the former harness/stats.py (see harness/stats/__init__.py for the methods)."""
+Each method and its source: harness/stats/__init__.py."""
 
 from __future__ import annotations
 
@@ -13,12 +13,12 @@ from scipy import stats
 
 from harness.stats._common import (
     MWU_EFFICIENCY,
-    POWER,
     FloatArray,
     _array,
     _check_level,
 )
 from harness.stats.estimates import ratio_estimate
+from harness.stats.power import SIGN_TEST_EFFICIENCY, Condition, detectable_shift
 
 
 def _min_mwu_p(n1: int, n2: int) -> float:
@@ -100,24 +100,31 @@ class Comparison:
     ci_high_pct: float | None
     p_value: float | None  # two-sided Mann-Whitney U; None if either sample has < 2 values
     verdict: str  # "regression" | "improvement" | "no change" | "too few trials"
-    min_detectable_pct: float | None  # max(threshold_pct, MDE at 80% power); None with too few trials
+    min_detectable_pct: float | None  # the change each condition of the rule meets 80% of the time (see
+    #                                   _min_detectable_pct); None with too few trials
     note: str | None = None  # why a figure is missing, e.g. no CI because some base trials are 0
 
 
-def _min_detectable_pct(base: FloatArray, new: FloatArray, base_median: float, alpha: float) -> float:
-    """The minimum detectable effect, in percent of the base median, of a two-sided test at alpha with
-    80% power: (z_{1−α/2} + z_{0.80}) · s · sqrt(1/n1 + 1/n2) (Cohen 1988; Bloom 1995), where s is the
-    pooled robust relative spread, each sample's MAD × 1.4826 (Rousseeuw & Croux 1993,
-    scipy.stats.median_abs_deviation(scale="normal")) over |median_base|, pooled like variances.
-    Divided by sqrt(3/π), the efficiency of Mann-Whitney relative to the t test under normality
-    (Hodges & Lehmann 1956), because the test used is Mann-Whitney.
+def _min_detectable_pct(base: FloatArray, new: FloatArray, base_median: float, alpha: float,
+                        threshold_pct: float) -> float:
+    """The smallest change, in percent of the base median, at which each of compare_samples' conditions
+    holds with 80% probability (harness.stats.power.detectable_shift, shared with `bench ab`):
+      - the two-sided Mann-Whitney test at alpha: se = s · sqrt(1/n1 + 1/n2) / sqrt(3/π), the t test's
+        standard error widened by Mann-Whitney's efficiency against it (Hodges & Lehmann 1956);
+      - the change of the median beyond threshold_pct: se = s · sqrt(1/n1 + 1/n2) / sqrt(2/π), the
+        median's efficiency against the mean; at exactly the threshold the median clears it half the time.
+    s is the pooled robust relative spread, each sample's MAD × 1.4826 (Rousseeuw & Croux 1993,
+    scipy.stats.median_abs_deviation(scale="normal")) over |median_base|, pooled like variances on
+    n1 + n2 − 2 degrees of freedom, and the quantiles are Student's (noncentral) t on those.
     """
     n1, n2 = len(base), len(new)
     s1 = float(stats.median_abs_deviation(base, scale="normal")) / abs(base_median)
     s2 = float(stats.median_abs_deviation(new, scale="normal")) / abs(base_median)
     pooled = math.sqrt(((n1 - 1) * s1**2 + (n2 - 1) * s2**2) / (n1 + n2 - 2))
-    z = float(stats.norm.ppf(1 - alpha / 2) + stats.norm.ppf(POWER))
-    return 100.0 * z * pooled * math.sqrt(1 / n1 + 1 / n2) / math.sqrt(MWU_EFFICIENCY)
+    se = pooled * math.sqrt(1 / n1 + 1 / n2)
+    conditions = [Condition(se=se / math.sqrt(MWU_EFFICIENCY), level=alpha / 2),
+                  Condition(se=se / math.sqrt(SIGN_TEST_EFFICIENCY), level=None, margin=threshold_pct / 100)]
+    return 100.0 * detectable_shift(conditions, df=n1 + n2 - 2)
 
 
 def _change_ci(base: FloatArray, new: FloatArray, alpha: float) -> tuple[float | None, float | None, str | None]:
@@ -152,8 +159,9 @@ def compare_samples(base: Sequence[float], new: Sequence[float], higher_is_bette
     The CI of the change is a percentile bootstrap of median(new)/median(base) − 1 at confidence
     1 − alpha, resampling both samples independently (see ratio_estimate); None if either n < 3, or
     if some base trials are 0 (a resample's median could be 0; `note` says so, see _change_ci).
-    min_detectable_pct is max(threshold_pct, the 80%-power minimum detectable effect from the samples'
-    robust spread, see _min_detectable_pct): changes well below it are not expected to be flagged.
+    min_detectable_pct: the change at which each of the two conditions (the test, the median beyond the
+    threshold) holds with 80% probability, from the samples' robust spread (_min_detectable_pct):
+    always above threshold_pct, and a change below it is flagged less than 4 times in 5.
 
     Raises ValueError for an empty sample or a zero base median.
     """
@@ -177,6 +185,6 @@ def compare_samples(base: Sequence[float], new: Sequence[float], higher_is_bette
     if p_value is not None and p_value < alpha and abs(change_pct) > threshold_pct:
         better = change_pct > 0 if higher_is_better else change_pct < 0
         verdict = "improvement" if better else "regression"
-    min_detectable = max(threshold_pct, _min_detectable_pct(xb, xn, base_median, alpha))
+    min_detectable = _min_detectable_pct(xb, xn, base_median, alpha, threshold_pct)
     return Comparison(change_pct=change_pct, ci_low_pct=ci_low_pct, ci_high_pct=ci_high_pct,
                       p_value=p_value, verdict=verdict, min_detectable_pct=min_detectable, note=note)

@@ -1,6 +1,6 @@
 """Point estimates with bootstrap or order-statistic confidence intervals: estimate, ratio_estimate, median_order_ci.
 
-Moved unchanged from the former harness/stats.py (see harness/stats/__init__.py for the methods)."""
+Each method and its source: harness/stats/__init__.py."""
 
 from __future__ import annotations
 

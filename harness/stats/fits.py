@@ -1,6 +1,6 @@
 """Fits of a curve to a sweep: linear_slope, usl_fit, knee_point.
 
-Moved unchanged from the former harness/stats.py (see harness/stats/__init__.py for the methods)."""
+Each method and its source: harness/stats/__init__.py."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Reading a load sweep against an SLO: max_under_slo, slo_crossing.
 
-Moved unchanged from the former harness/stats.py (see harness/stats/__init__.py for the methods)."""
+Each method and its source: harness/stats/__init__.py."""
 
 from __future__ import annotations
 
