@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 import pytest
-from scipy import stats
+from scipy import optimize, stats
 
 from harness.compare.paired import min_detectable_pct, min_rounds_for_alpha, paired_change, signed_rank_p
 
@@ -86,15 +86,25 @@ def test_too_few_rounds_are_said_and_never_a_regression() -> None:
     assert change.min_detectable_pct is None
 
 
-def test_min_detectable_change_follows_the_formula_and_shrinks_with_rounds() -> None:
+def test_min_detectable_change_clears_the_threshold_by_the_intervals_noise_and_shrinks_with_rounds() -> None:
     rng = np.random.default_rng(1)
     logs = rng.normal(0, 0.03, 10)
     spread = stats.median_abs_deviation(logs, scale="normal")
-    z = stats.norm.ppf(0.95) + stats.norm.ppf(0.80)
-    expected = 100 * math.expm1(z * spread / math.sqrt(10) / math.sqrt(3 / math.pi))
-    assert min_detectable_pct(logs, 0.05) == pytest.approx(expected)
-    assert min_detectable_pct(np.tile(logs, 4), 0.05) < min_detectable_pct(logs, 0.05)
-    assert min_detectable_pct(logs[:4], 0.05) is None
+    # With a threshold of 50% the interval's condition alone binds (the signed-rank test is then sure):
+    # 10 rounds, interval [x(2), x(9)] of coverage 1 − 2 · 11/1024 (x(3) would cover 89.1% < 90%), each
+    # end one-sided at 11/1024; the noncentral t on 9 degrees of freedom, the median's se s / √10 / √(2/π).
+    critical = stats.t.ppf(1 - 11 / 1024, 9)
+    noncentrality = optimize.brentq(lambda nc: stats.nct.sf(critical, 9, nc) - 0.8, 0, 20)
+    rise = math.log(1.5) + noncentrality * spread / math.sqrt(10) / math.sqrt(2 / math.pi)
+    assert min_detectable_pct(logs, 0.05, 50.0, "lower") == pytest.approx(100 * math.expm1(rise), abs=0.01)
+    fall = -math.log(0.5) + noncentrality * spread / math.sqrt(10) / math.sqrt(2 / math.pi)
+    assert min_detectable_pct(logs, 0.05, 50.0, "higher") == pytest.approx(100 * -math.expm1(-fall), abs=0.01)
+    for threshold in (0.0, 3.0):
+        more_rounds = min_detectable_pct(np.tile(logs, 4), 0.05, threshold, "lower")
+        assert more_rounds < min_detectable_pct(logs, 0.05, threshold, "lower")
+        assert min_detectable_pct(logs, 0.05, threshold, "lower") > threshold
+    assert min_detectable_pct(logs[:4], 0.05, 3.0, "lower") is None
+    assert min_detectable_pct(logs, 0.05, 100.0, "higher") is None  # no fall of 100% or more can clear it
 
 
 def test_bad_inputs_raise_value_error() -> None:

@@ -32,7 +32,7 @@ class GatedFigure:
     low: float | None  # an interval of the new value, where the comparison gives one
     high: float | None
     verdict: str
-    detail: str  # one line: the change, its interval, p and the minimum detectable change
+    detail: str  # one line: the change, its interval, p and the detectable change (harness.stats.detectable_shift)
 
     @property
     def benchmark(self) -> str:

@@ -24,7 +24,8 @@ from typing import Literal
 import numpy as np
 from scipy import stats
 
-from harness.stats import MWU_EFFICIENCY, POWER, median_order_ci
+from harness.stats import MWU_EFFICIENCY, median_order_ci
+from harness.stats.power import SIGN_TEST_EFFICIENCY, Condition, detectable_shift
 
 Way = Literal["higher", "lower"]
 # The signed-rank test's asymptotic relative efficiency against the t test under normality is 3/π, the
@@ -68,20 +69,31 @@ def min_rounds_for_alpha(alpha: float) -> int:
     return math.floor(math.log2(1 / alpha)) + 1
 
 
-def min_detectable_pct(log_ratios: Sequence[float], alpha: float) -> float | None:
-    """The smallest change (percent) this run's rounds would detect with 80% power, one-sided at alpha:
-    exp((z_{1−α} + z_{0.80}) · s / √n / √(3/π)) − 1, where s is the robust spread of the per-round log
-    ratios (MAD × 1.4826: Rousseeuw & Croux 1993) and n the rounds (the paired-design sample size of
-    Cohen 1988, ch. 2, widened by the signed-rank test's efficiency 3/π, Hodges & Lehmann 1956).
-    None when n is below min_rounds_for_alpha, where no change at all can be detected.
+def min_detectable_pct(log_ratios: Sequence[float], alpha: float, threshold_pct: float,
+                       direction: Way) -> float | None:
+    """The smallest change (percent, in the figure's bad direction: a rise of latency, a fall of rps) at
+    which each of the gate's two conditions holds with 80% probability, by
+    harness.stats.power.detectable_shift (the function `bench compare` uses), on the log ratios:
+      - the one-sided signed-rank test at alpha: se = s / √n / √(3/π), widened by the test's efficiency
+        against the t test (Hodges & Lehmann 1956);
+      - the interval's near end beyond the threshold: the order-statistic interval of median_order_ci at
+        1 − 2·alpha, each end a one-sided bound at (1 − its real coverage) / 2, past log(1 + threshold)
+        (a rise) or −log(1 − threshold) (a fall); se = s / √n / √(2/π), the median's efficiency.
+    s is the robust spread of the per-round log ratios (MAD × 1.4826: Rousseeuw & Croux 1993), and the
+    quantiles Student's (noncentral) t on n − 1 degrees of freedom. None when n is below
+    min_rounds_for_alpha (no change at all can be detected), or for a fall of threshold_pct >= 100.
     """
     x = np.asarray(log_ratios, dtype=float)
     n = len(x)
-    if n < min_rounds_for_alpha(alpha):
+    if n < min_rounds_for_alpha(alpha) or (direction == "higher" and threshold_pct >= 100):
         return None
     spread = float(stats.median_abs_deviation(x, scale="normal"))
-    z = float(stats.norm.ppf(1 - alpha) + stats.norm.ppf(POWER))
-    return 100.0 * math.expm1(z * spread / math.sqrt(n) / math.sqrt(SIGNED_RANK_EFFICIENCY))
+    margin = math.log1p(threshold_pct / 100) if direction == "lower" else -math.log1p(-threshold_pct / 100)
+    bound_level = (1 - median_order_ci(range(n), 1 - 2 * alpha).coverage) / 2
+    shift = detectable_shift([Condition(se=spread / math.sqrt(n * SIGNED_RANK_EFFICIENCY), level=alpha),
+                              Condition(se=spread / math.sqrt(n * SIGN_TEST_EFFICIENCY), level=bound_level,
+                                        margin=margin)], df=n - 1)
+    return 100.0 * (math.expm1(shift) if direction == "lower" else -math.expm1(-shift))
 
 
 @dataclass(frozen=True)
@@ -138,7 +150,8 @@ def paired_change(base: Sequence[float], head: Sequence[float], *, direction: Wa
     verdict = _verdict(interval.low, interval.high, p_worse, p_better, direction, threshold_pct, alpha)
     return PairedChange(**common, direction=direction, rounds=n, **medians, ratio=float(np.median(ratios)),
                         ci_low=interval.low, ci_high=interval.high, ci_coverage=interval.coverage,
-                        p_value=p_worse, min_detectable_pct=min_detectable_pct(logs, alpha), verdict=verdict,
+                        p_value=p_worse, min_detectable_pct=min_detectable_pct(logs, alpha, threshold_pct, direction),
+                        verdict=verdict,
                         ratios=tuple(ratios.tolist()))
 
 

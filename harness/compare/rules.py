@@ -113,7 +113,7 @@ class MetricChange:
     ci_low_pct: float | None  # CI of change_pct at 1 − alpha (bootstrap of the ratio of medians)
     ci_high_pct: float | None
     p_value: float | None  # two-sided Mann-Whitney U
-    min_detectable_pct: float | None  # the smallest change this comparison could have flagged
+    min_detectable_pct: float | None  # the smallest change this rule calls 4 times in 5 (compare_samples)
     absolute_verdict: str  # asv's rule on this target's figures: regression | improvement | no change |
     #                        too few trials | changed (a metric without direction)
     ratio_check: str | None = None  # "confirmed" | "not confirmed"; None: no ratio to check, or not needed

@@ -28,8 +28,11 @@ Methods:
   round_ratio_bounds         per-round ratios a_i/b_i with the bounds [a_low/b_high, a_high/b_low]
   joint_coverage, joint_tail how often independent intervals all hold (product of coverages), and how often
                              one misses on its side (the level of a non-overlap test: Schenker & Gentleman 2001)
+  detectable_shift           the smallest change a gate (`bench compare`, `bench ab`) calls about 80% of the
+                             time: its conditions' noncentral-t powers (Owen 1965) multiplied (Harris 1960)
 
-Modules: estimates.py, bounded.py, fits.py, sweeps.py, compare_tests.py; thresholds and shared helpers in _common.py.
+Modules: estimates.py, bounded.py, fits.py, sweeps.py, compare_tests.py, power.py; thresholds and shared helpers
+in _common.py.
 Every public name is re-exported here, so `from harness.stats import X` keeps working.
 """
 
@@ -61,6 +64,7 @@ from harness.stats.estimates import (
     ratio_estimate,
 )
 from harness.stats.fits import UslFit, knee_point, linear_slope, usl_fit
+from harness.stats.power import Condition, detectable_shift
 from harness.stats.sweeps import SloCrossing, max_under_slo, slo_crossing
 
 __all__ = [
@@ -73,6 +77,7 @@ __all__ = [
     "POWER",
     "BoundedMedian",
     "Comparison",
+    "Condition",
     "Estimate",
     "FloatArray",
     "OrderInterval",
@@ -82,6 +87,7 @@ __all__ = [
     "bounded_median_ci",
     "compare_samples",
     "coverage_label",
+    "detectable_shift",
     "estimate",
     "joint_coverage",
     "joint_tail",
