@@ -72,7 +72,7 @@ def min_rounds_for_alpha(alpha: float) -> int:
 def min_detectable_pct(log_ratios: Sequence[float], alpha: float, threshold_pct: float,
                        direction: Way) -> float | None:
     """The smallest change (percent, in the figure's bad direction: a rise of latency, a fall of rps) at
-    which each of the gate's two conditions holds with 80% probability, by
+    which the product of the probabilities of the gate's two conditions is 80%, by
     harness.stats.power.detectable_shift (the function `bench compare` uses), on the log ratios:
       - the one-sided signed-rank test at alpha: se = s / √n / √(3/π), widened by the test's efficiency
         against the t test (Hodges & Lehmann 1956);
