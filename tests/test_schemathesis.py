@@ -4,7 +4,9 @@ Every operation of contract/openapi.json gets generated requests (schemathesis's
 coverage and fuzzing phases; valid and invalid data alike), sent to each app running as a
 real server (the `server` fixture in conftest.py). Every answer must be free of 5xx, carry a
 status code and content type the document lists for the operation and a body that matches
-its schema, and invalid data must be refused with a 4xx.
+its schema, and invalid data must be refused with a 4xx. A method the document does not list
+for a path must get a 405 whose Allow header lists exactly the methods it does list
+(`unsupported_method` asks the other methods, `allow_header_conformance` OPTIONS).
 
 Query parameters are read as both apps read them (Pydantic's lax integers): a negative case whose
 query, as sent, is a valid integer text ("0.0", or `ms=1&ms=2` of which the last counts) is not
@@ -27,11 +29,13 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import (
+    allow_header_conformance,
     content_type_conformance,
     negative_data_rejection,
     not_a_server_error,
     response_schema_conformance,
     status_code_conformance,
+    unsupported_method,
 )
 from schemathesis.core.failures import AcceptedNegativeData
 from schemathesis.generation.meta import ParameterLocation
@@ -80,6 +84,8 @@ CHECKS = [
     content_type_conformance,
     response_schema_conformance,
     negative_data_rejection_as_read,
+    unsupported_method,
+    allow_header_conformance,
 ]
 
 schema = schemathesis.openapi.from_path(CONTRACT)

@@ -247,13 +247,19 @@ function notFound (res) {
   res.status(404).json({ detail: 'Not Found' })
 }
 
+// The order in which a 405's Allow header lists a path's methods, the FastAPI app's too:
+// RFC 9110's (section 9.3), with PATCH (RFC 5789) after PUT.
+const METHOD_ORDER = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']
+
 /**
- * Register a path's handlers; other methods get FastAPI's 405. That includes HEAD and
- * OPTIONS, which Express would otherwise answer by itself (HEAD through the GET handler).
+ * Register a path's handlers; other methods get FastAPI's 405, whose Allow header lists the
+ * path's methods. That includes HEAD and OPTIONS, which Express would otherwise answer by
+ * itself (HEAD through the GET handler).
  */
 function resource (path, handlers) {
   const route = app.route(path)
-  const allow = Object.keys(handlers).map(method => method.toUpperCase()).join(', ')
+  const allow = Object.keys(handlers).map(method => method.toUpperCase())
+    .sort((a, b) => METHOD_ORDER.indexOf(a) - METHOD_ORDER.indexOf(b)).join(', ')
   for (const [method, handler] of Object.entries(handlers)) route[method](handler)
   const methodNotAllowed = (req, res) => {
     res.set('Allow', allow).status(405).json({ detail: 'Method Not Allowed' })

@@ -5,6 +5,7 @@ is generated from this module (contract/generate.py) and both apps are tested ag
 """
 
 import asyncio
+import functools
 import json
 import os
 import random
@@ -22,6 +23,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, EmailStr, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import compile_path
 from starlette.types import ASGIApp, Receive, Scope, Send
 from store import WORLD_ROWS, Conflict, Unavailable, random_world_id, store_from_env
 
@@ -39,6 +42,9 @@ OFFSET_MAX = 2**53 - 1
 INTEGER = re.compile(r"[+-]?[0-9]+")
 # TechEmpower's bound on the number of rows per request of /queries and /updates.
 QUERIES_MAX = 500
+# The order in which a 405's Allow header lists a path's methods, the Express app's too:
+# RFC 9110's (section 9.3), with PATCH (RFC 5789) after PUT.
+METHOD_ORDER = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 
 
 class Message(BaseModel):
@@ -179,6 +185,32 @@ async def validation_exception_handler(request: Request, exc: RequestValidationE
     except (ValueError, RecursionError):  # ValueError: UnicodeEncodeError, "Out of range float values"
         errors = [{key: value for key, value in error.items() if key != "input"} for error in exc.errors()]
         return _AsciiJSONResponse(status_code=422, content={"detail": jsonable_encoder(errors)})
+
+
+@functools.cache
+def documented_methods() -> list[tuple[re.Pattern[str], frozenset[str]]]:
+    """Each path of this app's OpenAPI document (the contract), as a regex, with its methods."""
+    return [
+        (compile_path(path)[0], frozenset(method.upper() for method in item if method.upper() in METHOD_ORDER))
+        for path, item in app.openapi()["paths"].items()
+    ]
+
+
+@app.exception_handler(405)
+async def method_not_allowed_handler(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    """FastAPI's 405, with an Allow header that lists every method the contract gives the path.
+
+    Starlette lists the methods of the first route whose path matched: "GET" for /users, whose
+    POST is another route (RFC 9110 section 15.5.6 asks for the target resource's methods).
+    Only 405s pay for this, never a served request. Paths outside the document (the docs
+    pages) keep Starlette's header.
+    """
+    path = request.scope["path"]
+    methods = set().union(*(methods for regex, methods in documented_methods() if regex.match(path)))
+    headers = dict(exc.headers or {})
+    if methods:
+        headers["Allow"] = ", ".join(sorted(methods, key=METHOD_ORDER.index))
+    return JSONResponse(status_code=405, content={"detail": exc.detail}, headers=headers)
 
 
 @app.exception_handler(Conflict)
