@@ -28,6 +28,9 @@ Methods:
   round_ratio_bounds         per-round ratios a_i/b_i with the bounds [a_low/b_high, a_high/b_low]
   joint_coverage, joint_tail how often independent intervals all hold (product of coverages), and how often
                              one misses on its side (the level of a non-overlap test: Schenker & Gentleman 2001)
+  sequential.design          stop when decided: looks fixed in advance, each with the same wider order-statistic
+                             interval of the median, all holding together with an exact probability (Pocock
+                             1977's constant level; Armitage, McPherson & Rowe 1969 on repeated looks)
   detectable_shift           the smallest change a gate (`bench compare`, `bench ab`) calls about 80% of the
                              time: its conditions' noncentral-t powers (Owen 1965) multiplied (Harris 1960)
 
