@@ -36,7 +36,7 @@ def _allowed_host(text: str) -> str:
     from harness.loadgen.trust import ALLOWED_HOST_RE
 
     host = text.strip("[]")
-    if not ALLOWED_HOST_RE.match(host):
+    if not ALLOWED_HOST_RE.fullmatch(host):
         raise argparse.ArgumentTypeError(f"expected a host name or address (no scheme, no port), got {text!r}")
     return host
 
@@ -44,7 +44,7 @@ def _allowed_host(text: str) -> str:
 def _name(text: str) -> str:
     from harness.loadgen.trust import HOST_NAME_RE
 
-    if not HOST_NAME_RE.match(text):
+    if not HOST_NAME_RE.fullmatch(text):
         raise argparse.ArgumentTypeError(f"expected up to 63 characters of A-Z a-z 0-9 . _ -, got {text!r}")
     return text
 

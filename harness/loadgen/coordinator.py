@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import socket
 import threading
 import time
@@ -154,10 +155,10 @@ def _handler(registry: Registry, secret: str) -> type[BaseHTTPRequestHandler]:
             if self.headers.get("Transfer-Encoding") or self.headers.get("Content-Encoding", "identity") != "identity":
                 raise Refused("encoding", "no transfer or content encodings are accepted", 415)
             length = self.headers.get("Content-Length", "0" if method == "GET" else "")
-            if not length.isdigit() or len(length) > 12:
+            if not re.fullmatch(r"[0-9]+", length):
                 raise Refused("malformed", "expected a Content-Length", 411)
-            if int(length) > (trust.MAX_HELLO_BYTES if method == "POST" else 0):
-                raise Refused("too_large", f"a body of {length} bytes is not accepted", 413)
+            if len(length) > 9 or int(length) > (trust.MAX_HELLO_BYTES if method == "POST" else 0):
+                raise Refused("too_large", f"a body of {length[:12]} bytes is not accepted", 413)
             body = self.rfile.read(int(length))
             if len(body) != int(length):
                 raise Refused("malformed", "the body ended early")
@@ -168,7 +169,7 @@ def _handler(registry: Registry, secret: str) -> type[BaseHTTPRequestHandler]:
             signed = False
             try:
                 body = self._body(method)
-                signed = bool(trust.NONCE_RE.match(nonce)) and trust.mac_ok(
+                signed = bool(trust.NONCE_RE.fullmatch(nonce)) and trust.mac_ok(
                     trust.secret_key(secret), self.headers.get(trust.MAC_HEADER),
                     "request", method, self.path, nonce, body)
                 if not signed:

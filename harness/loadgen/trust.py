@@ -90,7 +90,7 @@ def new_secret() -> str:
 def check_secret(text: str | None, where: str = SECRET_ENV) -> str:
     if not text:
         raise Refused("secret", f"no secret: give the one `bench run` printed with --secret or {SECRET_ENV}")
-    if not SECRET_RE.match(text):
+    if not SECRET_RE.fullmatch(text):
         raise Refused("secret", f"{where}: expected at least 16 characters of A-Z a-z 0-9 _ - "
                                 f"(as `bench run` prints it), got {len(text)} characters")
     return text
@@ -112,7 +112,7 @@ def mac(key: bytes, *parts: bytes | str) -> str:
 
 
 def mac_ok(key: bytes | None, given: Any, *parts: bytes | str) -> bool:
-    if key is None or not isinstance(given, str) or not MAC_RE.match(given):
+    if key is None or not isinstance(given, str) or not MAC_RE.fullmatch(given):
         return False
     return hmac.compare_digest(mac(key, *parts), given)
 
@@ -180,7 +180,7 @@ def _text(value: Any, what: str, limit: int, printable: bool = True) -> str:
 
 
 def _matching(value: Any, pattern: re.Pattern[str], what: str) -> str:
-    if not isinstance(value, str) or not pattern.match(value):
+    if not isinstance(value, str) or not pattern.fullmatch(value):
         raise Refused("malformed", f"{what}: expected {pattern.pattern}")
     return value
 
@@ -272,7 +272,7 @@ def parse_poll(target: str) -> Poll:
     refused = None
     if "refused" in query:
         run, _, code = query["refused"][0].partition(":")
-        if not RUN_ID_RE.match(run) or code not in REFUSAL_CODES:
+        if not RUN_ID_RE.fullmatch(run) or code not in REFUSAL_CODES:
             raise Refused("malformed", f"refused: expected RUN:CODE, CODE one of {sorted(REFUSAL_CODES)}")
         refused = (run, code)
     return Poll(worker, running, refused)
@@ -287,7 +287,9 @@ RUN_FIELDS = {"run", "scenario", "host_url", "steps", "params", "master_port", "
 
 def host_allowed(host_url: Any, allowed: Iterable[str]) -> str:
     """`host_url` if it is http(s) to one of the `allowed` hosts (names or addresses, any port); Refused otherwise."""
-    text = _text(host_url, "host_url", 2048)
+    if not isinstance(host_url, str) or len(host_url) > 2048 or not host_url.isprintable():
+        raise Refused("host", "the load's URL: expected printable text of at most 2048 characters")
+    text = host_url
     if any(c.isspace() for c in text):
         raise Refused("host", "the load's URL has white space")
     try:
@@ -330,7 +332,7 @@ def check_run(run: Any, scenario_names: set[str], allowed_hosts: Iterable[str]) 
     except Refused as exc:
         raise Refused("run", f"a malformed run: {exc}") from None
     scenario = data["scenario"]
-    if not isinstance(scenario, str) or not SCENARIO_RE.match(scenario) or scenario not in scenario_names:
+    if not isinstance(scenario, str) or not SCENARIO_RE.fullmatch(scenario) or scenario not in scenario_names:
         raise Refused("scenario", f"scenario {str(scenario)[:80]!r} is not a file of this checkout's scenarios "
                                   f"({SCENARIO_RE.pattern})")
     host_allowed(data["host_url"], allowed_hosts)

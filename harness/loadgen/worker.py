@@ -183,7 +183,7 @@ class Worker:
         run = str(answer["run"])
         print(f"bench worker: refused run {run[:8]}: {why}", flush=True)
         code = why.reason if why.reason in trust.REFUSAL_CODES else "run"
-        if trust.RUN_ID_RE.match(run):
+        if trust.RUN_ID_RE.fullmatch(run):
             with contextlib.suppress(Unreachable):  # else the master finds this worker's processes missing
                 self._call(f"/run?worker={self.worker_id}&refused={run}:{code}")
 
