@@ -177,3 +177,51 @@ def test_a_sweep_stopped_at_a_failing_step_plans_reports_and_holds_no_later_step
     assert len(schedule.payload(now=103.1)["steps"]) == 1  # the report covers the steps run
     assert all(t < 103 for t in schedule.intended_times(0, 1, "uniform"))  # no request planned after it
     assert schedule.users_at(3.5, tail_s=1) is not None and schedule.users_at(4.0, tail_s=1) is None
+
+
+# ---- memory bounded by configuration, not by a run's length ---------------------------------------
+
+
+def test_a_million_distinct_latencies_keep_the_recorder_bounded():
+    """Latencies are held per HDR bucket, not per exact µs: 10^6 distinct values (1 µs to 100 s) leave at
+    most the histogram's own number of buckets, and the recorder's memory stays small."""
+    from harness.loadgen.window import new_histogram
+
+    recorder = WindowRecorder(warmup_s=0.0, duration_s=10.0)
+    recorder.start(now=0.0)
+    for i in range(1_000_000):
+        recorder.record("a", (1 + i * 100) / 1000, None, now=1.0)  # 1 µs, 101 µs, ... about 100 s: distinct
+    assert recorder.held_latency_keys() <= new_histogram().counts_len  # 18,432 at 3 digits up to 100 s
+    held_bytes = sum(sys.getsizeof(counts) for counts in recorder._latency_counts.values())
+    assert held_bytes < 2_000_000, held_bytes  # per exact µs: a million keys, over 40 MB for the table alone
+    assert recorder.histograms["a"].get_total_count() == 1_000_000
+
+
+def test_latencies_held_per_bucket_make_the_same_histogram_as_recording_each():
+    import random
+
+    from harness.loadgen.window import new_histogram
+
+    rng = random.Random(7)
+    values_us = [rng.randint(1, 100_000_000) for _ in range(20_000)] + list(range(1, 5000))
+    recorder = WindowRecorder(warmup_s=0.0, duration_s=10.0)
+    recorder.start(now=0.0)
+    direct = new_histogram()
+    for value in values_us:
+        recorder.record("a", value / 1000, None, now=1.0)
+        direct.record_value(value)
+    assert recorder.histograms["a"].encode() == direct.encode()
+
+
+def test_distinct_error_messages_are_capped_and_the_rest_counted_as_other():
+    from harness.loadgen.window import MAX_ERROR_KEYS, OTHER_ERRORS
+
+    recorder = WindowRecorder(warmup_s=0.0, duration_s=10.0)
+    recorder.start(now=0.0)
+    for i in range(10_000):
+        recorder.record("a", 1.0, RuntimeError(f"connection {i} reset"), now=1.0)
+    assert len(recorder.errors) == MAX_ERROR_KEYS + 1
+    assert recorder.errors[OTHER_ERRORS] == 10_000 - MAX_ERROR_KEYS
+    assert sum(recorder.errors.values()) == recorder.failed["a"] == 10_000
+    recorder.record("a", 1.0, RuntimeError("connection 0 reset"), now=1.0)  # a message already kept still counts
+    assert recorder.errors["a: RuntimeError: connection 0 reset"] == 2

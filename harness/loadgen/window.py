@@ -19,6 +19,11 @@ from harness.loadgen.arrival import ArrivalLedger, ArrivalSchedule, Distribution
 # 1 µs to 100 s at 3 significant digits: 0.1% value precision, a few hundred kB per histogram.
 LOWEST_US, HIGHEST_US, DIGITS = 1, 100_000_000, 3
 
+# Distinct error messages a window keeps; the rest are counted under OTHER_ERRORS, so a server that
+# puts an id or a time in each error cannot grow a worker's memory with the run's length.
+MAX_ERROR_KEYS = 100
+OTHER_ERRORS = f"other errors (past {MAX_ERROR_KEYS} distinct messages)"
+
 # A request still unanswered at a window's end counts as not answered once it has waited this
 # long. A loopback answer takes milliseconds; without this floor every request merely in flight
 # at the end would count, a share of about R/(D + R) for latency R and window D (1% at R = 30 ms
@@ -33,6 +38,18 @@ REPORT_WAIT_S = 10.0
 
 def new_histogram() -> HdrHistogram:
     return HdrHistogram(LOWEST_US, HIGHEST_US, DIGITS)
+
+
+# An HDR histogram keeps values below 2^_EXACT_BITS exact and halves its resolution with each doubling
+# above (2^11 at 3 digits from 1 µs): a value's bucket is the value with its bits below that cut.
+_EXACT_BITS = new_histogram().sub_bucket_half_count_magnitude + 1
+assert LOWEST_US == 1  # unit magnitude 0: buckets start at 1 µs
+
+
+def bucket_us(value_us: int) -> int:
+    """The lowest value of `value_us`'s HDR bucket: recording either into a histogram counts the same."""
+    shift = value_us.bit_length() - _EXACT_BITS
+    return value_us if shift <= 0 else (value_us >> shift) << shift
 
 
 class WindowRecorder:
@@ -50,9 +67,10 @@ class WindowRecorder:
         self.duration_s = duration_s
         self.window_start = float("inf")
         self.window_end = float("inf")
-        # Latencies in whole µs, counted per value and folded into HDR histograms when read
+        # Latencies counted per HDR bucket (`bucket_us`) and folded into HDR histograms when read
         # (`histograms`): a dict increment costs a tenth of HdrHistogram.record_value's pure-Python
-        # index arithmetic, on the load generator's hottest path; the histograms come out the same.
+        # index arithmetic, on the load generator's hottest path; the histograms come out the same, and
+        # a name holds at most the histogram's buckets (18,432), however long the window.
         self._latency_counts: dict[str, Counter[int]] = {}
         self._histograms: dict[str, HdrHistogram] = {}
         self.ok: Counter[str] = Counter()
@@ -89,13 +107,18 @@ class WindowRecorder:
             # Failed requests are counted, not timed: a refused connection answers fast and
             # would make latency look better than it is.
             self.failed[name] += 1
-            self.errors[f"{name}: {type(exception).__name__}: {str(exception)[:120]}"] += 1
+            key = f"{name}: {type(exception).__name__}: {str(exception)[:120]}"
+            self.errors[key if key in self.errors or len(self.errors) < MAX_ERROR_KEYS else OTHER_ERRORS] += 1
             return
         self.ok[name] += 1
         counts = self._latency_counts.get(name)
         if counts is None:
             counts = self._latency_counts[name] = Counter()
-        counts[min(HIGHEST_US, max(LOWEST_US, round(response_time_ms * 1000)))] += 1
+        counts[bucket_us(min(HIGHEST_US, max(LOWEST_US, round(response_time_ms * 1000))))] += 1
+
+    def held_latency_keys(self) -> int:
+        """Latency counts held but not yet folded into the histograms (bounded by their buckets)."""
+        return sum(len(counts) for counts in self._latency_counts.values())
 
     def p99_ms(self) -> float | None:
         """The window's p99 latency over every request name, as the harness reads it from the report
