@@ -4,18 +4,28 @@ CPU% and RSS are cheap (one /proc read each) and sampled at the full rate; USS/P
 /proc/<pid>/smaps_rollup and are sampled every `full_memory_every` ticks. The thread measures
 its own CPU time so the results can state the sampler's cost.
 
-Given each role's CPUs, every tick also snapshots /proc/stat and the benchmark's cumulative
-CPU times (harness.disturbance), so a window's foreign CPU can be computed afterwards, once
+Given each role's CPUs, every tick also snapshots /proc/stat (those CPUs' lines) and the benchmark's
+cumulative CPU times (harness.disturbance), so a window's foreign CPU can be computed afterwards, once
 the load generator has said when the window was.
+
+Memory is bounded by configuration, not by a trial's length: readings are kept compact (ReadingLog,
+about 100 bytes a role and tick), and both series are capped (MAX_READINGS, MAX_SNAPSHOTS): past the
+cap every other entry is dropped and the series goes on at half the rate. No shipped profile's trial
+reaches either cap at 10 Hz; a longer soak keeps its whole length at a coarser step (a window then
+begins and ends at most one step inside its edges).
 """
 
 from __future__ import annotations
 
+import math
 import os
 import threading
 import time
-from collections.abc import Callable
+from array import array
+from bisect import bisect_left
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import TypeVar, overload
 
 import psutil
 
@@ -32,6 +42,11 @@ from harness.disturbance import (
 
 MB = 1_000_000  # the results use MB = 10^6 bytes; MiB appear only where named so
 PID_REFRESH_S = 1.0  # how often a role's process tree is re-read (workers may fork late); a walk costs ~1 ms
+# Readings a role keeps (1.8 hours at 10 Hz, about 6 MB) and snapshots kept (3.4 minutes at 10 Hz: a
+# snapshot holds per-process dicts, a few kB); see the module's docstring for what happens past them.
+MAX_READINGS = 65_536
+MAX_SNAPSHOTS = 2_048
+T = TypeVar("T")
 
 
 @dataclass
@@ -43,6 +58,125 @@ class Reading:
     pss_mb: float | None = None
     per_process_cpu_pct: dict[int, float] = field(default_factory=dict)
     per_process_cpu_s: dict[int, float] = field(default_factory=dict)  # cumulative utime+stime
+
+
+class ThinnedList(list[T]):
+    """A list of at most `cap` entries of an evenly spaced series: once full, every other entry is
+    dropped and from then on only every `stride`-th one offered is kept. A series up to `cap` is whole.
+    Dropping is one `del` of a slice, atomic for a reader in another thread."""
+
+    def __init__(self, cap: int) -> None:
+        super().__init__()
+        self.cap = max(2, cap - cap % 2)
+        self.stride = 1
+        self.offered = 0
+
+    def append(self, item: T) -> None:
+        n, self.offered = self.offered, self.offered + 1
+        if n % self.stride:
+            return
+        if len(self) >= self.cap:
+            del self[1::2]  # keeps entries n' with n' % (2 * stride) == 0
+            self.stride *= 2
+            if n % self.stride:
+                return
+        super().append(item)
+
+
+class _DictColumn:
+    """One pid -> value dict per entry, compact: its keys as a tuple shared with the previous entry's
+    when equal (a role's processes rarely change), its values in one array of doubles."""
+
+    def __init__(self) -> None:
+        self.keys: list[tuple[int, ...]] = []
+        self.starts = array("q")
+        self.values = array("d")
+
+    def append(self, values: dict[int, float]) -> None:
+        keys = tuple(values)
+        if self.keys and self.keys[-1] == keys:
+            keys = self.keys[-1]
+        self.keys.append(keys)
+        self.starts.append(len(self.values))
+        self.values.extend(values.values())
+
+    def get(self, index: int) -> dict[int, float]:
+        keys, start = self.keys[index], self.starts[index]
+        return dict(zip(keys, self.values[start:start + len(keys)], strict=True))
+
+
+class ReadingLog(Sequence[Reading]):
+    """One role's readings, compact (columns of doubles: about 100 bytes a reading against about 800 as
+    objects) and at most `cap` of them, thinned as ThinnedList is. Readings come back as Reading objects,
+    made when asked; appending and reading may happen in different threads."""
+
+    def __init__(self, cap: int = MAX_READINGS) -> None:
+        self.cap = max(2, cap - cap % 2)
+        self.stride = 1
+        self.offered = 0
+        self._lock = threading.Lock()
+        self._reset()
+
+    def _reset(self) -> None:
+        self._columns = {name: array("d") for name in ("t_s", "cpu_pct", "rss_mb", "uss_mb", "pss_mb")}
+        self._cpu_pct = _DictColumn()
+        self._cpu_s = _DictColumn()
+
+    def append(self, reading: Reading) -> None:
+        with self._lock:
+            n, self.offered = self.offered, self.offered + 1
+            if n % self.stride:
+                return
+            if len(self._columns["t_s"]) >= self.cap:
+                kept = [self._get(i) for i in range(0, len(self._columns["t_s"]), 2)]
+                self._reset()
+                for old in kept:
+                    self._add(old)
+                self.stride *= 2
+                if n % self.stride:
+                    return
+            self._add(reading)
+
+    def _add(self, r: Reading) -> None:
+        for name, value in (("t_s", r.t_s), ("cpu_pct", r.cpu_pct), ("rss_mb", r.rss_mb),
+                            ("uss_mb", math.nan if r.uss_mb is None else r.uss_mb),
+                            ("pss_mb", math.nan if r.pss_mb is None else r.pss_mb)):
+            self._columns[name].append(value)
+        self._cpu_pct.append(r.per_process_cpu_pct)
+        self._cpu_s.append(r.per_process_cpu_s)  # the time column grows first, the dicts last: see __len__
+
+    def _get(self, index: int) -> Reading:
+        c = self._columns
+        uss, pss = c["uss_mb"][index], c["pss_mb"][index]
+        return Reading(t_s=c["t_s"][index], cpu_pct=c["cpu_pct"][index], rss_mb=c["rss_mb"][index],
+                       uss_mb=None if math.isnan(uss) else uss, pss_mb=None if math.isnan(pss) else pss,
+                       per_process_cpu_pct=self._cpu_pct.get(index), per_process_cpu_s=self._cpu_s.get(index))
+
+    def __len__(self) -> int:
+        return len(self._cpu_s.keys)
+
+    @overload
+    def __getitem__(self, index: int) -> Reading: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[Reading]: ...
+    def __getitem__(self, index: int | slice) -> Reading | list[Reading]:
+        with self._lock:
+            size = len(self)
+            if isinstance(index, slice):
+                return [self._get(i) for i in range(*index.indices(size))]
+            if not -size <= index < size:
+                raise IndexError("reading index out of range")
+            return self._get(index % size)
+
+    def __iter__(self) -> Iterator[Reading]:
+        return iter(self[:])
+
+    def window(self, start_s: float, end_s: float) -> list[Reading]:
+        """The readings inside [start_s, end_s): times only grow, so two bisections find them."""
+        with self._lock:
+            times = self._columns["t_s"]
+            first, end = bisect_left(times, start_s, hi=len(self)), bisect_left(times, end_s, hi=len(self))
+            return [self._get(i) for i in range(first, end)]
 
 
 def tree_memory(pids: list[int]) -> tuple[float, float]:
@@ -117,12 +251,14 @@ class Sampler:
                  cpus: dict[str, list[int]] | None = None):
         self.roles = {name: _Role(pids) for name, pids in roles.items()}
         self.cpus = cpus or {}  # role -> its pinned CPUs; without them no foreign CPU is computed
-        self.snapshots: list[Snapshot] = []
+        self._read_cpus = frozenset(cpu for role_cpus in self.cpus.values() for cpu in role_cpus)
+        self.snapshots: ThinnedList[Snapshot] = ThinnedList(MAX_SNAPSHOTS)
         self._harness = psutil.Process()
         self._harness_cpus = frozenset(os.sched_getaffinity(0))
         self.interval_s = 1.0 / rate_hz
         self.full_memory_every = full_memory_every
-        self.readings: dict[str, list[Reading]] = {name: [] for name in roles}
+        # A role's ReadingLog; a plain list where a caller puts readings of its own (a remote engine's).
+        self.readings: dict[str, Sequence[Reading]] = {name: ReadingLog() for name in roles}
         self.thread_cpu_s = 0.0
         self.wall_s = 0.0
         self._stop = threading.Event()
@@ -143,24 +279,27 @@ class Sampler:
         while not self._stop.is_set():
             now = time.time()
             full = tick % self.full_memory_every == 0
-            for name, role in self.roles.items():
-                self.readings[name].append(role.read(now, full))
+            latest = {name: role.read(now, full) for name, role in self.roles.items()}
+            for name, reading in latest.items():
+                self.readings[name].append(reading)  # type: ignore[attr-defined]
             if self.cpus:
-                self.snapshots.append(self._snapshot(now))
+                self.snapshots.append(self._snapshot(now, latest))
             tick += 1
             next_at += self.interval_s
             self._stop.wait(max(0.0, next_at - time.perf_counter()))
         self.thread_cpu_s = time.thread_time() - start_cpu
         self.wall_s = time.perf_counter() - start_wall
 
-    def _snapshot(self, now: float) -> Snapshot:
-        """This tick's /proc/stat and the CPU seconds of every benchmark process, the harness included."""
-        groups = {name: ProcessGroup(frozenset(self.cpus.get(name, ())), self.readings[name][-1].per_process_cpu_s)
+    def _snapshot(self, now: float, latest: dict[str, Reading]) -> Snapshot:
+        """This tick's /proc/stat (the roles' CPUs: the only ones a window's figures read) and the CPU
+        seconds of every benchmark process, the harness included."""
+        groups = {name: ProcessGroup(frozenset(self.cpus.get(name, ())), latest[name].per_process_cpu_s)
                   for name in self.roles}
         times = self._harness.cpu_times()
         groups["harness"] = ProcessGroup(self._harness_cpus, {self._harness.pid: times.user + times.system})
-        times = {name: read_schedstat(self.readings[name][-1].per_process_cpu_s) for name in self.cpus}
-        return Snapshot(t_s=now, cpus=read_proc_stat(), groups=groups,
+        times = {name: read_schedstat(latest[name].per_process_cpu_s) for name in self.cpus if name in latest}
+        cpus = {cpu: ticks for cpu, ticks in read_proc_stat().items() if cpu in self._read_cpus}
+        return Snapshot(t_s=now, cpus=cpus, groups=groups,
                         wait_ns={name: {tid: wait for tid, (_, wait) in t.items()} for name, t in times.items()},
                         run_ns={name: {tid: run for tid, (run, _) in t.items()} for name, t in times.items()})
 
@@ -190,4 +329,7 @@ class Sampler:
 
     def window(self, role: str, start_s: float, end_s: float) -> list[Reading]:
         """Readings of one role inside [start_s, end_s) (time.time() seconds)."""
-        return [r for r in self.readings[role] if start_s <= r.t_s < end_s]
+        readings = self.readings[role]
+        if isinstance(readings, ReadingLog):
+            return readings.window(start_s, end_s)
+        return [r for r in readings if start_s <= r.t_s < end_s]
