@@ -154,6 +154,85 @@ def test_a_zero_median_pinned_by_its_interval_refutes(tmp_path):
     assert judge_one(tmp_path, POINT + COMPARE, memory([0.5], [0.0])).verdict == "refuted"
 
 
+# ---- item 5: every interval carries the coverage it has ------------------------------------------------
+
+SWEEP = ratio_check("concurrency", "max_concurrency_slo", extra='\n    quantized = "users"')
+SWEEP_STEPS = {"scenario_params": {"concurrency": {"users": [8, 32, 128, 512]}}}
+
+
+def sweep(express: list[float], fastapi: list[float]) -> RunResults:
+    return run_of({("express", "concurrency", "", "max_concurrency_slo"): express,
+                   ("fastapi", "concurrency", "", "max_concurrency_slo"): fastapi}, config=SWEEP_STEPS)
+
+
+def test_a_stepped_interval_carries_its_coverage(tmp_path):
+    v = judge_one(tmp_path, SWEEP, sweep([512.0] * 3, [8.0] * 3))
+    assert v.verdict == "refuted"
+    assert "express/fastapi 75% CI at step resolution [16–∞]" in v.reason
+    assert "express 512 u [512–∞] (75% CI at step resolution, 3 trials)" in v.measured()
+
+
+def test_a_stepped_ratio_of_paired_rounds_is_an_order_statistic_interval_of_the_rounds(tmp_path):
+    # each round's ratio lies within [its express step ÷ fastapi's next step, express's next ÷ fastapi's
+    # step]: the rounds' bounds give an interval of the median round ratio with the rounds' own 75%,
+    # not the 56% of one 75% interval divided by another
+    v = judge_one(tmp_path, SWEEP, sweep([128.0, 128.0, 32.0], [32.0, 32.0, 8.0]))
+    ratio = v.outcomes[0].figures[0]
+    assert (ratio.low, ratio.high, ratio.interval_kind) == (1.0, 16.0, "75% CI at step resolution")
+    assert ratio.paired
+
+
+def test_a_stepped_ratio_of_unpaired_trials_states_its_joint_coverage(tmp_path):
+    v = judge_one(tmp_path, SWEEP, sweep([512.0] * 3, [8.0] * 4))  # 3 and 4 trials: no rounds
+    ratio = v.outcomes[0].figures[0]
+    assert ratio.interval_kind == "66% CI at step resolution"  # 0.75 × 0.875: both intervals cover
+    assert not ratio.paired
+
+
+CROSSING = ratio_check("concurrency", "slo_crossing_users")
+
+
+def crossings(express: list[float | None], fastapi: list[float | None]) -> RunResults:
+    """slo_crossing_users per trial, None for a trial that passed the top step (512)."""
+    figures: dict[tuple[str, str, str, str], list[float]] = {}
+    for target, values in (("express", express), ("fastapi", fastapi)):
+        figures[(target, "concurrency", "", "slo_crossing_users")] = [512.0 if v is None else v for v in values]
+        figures[(target, "concurrency", "", "slo_crossing_users_censored")] = [float(v is None) for v in values]
+    return run_of(figures, config=SWEEP_STEPS)
+
+
+def test_a_censored_ratio_of_paired_rounds_is_the_median_round_ratio_with_its_coverage(tmp_path):
+    # was a ratio of medians with a nominal percentile bootstrap, labelled "bootstrap CI"
+    v = judge_one(tmp_path, CROSSING, crossings([None, None, 500.0], [340.0, 345.0, 350.0]))
+    assert "express/fastapi > 1.48× [1.43–∞] (75% CI, 3 rounds" in v.measured()
+
+
+def test_a_censored_ratio_of_unpaired_trials_states_its_joint_coverage(tmp_path):
+    v = judge_one(tmp_path, CROSSING, crossings([None, None, 500.0], [340.0, 345.0, 350.0, 348.0]))
+    ratio = v.outcomes[0].figures[0]
+    assert ratio.interval_kind == "66% CI" and not ratio.paired  # 0.75 × 0.875
+    assert ratio.bound == ">" and ratio.high == float("inf")
+
+
+def test_apart_gaps_of_three_rounds_do_not_decide(tmp_path):
+    # two 75% intervals apart: each lies wholly above its median 12.5% of the time, so "apart" happens
+    # by chance up to 23% of the time, above the 12.5% one 3-trial interval risks alone. Was "supported".
+    v = judge_one(tmp_path, GAP, gaps(5.0, 1 / 1.5, rounds=3))
+    assert v.verdict == "inconclusive", v.reason
+    assert "apart by chance up to 23.4% of the time" in v.reason
+
+
+def test_apart_gaps_state_the_overlap_tests_real_level(tmp_path):
+    v = judge_one(tmp_path, GAP, gaps(5.0, 1 / 1.5))
+    assert v.verdict == "supported"
+    assert "the 94% CIs are apart: by chance up to 6.2% of the time" in v.reason
+
+
+def test_what_would_decide_apart_gaps_of_three_rounds_is_more_rounds(tmp_path):
+    v = judge_one(tmp_path, GAP, gaps(5.0, 1 / 1.5, rounds=3))
+    assert any(step.startswith("about 4 rounds instead of 3") for step in v.decide), v.decide
+
+
 # ---- item 9: a verdict from disturbed windows says so ----------------------------------------------------
 
 RATIO = """

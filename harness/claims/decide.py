@@ -11,11 +11,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from harness.claims.outcomes import CheckOutcome
-from harness.claims.view import BOOTSTRAP_KIND, Figure
+from harness.claims.view import APART_MAX_LEVEL, BOOTSTRAP_KIND, Figure
 from harness.disturbance import DISTURBED_PCT
 from harness.flags import blocking_defaults, name_and_step
 from harness.present.numbers import number as fmt
-from harness.stats import median_order_ci
+from harness.stats import joint_tail, median_order_ci
 
 MAX_TRIALS = 60  # beyond this, "more trials" is no practical step: the median sits too near the bound
 CONFIDENCE = 0.95  # the coverage an interval of the suggested trials reaches (exactly: median_order_ci)
@@ -70,14 +70,16 @@ def _gap(low: float, high: float) -> tuple[float, float]:
 
 def gap_trials_needed(big: list[float], small: list[float]) -> int | None:
     """The fewest rounds at which the two gaps' exact intervals (per-round ratios spread as observed,
-    as in trials_needed) would no longer overlap, either way; None without spread or beyond MAX_TRIALS."""
+    as in trials_needed) would lie apart, either way, no likelier by chance than judge_gap accepts
+    (APART_MAX_LEVEL); None without spread or beyond MAX_TRIALS."""
     if min(len(big), len(small)) < 2 or min(big + small) <= 0:
         return None
     start = max(len(big), len(small), 3)
     for n in range(start, MAX_TRIALS + 1):
         a, b = (median_order_ci(_at_spread(v, n), CONFIDENCE) for v in (big, small))
         (a_low, a_high), (b_low, b_high) = _gap(a.low, a.high), _gap(b.low, b.high)
-        if a_low > b_high or a_high < b_low:
+        sure = joint_tail((1 - a.coverage) / 2, (1 - b.coverage) / 2) <= APART_MAX_LEVEL
+        if sure and (a_low > b_high or a_high < b_low):
             return n if n > start else None  # apart already: rounds are not what keeps it open
     return None
 
@@ -146,7 +148,7 @@ def _figure_steps(index: int, outcome: CheckOutcome, figure: Figure, facts: Fact
     if index in facts.gaps:
         n = gap_trials_needed(*facts.gaps[index])
         return [f"about {n} rounds instead of {figure.n}: at the spread observed, the two gaps' exact intervals "
-                f"(at least 95% coverage) would no longer overlap" if n else
+                f"would lie apart, and by chance at most {APART_MAX_LEVEL:.1%} of the time" if n else
                 "a change of the setup, not more rounds: the two gaps are too alike to tell apart"]
     lo, hi = facts.bounds.get(index, (None, None))
     n = trials_needed(facts.values.get(index, []), lo, hi)

@@ -27,8 +27,6 @@ def figure_words(figure: Figure, with_place: bool = False) -> str:
     if figure.bound or math.isinf(figure.high):
         least = f"at least {fmt(figure.low)}{unit}; " if figure.low > 0 else "not bounded: "
         return f"{name} {value} ({least}some trials passed the sweep's top step)"
-    if not figure.interval_kind.endswith("CI"):  # a stepped figure: only the steps bound it
-        return f"{name} {value} (between the steps {fmt(figure.low)} and {fmt(figure.high)}{unit})"
     return f"{name} {value} ({fmt(figure.low)}–{fmt(figure.high)}{unit}, {figure.interval_kind}, {figure.count_text})"
 
 

@@ -26,12 +26,13 @@ from harness.claims.schema import (
     range_text,
 )
 from harness.claims.view import (
+    APART_MAX_LEVEL,
     BOOTSTRAP_KIND,
     Figure,
     Interval,
     Missing,
     Sample,
-    censored_ratio,
+    bounded_ratio,
     common_step,
     paired_rounds,
     read_sample,
@@ -40,7 +41,7 @@ from harness.claims.view import (
 from harness.flags import BY_NAME, name_and_step, words
 from harness.present.numbers import number as fmt
 from harness.results import RunView, Step
-from harness.stats import coverage_label, estimate, paired_ratio_estimate, ratio_estimate
+from harness.stats import coverage_label, estimate, joint_tail, paired_ratio_estimate, ratio_estimate
 
 DISTURBED = "disturbed"  # the flag others' use of the benchmark's CPUs raises (harness.disturbance)
 
@@ -135,7 +136,8 @@ def _figure(label: str, sample: Sample, interval: Interval, unit: str | None = N
     return Figure(label=label, where=sample.where, value=interval.value, low=interval.low, high=interval.high,
                   unit=sample.unit if unit is None else unit, n=len(sample.values) if n is None else n,
                   flags=sample.flags if flags is None else flags, interval_kind=interval.kind,
-                  bound=interval.bound, note=sample.note() if unit is None else "", paired=interval.paired)
+                  bound=interval.bound, note=sample.note() if unit is None else "", paired=interval.paired,
+                  coverage=interval.coverage, tail=interval.tail)
 
 
 def judge_range(check: RangeCheck, ctx: Context) -> CheckOutcome:
@@ -160,32 +162,21 @@ def ratio_figures(ctx: Context, numerator: str, denominator: str, place: Place |
     context = [_figure(numerator, a, ia), _figure(denominator, b, ib)]
     label, flags = f"{numerator}/{denominator}", tuple(sorted({*a.flags, *b.flags}))
     n = min(len(a.values), len(b.values))
-    if quantized and not (ia.low is None or ib.low is None):
-        interval = Interval(_divide(ia.value, ib.value), _divide(ia.low, ib.high), _divide(ia.high, ib.low), ia.kind)
-        return _figure(label, a, interval, "×", n, flags), context
-    if quantized:  # a side of fewer than 3 trials: no interval, the single_trial policy decides
-        return _figure(label, a, Interval(_divide(ia.value, ib.value), None, None), "×", n, flags), context
     try:
-        if any(a.censored) or any(b.censored):
-            interval = censored_ratio(a, b)
+        if quantized or a.bounded or b.bounded:
+            interval = bounded_ratio(a, b, ia, ib, ctx.view.grid(place.scenario, quantized) if quantized else None)
         elif paired_rounds(a, b):
             # round i is trial i of each target, back to back: a slow minute hits both sides of its ratio
             ratio = paired_ratio_estimate(a.values, b.values)
-            interval = Interval(ratio.value, ratio.ci_low, ratio.ci_high, coverage_label(ratio.ci_coverage),
-                                paired=True)
+            coverage = ratio.ci_coverage
+            interval = Interval(ratio.value, ratio.ci_low, ratio.ci_high, coverage_label(coverage), paired=True,
+                                coverage=coverage, tail=None if coverage is None else (1 - coverage) / 2)
         else:
             ratio = ratio_estimate(a.values, b.values)
             interval = Interval(ratio.value, ratio.ci_low, ratio.ci_high, BOOTSTRAP_KIND)
     except ValueError as exc:
         raise Missing(f"ratio {label} of {a.where} is undefined: {exc}") from None
     return _figure(label, a, interval, "×", n, flags), context
-
-
-def _divide(a: float | None, b: float | None) -> float:
-    assert a is not None and b is not None
-    if b == 0:
-        return math.inf if a > 0 else math.nan
-    return a / b
 
 
 def judge_ratio(check: RatioCheck, ctx: Context) -> CheckOutcome:
@@ -195,7 +186,7 @@ def judge_ratio(check: RatioCheck, ctx: Context) -> CheckOutcome:
     if math.isnan(figure.value):
         raise Missing(f"ratio {figure.label} of {figure.where} is 0/0")
     verdict, reason = judge_figure(figure, check.min, check.max, ctx.policy)
-    if check.quantized and verdict == "inconclusive":
+    if check.quantized and verdict == "inconclusive" and figure.has_interval:  # else trials, not steps, are short
         reason += resolution_note(context, ctx.view.grid(check.scenario, check.quantized), check.quantized)
     samples = [read_sample(ctx.view, t, check, check.metric, step, check.transform) for t in pair]
     needed = ratio_needed(context, check.min, check.max) if verdict == "inconclusive" else None
@@ -313,11 +304,9 @@ def gap_factor(figure: Figure) -> Interval:
 
 
 def judge_gap(check: GapCheck, ctx: Context) -> CheckOutcome:
-    """The gap at `larger` exceeds the gap at `smaller`: their intervals must not overlap to decide.
-
-    Non-overlap of two 95% intervals is a conservative test of a difference (Schenker & Gentleman
-    2001): an overlap is called inconclusive rather than tested more finely.
-    """
+    """The gap at `larger` exceeds the gap at `smaller`: their intervals must lie apart to decide, and
+    must be no likelier to lie apart by chance than one interval of the fewest trials is to miss on one
+    side (_apart)."""
     pair = [check.numerator, check.denominator]
     expected = check.expected()
     big_step = common_step(ctx.view, pair, check.larger, check.metric)
@@ -337,15 +326,31 @@ def _compare_gaps(big: Figure, small: Figure, policy: Policy) -> tuple[str, str]
     gb, gs = gap_factor(big), gap_factor(small)
     text = f"gap {_gap_text(gb)} at {big.where} vs {_gap_text(gs)} at {small.where}"
     if gb.low is not None and gb.high is not None and gs.low is not None and gs.high is not None:
-        if gb.low > gs.high:
-            return "supported", text + _noted(big, small)
-        if gb.high < gs.low:
-            return "refuted", text + _noted(big, small)
+        if gb.low > gs.high or gb.high < gs.low:
+            return _apart("supported" if gb.low > gs.high else "refuted", big, small, text)
         return "inconclusive", text + ": the intervals overlap"
     n = min(big.n, small.n)
     if policy.single_trial == "inconclusive":
         return "inconclusive", text + f" ({n} trial(s), no CI: not judged)"
     return ("supported" if gb.value > gs.value else "refuted"), text + " (no CI: judged on the point values)"
+
+
+def _apart(verdict: str, big: Figure, small: Figure, text: str) -> tuple[str, str]:
+    """Two intervals apart decide as surely as their coverages let them. The quoted rule that non-overlap
+    of two 95% intervals is a conservative 5% test (Schenker & Gentleman 2001) holds only at 95%: two
+    independent intervals lie apart in a given direction, when the true gaps are equal, only if one of them
+    misses on its side, at most joint_tail of their tails whatever the distributions (23% for two 75%
+    intervals, 6.2% for two 94% ones). The verdict stands when that is no more than APART_MAX_LEVEL, the
+    most a single interval of the fewest trials risks on one side; a bootstrap's tail is unknown."""
+    kinds = list(dict.fromkeys(f.interval_kind for f in (big, small)))
+    which = f"the {kinds[0]}s" if len(kinds) == 1 else f"the {kinds[0]} and the {kinds[1]}"
+    if big.tail is None or small.tail is None:
+        return "inconclusive", f"{text}: {which} are apart, but how often by chance is unknown (a bootstrap interval)"
+    level = joint_tail(big.tail, small.tail)
+    if level > APART_MAX_LEVEL:
+        return "inconclusive", (f"{text}: {which} are apart, but apart by chance up to {level:.1%} of the time, "
+                                f"more than the {APART_MAX_LEVEL:.1%} one interval of the fewest trials risks")
+    return verdict, f"{text}: {which} are apart: by chance up to {level:.1%} of the time" + _noted(big, small)
 
 
 def _gap_text(interval: Interval) -> str:

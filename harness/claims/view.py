@@ -1,10 +1,11 @@
 """Claims' view of a run: one target's per-trial values of a figure (Sample), read from the run's
 RunView (harness.results) at a step a selector picks, and their intervals: the order-statistic CI of
-the median with its real coverage, the step resolution of a quantized figure, and what censored trials
-leave open.
+the median with its real coverage, of a quantized figure at the sweep's step resolution, and what
+censored trials leave open.
 
-CIs come from harness.stats (estimate, paired_ratio_estimate; ratio_estimate where trials cannot be
-paired); nothing is re-derived. Each carries its real coverage as its kind ("75% CI" for 3 trials).
+CIs come from harness.stats (bounded_median_ci for a target and for paired rounds' ratios; the ratio of two
+targets' intervals where trials cannot be paired, at the product of their coverages); nothing is
+re-derived. Each carries the coverage it has at least as its kind ("75% CI" for 3 trials).
 """
 
 from __future__ import annotations
@@ -17,11 +18,24 @@ from harness.claims.schema import GapPlace, Place
 from harness.present.numbers import number as fmt
 from harness.results import RunView, Step
 from harness.results.keys import ENDPOINT_KEY
-from harness.stats import bounded_median_ci, coverage_label, estimate, ratio_estimate
+from harness.stats import (
+    BoundedMedian,
+    bounded_median_ci,
+    coverage_label,
+    estimate,
+    joint_coverage,
+    joint_tail,
+    median_order_ci,
+    round_ratio_bounds,
+)
 
 # the two-sample percentile bootstrap's coverage is nominal and falls short with few trials: no number
 BOOTSTRAP_KIND = "bootstrap CI"
-FAR_ABOVE = 1e6  # a censored value is also put at its bound × this, to see what depends on it
+STEPPED = " at step resolution"  # after a stepped interval's coverage: "75% CI at step resolution"
+MIN_CI_TRIALS = 3  # the fewest trials that give an interval of the median
+# How often an interval of the fewest trials lies wholly on one side of its median, (1 - 75%) / 2: the
+# most a verdict one interval decides alone can be wrong; two intervals found apart must be as sure.
+APART_MAX_LEVEL = (1 - median_order_ci([float(i) for i in range(MIN_CI_TRIALS)]).coverage) / 2
 
 
 @dataclass(frozen=True)
@@ -36,10 +50,12 @@ class Figure:
     unit: str
     n: int  # trials, or rounds for a paired ratio
     flags: tuple[str, ...] = ()  # e.g. ("loadgen_saturated:users=512",)
-    interval_kind: str = "CI"  # "94% CI" (its real coverage), "bootstrap CI", or "step resolution"
+    interval_kind: str = "CI"  # "94% CI" (its real coverage), "bootstrap CI", "75% CI at step resolution"
     bound: str = ""  # censored trials: ">" value is a lower bound, "<" an upper one, "?" unknown
     note: str = ""  # e.g. "2 of 3 trials above the top step"
     paired: bool = False  # a ratio from paired rounds: n counts rounds
+    coverage: float | None = None  # the interval covers the true value at least this often (None: unknown)
+    tail: float | None = None  # and lies wholly above it (or wholly below it) at most this often
 
     @property
     def count_text(self) -> str:
@@ -71,12 +87,8 @@ class Figure:
         notes = []
         # a bound's interval [bound, ∞] says nothing more than "> bound"
         if self.has_interval and not (self.bound and (self.low, self.high) == self.point_span()):
-            interval = f" [{fmt(self.low)}–{fmt(self.high)}]"
-            if self.interval_kind.endswith("CI"):
-                value += interval
-                notes.append(f"{self.interval_kind}, {self.count_text}")
-            else:
-                value += f" ({self.interval_kind}{interval})"
+            value += f" [{fmt(self.low)}–{fmt(self.high)}]"
+            notes.append(f"{self.interval_kind}, {self.count_text}")
         elif not self.has_interval:
             notes.append(f"{self.count_text}, no CI")
         notes += [self.note] if self.note else []
@@ -156,10 +168,18 @@ class Sample:
     def censored_trials(self) -> list[int]:
         return [t for t, c in zip(self.trials, self.censored, strict=True) if c]
 
-    def extremes(self) -> tuple[list[float], list[float]]:
-        """The values with each censored one at its bound (the least it can be) and far above it."""
-        far = [max(v, 1.0) * FAR_ABOVE if c else v for v, c in zip(self.values, self.censored, strict=True)]
-        return list(self.values), far
+    @property
+    def bounded(self) -> bool:
+        """Whether some trial's value is only a bound."""
+        return any(self.censored)
+
+    def bounds(self, grid: list[float] | None = None) -> tuple[list[float], list[float]]:
+        """Where each trial's true value lies: a measured value is itself, a lower bound reaches to ∞, and
+        with a sweep's steps (a quantized figure) a value lies in [its step, the next step)."""
+        lows = list(self.values) if grid is None else [_step_floor(v, grid) for v in self.values]
+        highs = [math.inf if c else v if grid is None else _next_step(v, grid)
+                 for v, c in zip(self.values, self.censored, strict=True)]
+        return lows, highs
 
     def note(self) -> str:
         k, n = len(self.censored_trials()), len(self.values)
@@ -207,48 +227,61 @@ class Interval:
     kind: str = "CI"  # as Figure.interval_kind
     bound: str = ""  # as Figure.bound
     paired: bool = False  # as Figure.paired
+    coverage: float | None = None  # as Figure.coverage
+    tail: float | None = None  # as Figure.tail
 
 
 def target_interval(sample: Sample, view: RunView, quantized: str | None) -> Interval:
-    if any(sample.censored) and not quantized:
-        return censored_median(sample)
-    est = estimate(sample.values)
-    if quantized:
-        # each trial's limit lies in [its step, the next step); fewer than 3 trials give no interval, stepped
-        # or not, so the single_trial policy applies to them as to any figure
-        grid = view.grid(sample.scenario, quantized)
-        stepped = bounded_median_ci(sample.values, sample.values, [_next_step(v, grid) for v in sample.values])
-        return Interval(stepped.value, stepped.low, stepped.high, "step resolution")
-    return Interval(est.median, est.ci_low, est.ci_high, coverage_label(est.ci_coverage))
+    """The median and the order-statistic CI of the trials' bounds (bounded_median_ci), a quantized
+    figure's at the sweep's step resolution. Fewer than 3 trials give no interval, stepped or not, so the
+    single_trial policy applies to them. A median that censored trials can move is only a bound."""
+    grid = view.grid(sample.scenario, quantized) if quantized else None
+    est = bounded_median_ci(sample.values, *sample.bounds(grid))
+    return _interval(est, _bound(bounded_median_ci(sample.values, *sample.bounds())), grid is not None)
 
 
-def censored_median(sample: Sample) -> Interval:
-    """The median and its CI when some trials are only lower bounds: computed with those at their
-    bound and far above it; a median that moves is a lower bound, a CI end that moves is open (∞)."""
-    at_bound, far = (estimate(values) for values in sample.extremes())
-    high = at_bound.ci_high if at_bound.ci_high is None or far.ci_high == at_bound.ci_high else math.inf
-    return Interval(at_bound.median, at_bound.ci_low, high, coverage_label(at_bound.ci_coverage),
-                    bound=">" if far.median != at_bound.median else "")
+def bounded_ratio(a: Sample, b: Sample, ia: Interval, ib: Interval, grid: list[float] | None) -> Interval:
+    """a/b when some trials are known only within bounds (censored, or at a sweep's steps). With paired
+    rounds, the median of the per-round ratios and the order-statistic CI of their bounds
+    (round_ratio_bounds, bounded_median_ci), at the rounds' own coverage. Without, the ratio of the
+    medians (ia, ib), its interval [a_low / b_high, a_high / b_low], which holds whenever both targets'
+    intervals hold: at least the product of their coverages (joint_coverage), not either one's."""
+    if paired_rounds(a, b):
+        est = bounded_median_ci(*round_ratio_bounds(a.values, *a.bounds(grid), b.values, *b.bounds(grid)))
+        censored = bounded_median_ci(*round_ratio_bounds(a.values, *a.bounds(), b.values, *b.bounds()))
+        return _interval(est, _bound(censored), grid is not None, paired=True)
+    up = ia.bound in (">", "?") or ib.bound in ("<", "?")
+    down = ia.bound in ("<", "?") or ib.bound in (">", "?")
+    bound = "?" if up and down else ">" if up else "<" if down else ""
+    if ia.low is None or ia.high is None or ib.low is None or ib.high is None:
+        return Interval(round_ratio_bounds([ia.value], [ia.value], [ia.value], [ib.value], [ib.value],
+                                           [ib.value])[0][0], None, None, bound=bound)
+    (value,), (low,), (high,) = round_ratio_bounds([ia.value], [ia.low], [ia.high], [ib.value], [ib.low], [ib.high])
+    coverage, tail = joint_coverage(ia.coverage or 0.0, ib.coverage or 0.0), joint_tail(ia.tail or 1.0, ib.tail or 1.0)
+    kind = coverage_label(coverage) + (STEPPED if grid is not None else "")
+    return Interval(value, low, high, kind, bound, coverage=coverage, tail=tail)
 
 
-def censored_ratio(a: Sample, b: Sample) -> Interval:
-    """median(a)/median(b) when some trials are only lower bounds. The ratio rises with a's values
-    and falls with b's, so its least is with a's censored values at their bound and b's far above,
-    its most the other way round; what moves between the extremes is known on one side only."""
-    (a_at, a_far), (b_at, b_far) = a.extremes(), b.extremes()
-    base, least, most = ratio_estimate(a_at, b_at), ratio_estimate(a_at, b_far), ratio_estimate(a_far, b_at)
-    above, below = most.value != base.value, least.value != base.value
-    bound = "?" if above and below else ">" if above else "<" if below else ""
-    if base.ci_low is None or base.ci_high is None:
-        return Interval(base.value, None, None, bound=bound)
-    low = base.ci_low if least.ci_low == base.ci_low else 0.0
-    high = base.ci_high if most.ci_high == base.ci_high else math.inf
-    return Interval(base.value, low, high, BOOTSTRAP_KIND, bound=bound)
+def _interval(est: BoundedMedian, bound: str, stepped: bool, paired: bool = False) -> Interval:
+    if est.low is None or est.high is None:
+        return Interval(est.value, None, None, bound=bound, paired=paired)
+    kind = coverage_label(est.coverage) + (STEPPED if stepped else "")
+    return Interval(est.value, est.low, est.high, kind, bound, paired, est.coverage, est.tail)
+
+
+def _bound(est: BoundedMedian) -> str:
+    """">" when bounded trials can only raise the median, "<" when they can only lower it, "?" both."""
+    up, down = est.median_high > est.value, est.median_low < est.value
+    return "?" if up and down else ">" if up else "<" if down else ""
 
 
 def paired_rounds(a: Sample, b: Sample) -> bool:
-    """Whether trial i of a and trial i of b form round i (the same trial numbers, both measured)."""
-    return a.trials == b.trials and len(a.trials) == len(a.values) and not any(a.censored) and not any(b.censored)
+    """Whether trial i of a and trial i of b form round i (the same trial numbers)."""
+    return a.trials == b.trials and len(a.trials) == len(a.values)
+
+
+def _step_floor(value: float, grid: list[float]) -> float:
+    return max([g for g in grid if g <= value], default=0.0)
 
 
 def _next_step(value: float, grid: list[float]) -> float:
