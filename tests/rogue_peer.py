@@ -2,7 +2,9 @@
 the master's two ports could send. Imported by tests/test_peer_trust.py; run as a script inside a
 namespace host by tests/test_rogue_e2e.py:
 
-    python tests/rogue_peer.py HOST PORT SECONDS [KNOWN_SECRET] > summary.json
+    python tests/rogue_peer.py HOST PORT SECONDS [KNOWN_SECRET] > summary.jsonl
+
+(a line of the coordinator's answers at once, then one of the Locust rounds after SECONDS).
 
 `coordinator_attacks` sends at least 30 malformed hellos and polls to the coordinator (PORT+1): unsigned,
 signed with a wrong secret, and, with KNOWN_SECRET (a peer that holds the secret but sends junk), wrong
@@ -179,6 +181,7 @@ def locust_attacks(host: str, port: int, seconds: float) -> int:
         time.sleep(0.3)
         sock.close()
         rounds += 1
+        print(f"round {rounds}", file=sys.stderr, flush=True)
     context.term()
     return rounds
 
@@ -186,6 +189,5 @@ def locust_attacks(host: str, port: int, seconds: float) -> int:
 if __name__ == "__main__":
     host, port, seconds = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
     known = sys.argv[4] if len(sys.argv) > 4 else None
-    answered = coordinator_attacks(host, port + 1, known)
-    rounds = locust_attacks(host, port, seconds)
-    print(json.dumps({"coordinator": answered, "locust_rounds": rounds}))
+    print(json.dumps({"coordinator": coordinator_attacks(host, port + 1, known)}), flush=True)
+    print(json.dumps({"locust_rounds": locust_attacks(host, port, seconds)}), flush=True)  # unless stopped first
