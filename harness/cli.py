@@ -9,6 +9,7 @@ library has stopped every server and written what it measured.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import os
 import signal
@@ -18,11 +19,14 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import NoReturn
 
+from harness.cli_output import add_output_flags
 from harness.errors import BenchError
+from harness.user_config import Settings, add_profile_choices, find_config, load_settings, resolve, subparsers
 
 Command = Callable[[argparse.Namespace], int]
 EXIT_INTERNAL_ERROR = 70  # EX_SOFTWARE (sysexits.h): never 1, which `bench compare` uses for "regression"
 PORT_RANGE = (1, 65535)
+COMPLETION_SHELLS = ("bash", "zsh", "tcsh")  # what shtab writes
 # Modules that add subcommands: each has add_commands(subparsers, add_common, positive_int).
 COMMAND_MODULES = ["harness.cli_run", "harness.cli_report", "harness.cli_compare", "harness.cli_ab",
                    "harness.cli_worker"]
@@ -95,7 +99,54 @@ def build_parser() -> argparse.ArgumentParser:
 
     for module in COMMAND_MODULES:
         importlib.import_module(module).add_commands(sub, _add_common, _positive_int)
+
+    p = sub.add_parser("completion", help="print a shell completion script built from this parser "
+                                          "(e.g. `source <(bench completion bash)`)")
+    p.add_argument("shell", choices=COMPLETION_SHELLS)
+    p.set_defaults(func=_cmd_completion)
+    for name, command in sub.choices.items():
+        add_output_flags(command, name)
     return parser
+
+
+# Arguments completed with folder or file names by the completion script (the rest: choices, or nothing).
+FOLDER_ARGUMENTS = {"results_dir", "run_dirs", "base_run", "new_run", "targets_dir", "scenarios_dir", "out",
+                    "build_dir", "db_dir", "log_dir"}
+FILE_ARGUMENTS = {"claims"}
+
+
+def _cmd_completion(args: argparse.Namespace) -> int:
+    """The completion script of the parser as this folder's config file makes it (its profiles included)."""
+    import shtab
+
+    parser, _ = configured_parser()
+    for command in subparsers(parser).values():
+        for action in command._actions:
+            if action.dest in FOLDER_ARGUMENTS:
+                action.complete = shtab.DIRECTORY  # type: ignore[attr-defined]
+            elif action.dest in FILE_ARGUMENTS:
+                action.complete = shtab.FILE  # type: ignore[attr-defined]
+    sys.stdout.write(shtab.complete(parser, shell=args.shell))
+    return 0
+
+
+def configured_parser() -> tuple[argparse.ArgumentParser, Settings]:
+    """The parser, with the config file's profiles among `run --profile`'s choices; the file's settings."""
+    parser = build_parser()
+    commands = [name for name in subparsers(parser) if name != "completion"]
+    settings = load_settings(find_config(), commands)
+    add_profile_choices(parser, settings)
+    return parser, settings
+
+
+def parse_command_line(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """The command line, completed by the config file's defaults and profiles (harness.user_config)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser, settings = configured_parser()
+    args = parser.parse_args(argv)
+    if settings.commands or settings.profiles:
+        resolve(parser, argv, args, settings)
+    return args
 
 
 def _raise_interrupt(signum: int, frame: object) -> None:
@@ -116,7 +167,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     # A SIGTERM (e.g. from CI's timeout) unwinds like Ctrl-C, so servers are stopped and results kept.
     signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
-        args = build_parser().parse_args(argv)
+        args = parse_command_line(argv)
+        if getattr(args, "quiet", False) and not getattr(args, "json", False):
+            with open(os.devnull, "w") as nowhere, contextlib.redirect_stdout(nowhere):  # --quiet: nothing on stdout
+                return int(args.func(args))
         return int(args.func(args))
     except BenchError as exc:
         print(f"bench: error: {_one_line(str(exc))}", file=sys.stderr)

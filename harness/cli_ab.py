@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from rich.console import Console
 
 from harness.cli_compare import _console, _internal_errors, _level, _percentage
+from harness.cli_output import Outcome, deliver, progress_console
 from harness.cli_run import _env_pair
 from harness.config import PROFILES
 
@@ -66,27 +67,41 @@ def cmd_ab(args: argparse.Namespace) -> int:
         loadgen_cpus=args.loadgen_cpus, keep=args.keep, max_reruns=args.reruns,
         base_images=dict(args.base_image),
     )  # fmt: skip
-    return run_ab_command(options, out=args.out, console=_console())
+    return deliver(args, ab_outcome(options, out=args.out, progress=progress_console(args)))
 
 
-def run_ab_command(options: AbOptions, out: Path | None = None, console: Console | None = None) -> int:
-    """Run, print, write the reports; the exit code (0 or 1; bad input raises BenchError)."""
+def ab_outcome(options: AbOptions, out: Path | None = None, progress: Console | None = None) -> Outcome:
+    """Run (its progress on `progress`) and write the reports; the outcome, whose result is ab.json's document
+    (exit code 0 or 1; bad input raises BenchError)."""
+    import json
+
     from harness.ab.run import run_ab
-    from harness.compare.export_ab import headline
+    from harness.compare.export_ab import headline, to_json
     from harness.compare.exporters import AB_EXPORTERS, write_reports
     from harness.compare.gated import ab_detail
     from harness.terminal import progress_reporter
 
-    console = console or _console()
-    with progress_reporter(console) as report:
+    with progress_reporter(progress or _console()) as report:
         result = run_ab(options, report)
-    for c in result.changes:
-        style = {"regression": "bold red", "improvement": "green"}.get(c.verdict, "")
-        line = f"{c.target} {c.scenario} {c.step} {c.metric}: {ab_detail(c)}"
-        console.print(f"[{style}]{line}[/]" if style else line, highlight=False)
-    for warning in result.warnings:
-        console.print(f"[yellow]warning:[/] {warning}", highlight=False)
     paths = write_reports(result, out or Path(result.run_dir), AB_EXPORTERS)
-    style = "bold red" if result.regressions else "bold green"
-    console.print(f"[{style}]{headline(result)}[/]. Reports: {', '.join(str(p) for p in paths)}", highlight=False)
-    return result.exit_code
+
+    def show(console: Console) -> None:
+        for c in result.changes:
+            style = {"regression": "bold red", "improvement": "green"}.get(c.verdict, "")
+            line = f"{c.target} {c.scenario} {c.step} {c.metric}: {ab_detail(c)}"
+            console.print(f"[{style}]{line}[/]" if style else line, highlight=False)
+        for warning in result.warnings:
+            console.print(f"[yellow]warning:[/] {warning}", highlight=False)
+        style = "bold red" if result.regressions else "bold green"
+        console.print(f"[{style}]{headline(result)}[/]. Reports: {', '.join(str(p) for p in paths)}",
+                      highlight=False)
+
+    return Outcome("ab", lambda: json.loads(to_json(result)), result.exit_code, paths, show)
+
+
+def run_ab_command(options: AbOptions, out: Path | None = None, console: Console | None = None) -> int:
+    """Run, print, write the reports; the exit code (0 or 1; bad input raises BenchError)."""
+    console = console or _console()
+    outcome = ab_outcome(options, out, progress=console)
+    outcome.show(console)
+    return outcome.exit_code

@@ -8,6 +8,8 @@ from pathlib import Path
 
 from rich.console import Console
 
+from harness.cli_output import Outcome, deliver
+
 
 def add_commands(sub: argparse._SubParsersAction, add_common: Callable[[argparse.ArgumentParser], None],
                  positive_int: Callable[[str], int]) -> None:
@@ -22,9 +24,9 @@ def add_commands(sub: argparse._SubParsersAction, add_common: Callable[[argparse
     p.set_defaults(func=cmd_report)
 
 
-def _console() -> Console:
-    console = Console()
-    return console if console.is_terminal else Console(width=160)  # a log file or CI: do not fold to 80 columns
+def _verdicts(verdicts: list) -> list[dict]:
+    return [{"id": v.claim.id, "claim": v.claim.claim, "verdict": v.verdict, "reason": v.reason,
+             "headline": v.headline, "decided_by": v.decided_by} for v in verdicts]
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -35,15 +37,18 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     run_dir = Path(args.run_dirs[0])
     written = write_report(run_dir, Path(args.claims) if args.claims else None)
-    console = _console()
-    console.print(verdicts_table(written.verdicts, f"{written.run_id}: the article's claims"))
-    console.print("In plain words:")
-    for v in written.verdicts:
-        console.print(f"  {v.claim.id} ({styled(v.verdict)}): {v.headline}", highlight=False)
-    console.print(f"Report written into {run_dir}:")
-    for path in written.paths:
-        console.print(f"  {path}", highlight=False)
-    return 0
+
+    def show(console: Console) -> None:
+        console.print(verdicts_table(written.verdicts, f"{written.run_id}: the article's claims"))
+        console.print("In plain words:")
+        for v in written.verdicts:
+            console.print(f"  {v.claim.id} ({styled(v.verdict)}): {v.headline}", highlight=False)
+        console.print(f"Report written into {run_dir}:")
+        for path in written.paths:
+            console.print(f"  {path}", highlight=False)
+
+    document = {"runs": [{"run_id": written.run_id, "run_dir": str(run_dir), "claims": _verdicts(written.verdicts)}]}
+    return deliver(args, Outcome("report", document, files=list(written.paths), show=show))
 
 
 def cmd_side_by_side(args: argparse.Namespace) -> int:
@@ -53,9 +58,13 @@ def cmd_side_by_side(args: argparse.Namespace) -> int:
 
     claims = load_claims(Path(args.claims) if args.claims else None)
     columns, paths = write_side_by_side([Path(d) for d in args.run_dirs], claims, Path(args.out))
-    console = _console()
-    console.print(side_by_side_table(columns))
-    console.print("Written:")
-    for path in paths:
-        console.print(f"  {path}", highlight=False)
-    return 0
+
+    def show(console: Console) -> None:
+        console.print(side_by_side_table(columns))
+        console.print("Written:")
+        for path in paths:
+            console.print(f"  {path}", highlight=False)
+
+    document = {"runs": [{"run_id": c.name, "run_dir": str(c.directory), "claims": _verdicts(c.verdicts)}
+                         for c in columns]}
+    return deliver(args, Outcome("report", document, files=list(paths), show=show))

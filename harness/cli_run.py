@@ -6,8 +6,7 @@ import argparse
 from collections.abc import Callable
 from pathlib import Path
 
-from rich.console import Console
-
+from harness.cli_output import Outcome, deliver, human_console, wants_json
 from harness.config import PROFILES, RunConfig
 from harness.errors import BenchError
 
@@ -88,18 +87,28 @@ def add_commands(sub: argparse._SubParsersAction, add_common: Callable[[argparse
 
 def config_from_args(args: argparse.Namespace) -> RunConfig:
     return RunConfig(
-        profile=args.profile, runtime=args.runtime, targets=args.target, scenarios=args.scenario,
+        profile=args.profile, user_profile=getattr(args, "user_profile", None), runtime=args.runtime,
+        targets=args.target, scenarios=args.scenario,
         server_cpus=args.server_cpus, loadgen_cpus=args.loadgen_cpus, workers=args.workers,
         loadgen_workers=args.loadgen_workers, loadgen=args.loadgen, master_bind=args.master_bind,
         server_host=args.server_host, server_netns=args.server_netns, sample_hz=args.sample_hz, order=args.order,
         seed=args.seed,
         memory_limit_mb=args.memory_limit_mb, server_env=dict(args.server_env), base_images=dict(args.base_image),
         results_dir=Path(args.results_dir),
-        targets_dir=Path(args.targets_dir), scenarios_dir=Path(args.scenarios_dir), run_name=args.name,
+        targets_dir=Path(args.targets_dir), scenarios_dir=Path(args.scenarios_dir), run_name=_name(args),
         db=args.db, db_cpus=args.db_cpus, db_port=args.db_port, db_pool_size=args.db_pool_size,
         db_image=args.db_image, db_dir=args.db_dir, ceiling_s=0.0 if args.no_ceiling else args.ceiling_seconds,
         hold_idle=not args.allow_idle_states,
     )  # fmt: skip
+
+
+def _name(args: argparse.Namespace) -> str | None:
+    """--name, or for a config file's profile <UTC timestamp>-<its name> (run.py names the others)."""
+    if args.name or not getattr(args, "user_profile", None):
+        return args.name
+    from harness.run import default_run_name
+
+    return default_run_name(args.user_profile)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -109,14 +118,15 @@ def cmd_run(args: argparse.Namespace) -> int:
         config = config_from_args(args)
     except ValidationError as exc:
         raise BenchError(f"bad option: {exc.errors()[0]['loc'][0]}: {exc.errors()[0]['msg']}") from None
-    console = Console()
-    if not console.is_terminal:
-        console = Console(width=160)  # a log file or CI: do not fold the table to 80 columns
     if args.list:
-        from harness.listing import print_scenarios
+        from harness.listing import print_scenarios, scenario_list
 
-        print_scenarios(console, config)
-        return 0
+        rows = scenario_list(config)
+        document = {"profile": config.profile, "scenarios_dir": str(config.scenarios_dir), "scenarios": rows}
+        return deliver(args, Outcome("run", document, show=lambda console: print_scenarios(console, config, rows)))
+    if wants_json(args):
+        raise BenchError("--json goes with `bench run --list` only: a run's results are results.json in its folder")
+    console = human_console(args)  # silent under --quiet
     from harness.results import load_results
     from harness.run import prepare_run
     from harness.terminal import print_summary, progress_reporter

@@ -14,6 +14,7 @@ class RunConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     profile: str = "quick"
+    user_profile: str | None = None  # the config file's profile this run came from (its base is `profile`)
     runtime: str = "native"
     targets: list[str] | None = None  # None: every target found
     scenarios: list[str] | None = None  # None: every scenario with the profile

@@ -380,8 +380,10 @@ def test_history_bad_input(tmp_path, bench, capsys):
     assert bench("history", results, "--metric", "cold_start_ms") == 2
     assert "no stored run" in error_line(capsys.readouterr().err)
     make_run(results, "r4", throughput(STEADY, STEADY, step="users=64"), created_at="2026-11-04T10:00:00+00:00")
-    assert bench("history", results) == 2
+    assert bench("history", results, "--metric", "rps") == 2
     assert "--step" in error_line(capsys.readouterr().err)
+    assert bench("history", results, "--metric", "rps", "--metric", "error_rate") == 2  # one figure, or --page
+    assert "one figure at a time" in error_line(capsys.readouterr().err)
     assert bench("history", results, "--step", "users=64") == 0
 
 
@@ -483,6 +485,10 @@ def test_an_internal_error_in_history_is_one_line_and_exit_2(tmp_path, bench, ca
         raise KeyError("rows")
 
     monkeypatch.setattr("harness.history.judge", broken)
+    assert bench("history", results, "--metric", "rps") == 2
+    line = error_line(capsys.readouterr().err)
+    assert "internal error in bench history" in line and "KeyError" in line and "in broken" in line
+    monkeypatch.setattr("harness.history_page.judge", broken)  # the page of every figure
     assert bench("history", results) == 2
     line = error_line(capsys.readouterr().err)
     assert "internal error in bench history" in line and "KeyError" in line and "in broken" in line
