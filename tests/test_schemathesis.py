@@ -4,9 +4,9 @@ Every operation of contract/openapi.json gets generated requests (schemathesis's
 coverage and fuzzing phases; valid and invalid data alike), sent to each app running as a
 real server (the `server` fixture in conftest.py). Every answer must be free of 5xx, carry a
 status code and content type the document lists for the operation and a body that matches
-its schema, and invalid data must be refused with a 4xx. A method the document does not list
-for a path must get a 405 whose Allow header lists exactly the methods it does list
-(`unsupported_method` asks the other methods, `allow_header_conformance` OPTIONS).
+its schema; invalid data must be refused with a 4xx and valid data accepted. A method the
+document does not list for a path must get a 405 whose Allow header lists exactly the methods
+it does list (`unsupported_method` asks the other methods, `allow_header_conformance` OPTIONS).
 
 Query parameters are read as both apps read them (Pydantic's lax integers): a negative case whose
 query, as sent, is a valid integer text ("0.0", or `ms=1&ms=2` of which the last counts) is not
@@ -14,9 +14,9 @@ query, as sent, is a valid integer text ("0.0", or `ms=1&ms=2` of which the last
 array or an integral float is sent as the same text a valid value would be (a known class of its
 false positives: schemathesis issues #3697, #3931, #4600).
 
-Not checked: positive_data_acceptance. The document says only `format: email`, and
-schemathesis then counts e.g. "a@b.test" as valid, while Pydantic's EmailStr (and so both
-apps) refuses special-use domains.
+Valid data is what the document admits: `format: email` alone admits "jd@gf.test", which both apps
+refuse (Pydantic's EmailStr refuses special-use domains), so the document's email schema states
+that refusal (a `not` of those domains).
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from schemathesis.checks import (
     content_type_conformance,
     negative_data_rejection,
     not_a_server_error,
+    positive_data_acceptance,
     response_schema_conformance,
     status_code_conformance,
     unsupported_method,
@@ -84,6 +85,7 @@ CHECKS = [
     content_type_conformance,
     response_schema_conformance,
     negative_data_rejection_as_read,
+    positive_data_acceptance,
     unsupported_method,
     allow_header_conformance,
 ]
