@@ -107,6 +107,70 @@ def test_a_single_trial_does_not_decide_a_quantized_range(tmp_path):
     assert v.verdict == "inconclusive" and "not judged (policy single_trial)" in v.reason
 
 
+# ---- item 2: a rate the lowest step already failed is an upper bound --------------------------------
+
+RATE = ratio_check("rate", "max_rate_slo")
+
+
+def rates(express: list[float], fastapi: list[float], fastapi_failed_lowest: bool = True) -> RunResults:
+    """Per-trial max_rate_slo as load_summary stores it: a trial whose lowest step failed keeps that
+    step's rate with max_rate_slo_upper_bound = 1."""
+    below = float(fastapi_failed_lowest)
+    return run_of({("express", "rate", "", "max_rate_slo"): express,
+                   ("express", "rate", "", "max_rate_slo_censored"): [0.0] * len(express),
+                   ("express", "rate", "", "max_rate_slo_upper_bound"): [0.0] * len(express),
+                   ("fastapi", "rate", "", "max_rate_slo"): fastapi,
+                   ("fastapi", "rate", "", "max_rate_slo_censored"): [0.0] * len(fastapi),
+                   ("fastapi", "rate", "", "max_rate_slo_upper_bound"): [below] * len(fastapi)})
+
+
+def test_a_rate_the_lowest_step_failed_is_not_read_as_held(tmp_path):
+    # read as values, 600-640 over 400 is 1.50-1.60: "supported". FastAPI failed 400 req/s, so its
+    # figure is below 400 and the ratio above 1.5, unbounded: it may as well be 3.
+    v = judge_one(tmp_path, RATE, rates([600.0, 640.0, 620.0], [400.0] * 3))
+    assert v.verdict == "inconclusive", v.reason
+    assert "fastapi trials 1, 2, 3 failed the lowest step (400 u), each value only an upper bound" in v.reason
+    assert "a lowest step of at most 375 u would decide it" in v.reason  # express's 600 ÷ 1.6
+    assert "fastapi < 400 u" in v.measured()
+    assert "express/fastapi > 1.55×" in v.measured()
+
+
+def test_an_upper_bound_that_alone_proves_the_side_decides_and_says_it_is_a_bound(tmp_path):
+    v = judge_one(tmp_path, RATE, rates([700.0, 720.0, 760.0], [400.0] * 3))  # the ratio is above 1.75
+    assert v.verdict == "refuted", v.reason
+    assert "express/fastapi > 1.8× [1.75–∞]" in v.measured()
+    at_least = RATE.replace("    max = 1.6\n", "")
+    assert judge_one(tmp_path, at_least, rates([700.0, 720.0, 760.0], [400.0] * 3)).verdict == "supported"
+
+
+def test_an_upper_bound_against_a_range(tmp_path):
+    body = """
+    [[claims]]
+    id = "X"
+    claim = "FastAPI holds 300-500 req/s"
+    [[claims.checks]]
+    type = "range"
+    target = "fastapi"
+    scenario = "rate"
+    metric = "max_rate_slo"
+    min = 300
+    max = 500
+"""
+    v = judge_one(tmp_path, body, rates([700.0] * 3, [400.0] * 3))  # was "supported": 400 is in range
+    assert v.verdict == "inconclusive", v.reason
+    assert "a lowest step of at most 300 u would decide it" in v.reason
+    assert v.measured(short=True) == "rate max_rate_slo: fastapi < 400 u (below the lowest step)"
+    measured = judge_one(tmp_path, body, rates([700.0] * 3, [400.0] * 3, fastapi_failed_lowest=False))
+    assert measured.verdict == "supported"
+
+
+def test_an_upper_bound_in_the_headline_and_in_what_would_decide(tmp_path):
+    v = judge_one(tmp_path, RATE, rates([600.0, 640.0, 620.0], [400.0] * 3))
+    assert "FastAPI less than 400 u (at most 400 u; below the lowest step)" in v.headline
+    assert "Express/FastAPI more than 1.55× (at least 1.5×; fastapi below the lowest step)" in v.headline
+    assert v.decide == ["a sweep starting lower (at most 375 u): some trials failed its lowest step"]
+
+
 # ---- item 3: a zero median goes through the guards --------------------------------------------------
 
 COMPARE = """

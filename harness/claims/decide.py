@@ -137,12 +137,14 @@ def _noise_step(foreign_pct: float | None) -> str:
 
 def _figure_steps(index: int, outcome: CheckOutcome, figure: Figure, facts: Facts) -> list[str]:
     scenario = figure.where.split()[0]
+    below, above = (f"each value only {kind} bound" in outcome.reason for kind in ("an upper", "a lower"))
+    if below:  # trials that failed the lowest step: only a sweep starting lower tells how far below
+        at_most = re.search(r"a lowest step of at most (.+?) would decide it", outcome.reason)
+        start = [f"a sweep starting lower{f' (at most {at_most.group(1)})' if at_most else ''}: some trials "
+                 "failed its lowest step"]
+        return start + (_top_step(outcome, scenario, facts) if above else [])
     if figure.bound or (figure.high is not None and math.isinf(figure.high)):
-        top = facts.top_steps.get(scenario)
-        at_least = re.search(r"a top step of at least ([\d,.]+)", outcome.reason)
-        above = f" (at least {at_least.group(1)} users)" if at_least else ""
-        return [f"a sweep with a step above {fmt(top)} users{above}: some trials passed the top step"
-                if top else f"a sweep reaching above its top step{above}"]
+        return _top_step(outcome, scenario, facts)
     if not figure.has_interval:
         return ["at least 3 trials per target: fewer give no interval (5 give one of 94% coverage)"]
     if index in facts.gaps:
@@ -158,6 +160,14 @@ def _figure_steps(index: int, outcome: CheckOutcome, figure: Figure, facts: Fact
     if index in facts.values:
         return [_why_not_more_trials(figure.label, facts.values[index], lo, hi)]
     return []
+
+
+def _top_step(outcome: CheckOutcome, scenario: str, facts: Facts) -> list[str]:
+    top = facts.top_steps.get(scenario)
+    at_least = re.search(r"a top step of at least ([\d,.]+)", outcome.reason)
+    above = f" (at least {at_least.group(1)} users)" if at_least else ""
+    return [f"a sweep with a step above {fmt(top)} users{above}: some trials passed the top step"
+            if top else f"a sweep reaching above its top step{above}"]
 
 
 def _why_not_more_trials(label: str, values: list[float], lo: float | None, hi: float | None) -> str:

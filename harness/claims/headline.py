@@ -25,8 +25,12 @@ def figure_words(figure: Figure, with_place: bool = False) -> str:
         return f"{name} {value} ({figure.count_text}, no interval)"
     assert figure.low is not None and figure.high is not None
     if figure.bound or math.isinf(figure.high):
-        least = f"at least {fmt(figure.low)}{unit}; " if figure.low > 0 else "not bounded: "
-        return f"{name} {value} ({least}some trials passed the sweep's top step)"
+        if figure.bound == "<":  # only an upper bound: below the lowest step
+            least = f"at most {fmt(figure.high)}{unit}; " if math.isfinite(figure.high) else "not bounded: "
+        else:
+            least = f"at least {fmt(figure.low)}{unit}; " if figure.low > 0 else "not bounded: "
+        cause = figure.note or "some trials passed the sweep's top step"  # a ratio's note names the side
+        return f"{name} {value} ({least}{cause})"
     return f"{name} {value} ({fmt(figure.low)}–{fmt(figure.high)}{unit}, {figure.interval_kind}, {figure.count_text})"
 
 

@@ -131,12 +131,14 @@ class Context:
 
 
 def _figure(label: str, sample: Sample, interval: Interval, unit: str | None = None, n: int | None = None,
-            flags: tuple[str, ...] | None = None) -> Figure:
-    """A target's own figure (unit None: the sample's, with its censoring note) or a ratio of two."""
+            flags: tuple[str, ...] | None = None, note: str | None = None) -> Figure:
+    """A target's own figure (unit None: the sample's, with its censoring note) or a ratio of two (with
+    the note given: which side's trials are only bounds)."""
     return Figure(label=label, where=sample.where, value=interval.value, low=interval.low, high=interval.high,
                   unit=sample.unit if unit is None else unit, n=len(sample.values) if n is None else n,
                   flags=sample.flags if flags is None else flags, interval_kind=interval.kind,
-                  bound=interval.bound, note=sample.note() if unit is None else "", paired=interval.paired,
+                  bound=interval.bound, note=(sample.note() if unit is None else "") if note is None else note,
+                  paired=interval.paired,
                   coverage=interval.coverage, tail=interval.tail)
 
 
@@ -144,8 +146,10 @@ def judge_range(check: RangeCheck, ctx: Context) -> CheckOutcome:
     sample = read_sample(ctx.view, check.target, check, check.metric, transform=check.transform)
     figure = _figure(check.target, sample, target_interval(sample, ctx.view, check.quantized))
     verdict, reason = judge_figure(figure, check.min, check.max, ctx.policy, sample.unit)
-    # to tell whether the figure is below max (or, without max, above min), the sweep must reach it
-    needed = {sample.target: check.max if check.max is not None else check.min}
+    # to tell whether the figure is below max (or, without max, above min), the sweep must reach it; to tell
+    # whether a figure below the lowest step is below min (or max), the sweep must start there
+    ends = (check.min, check.max) if sample.upper_trials() else (check.max, check.min)
+    needed = {sample.target: next(end for end in ends if end is not None)}
     reason += censoring_note([sample], needed if verdict == "inconclusive" else None)
     reason += generator_bound_note([figure], ctx.policy) if verdict == "inconclusive" else ""
     return CheckOutcome(check.reading, check.expected(), verdict, reason, [figure])
@@ -176,7 +180,8 @@ def ratio_figures(ctx: Context, numerator: str, denominator: str, place: Place |
             interval = Interval(ratio.value, ratio.ci_low, ratio.ci_high, BOOTSTRAP_KIND)
     except ValueError as exc:
         raise Missing(f"ratio {label} of {a.where} is undefined: {exc}") from None
-    return _figure(label, a, interval, "×", n, flags), context
+    note = "; ".join(f"{s.target} {s.note()}" for s in (a, b) if s.note())
+    return _figure(label, a, interval, "×", n, flags, note), context
 
 
 def judge_ratio(check: RatioCheck, ctx: Context) -> CheckOutcome:
@@ -196,38 +201,55 @@ def judge_ratio(check: RatioCheck, ctx: Context) -> CheckOutcome:
 
 
 def ratio_needed(context: list[Figure], lo: float | None, hi: float | None) -> dict[str, float]:
-    """The top step that would decide a ratio a/b whose one side passed the sweep: a must be measured
-    up to the range's upper end (or, without one, its lower end) × b's highest; b up to a's highest
-    ÷ the range's lower end (or its upper end). Nothing when both sides are only bounds."""
+    """The step that would decide a ratio a/b one side of which is only a bound, the other measured.
+    Above the top step: a must be measured up to the range's upper end (or, without one, its lower end)
+    × b's highest; b up to a's highest ÷ the lower end (or the upper). Below the lowest step (failed
+    there): a sweep must start at the lower end (or the upper) × b's lowest for a, at a's lowest ÷ the
+    upper end (or the lower) for b: failing there too puts the ratio beyond that end. Nothing when both
+    sides are only bounds."""
     a, b = context
-    a_high, b_high = (f.high if f.high is not None else f.value for f in (a, b))
-    a_open, b_open = (bool(f.bound) or math.isinf(f.high or 0.0) for f in (a, b))
-    if a_open and not b_open:
-        return {a.label: (hi if hi is not None else lo or 0.0) * b_high}
-    if b_open and not a_open and (lo or hi):
-        return {b.label: a_high / (lo if lo else hi or 1.0)}
+    above = [f.bound in (">", "?") or math.isinf(f.high or 0.0) for f in (a, b)]
+    below = [f.bound in ("<", "?") or (f.low == 0 < f.value) for f in (a, b)]
+    (a_low, a_high), (b_low, b_high) = ((f.low if f.low is not None else f.value,
+                                        f.high if f.high is not None else f.value) for f in (a, b))
+    measured = [not (up or down) for up, down in zip(above, below, strict=True)]
+    first_hi, first_lo = hi if hi else lo, lo if lo else hi
+    if above[0] and measured[1]:
+        return {a.label: (first_hi or 0.0) * b_high}
+    if above[1] and measured[0] and first_lo:
+        return {b.label: a_high / first_lo}
+    if below[0] and measured[1] and first_lo:
+        return {a.label: first_lo * b_low}
+    if below[1] and measured[0] and first_hi:
+        return {b.label: a_low / first_hi}
     return {}
 
 
 def censoring_note(samples: list[Sample], needed: dict[str, float] | None) -> str:
     """"; express trials 1, 2 passed the top step (512 users), each value only a lower bound: a top
-    step of at least 560 users would decide it", or "" without censored trials. `needed` is None
-    when the verdict is decided, else the top step each target would need (when it can be told)."""
-    parts = []
-    for s in samples:
-        trials = s.censored_trials()
-        if not trials:
-            continue
-        top = max(v for v, c in zip(s.values, s.censored, strict=True) if c)
-        unit = "" if s.unit in ("", "×", "ratio") else f" {s.unit}"
-        text = (f"{s.target} trial{'s' if len(trials) > 1 else ''} {', '.join(map(str, trials))} passed the "
-                f"top step ({fmt(top)}{unit}), each value only a lower bound")
-        if needed is not None and needed.get(s.target, 0) > top:
-            text += f": a top step of at least {fmt(needed[s.target])}{unit} would decide it"
-        elif needed is not None:
-            text += ": a sweep with a higher top step would decide it"
-        parts.append(text)
-    return "".join(f"; {p}" for p in parts)
+    step of at least 560 users would decide it", "; fastapi trial 1 failed the lowest step (400 req/s),
+    each value only an upper bound: …", or "" without bounded trials. `needed` is None when the verdict
+    is decided, else the step each target would need (when it can be told)."""
+    return "".join(f"; {text}" for s in samples for above in (True, False)
+                   if (text := _bound_text(s, above, needed)))
+
+
+def _bound_text(s: Sample, above: bool, needed: dict[str, float] | None) -> str:
+    trials, marks = (s.censored_trials(), s.censored) if above else (s.upper_trials(), s.upper)
+    if not trials:
+        return ""
+    ends = [v for v, mark in zip(s.values, marks, strict=True) if mark]
+    end, unit = (max(ends) if above else min(ends)), "" if s.unit in ("", "×", "ratio") else f" {s.unit}"
+    what = "passed the top step" if above else "failed the lowest step"
+    text = (f"{s.target} trial{'s' if len(trials) > 1 else ''} {', '.join(map(str, trials))} {what} "
+            f"({fmt(end)}{unit}), each value only {'a lower' if above else 'an upper'} bound")
+    want = None if needed is None else needed.get(s.target)
+    if want is not None and (want > end if above else 0 < want < end):
+        step = "a top step of at least" if above else "a lowest step of at most"
+        text += f": {step} {fmt(want)}{unit} would decide it"
+    elif needed is not None:
+        text += f": {'a sweep with a higher top step' if above else 'a sweep starting lower'} would decide it"
+    return text
 
 
 def resolution_note(figures: list[Figure], grid: list[float], parameter: str) -> str:

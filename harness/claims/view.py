@@ -160,6 +160,7 @@ class Sample:
     flags: tuple[str, ...]
     trials: tuple[int, ...] = ()  # beside values
     censored: tuple[bool, ...] = ()  # beside values: True where the value is only a lower bound
+    upper: tuple[bool, ...] = ()  # beside values: True where it is only an upper bound (the lowest step failed)
 
     @property
     def where(self) -> str:
@@ -168,22 +169,31 @@ class Sample:
     def censored_trials(self) -> list[int]:
         return [t for t, c in zip(self.trials, self.censored, strict=True) if c]
 
+    def upper_trials(self) -> list[int]:
+        return [t for t, u in zip(self.trials, self.upper or [False] * len(self.trials), strict=True) if u]
+
     @property
     def bounded(self) -> bool:
         """Whether some trial's value is only a bound."""
-        return any(self.censored)
+        return any(self.censored) or any(self.upper)
 
     def bounds(self, grid: list[float] | None = None) -> tuple[list[float], list[float]]:
-        """Where each trial's true value lies: a measured value is itself, a lower bound reaches to ∞, and
-        with a sweep's steps (a quantized figure) a value lies in [its step, the next step)."""
-        lows = list(self.values) if grid is None else [_step_floor(v, grid) for v in self.values]
+        """Where each trial's true value lies: a measured value is itself, a lower bound reaches to ∞, an
+        upper bound down to 0 (the figures that carry one are rates), and with a sweep's steps (a quantized
+        figure) a value lies in [its step, the next step)."""
+        upper = self.upper or (False,) * len(self.values)
+        lows = [0.0 if u else v if grid is None else _step_floor(v, grid)
+                for v, u in zip(self.values, upper, strict=True)]
         highs = [math.inf if c else v if grid is None else _next_step(v, grid)
                  for v, c in zip(self.values, self.censored, strict=True)]
         return lows, highs
 
     def note(self) -> str:
-        k, n = len(self.censored_trials()), len(self.values)
-        return "" if k == 0 else "above the top step" if k == n else f"{k} of {n} trials above the top step"
+        n = len(self.values)
+        notes = [f"{'' if k == n else f'{k} of {n} trials '}{where}"
+                 for k, where in ((len(self.censored_trials()), "above the top step"),
+                                  (len(self.upper_trials()), "below the lowest step")) if k]
+        return "; ".join(notes)
 
 
 def read_sample(view: RunView, target: str, place: Place | GapPlace, metric: str, step: str | None = None,
@@ -195,15 +205,15 @@ def read_sample(view: RunView, target: str, place: Place | GapPlace, metric: str
     if key not in view:
         raise Missing(f"{target} has no {metric} at {place.scenario} {step}")
     values = [abs(v) for v in view.values(key)] if transform == "abs" else view.values(key)
-    censored = view.censored(key)
+    censored, upper = view.censored(key), view.upper_bounded(key)
     unaffected = set(getattr(place, "unaffected_by", ()))
     flags = sorted(f for f in view.trial_flags(target, place.scenario, step) if f.split(":")[0] not in unaffected)
     # noise is judged on the measured trials; censored ones are bounds, which open the interval instead
-    measured = [v for v, c in zip(values, censored, strict=True) if not c]
+    measured = [v for v, c, u in zip(values, censored, upper, strict=True) if not (c or u)]
     if measured and estimate(measured).noisy and "noisy" not in unaffected:
         flags.append("noisy")
     return Sample(target, place.scenario, step, metric, values, view.unit(key), tuple(flags),
-                  tuple(view.trial_numbers(key)), tuple(censored))
+                  tuple(view.trial_numbers(key)), tuple(censored), tuple(upper))
 
 
 def common_step(view: RunView, targets: list[str], place: Place | GapPlace, metric: str,

@@ -12,7 +12,8 @@ from typing import Any, NamedTuple
 
 AGGREGATE = "Aggregated"  # the endpoint name of a step's aggregate histogram (as Locust names it)
 ENDPOINT_KEY = "endpoint"
-CENSORED_SUFFIX = "_censored"  # M_censored = 1: M's stored value is only a lower bound (see records.py)
+CENSORED_SUFFIX = "_censored"  # M_censored = 1: M's stored value is only a lower bound (docs/formats.md)
+UPPER_BOUND_SUFFIX = "_upper_bound"  # M_upper_bound = 1: M's stored value is only an upper bound
 
 
 class Step(str):
@@ -75,6 +76,11 @@ class FigureKey(NamedTuple):
     def censored_key(self) -> FigureKey:
         """The key of this figure's companion M_censored."""
         return self._replace(metric=self.metric + CENSORED_SUFFIX)
+
+    @property
+    def upper_bound_key(self) -> FigureKey:
+        """The key of this figure's companion M_upper_bound."""
+        return self._replace(metric=self.metric + UPPER_BOUND_SUFFIX)
 
     @property
     def where(self) -> str:

@@ -1,8 +1,9 @@
 """One indexed view of a stored run, read by claims, compare, history, summarize and the report.
 
 Built once from RunResults: per figure key its per-trial values (in stored order, trial numbers
-beside), its unit, its censored trials (M_censored) and its summary; per target × scenario the trial
-flags. Nothing here computes a statistic: harness.stats does, on the values this gives.
+beside), its unit, its bounded trials (M_censored: lower bounds; M_upper_bound: upper bounds) and
+its summary; per target × scenario the trial flags. Nothing here computes a statistic: harness.stats
+does, on the values this gives.
 """
 
 from __future__ import annotations
@@ -57,6 +58,13 @@ class RunView:
         """Beside values(key): True for a trial whose value is only a lower bound (its M_censored is 1)."""
         key = FigureKey.of(*key)
         marked = {t for t, v in self._trials.get(key.censored_key, []) if v >= 0.5}
+        return [t in marked for t, _ in self._trials.get(key, [])]
+
+    def upper_bounded(self, key: tuple[str, str, str, str]) -> list[bool]:
+        """Beside values(key): True for a trial whose value is only an upper bound (its M_upper_bound is 1:
+        e.g. a rate sweep's lowest step already failed, so the server's limit is below it)."""
+        key = FigureKey.of(*key)
+        marked = {t for t, v in self._trials.get(key.upper_bound_key, []) if v >= 0.5}
         return [t in marked for t, _ in self._trials.get(key, [])]
 
     def summary(self, key: tuple[str, str, str, str]) -> Summary | None:
