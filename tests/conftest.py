@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,6 +25,38 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if item.get_closest_marker("docker") and not item.get_closest_marker("timeout"):
             item.add_marker(pytest.mark.timeout(DOCKER_TIMEOUT_S))
+
+
+# BENCH_REQUIRE_ALL=1 (.ci/run sets it): a skip is a failure. Whatever a test skips for (root, a device,
+# a tool, an engine, a free CPU) the CI machine provides, so a skip there means a broken setup, and it
+# must not pass unseen. This covers every skip: pytest.skip and importorskip in a test, a fixture or a
+# module, and skipif marks; a combination that does not apply is not generated instead (tests/test_no_skips.py).
+REQUIRE_ALL = "BENCH_REQUIRE_ALL"
+
+
+def _no_skip(report: pytest.TestReport | pytest.CollectReport) -> None:
+    if os.environ.get(REQUIRE_ALL) != "1" or not report.skipped or hasattr(report, "wasxfail"):
+        return
+    where, reason = "", str(report.longrepr)
+    if isinstance(report.longrepr, tuple):  # (path, line, "Skipped: reason")
+        where, reason = f" ({report.longrepr[0]}:{report.longrepr[1]})", report.longrepr[2]
+    report.outcome = "failed"
+    report.longrepr = f"{REQUIRE_ALL}=1 (set by .ci/run), so no test may skip; this one did{where}: " + \
+        reason.removeprefix("Skipped: ")
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[pytest.TestReport]:
+    report = yield
+    _no_skip(report)
+    return report
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_make_collect_report(collector: pytest.Collector) -> Iterator[pytest.CollectReport]:
+    report = yield
+    _no_skip(report)
+    return report
 
 
 @pytest.fixture(scope="session")
