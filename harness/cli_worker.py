@@ -79,7 +79,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     try:
         secret = check_secret(args.secret or os.environ.get(SECRET_ENV), "--secret" if args.secret else SECRET_ENV)
     except Refused as exc:
-        raise BenchError(f"bench worker: {exc}") from None
+        raise BenchError(str(exc)) from None
     options = WorkerOptions(
         master_host=host, master_port=port, secret=secret, name=args.name,
         cpus=parse_cpu_list(args.cpus) if args.cpus else None, processes=args.processes,

@@ -39,10 +39,25 @@ from harness.runtime.procs import spawn
 
 POLL_S = 0.2
 REQUEST_TIMEOUT_S = 5.0
+ANSWER_DEADLINE_S = 10.0  # a whole answer, however slowly it comes
 MASTER_GONE_S = 10.0  # unreachable this long during a run: the harness has stopped (or died)
 IDLE_TIMEOUT_S = 300.0
 LIFETIME_S = 12 * 3600.0  # a worker serves one `bench run`, or a few: then it exits, wherever its polls went
 MAX_WAIT_S = 7 * 24 * 3600.0  # the most --idle-timeout and --lifetime accept
+
+
+def _read(answer: Any, deadline: float) -> bytes:
+    """An answer's body, at most trust.MAX_ANSWER_BYTES + 1 bytes, by `deadline`: a peer that trickles it
+    byte by byte does not hold this worker (each read is bounded by REQUEST_TIMEOUT_S besides)."""
+    body = b""
+    while len(body) <= trust.MAX_ANSWER_BYTES:
+        if time.monotonic() > deadline:
+            raise TimeoutError("the answer took too long")
+        chunk = answer.read1(65536)
+        if not chunk:
+            break
+        body += chunk
+    return body
 
 
 def _host_name(hostname: str) -> str:
@@ -91,13 +106,13 @@ class Worker:
                    trust.MAC_HEADER: trust.request_mac(self.options.secret, method, path, nonce, data)}
         request = urllib.request.Request(self.base + path, data=data if body is not None else None, headers=headers,
                                          method=method)
+        deadline = time.monotonic() + ANSWER_DEADLINE_S
         try:
             with urllib.request.urlopen(request, timeout=REQUEST_TIMEOUT_S) as answer:
-                status, mac, raw = answer.status, answer.headers.get(trust.MAC_HEADER), answer.read(
-                    trust.MAX_ANSWER_BYTES + 1)
+                status, mac, raw = answer.status, answer.headers.get(trust.MAC_HEADER), _read(answer, deadline)
         except urllib.error.HTTPError as exc:
-            status, mac, raw = exc.code, exc.headers.get(trust.MAC_HEADER), exc.read(trust.MAX_ANSWER_BYTES + 1)
-        except (OSError, ValueError) as exc:  # the master is not up (yet, or any more)
+            status, mac, raw = exc.code, exc.headers.get(trust.MAC_HEADER), _read(exc, deadline)
+        except (OSError, ValueError) as exc:  # the master is not up (yet, or any more), or too slow
             raise Unreachable(str(exc)) from None
         if not trust.mac_ok(trust.secret_key(self.options.secret), mac, "answer", nonce, str(status), raw):
             if status == 401:
