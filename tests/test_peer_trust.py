@@ -45,8 +45,8 @@ def coordinator() -> Iterator[Coordinator]:
 
 
 def _worker(port: int, secret: str = SECRET, **options: object) -> Worker:
-    return Worker(WorkerOptions("127.0.0.1", port - 1, secret, name="gen-a", scenarios_dir=SCENARIOS,
-                                **options))  # type: ignore[arg-type]
+    return Worker(WorkerOptions("127.0.0.1", port - 1, secret, name="gen-a",
+                                **{"scenarios_dir": SCENARIOS, **options}))  # type: ignore[arg-type]
 
 
 def test_malformed_and_unsigned_requests_are_refused_and_counted(coordinator: Coordinator) -> None:
@@ -246,3 +246,12 @@ def test_a_worker_does_not_wait_for_an_answer_trickling_in(monkeypatch: pytest.M
         stop.set()
         fake.shutdown()
         fake.server_close()
+
+
+def test_a_refused_worker_is_not_told_the_masters_hash(coordinator: Coordinator, tmp_path: Path) -> None:
+    (tmp_path / "other.py").write_text("pass\n")
+    master = identity(SCENARIOS).files
+    with pytest.raises(BenchError, match="files differ from the master's") as error:
+        _worker(coordinator.port, scenarios_dir=tmp_path).hello()
+    assert master not in str(error.value) and identity(tmp_path).files in str(error.value)
+    assert master in next(iter(coordinator.registry.refused.values()))  # the master's own line keeps both
