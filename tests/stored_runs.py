@@ -14,16 +14,19 @@ TRIAL_FACTORS = {1: 1.0, 2: 1.04, 3: 0.97, 4: 1.02, 5: 0.99}
 
 
 def stored_run(directory: Path, run_id: str, created_at: str, commit: str, *, hostname: str = "ci-1",
-               scale: dict[tuple[str, str], float] | None = None, profile: str = "test") -> Path:
-    """A run folder with results.json only; `scale` multiplies (target, metric) in every trial."""
+               scale: dict[tuple[str, str], float] | None = None, profile: str = "test",
+               scenarios: set[str] | None = None) -> Path:
+    """A run folder with results.json only; `scale` multiplies (target, metric) in every trial; `scenarios`
+    keeps those only (fewer figures: a faster history)."""
     directory.mkdir(parents=True)
     results = load_results(SMALL_RUN)
-    first = [m for m in results.metrics if m.trial == 1]
+    first = [m for m in results.metrics if m.trial == 1 and (scenarios is None or m.scenario in scenarios)]
     scale = scale or {}
     results.metrics = [m.model_copy(update={"trial": trial, "value": m.value if m.unit == "bool" else
                                             m.value * factor * scale.get((m.target, m.metric), 1.0)})
                        for trial, factor in TRIAL_FACTORS.items() for m in first]
-    template = {(t.target, t.scenario): t for t in results.trials if t.trial == 1}
+    template = {(t.target, t.scenario): t for t in results.trials
+                if t.trial == 1 and (scenarios is None or t.scenario in scenarios)}
     results.trials = [t.model_copy(update={"trial": trial, "order": order}) for order, (trial, t) in
                       enumerate(((trial, t) for trial in TRIAL_FACTORS for t in template.values()), start=1)]
     results.run_id, results.created_at = run_id, created_at
@@ -34,7 +37,7 @@ def stored_run(directory: Path, run_id: str, created_at: str, commit: str, *, ho
     return directory
 
 
-def five_runs(root: Path) -> Path:
+def five_runs(root: Path, scenarios: set[str] | None = None) -> Path:
     """results/ with five runs of the test profile: run 4 has Express 30% slower in rps (a regression the
     compare rule sees), run 5 is back and on another machine; plus one quick-profile run, left out."""
     results = root / "results"
@@ -42,6 +45,7 @@ def five_runs(root: Path) -> Path:
     for i, (scale, host) in enumerate([({}, "ci-1"), ({}, "ci-1"), ({}, "ci-1"), (slower, "ci-1"), ({}, "ci-2")],
                                       start=1):
         stored_run(results / f"run{i}", f"run{i}", f"2026-11-0{i}T10:00:00+00:00", f"{i:x}" * 40, hostname=host,
-                   scale=scale)
-    stored_run(results / "other", "other", "2026-10-01T10:00:00+00:00", "f" * 40, profile="quick")
+                   scale=scale, scenarios=scenarios)
+    stored_run(results / "other", "other", "2026-10-01T10:00:00+00:00", "f" * 40, profile="quick",
+               scenarios=scenarios)
     return results
