@@ -9,6 +9,7 @@ import os
 import random
 import time
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,7 +18,7 @@ from typing import Any
 from harness import ceiling, database, database_place, idle_hold, protect
 from harness.behaviour import behaviour_checks
 from harness.config import RunConfig
-from harness.cpus import split_cpus
+from harness.cpus import parse_cpu_list, split_cpus
 from harness.disturbance import MAX_RERUNS, RerunBudget, disturbed_windows, run_until_undisturbed
 from harness.environment import capture_environment, run_environment
 from harness.errors import BenchError
@@ -25,6 +26,7 @@ from harness.eta import Eta
 from harness.kinds.base import LoadGeneratorFactory, Placement, TrialContext, TrialOutcome
 from harness.loadgen.driver import LocustProcesses
 from harness.loadgen.external import ExternalWorkers, external_workers, parse_loadgen
+from harness.locks import Held, lock_cpus
 from harness.results import ResultsStore, RunResults, TrialRecord, check_run_name
 from harness.results.records import DiscardedAttemptRecord
 from harness.runtime import Runtime, get_runtime, running
@@ -99,6 +101,46 @@ def default_run_name(profile: str) -> str:
     return f"{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}-{profile}"
 
 
+def claim_run_folder(results_dir: Path, name: str | None, profile: str) -> Path:
+    """The run's folder, made now and only by this run (an exclusive mkdir): a second run given the same
+    --name is refused before it measures anything, and two runs never write into one folder. Without a
+    --name, the default (a timestamp to the second) gets -2, -3, ... when a run started in the same second."""
+    try:
+        results_dir.mkdir(parents=True, exist_ok=True)
+        if name is not None:
+            directory = results_dir / check_run_name(name)
+            try:
+                directory.mkdir()
+            except FileExistsError:
+                held = "already holds a run" if (directory / "results.json").exists() else "already exists"
+                raise BenchError(f"{directory} {held}; pick another --name") from None
+            return directory
+        base = default_run_name(profile)
+        for n in range(1, 1000):
+            directory = results_dir / (base if n == 1 else f"{base}-{n}")
+            try:
+                directory.mkdir()
+            except FileExistsError:
+                continue
+            return directory
+    except OSError as exc:
+        raise BenchError(f"cannot make the run's folder in {results_dir}: {exc.strerror or exc}") from None
+    raise BenchError(f"no free run name {base}-N in {results_dir}: pass --name")
+
+
+def pinned_cpus(config: RunConfig, server_cpus: list[int], loadgen_cpus: list[int]) -> set[int]:
+    """The CPUs of this machine that the run pins its servers, database and Locust to: not a remote
+    Docker engine's, nor those of Locust workers on other hosts."""
+    cpus: set[int] = set()
+    if config.runtime == "native" or host_pids_visible():
+        cpus |= set(server_cpus)
+    if parse_loadgen(config.loadgen) is None:
+        cpus |= set(loadgen_cpus)
+    if config.db_cpus:
+        cpus |= set(parse_cpu_list(config.db_cpus))
+    return cpus
+
+
 Progress = Callable[[str, int, int], None]  # (what, trial number, trials in all)
 
 
@@ -122,6 +164,7 @@ class PreparedRun:
     ceiling_target: Target | None = None  # the baseline the load generator's ceiling is measured on
     ceiling_s: float = 0.0  # its measured window; 0: not measured
     on_trial: Callable[[str, TrialOutcome], None] | None = None  # each finished trial, for live figures
+    locks: Held | None = None  # the CPUs the run pins (harness.locks), released when it ends
 
     def eta(self) -> Eta:
         """The time remaining, from the plan's durations (a kind's Params.planned_s) and what trials take."""
@@ -148,6 +191,8 @@ class PreparedRun:
         finally:
             if self.external is not None:
                 self.external.close()
+            if self.locks is not None:
+                self.locks.release()
 
     def _protected(self, progress: Progress | None = None) -> Path:
         hold: idle_hold.IdleHold | None = None
@@ -281,8 +326,7 @@ class PreparedRun:
         results, store = self.store.results, self.store
         results.trials = [t for t in results.trials if (t.scenario, t.target, t.trial) not in keys]
         results.metrics = [m for m in results.metrics if (m.scenario, m.target, m.trial) not in keys]
-        store.samples[:] = [s for s in store.samples if (s.scenario, s.target, s.trial) not in keys]
-        store.histograms[:] = [h for h in store.histograms if (h.scenario, h.target, h.trial) not in keys]
+        store.discard(keys)  # its samples and histograms, saved or not
 
     def _probed_cpus(self) -> dict[str, list[int]]:
         """The roles whose CPUs are this machine's: not a server in a remote Docker engine's host, nor
@@ -340,7 +384,8 @@ def prepare_run(config: RunConfig, targets: list[Target] | None = None,
 
     targets and scenarios, when given, replace what config names (`bench ab`: each target twice, from
     two revisions' folders, and the scenarios with its number of rounds)."""
-    run_name = check_run_name(default_run_name(config.profile) if config.run_name is None else config.run_name)
+    if config.run_name is not None:
+        check_run_name(config.run_name)
     swept = sweep_orphans()  # servers or Locust processes a killed run left: they would share the cores
     swept_folders = database_place.sweep_all()  # and their databases' folders, now that nothing runs there
     available = discover_targets(config.targets_dir)
@@ -351,6 +396,27 @@ def prepare_run(config: RunConfig, targets: list[Target] | None = None,
     if not scenarios:
         raise BenchError(f"no scenario of the {config.profile!r} profile can run with --workers {config.workers}")
     server_cpus, loadgen_cpus = split_cpus(config.server_cpus, config.loadgen_cpus)
+    locks = lock_cpus(pinned_cpus(config, server_cpus, loadgen_cpus))  # a second run on these CPUs: one line
+    directory: Path | None = None
+    try:
+        directory = claim_run_folder(config.results_dir, config.run_name, config.profile)
+        prepared = _prepare(config, targets, scenarios, chosen, available, server_cpus, loadgen_cpus, directory,
+                            swept, swept_folders)
+    except BaseException:
+        locks.release()
+        if directory is not None:
+            with suppress(OSError):
+                directory.rmdir()  # claimed, and nothing written yet
+        raise
+    prepared.locks = locks
+    return prepared
+
+
+def _prepare(config: RunConfig, targets: list[Target], scenarios: list[Scenario], chosen: list[Scenario],
+             available: dict[str, Target], server_cpus: list[int], loadgen_cpus: list[int], directory: Path,
+             swept: list[str], swept_folders: list[Path]) -> PreparedRun:
+    """prepare_run's part once the CPUs are held and the folder claimed."""
+    run_name = directory.name
     runtime = get_runtime(config.runtime)
     runtime.check_available(targets, RuntimeSettings.from_config(config))
     database.check_available(config, scenarios)  # PostgreSQL's binaries, before any trial
@@ -361,9 +427,6 @@ def prepare_run(config: RunConfig, targets: list[Target] | None = None,
         loadgen_workers=config.loadgen_workers, sample_hz=config.sample_hz, memory_limit_mb=config.memory_limit_mb,
         base_images=config.base_images, server_host=config.server_host, server_netns=config.server_netns,
     )  # fmt: skip
-    directory = config.results_dir / run_name
-    if (directory / "results.json").exists():
-        raise BenchError(f"{directory} already holds a run; pick another --name")
     results = _new_results(config, run_name, runtime, targets, placement, seed, plan)
     external = external_workers(config, results.environment)  # waits (bounded) for the workers to arrive
     store = ResultsStore(directory, results, samples=[])

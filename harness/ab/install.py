@@ -14,6 +14,7 @@ import subprocess
 from pathlib import Path
 
 from harness.errors import BenchError
+from harness.locks import lock_folder
 from harness.targets import INSTALL_STAMP, Target, install_digest
 
 DIGEST_CHARS = 16
@@ -29,9 +30,10 @@ def install_cached(target: Target, cache_root: Path) -> bool:
     target.check_requirements()
     cache = cache_folder(target, cache_root)
     installed = False
-    if not (cache / COMPLETE).exists():
-        _install(target, cache)
-        installed = True
+    with lock_folder(cache, "bench ab install", wait=True):  # another run installing it: wait, then share it
+        if not (cache / COMPLETE).exists():
+            _install(target, cache)
+            installed = True
     inputs = set(target.native.install_inputs) | {COMPLETE}
     for product in sorted(p for p in cache.iterdir() if p.name not in inputs):
         link = target.directory / product.name

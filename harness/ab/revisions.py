@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.errors import BenchError
+from harness.locks import Held, lock_folder
 
 WORKTREE_REFS = ("WORKTREE", ".")
 SHIPPED = ("targets", "contract")  # what a revision's folder holds
@@ -57,9 +58,20 @@ def resolve(repo: Path, ref: str) -> Revision:
     return Revision(ref=ref, label=commit[:SHORT_SHA], commit=commit)
 
 
+def folder_of(revision: Revision, build_dir: Path, suffix: str = "") -> Path:
+    return build_dir / f"{revision.label}{suffix}"
+
+
+def lock(revision: Revision, build_dir: Path, suffix: str = "") -> Held:
+    """Hold the revision's folder for a run (materialize replaces it, remove deletes it): another `bench ab`
+    on the same revision is refused in one line instead of deleting the folder under this run's servers."""
+    return lock_folder(folder_of(revision, build_dir, suffix), "bench ab")
+
+
 def materialize(repo: Path, revision: Revision, build_dir: Path, suffix: str = "") -> Path:
-    """The revision's targets/ and contract/ under build_dir/<label><suffix> (replaced if present); its path."""
-    folder = build_dir / f"{revision.label}{suffix}"
+    """The revision's targets/ and contract/ under build_dir/<label><suffix> (replaced if present); its path.
+    The caller holds its `lock`."""
+    folder = folder_of(revision, build_dir, suffix)
     if folder.exists():
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
@@ -85,7 +97,7 @@ def _extract_commit(repo: Path, commit: str, folder: Path) -> None:
     if done.returncode != 0:
         raise BenchError(f"git archive of {commit[:SHORT_SHA]} failed: {done.stderr.decode().strip()}")
     with tarfile.open(fileobj=io.BytesIO(done.stdout)) as archive:
-        archive.extractall(folder, filter="data")
+        archive.extractall(folder, filter="data")  # Python >= 3.11.4, as pyproject requires
 
 
 def _copy_worktree(repo: Path, folder: Path) -> None:

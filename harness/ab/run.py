@@ -16,6 +16,7 @@ from harness.ab import install, revisions
 from harness.ab.gate import AbResult, paired_changes, side_name
 from harness.config import RunConfig
 from harness.errors import BenchError
+from harness.locks import Held
 from harness.results import load_results
 from harness.run import Progress, prepare_run
 from harness.scenario import Scenario, discover_scenarios, select_scenarios
@@ -63,10 +64,12 @@ def run_ab(options: AbOptions, progress: Progress | None = None) -> AbResult:
     base = revisions.resolve(repo, options.base_ref)
     head = revisions.resolve(repo, options.head_ref)
     folders: list[Path] = []
+    locks: list[Held] = []
     try:
         # A/A: the head gets a folder of its own too, so that the two sides differ in nothing but their name
         # (a Docker image per side, a server per folder), as two revisions would.
         for revision, suffix in ((base, ""), (head, "-head" if head.label == base.label else "")):
+            locks.append(revisions.lock(revision, options.build_dir, suffix))  # held until it is removed
             folders.append(revisions.materialize(repo, revision, options.build_dir, suffix))
         targets = ab_targets(folders[0], folders[1], options)
         scenarios = ab_scenarios(options)
@@ -83,6 +86,8 @@ def run_ab(options: AbOptions, progress: Progress | None = None) -> AbResult:
         if not options.keep:
             for folder in folders:
                 revisions.remove(folder)
+        for held in locks:
+            held.release()
     changes, warnings = paired_changes(load_results(run_dir), options.threshold_pct, options.alpha)
     if not changes:
         raise BenchError(f"no gated figure was measured on both sides in {run_dir}")

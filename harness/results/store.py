@@ -12,10 +12,12 @@ import io
 import json
 import os
 import re
-from collections.abc import Callable
+import secrets
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from pydantic import ValidationError
 
@@ -47,9 +49,49 @@ def check_run_name(name: str) -> str:
 
 
 def atomic_write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+    """`path` replaced whole by `text`, or left as it was (see `atomic_writer`)."""
+    with atomic_writer(path) as out:
+        out.write(text)
+
+
+@contextmanager
+def atomic_writer(path: Path) -> Iterator[IO[str]]:
+    """A text file that replaces `path` when the block ends without an error, and never otherwise.
+
+    It is written under a new random name in the same folder, created with O_EXCL and O_NOFOLLOW, so
+    two writers never share it and nothing planted there (a symlink to another file) is followed or
+    overwritten; os.replace then swaps it in, replacing a symlink at `path` itself, not its target.
+    """
+    fd, tmp = _new_file_beside(path)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
+            yield out
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def _new_file_beside(path: Path) -> tuple[int, Path]:
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+    for _ in range(16):
+        tmp = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
+        try:
+            return os.open(tmp, flags, 0o666), tmp  # the umask applies, as for any file the run writes
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"no free temporary name beside {path}")
+
+
+def append_text(path: Path, text: str) -> None:
+    """`text` at the end of `path` (which exists), never through a symlink planted in its place."""
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_NOFOLLOW | os.O_CLOEXEC)
+    try:
+        data = memoryview(text.encode())
+        while data:
+            data = data[os.write(fd, data):]
+    finally:
+        os.close(fd)
 
 
 def _csv_text(columns: list[str], rows: list[dict[str, Any]]) -> str:
@@ -63,12 +105,20 @@ def _csv_text(columns: list[str], rows: list[dict[str, Any]]) -> str:
 
 @dataclass
 class ResultsStore:
-    """A run directory; `save()` rewrites every file atomically from the in-memory results."""
+    """A run directory.
+
+    `save()` rewrites results.json and metrics.csv atomically from the in-memory results (their size
+    follows the run's configuration: trials and steps) and appends `samples` and `histograms`, the rows
+    added since the last save, to samples.csv and histograms.jsonl, then lets them go: those files grow
+    with the run's length, and rewriting them whole at every save cost O(n^2) over a run and kept every
+    row in memory. `discard` takes a trial's rows out of them again.
+    """
 
     directory: Path
     results: RunResults
-    samples: list[Sample]
-    histograms: list[HistogramRecord] = field(default_factory=list)
+    samples: list[Sample]  # not yet on disk: the next save appends them
+    histograms: list[HistogramRecord] = field(default_factory=list)  # likewise
+    _side_files_started: bool = field(default=False, init=False, repr=False)
 
     def save(self) -> None:
         try:
@@ -79,13 +129,48 @@ class ResultsStore:
     def _write_all(self) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
         self.results.file_versions = dict(FILE_VERSIONS)  # what the side files below are written as
+        self._append_side_files()  # first: a trial's rows are on disk before results.json lists it
         atomic_write_text(self.directory / "results.json", self.results.model_dump_json(indent=1))
         metric_rows = [m.model_dump() for m in self.results.metrics]
         atomic_write_text(self.directory / "metrics.csv", _csv_text(METRIC_COLUMNS, metric_rows))
-        sample_rows = [s.model_dump() for s in self.samples]
-        atomic_write_text(self.directory / "samples.csv", _csv_text(SAMPLE_COLUMNS, sample_rows))
+
+    def _append_side_files(self) -> None:
+        samples = _csv_text(SAMPLE_COLUMNS, [s.model_dump() for s in self.samples])
         lines = "".join(h.model_dump_json() + "\n" for h in self.histograms)
-        atomic_write_text(self.directory / "histograms.jsonl", lines)
+        if self._side_files_started:
+            append_text(self.directory / "samples.csv", samples.partition("\n")[2])  # the header is there
+            append_text(self.directory / "histograms.jsonl", lines)
+        else:  # this store's first save: the files begin (an older file of that name is replaced)
+            atomic_write_text(self.directory / "samples.csv", samples)
+            atomic_write_text(self.directory / "histograms.jsonl", lines)
+            self._side_files_started = True
+        self.samples.clear()
+        self.histograms.clear()
+
+    def discard(self, trials: set[tuple[str, str, int]]) -> None:
+        """Take the samples and histograms of `trials` ((scenario, target, trial) each) out of the store:
+        those not yet saved, and those on disk (each file rewritten once, row by row)."""
+        self.samples[:] = [s for s in self.samples if (s.scenario, s.target, s.trial) not in trials]
+        self.histograms[:] = [h for h in self.histograms if (h.scenario, h.target, h.trial) not in trials]
+        if not self._side_files_started:
+            return
+        wanted = {(scenario, target, str(trial)) for scenario, target, trial in trials}
+        try:
+            with (self.directory / "samples.csv").open(newline="", encoding="utf-8") as rows, \
+                    atomic_writer(self.directory / "samples.csv") as out:
+                reader, writer = csv.reader(rows), csv.writer(out, lineterminator="\n")
+                header = next(reader)
+                at = [header.index(column) for column in ("scenario", "target", "trial")]
+                writer.writerow(header)
+                writer.writerows(row for row in reader if tuple(row[i] for i in at) not in wanted)
+            with (self.directory / "histograms.jsonl").open(encoding="utf-8") as lines, \
+                    atomic_writer(self.directory / "histograms.jsonl") as out:
+                for line in lines:
+                    record = json.loads(line)
+                    if (record["scenario"], record["target"], str(record["trial"])) not in wanted:
+                        out.write(line)
+        except OSError as exc:
+            raise BenchError(f"cannot write the results into {self.directory}: {exc.strerror or exc}") from None
 
 
 def load_results(run_dir: Path) -> RunResults:
