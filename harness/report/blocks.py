@@ -8,6 +8,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 
+class Untrusted(str):
+    """Text the harness did not write (a worker's host name or CPU model, a request name, an error message):
+    renderers show it as plain text, never as markup. A plain str that keeps the mark only while it is one
+    value (a table cell); text composed of it is guarded by the renderers' rule for all text."""
+
+    __slots__ = ()
+
+
 @dataclass(frozen=True)
 class Heading:
     text: str

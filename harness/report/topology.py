@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness.report.blocks import Block, Heading, Para, Table
+from harness.report.blocks import Block, Heading, Para, Table, Untrusted
 
 
 def topology_blocks(environment: dict[str, Any]) -> list[Block]:
@@ -33,8 +33,10 @@ def topology_blocks(environment: dict[str, Any]) -> list[Block]:
         return blocks
     blocks.append(Para(f"Load generator: the Locust master here (bound to {topology.get('master_bind')}), "
                        f"workers on {len(hosts)} host(s); each worker reports its own CPU, judged per host."))
-    rows = [[h["name"], h.get("hostname", ""), h.get("cpu_model", ""), str(h.get("cores", "")),
-             ",".join(map(str, h.get("cpus_given", []))), str(h.get("processes", "")), h.get("locust", "")]
+    # What each worker said of its host: shown as plain text, whatever it holds.
+    rows = [[Untrusted(str(cell)) for cell in (
+                h["name"], h.get("hostname", ""), h.get("cpu_model", ""), h.get("cores", ""),
+                ",".join(map(str, h.get("cpus_given", []))), h.get("processes", ""), h.get("locust", ""))]
             for h in hosts]  # fmt: skip
     blocks.append(Table(["host", "hostname", "CPU", "cores", "CPUs given", "Locust processes", "Locust"], rows))
     return blocks
