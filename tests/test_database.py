@@ -344,3 +344,28 @@ def test_a_db_dir_the_database_user_cannot_enter_is_one_line(tmp_path):
     lines = [line for line in done.stderr.splitlines() if line.strip()]
     assert done.returncode == 2 and len(lines) == 1, done.stderr
     assert lines[0].startswith("bench: error: PostgreSQL runs as 'nobody'") and "--db-dir" in lines[0]
+
+
+def test_the_docker_database_gets_a_password_of_its_own_and_trusts_no_address(tmp_path, monkeypatch):
+    """What the container is started with (no engine needed): a random password per run, and initdb's
+    --auth for every connection, since the image's initdb would trust 127.0.0.1, which host networking
+    shares with every local user."""
+    from harness import database_docker
+
+    started = []
+
+    class Recorder:
+        def run(self, image, name, log_path, **kwargs):
+            started.append(kwargs)
+            return object()
+
+    monkeypatch.setattr(database_docker, "containers", Recorder)
+    opts = DatabaseOptions(log_path=tmp_path / "db.log")
+    passwords = [database.new_password() for _ in range(2)]
+    for password in passwords:
+        database_docker._start("postgres:18-bookworm", 5432, opts, password)
+    environments = [kwargs["environment"] for kwargs in started]
+    assert [e["POSTGRES_PASSWORD"] for e in environments] == passwords and passwords[0] != passwords[1]
+    assert all("--auth=scram-sha-256" in e["POSTGRES_INITDB_ARGS"].split() for e in environments)
+    assert "POSTGRES_HOST_AUTH_METHOD" not in environments[0]  # never `trust`
+    assert len(passwords[0]) == 32 and passwords[0] != "bench"
