@@ -95,16 +95,22 @@ def _handle_message(original: Any) -> Any:
 
     @functools.wraps(original)
     def handle(self: MasterRunner, client_id: str, msg: Message) -> None:
-        if msg.type == AUTH_MESSAGE:
-            _gate.authenticate(client_id, msg.data)
-        elif msg.type == MESSAGE:
-            report = _gate.admit(client_id, msg.data)
-            if report is not None:
-                _received.append(report)
-                _write_output(self.environment)  # rewritten as each worker reports; complete when all have
-        elif _gate.allows(client_id):
+        passes, report = False, None
+        try:  # whatever a peer sent, the master's listener goes on
+            if msg.type == AUTH_MESSAGE:
+                _gate.authenticate(client_id, msg.data)
+            elif msg.type == MESSAGE:
+                report = _gate.admit(client_id, msg.data)
+            else:
+                passes = _gate.allows(client_id)
+        except Exception:
+            _gate.dropped["message_unreadable"] += 1
+        if passes:
             original(self, client_id, msg)
             return
+        if report is not None:
+            _received.append(report)
+            _write_output(self.environment)  # rewritten as each worker reports; complete when all have
         if _gate.dropped and time.monotonic() - _last_write[0] > DROPPED_WRITE_S:
             _write_output(self.environment)
 
