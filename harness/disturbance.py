@@ -52,7 +52,7 @@ BUSY_COLUMNS = (0, 1, 2, 5, 6, 7)
 TOTAL_COLUMNS = (0, 1, 2, 3, 4, 5, 6, 7)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # one per CPU, role and tick: kept small
 class CpuTicks:
     """Cumulative ticks (USER_HZ) of one CPU since boot."""
 
@@ -81,7 +81,7 @@ def read_proc_stat(path: Path = Path("/proc/stat")) -> dict[int, CpuTicks]:
 TICKS_PER_S = os.sysconf("SC_CLK_TCK")  # /proc/stat's unit, USER_HZ
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # one per CPU, role and tick: kept small
 class ProcessGroup:
     """The benchmark's processes of one kind, where they may run, and their cumulative CPU seconds."""
 
@@ -89,7 +89,7 @@ class ProcessGroup:
     cpu_s: dict[int, float]  # pid -> utime+stime so far
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # one per CPU, role and tick: kept small
 class Snapshot:
     t_s: float
     cpus: dict[int, CpuTicks]

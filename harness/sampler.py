@@ -10,9 +10,11 @@ the load generator has said when the window was.
 
 Memory is bounded by configuration, not by a trial's length: readings are kept compact (ReadingLog,
 about 100 bytes a role and tick), and both series are capped (MAX_READINGS, MAX_SNAPSHOTS): past the
-cap every other entry is dropped and the series goes on at half the rate. No shipped profile's trial
-reaches either cap at 10 Hz; a longer soak keeps its whole length at a coarser step (a window then
-begins and ends at most one step inside its edges).
+cap every other entry is dropped and the series goes on at half the rate, so it still spans the whole
+trial. Readings are whole in every shipped profile at 10 Hz. Snapshots (a few kB each) are whole for
+trials up to 102 s at 10 Hz; a longer one (`full`'s concurrency, realtime and memory trials) keeps every
+2nd or 4th, so a window's foreign CPU and wait are read from at most 0.3 s inside its edges, in windows
+of 15 s and more.
 """
 
 from __future__ import annotations
@@ -42,10 +44,10 @@ from harness.disturbance import (
 
 MB = 1_000_000  # the results use MB = 10^6 bytes; MiB appear only where named so
 PID_REFRESH_S = 1.0  # how often a role's process tree is re-read (workers may fork late); a walk costs ~1 ms
-# Readings a role keeps (1.8 hours at 10 Hz, about 6 MB) and snapshots kept (3.4 minutes at 10 Hz: a
-# snapshot holds per-process dicts, a few kB); see the module's docstring for what happens past them.
+# Readings a role keeps (1.8 hours at 10 Hz, about 6 MB) and snapshots kept (102 s at 10 Hz: a snapshot
+# holds per-process dicts, about 4 kB on 2 CPUs); see the module's docstring for what happens past them.
 MAX_READINGS = 65_536
-MAX_SNAPSHOTS = 2_048
+MAX_SNAPSHOTS = 1_024
 T = TypeVar("T")
 
 
@@ -252,6 +254,7 @@ class Sampler:
         self.roles = {name: _Role(pids) for name, pids in roles.items()}
         self.cpus = cpus or {}  # role -> its pinned CPUs; without them no foreign CPU is computed
         self._read_cpus = frozenset(cpu for role_cpus in self.cpus.values() for cpu in role_cpus)
+        self._role_cpus = {name: frozenset(self.cpus.get(name, ())) for name in roles}  # shared by every snapshot
         self.snapshots: ThinnedList[Snapshot] = ThinnedList(MAX_SNAPSHOTS)
         self._harness = psutil.Process()
         self._harness_cpus = frozenset(os.sched_getaffinity(0))
@@ -293,8 +296,7 @@ class Sampler:
     def _snapshot(self, now: float, latest: dict[str, Reading]) -> Snapshot:
         """This tick's /proc/stat (the roles' CPUs: the only ones a window's figures read) and the CPU
         seconds of every benchmark process, the harness included."""
-        groups = {name: ProcessGroup(frozenset(self.cpus.get(name, ())), latest[name].per_process_cpu_s)
-                  for name in self.roles}
+        groups = {name: ProcessGroup(self._role_cpus[name], latest[name].per_process_cpu_s) for name in self.roles}
         times = self._harness.cpu_times()
         groups["harness"] = ProcessGroup(self._harness_cpus, {self._harness.pid: times.user + times.system})
         times = {name: read_schedstat(latest[name].per_process_cpu_s) for name in self.cpus if name in latest}
