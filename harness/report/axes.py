@@ -4,6 +4,7 @@ PNG writer. harness.report.plots draws each figure with it. Agg backend: no disp
 from __future__ import annotations
 
 import io
+import textwrap
 from pathlib import Path
 
 import matplotlib
@@ -23,9 +24,11 @@ from harness.results import Summary
 COLORS = {"fastapi": "#0072B2", "express": "#D55E00"}  # Okabe-Ito blue and vermillion: colour-blind safe
 SPARE_COLORS = ["#009E73", "#CC79A7", "#E69F00", "#56B4E9"]
 VERDICT_COLORS = {"supported": "#1a9850", "partly supported": "#91cf60", "refuted": "#d73027",
-                  "inconclusive": "#e6a700", "not checkable": "#9e9e9e"}
+                  "inconclusive": "#e6a700", "not checkable": "#9e9e9e", "by inspection": "#4a6fa5"}
 BLOCKING = tuple(f.name for f in FLAGS if f.blocks_verdict)  # a figure with one of these is drawn as flagged
-FLAGGED_LABEL = "× flagged: " + ", ".join(f.legend for f in FLAGS if f.blocks_verdict)
+# wrapped: on one line it was wider than a two-panel figure's panel, and constrained layout squeezed the panel
+# to a sliver (or gave up, warning "axes sizes collapsed to zero") to make room for the legend
+FLAGGED_LABEL = textwrap.fill("× flagged: " + ", ".join(f.legend for f in FLAGS if f.blocks_verdict), width=40)
 DPI = 110
 
 plt.rcParams.update({"font.size": 10, "axes.titlesize": 11, "axes.labelsize": 10, "legend.fontsize": 9,
