@@ -389,7 +389,7 @@ def test_a_code_verdict_holds_only_while_its_evidence_is_there(tmp_path):
         reason = "zod, added by hand"
         evidence = [{ path = "app.js", contains = "safeParse" }]
     """
-    assert verdict(tmp_path, body, run_with({})).verdict == "supported"
+    assert verdict(tmp_path, body, run_with({})).verdict == "by inspection"  # a reading, not a measurement
     (tmp_path / "app.js").write_text("app.use(express.validate())\n")
     v = verdict(tmp_path, body, run_with({}))
     assert v.verdict == "inconclusive" and "app.js lacks 'safeParse'" in v.reason
@@ -447,8 +447,8 @@ def test_the_projects_claims_file_covers_every_article_claim():
 def test_every_claim_gets_a_verdict_and_a_reason_even_on_an_empty_run():
     verdicts = judge_claims(run_with({}), load_claims(DEFAULT_CLAIMS))
     assert len(verdicts) == 14
-    assert all(v.verdict in ("supported", "not checkable") and v.reason for v in verdicts)
-    assert {v.claim.id for v in verdicts if v.verdict == "supported"} == {"F3"}  # judged from the code
+    assert all(v.verdict in ("by inspection", "not checkable") and v.reason for v in verdicts)
+    assert {v.claim.id for v in verdicts if v.verdict == "by inspection"} == {"F3"}  # read in the code, not measured
 
 
 def test_step_selectors():

@@ -6,7 +6,8 @@ A claim is a list of checks, each a small rule read from the file (no code per c
   compare        one target's figure is lower than another's (the ratio lower/higher below 1)
   gap            the gap between two targets (max(r, 1/r) of the ratio r) is larger at one place than another
   behaviour      a behaviour check recorded during the run (results.json `checks`) has the expected answers
-  code           a verdict stated in the file about source code, kept only while its evidence is found
+  code           a reading of source code stated in the file, kept only while its evidence is found: its
+                 verdict is "by inspection" (not measured), shown apart from the measured ones
   not_checkable  a claim this harness cannot measure, with the reason
 
 Checks may carry a `reading` (an alternative definition, e.g. MB vs MiB); the first reading decides
@@ -18,7 +19,10 @@ faster): every part gets its own verdict, and the claim's follows the parts' rul
 supported parts with undecided ones → inconclusive, naming the parts that hold.
 
 Verdicts (the rules, in order):
-  not checkable  a figure the check needs is not in the run (scenario not run, metric not recorded)
+  not checkable  a figure the check needs is not in the run (scenario not run, metric not recorded); or the
+                 run's profile gives the check's scenario less than its `needs` (a hold of so many seconds,
+                 so many trials): "not checked by the quick profile", naming a profile that carries it
+                 (scope.py)
   inconclusive   a figure carries a blocking flag (load generator saturated or near its ceiling, Little's
                  law failed): it can neither support nor refute; or the CI straddles a bound of the claim.
                  A noisy figure (CV over 10%) decides when its whole CI lies on one side, and says it was noisy.
@@ -53,11 +57,11 @@ trials that cannot be paired fall back to the ratio of medians: with a two-sampl
 labelled "bootstrap CI" (its coverage is nominal), or for bounded or stepped figures the ratio of the two
 targets' intervals, labelled with the product of their coverages (both hold at once at least that often).
 
-Modules: schema.py the claims file; view.py a target's figure read from the run (harness.results.RunView)
-and its intervals; judge.py one judge per check type; outcomes.py what judging gives and its texts;
-verdict.py a claim's verdict from its checks and parts; headline.py, decide.py, machine.py and explain.py
-its words for a writer (the plain sentence, what would decide it, its machine dependence). The terminal's
-claims table: harness.present.tables.
+Modules: schema.py the claims file; scope.py which profiles can carry a check; view.py a target's figure
+read from the run (harness.results.RunView) and its intervals; judge.py one judge per check type;
+outcomes.py what judging gives and its texts; verdict.py a claim's verdict from its checks and parts;
+headline.py, decide.py, machine.py and explain.py its words for a writer (the plain sentence, what would
+decide it, its machine dependence). The terminal's claims table: harness.present.tables.
 """
 
 from harness.claims.outcomes import CheckOutcome, ClaimVerdict

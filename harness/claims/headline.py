@@ -8,6 +8,7 @@ import math
 
 from harness.claims.machine import display
 from harness.claims.outcomes import CheckOutcome, ClaimVerdict
+from harness.claims.schema import BY_INSPECTION, CodeCheck
 from harness.claims.view import Figure
 from harness.present.numbers import number as fmt
 
@@ -48,11 +49,22 @@ def headline(v: ClaimVerdict) -> str:
     if v.verdict == "not checkable":
         why = v.reason.split(" (decided by")[0].split(" [")[0]  # the first reason; other readings' are detail
         return f"{said} This run cannot check it: {why.rstrip('.')}."
+    if v.verdict == BY_INSPECTION:
+        return f"{said} Not measured: {inspection(v)}."
     deciding = [o for o in v.outcomes if o.reading == (v.decided_by or v.outcomes[0].reading)]
     figures = measured_figures(deciding)
     places = len({f.where.split()[0] for f in figures}) > 1
     measured = f" This machine measured {'; '.join(figure_words(f, places) for f in figures)}." if figures else ""
     return f"{said}{measured} {follows(v)}"
+
+
+def inspection(v: ClaimVerdict) -> str:
+    """"a reading of the code supports the claim; …": what a verdict by inspection rests on."""
+    reading = v.decided_by or v.outcomes[0].reading
+    stated = {c.verdict for c in v.claim.checks if isinstance(c, CodeCheck) and c.reading == reading}
+    verb = "supports" if stated == {"supported"} else "refutes" if stated == {"refuted"} else "judges"
+    return (f"a reading of the code {verb} the claim; it holds on any run, an empty one too, while the code it "
+            "cites is unchanged")
 
 
 def follows(v: ClaimVerdict) -> str:

@@ -13,6 +13,7 @@ from typing import Any
 from harness.claims.bounds import generator_bound_note
 from harness.claims.outcomes import CheckOutcome
 from harness.claims.schema import (
+    BY_INSPECTION,
     BehaviourCheck,
     CodeCheck,
     CompareCheck,
@@ -25,6 +26,7 @@ from harness.claims.schema import (
     RatioCheck,
     range_text,
 )
+from harness.claims.scope import not_checked
 from harness.claims.view import (
     APART_MAX_LEVEL,
     BOOTSTRAP_KIND,
@@ -405,8 +407,14 @@ def judge_code(check: CodeCheck, ctx: Context) -> CheckOutcome:
         gone = ", ".join(f"{e.path} lacks {e.contains!r}" for e in missing)
         return CheckOutcome(check.reading, check.expected(), "inconclusive",
                             f"the code changed since this verdict was written: {gone}", measured_text="source code")
-    return CheckOutcome(check.reading, check.expected(), check.verdict, check.reason,
-                        measured_text=f"source code ({found})" if found else "source code")
+    measured = f"source code ({found})" if found else "source code"
+    if check.verdict not in ("supported", "refuted"):
+        return CheckOutcome(check.reading, check.expected(), check.verdict, check.reason, measured_text=measured)
+    # a reading of the code holds on any run, an empty one too: it is shown as what it is, not as a measurement
+    verb = "supports" if check.verdict == "supported" else "refutes"
+    return CheckOutcome(check.reading, check.expected(), BY_INSPECTION,
+                        f"a reading of the code, not a measurement: it {verb} the claim. {check.reason}",
+                        measured_text=measured)
 
 
 def _read(path: Path) -> str:
@@ -432,6 +440,10 @@ JUDGES: dict[type, Callable[[Any, Context], CheckOutcome]] = {
 
 
 def judge_check(check: Any, ctx: Context) -> CheckOutcome:
+    # a scenario the run holds, from a profile too short for this check: not judged, the profile that can named
+    ran = isinstance(check, Place) and check.scenario in ctx.view.scenarios()
+    if ran and (why := not_checked(check, ctx.view.results.config)):
+        return CheckOutcome(check.reading, check.expected(), "not checkable", why)
     try:
         outcome = JUDGES[type(check)](check, ctx)
     except Missing as exc:

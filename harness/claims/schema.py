@@ -18,7 +18,9 @@ from harness.flags import BY_NAME, blocking_defaults
 from harness.present.numbers import number as fmt
 
 DEFAULT_CLAIMS = Path(__file__).resolve().parent.parent.parent / "claims.toml"
-VERDICTS = ("supported", "partly supported", "refuted", "inconclusive", "not checkable")
+# "by inspection": a reading of the source code stated in the claims file (a code check), not a measurement
+VERDICTS = ("supported", "partly supported", "refuted", "inconclusive", "not checkable", "by inspection")
+BY_INSPECTION = "by inspection"
 Verdict = Literal["supported", "refuted", "inconclusive", "not checkable"]  # of one check (a code check's)
 
 
@@ -71,6 +73,28 @@ class _Unaffected(_Strict):
         return self
 
 
+class Needs(_Strict):
+    """What a run's profile must give a scenario for a check to be judged (P6: a hold holding several full
+    garbage collections); a profile that gives less says "not checked by this profile" and names one
+    that carries it (harness.claims.scope)."""
+
+    duration_s: float | None = Field(default=None, gt=0)  # the measured window of each step, at least
+    trials: int | None = Field(default=None, ge=1)  # trials per target, at least
+    why: str = Field(min_length=1)  # what the figure needs them for
+
+    @model_validator(mode="after")
+    def _something_needed(self) -> Needs:
+        if self.duration_s is None and self.trials is None:
+            raise ValueError("give duration_s, trials or both")
+        return self
+
+    def text(self) -> str:
+        """"a hold of at least 60 s and at least 3 trials"."""
+        wanted = [f"a hold of at least {fmt(self.duration_s)} s" if self.duration_s else "",
+                  f"at least {self.trials} trials" if self.trials else ""]
+        return " and ".join(w for w in wanted if w)
+
+
 class Place(_Unaffected):
     """Where a figure is read: a scenario, a step selector, a metric."""
 
@@ -79,6 +103,7 @@ class Place(_Unaffected):
     metric: str
     transform: Literal["none", "abs"] = "none"
     quantized: str | None = None  # the step parameter whose values the metric can only take, e.g. "users"
+    needs: Needs | None = None  # the hold and trials a verdict needs; a shorter profile does not judge it
 
 
 class RangeCheck(_Bounds, Place):

@@ -12,7 +12,7 @@ from dataclasses import replace
 from harness.claims.explain import explain
 from harness.claims.judge import Context, judge_check
 from harness.claims.outcomes import READINGS_DISAGREE, CheckOutcome, ClaimVerdict, PartVerdict
-from harness.claims.schema import Claim, ClaimsFile, load_claims
+from harness.claims.schema import BY_INSPECTION, Claim, ClaimsFile, load_claims
 from harness.results import RunResults, RunView
 
 DECIDED = ("supported", "refuted")
@@ -26,10 +26,12 @@ def combine(outcomes: list[CheckOutcome]) -> tuple[str, str]:
         if verdict in verdicts:
             return verdict, "; ".join(o.reason for o in outcomes if o.verdict == verdict)
     if "not checkable" in verdicts:
-        reasons = "; ".join(o.reason for o in outcomes if o.verdict == "not checkable")
+        reasons = "; ".join(dict.fromkeys(o.reason for o in outcomes if o.verdict == "not checkable"))
         if all(v == "not checkable" for v in verdicts):
             return "not checkable", reasons
         return "inconclusive", f"part of the claim could not be checked: {reasons}"
+    if BY_INSPECTION in verdicts:  # what rests on a reading of the code is not measured, whatever else holds
+        return BY_INSPECTION, "; ".join(o.reason for o in outcomes if o.verdict == BY_INSPECTION)
     return "supported", "; ".join(o.reason for o in outcomes)
 
 
@@ -50,6 +52,8 @@ def overall_from_parts(parts: list[tuple[str, str, str]]) -> tuple[str, str]:
         verdict = "supported"
     elif all(v == "not checkable" for _, v, _ in parts):
         verdict = "not checkable"
+    elif all(v == BY_INSPECTION for _, v, _ in parts):
+        verdict = BY_INSPECTION
     else:
         verdict = "inconclusive"
     summary = [f"{label}: {', '.join(names)}" for label, names in

@@ -78,9 +78,10 @@ CLAIMS_JUNIT_FILENAME = "claims-junit.xml"
 
 def claims_to_junit(verdicts: list, suite: str = "bench report") -> str:
     """JUnit XML of the article's claims (harness.claims.ClaimVerdict): a test case per claim; "refuted" is a
-    failure, "inconclusive" and "not checkable" are skipped (not judged, which is neither pass nor fail)."""
+    failure, "inconclusive", "not checkable" and "by inspection" (a reading of the code, not a measurement) are
+    skipped (not judged by the run, which is neither pass nor fail)."""
     failures = sum(v.verdict == "refuted" for v in verdicts)
-    skipped = sum(v.verdict in ("inconclusive", "not checkable") for v in verdicts)
+    skipped = sum(v.verdict not in ("supported", "refuted") for v in verdicts)
     root = ET.Element("testsuites", name=suite, tests=str(len(verdicts)), failures=str(failures), errors="0")
     testsuite = ET.SubElement(root, "testsuite", name=f"{suite}: claims", tests=str(len(verdicts)),
                               failures=str(failures), errors="0", skipped=str(skipped), time="0")

@@ -26,7 +26,7 @@ HEADLINE = {
 }
 ALL_HEADLINES = [m for metrics in HEADLINE.values() for m in metrics]
 VERDICT_STYLE = {"supported": "green", "partly supported": "cyan", "refuted": "red",
-                 "inconclusive": "yellow", "not checkable": "dim",
+                 "inconclusive": "yellow", "not checkable": "dim", "by inspection": "blue",
                  "regression": "bold red", "improvement": "green", "too few trials": "yellow", "changed": "cyan",
                  "unconfirmed": "magenta"}
 

@@ -153,6 +153,12 @@ def _method(data: RunData, policy: Policy) -> list[Block]:
             "Verdicts: a CI inside the claim's range supports it, outside refutes it, straddling a bound is "
             f"inconclusive; a figure flagged {', '.join(policy.blocking_flags)} can neither support nor refute; "
             f"a figure without CI (fewer than 3 trials) is {single}; a figure the run lacks is not checkable.",
+            "Not checked by this profile: a check that states what its figure needs (a measured hold of so many "
+            "seconds, so many trials) is not judged by a profile that gives its scenario less; the reason names "
+            "a profile that carries it.",
+            "by inspection: a reading of the source code, stated in the claims file with the passages it rests "
+            "on; no measurement decides it, so it is shown apart from the measured verdicts. It holds on any run "
+            "while those passages are in the files, and turns inconclusive when they are not.",
         ]),
         Table(["scenario", "steps (users)", "other steps", "warm-up s", "measured s", "think s", "trials"],
               _scenario_rows(config)),

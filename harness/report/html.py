@@ -14,7 +14,7 @@ from html import escape
 from harness.report.blocks import Block, Bullets, Code, Heading, Image, Para, Ref, Table
 
 VERDICT_CLASS = {"supported": "ok", "partly supported": "part", "refuted": "bad", "inconclusive": "doubt",
-                 "not checkable": "na"}
+                 "not checkable": "na", "by inspection": "read"}
 STYLE = """
 body { font: 15px/1.45 system-ui, sans-serif; max-width: 78rem; margin: 2rem auto; padding: 0 1rem; color: #222; }
 .wide { overflow-x: auto; margin: 1rem 0; }
@@ -23,7 +23,7 @@ th, td { border: 1px solid #ccc; padding: 4px 8px; vertical-align: top; text-ali
 th { background: #f3f3f3; }
 td.ok { background: #d9f2d9; } td.part { background: #e8f4c8; }
 td.bad { background: #f8d0cc; } td.doubt { background: #fdf0c2; }
-td.na { background: #eee; color: #555; }
+td.na { background: #eee; color: #555; } td.read { background: #dde8f6; font-style: italic; }
 img { max-width: 100%; border: 1px solid #ddd; margin: 0.5rem 0 1rem; }
 pre { background: #f6f6f6; padding: 0.8rem; overflow-x: auto; }
 figure { margin: 0; }
