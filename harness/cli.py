@@ -21,7 +21,15 @@ from typing import NoReturn
 
 from harness.cli_output import add_output_flags
 from harness.errors import BenchError
-from harness.user_config import Settings, add_profile_choices, find_config, load_settings, resolve, subparsers
+from harness.user_config import (
+    Settings,
+    add_profile_choices,
+    check,
+    find_config,
+    load_settings,
+    resolve,
+    subparsers,
+)
 
 Command = Callable[[argparse.Namespace], int]
 EXIT_INTERNAL_ERROR = 70  # EX_SOFTWARE (sysexits.h): never 1, which `bench compare` uses for "regression"
@@ -135,6 +143,7 @@ def configured_parser() -> tuple[argparse.ArgumentParser, Settings]:
     parser = build_parser()
     commands = [name for name in subparsers(parser) if name != "completion"]
     settings = load_settings(find_config(), commands)
+    check(parser, settings)
     add_profile_choices(parser, settings)
     return parser, settings
 

@@ -145,6 +145,19 @@ def add_profile_choices(parser: argparse.ArgumentParser, settings: Settings) -> 
             action.help = f"built-in {', '.join(PROFILES)}, or one of the config file's: {', '.join(settings.profiles)}"
 
 
+def check(parser: argparse.ArgumentParser, settings: Settings) -> None:
+    """Every table's flags and values against the parser, the profiles' too, used or not: a bad file is
+    refused whatever the command."""
+    commands = subparsers(parser)
+    for command, values in settings.commands.items():
+        for key, value in values.items():
+            _convert(_action(commands[command], key, settings, command), value, settings, f"{command}.{key}")
+    for name, profile in settings.profiles.items():
+        for key, value in profile.flags().items():
+            where = f"profiles.{name}"
+            _convert(_action(commands[PROFILE_COMMAND], key, settings, where), value, settings, f"{where}.{key}")
+
+
 def resolve(parser: argparse.ArgumentParser, argv: list[str], args: argparse.Namespace, settings: Settings) -> None:
     """Fill in `args` what the command line left unsaid: from the profile, then the command's table."""
     command = args.command
