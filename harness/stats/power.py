@@ -23,6 +23,7 @@ change is checked by simulating runs and applying the gate (tests/test_detectabl
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -46,6 +47,7 @@ class Condition:
     margin: float = 0.0
 
 
+@functools.lru_cache(maxsize=1024)  # a comparison asks for the same few (critical, df) on every row
 def noncentrality(critical: float, df: float, power: float = POWER) -> float:
     """λ such that P(T'(df, λ) > critical) = power, T' noncentral t (Owen 1965); with critical 0 it is
     the normal quantile z(power), whatever df."""
@@ -54,13 +56,25 @@ def noncentrality(critical: float, df: float, power: float = POWER) -> float:
     return float(optimize.brentq(lambda nc: stats.nct.sf(critical, df, nc) - power, critical - 10.0, critical + 40.0))
 
 
+def _critical(condition: Condition, df: float) -> float:
+    return 0.0 if condition.level is None else _t_quantile(1 - condition.level, df)
+
+
+@functools.lru_cache(maxsize=1024)
+def _t_quantile(q: float, df: float) -> float:
+    return float(stats.t.ppf(q, df))
+
+
 def condition_power(condition: Condition, shift: float, df: float) -> float:
     """P(the condition holds) when the true change is `shift`: P(T'(df, (shift − margin)/se) > t(1 − level, df)),
     or Φ((shift − margin)/se) for the estimate itself."""
     centre = (shift - condition.margin) / condition.se
     if condition.level is None:
         return float(stats.norm.cdf(centre))
-    return float(stats.nct.sf(stats.t.ppf(1 - condition.level, df), df, centre))
+    critical = _critical(condition, df)
+    if abs(centre - critical) > 1e3:  # sure either way; scipy's noncentral t gives NaN that far out
+        return 1.0 if centre > critical else 0.0
+    return float(stats.nct.sf(critical, df, centre))
 
 
 def detectable_shift(conditions: Sequence[Condition], df: float, power: float = POWER) -> float:
@@ -78,19 +92,20 @@ def detectable_shift(conditions: Sequence[Condition], df: float, power: float = 
         raise ValueError(f"detectable_shift needs at least one condition and df > 0, got {len(conditions)}, {df}")
     if any(not (math.isfinite(c.se) and c.se >= 0) for c in conditions):
         raise ValueError(f"detectable_shift needs finite standard errors >= 0, got {[c.se for c in conditions]}")
-    alone = []  # where each condition alone reaches `power`: the product cannot before the largest of these
-    for condition in conditions:
-        critical = 0.0 if condition.level is None else float(stats.t.ppf(1 - condition.level, df))
-        alone.append(condition.margin + noncentrality(critical, df, power) * condition.se)
-    low = max(alone)
-    if all(c.se == 0 for c in conditions):
+    # where each condition alone reaches `power`: the product cannot before the largest of these
+    low = max(c.margin + noncentrality(_critical(c, df), df, power) * c.se for c in conditions)
+    spread = [c for c in conditions if c.se > 0]
+    if not spread:
         return low
 
     def joint(shift: float) -> float:
-        return math.prod(condition_power(c, shift, df) for c in conditions if c.se > 0) - power
+        return math.prod(condition_power(c, shift, df) for c in spread) - power
 
-    step = max(c.se for c in conditions)
+    at_low = joint(low)
+    if at_low >= -1e-9:  # the other conditions are (all but) sure there
+        return low
+    step = max(c.se for c in spread)
     high = low + step
     while joint(high) < 0:
         high += step
-    return float(optimize.brentq(joint, low, high)) if joint(low) < 0 else low
+    return float(optimize.brentq(joint, low, high))
