@@ -75,6 +75,12 @@ def test_too_few_trials_for_a_claim_is_not_checked_by_that_profile(tmp_path):
     assert "at least 3 trials" in v.reason and "quick runs memory 1 trial" in v.reason
 
 
+def test_a_trials_only_need_names_the_carrying_profile_by_its_trials(tmp_path):
+    body = SUSTAINED.replace("needs = { duration_s = 60, trials = 3,", "needs = { trials = 3,")
+    v = judge_one(tmp_path, body, memory_run(duration_s=3, trials=1))
+    assert "--profile full (5 trials) carries it" in v.reason  # not its 300-s hold, which was not asked
+
+
 def test_p6_and_p8_say_what_a_verdict_needs_and_only_a_profile_that_carries_it_judges_them():
     from harness.claims.scope import carrying_profiles
 

@@ -64,13 +64,14 @@ def _carriers(scenario: str, needs: Needs, profile: str) -> str:
     carriers = [p for p in carrying_profiles(scenario, needs) if p != profile]
     if not carriers:
         return f"no profile of scenarios/{scenario}.py carries it"
-    described = [f"--profile {p} ({_params_text(params[p])})" for p in carriers]
+    described = [f"--profile {p} ({_params_text(params[p], needs)})" for p in carriers]
     return f"{' or '.join(described)} carries it"
 
 
-def _params_text(params: dict[str, Any]) -> str:
-    trials = params.get("trials")
-    duration = params.get("duration_s")
+def _params_text(params: dict[str, Any], needs: Needs) -> str:
+    """What a carrying profile gives of what `needs` asks: "300 s, 5 trials"."""
+    trials = params.get("trials") if needs.trials is not None else None
+    duration = params.get("duration_s") if needs.duration_s is not None else None
     parts = [f"{fmt(duration)} s" if duration is not None else "",
              f"{trials} trial{'s' if trials != 1 else ''}" if trials is not None else ""]
     return ", ".join(p for p in parts if p)
