@@ -174,11 +174,18 @@ class ReadingLog(Sequence[Reading]):
         return iter(self[:])
 
     def window(self, start_s: float, end_s: float) -> list[Reading]:
-        """The readings inside [start_s, end_s): times only grow, so two bisections find them."""
+        """The readings inside [start_s, end_s)."""
+        return list(self.iter_window(start_s, end_s))
+
+    def iter_window(self, start_s: float, end_s: float) -> Iterator[Reading]:
+        """The readings inside [start_s, end_s), made one at a time: times only grow, so two bisections
+        find them (the log is not appended to once its sampler has stopped)."""
         with self._lock:
             times = self._columns["t_s"]
             first, end = bisect_left(times, start_s, hi=len(self)), bisect_left(times, end_s, hi=len(self))
-            return [self._get(i) for i in range(first, end)]
+        for index in range(first, end):
+            with self._lock:
+                yield self._get(index)
 
 
 def tree_memory(pids: list[int]) -> tuple[float, float]:
@@ -331,7 +338,11 @@ class Sampler:
 
     def window(self, role: str, start_s: float, end_s: float) -> list[Reading]:
         """Readings of one role inside [start_s, end_s) (time.time() seconds)."""
+        return list(self.iter_window(role, start_s, end_s))
+
+    def iter_window(self, role: str, start_s: float, end_s: float) -> Iterator[Reading]:
+        """`window`, one reading at a time."""
         readings = self.readings[role]
         if isinstance(readings, ReadingLog):
-            return readings.window(start_s, end_s)
-        return [r for r in readings if start_s <= r.t_s < end_s]
+            return readings.iter_window(start_s, end_s)
+        return (r for r in readings if start_s <= r.t_s < end_s)

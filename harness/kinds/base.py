@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 from harness.contract_check import check_contract
 from harness.loadgen.driver import LoadResult, LoadSpec, LocustProcesses
-from harness.results import HistogramRecord, Metric, Sample
+from harness.results import HistogramRecord, Metric, SampleRow
 from harness.runtime import Runtime
 from harness.runtime.options import LaunchOptions, Protection
 from harness.scenario import Scenario
@@ -101,7 +101,7 @@ class TrialContext:
 @dataclass
 class TrialOutcome:
     metrics: list[Metric] = field(default_factory=list)
-    samples: list[Sample] = field(default_factory=list)
+    samples: list[SampleRow] = field(default_factory=list)
     histograms: list[HistogramRecord] = field(default_factory=list)
     flags: list[str] = field(default_factory=list)
     errors: dict[str, int] = field(default_factory=dict)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import itertools
 import resource
 import time
+from collections.abc import Iterable
 from dataclasses import replace
 from typing import Any, Self
 
@@ -27,7 +28,7 @@ from harness.loadgen.measures import window_figures
 from harness.loadgen.params import TAIL_S
 from harness.measure import cpu_cost_figures, cpu_s_per_s, endpoint_figures, little_law_ratio, resource_figures
 from harness.rate_sweep import step_is_usable
-from harness.results import HistogramRecord, Sample, step_label
+from harness.results import HistogramRecord, SampleRow, step_label
 from harness.runtime import running
 from harness.runtime.cgroup import memory_bytes
 from harness.runtime.server import Server
@@ -362,17 +363,15 @@ def _record_step(
     # The step's samples: its warm-up (negative t_s) and its window.
     span_start = start - warmup_s
     for role in sampler.roles:  # server, loadgen, and database when there is one
-        outcome.samples.extend(_samples(ctx, label, role, sampler.window(role, span_start, end), start))
+        outcome.samples.extend(_samples(ctx, label, role, sampler.iter_window(role, span_start, end), start))
 
 
-def _samples(ctx: TrialContext, step: str, role: str, readings: list[Reading], t0: float) -> list[Sample]:
+def _samples(ctx: TrialContext, step: str, role: str, readings: Iterable[Reading], t0: float) -> list[SampleRow]:
+    """The step's rows of samples.csv, made one reading at a time (a long trial holds many)."""
     return [
-        Sample(
-            target=ctx.target.name, scenario=ctx.scenario.name, trial=ctx.trial, step=step, role=role,
-            t_s=round(r.t_s - t0, 3), cpu_pct=round(r.cpu_pct, 1), rss_mb=round(r.rss_mb, 3),
-            uss_mb=None if r.uss_mb is None else round(r.uss_mb, 3),
-            pss_mb=None if r.pss_mb is None else round(r.pss_mb, 3),
-        )
+        SampleRow(ctx.target.name, ctx.scenario.name, ctx.trial, step, role, round(r.t_s - t0, 3),
+                  round(r.cpu_pct, 1), round(r.rss_mb, 3), None if r.uss_mb is None else round(r.uss_mb, 3),
+                  None if r.pss_mb is None else round(r.pss_mb, 3))
         for r in readings
     ]
 

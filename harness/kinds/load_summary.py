@@ -14,14 +14,14 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
 from harness.kinds.realtime_summary import realtime_figures
 from harness.rate_sweep import RateStep, max_rate_slo
-from harness.results import Metric, Sample, step_params
+from harness.results import Metric, Sample, SampleRow, step_params
 from harness.stats import knee_point, linear_slope, max_under_slo, slo_crossing, usl_fit
 
 MetricFactory = Callable[[str, float, str, str], Metric]
@@ -115,7 +115,7 @@ def io_figures(metrics: list[Metric], delay_param: str, think_s: float, make: Me
     return out
 
 
-def memory_figures(samples: list[Sample], step: str, make: MetricFactory) -> list[Metric]:
+def memory_figures(samples: Sequence[Sample | SampleRow], step: str, make: MetricFactory) -> list[Metric]:
     """RSS over the measured window (t_s ≥ 0) of one step's server samples."""
     window = [s for s in samples if s.role == "server" and s.step == step and s.t_s >= 0]
     if len(window) < 3:

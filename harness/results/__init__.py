@@ -15,6 +15,7 @@ from harness.results.records import (
     Metric,
     RunResults,
     Sample,
+    SampleRow,
     Summary,
     TrialRecord,
 )
@@ -34,7 +35,8 @@ from harness.results.view import RunView, ordered_by_trial
 
 __all__ = [
     "AGGREGATE", "CENSORED_SUFFIX", "FILE_VERSIONS", "METRIC_COLUMNS", "RUN_NAME", "SAMPLE_COLUMNS", "SCHEMA_VERSION",
-    "UPGRADES", "FigureKey", "HistogramRecord", "Metric", "ResultsStore", "RunResults", "RunView", "Sample", "Step",
-    "Summary", "TrialRecord", "atomic_write_text", "check_file_version", "check_run_name", "first_error",
-    "is_endpoint_step", "load_histograms", "load_results", "ordered_by_trial", "step_label", "step_params", "upgrade",
+    "UPGRADES", "FigureKey", "HistogramRecord", "Metric", "ResultsStore", "RunResults", "RunView", "Sample",
+    "SampleRow", "Step", "Summary", "TrialRecord", "atomic_write_text", "check_file_version", "check_run_name",
+    "first_error", "is_endpoint_step", "load_histograms", "load_results", "ordered_by_trial", "step_label",
+    "step_params", "upgrade",
 ]

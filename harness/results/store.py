@@ -30,10 +30,12 @@ from harness.results.records import (
     HistogramRecord,
     RunResults,
     Sample,
+    SampleRow,
 )
 
 # A run's folder name: one path component, so a name can never reach outside the results folder.
 RUN_NAME = re.compile(r"[A-Za-z0-9._-]+")
+ROWS_PER_WRITE = 4096  # samples turned into CSV text at a time: a long trial's rows never all at once
 Upgrade = Callable[[dict[str, Any]], dict[str, Any]]
 # version N -> the step turning a results.json dict of version N into version N + 1. Empty while
 # there is only version 1; the first format change adds {1: _v1_to_v2} with its CHANGELOG entry.
@@ -103,6 +105,10 @@ def _csv_text(columns: list[str], rows: list[dict[str, Any]]) -> str:
     return buffer.getvalue()
 
 
+def _row(sample: Sample | SampleRow) -> dict[str, Any]:
+    return sample._asdict() if isinstance(sample, SampleRow) else sample.model_dump()
+
+
 @dataclass
 class ResultsStore:
     """A run directory.
@@ -116,7 +122,7 @@ class ResultsStore:
 
     directory: Path
     results: RunResults
-    samples: list[Sample]  # not yet on disk: the next save appends them
+    samples: list[Sample | SampleRow]  # not yet on disk: the next save appends them
     histograms: list[HistogramRecord] = field(default_factory=list)  # likewise
     _side_files_started: bool = field(default=False, init=False, repr=False)
 
@@ -135,15 +141,14 @@ class ResultsStore:
         atomic_write_text(self.directory / "metrics.csv", _csv_text(METRIC_COLUMNS, metric_rows))
 
     def _append_side_files(self) -> None:
-        samples = _csv_text(SAMPLE_COLUMNS, [s.model_dump() for s in self.samples])
-        lines = "".join(h.model_dump_json() + "\n" for h in self.histograms)
-        if self._side_files_started:
-            append_text(self.directory / "samples.csv", samples.partition("\n")[2])  # the header is there
-            append_text(self.directory / "histograms.jsonl", lines)
-        else:  # this store's first save: the files begin (an older file of that name is replaced)
-            atomic_write_text(self.directory / "samples.csv", samples)
-            atomic_write_text(self.directory / "histograms.jsonl", lines)
+        if not self._side_files_started:  # this store's first save: the files begin (an older one is replaced)
+            atomic_write_text(self.directory / "samples.csv", _csv_text(SAMPLE_COLUMNS, []))
+            atomic_write_text(self.directory / "histograms.jsonl", "")
             self._side_files_started = True
+        for start in range(0, len(self.samples), ROWS_PER_WRITE):
+            rows = [_row(s) for s in self.samples[start:start + ROWS_PER_WRITE]]
+            append_text(self.directory / "samples.csv", _csv_text(SAMPLE_COLUMNS, rows).partition("\n")[2])
+        append_text(self.directory / "histograms.jsonl", "".join(h.model_dump_json() + "\n" for h in self.histograms))
         self.samples.clear()
         self.histograms.clear()
 
