@@ -1,5 +1,5 @@
 """deploy/k8s: valid against Kubernetes' own schemas (offline: kubernetes-validate ships them), and the
-workers' command line is one `bench worker` accepts (issue 16)."""
+workers' command line is one `bench worker` accepts, with the run's secret and the hosts it may load."""
 
 from __future__ import annotations
 
@@ -48,3 +48,7 @@ def test_the_workers_command_is_one_bench_worker_accepts() -> None:
     args = build_parser().parse_args(argv[1:])
     assert args.command == "worker" and args.master == ("bench-master.example.internal", 5557)
     assert args.processes == int(config["PROCESSES"])
+    assert args.allow_host == [config["ALLOW_HOST"]]  # not the master's host by default: the server's
+    assert args.secret is None  # never on the command line: from a Secret, in the environment
+    secret = next(e for e in container["env"] if e["name"] == "BENCH_WORKER_SECRET")
+    assert secret["valueFrom"]["secretKeyRef"] == {"name": "bench-worker", "key": "BENCH_WORKER_SECRET"}
