@@ -8,9 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import sqlite3
-import stat
 from pathlib import Path
 
 import pytest
@@ -93,15 +91,13 @@ def test_a_damaged_or_foreign_index_is_rebuilt(tmp_path):
     assert [r.run_id for r in trends(results).runs] == ["r1"]
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into a read-only folder anyway")
-def test_a_read_only_results_folder_keeps_the_index_in_memory(tmp_path):
+def test_an_index_that_cannot_be_written_lives_in_memory(tmp_path):
+    """A folder in the index's place (as good as a read-only results folder, which root would write anyway)."""
     results = tmp_path / "results"
     stored_run(results / "r1", "r1", "2026-11-01T10:00:00+00:00", "1" * 40, scenarios={"throughput"})
-    results.chmod(stat.S_IRUSR | stat.S_IXUSR)
-    try:
-        assert [r.run_id for r in trends(results).runs] == ["r1"]
-    finally:
-        results.chmod(stat.S_IRWXU)
+    (results / INDEX_FILENAME).mkdir()
+    assert [r.run_id for r in trends(results).runs] == ["r1"]
+    assert not any((results / INDEX_FILENAME).iterdir())
 
 
 def test_an_index_in_memory_answers_alike(tmp_path, results):
