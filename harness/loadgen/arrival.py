@@ -21,7 +21,7 @@ import math
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Literal
+from typing import Generic, Literal, TypeVar
 
 Distribution = Literal["poisson", "uniform"]
 DISTRIBUTIONS: tuple[Distribution, ...] = ("poisson", "uniform")
@@ -35,6 +35,7 @@ LATE_AFTER_S = 0.010
 # server reaches it, and low enough that a stalled server does not exhaust the generator's sockets.
 DEFAULT_MAX_IN_FLIGHT = 256
 INTENDED_KEY = "bench_intended_s"  # the request context's key for its intended send time (plugin, open_user)
+S = TypeVar("S")
 
 
 @dataclass(frozen=True)
@@ -181,6 +182,44 @@ class ArrivalLedger:
         self.in_flight -= 1
         self.counts.completed += self._counted(intended_s)
         return latency_from_intended_s(intended_s, completed_s)
+
+
+class SenderPool(Generic[S]):
+    """Which long-lived sender sends each admitted request of an open-model user (open_user.py's
+    senders are greenlets; this bookkeeping is free of them).
+
+    A greenlet per request costs its creation, start, links and death on every request; a sender
+    instead takes request after request. A due request goes to the idle sender that finished last
+    (LIFO: a few senders stay busy and warm in the caches, the rest wait), and a new sender starts
+    only when none is idle. So a slow answer holds up only its own sender, and there are never more
+    senders than requests were once in flight at one time, which the ledgers' bounds cap: admission
+    (ArrivalLedger.admit) stays the only rule for what is sent or dropped.
+    """
+
+    def __init__(self) -> None:
+        self.idle: list[S] = []
+        self.started = 0  # senders ever started: the peak of requests in flight at once
+        self.closed = False
+
+    def take(self) -> S | None:
+        """The sender for an admitted request: an idle one, or None when none is (start one; it is counted)."""
+        if self.idle:
+            return self.idle.pop()
+        self.started += 1
+        return None
+
+    def give_back(self, sender: S) -> bool:
+        """`sender` has its answer: True if it is to wait for the next request, False once closed (it ends)."""
+        if self.closed:
+            return False
+        self.idle.append(sender)
+        return True
+
+    def close(self) -> list[S]:
+        """No more requests: the idle senders, to be ended (a busy one ends when it is given back)."""
+        self.closed = True
+        idle, self.idle = self.idle, []
+        return idle
 
 
 def arrival_figures(counts: ArrivalCounts, window_s: float) -> dict[str, tuple[float, str]]:
