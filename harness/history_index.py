@@ -11,6 +11,7 @@ cannot be written (an unpacked artifact, a read-only mount) the index lives in m
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
@@ -23,7 +24,7 @@ from harness.results import RunResults, load_results
 from harness.results.keys import CENSORED_SUFFIX, FigureKey, Step
 
 INDEX_FILENAME = "index.sqlite"
-INDEX_VERSION = 1  # a file of another version is emptied and rebuilt
+INDEX_VERSION = 2  # a file of another version is emptied and rebuilt
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS runs (
@@ -34,6 +35,8 @@ CREATE TABLE IF NOT EXISTS trials (
     folder TEXT NOT NULL REFERENCES runs(folder) ON DELETE CASCADE, target TEXT NOT NULL, scenario TEXT NOT NULL,
     step TEXT NOT NULL, metric TEXT NOT NULL, unit TEXT NOT NULL, trial INTEGER NOT NULL, value REAL NOT NULL,
     PRIMARY KEY (folder, target, scenario, step, metric, trial));
+CREATE TABLE IF NOT EXISTS judged (
+    signature TEXT PRIMARY KEY, folder TEXT NOT NULL REFERENCES runs(folder) ON DELETE CASCADE, rows TEXT NOT NULL);
 """
 
 
@@ -65,7 +68,7 @@ class RunIndex:
         self.db.execute("PRAGMA foreign_keys = ON")
         version = self._version()
         if version is not None and version != str(INDEX_VERSION):
-            self.db.executescript("DROP TABLE IF EXISTS trials; DROP TABLE IF EXISTS runs; DROP TABLE IF EXISTS meta;")
+            self.db.executescript("".join(f"DROP TABLE IF EXISTS {t};" for t in ("judged", "trials", "runs", "meta")))
         self.db.executescript(SCHEMA)
         self.db.execute("INSERT OR REPLACE INTO meta VALUES ('index_version', ?)", (str(INDEX_VERSION),))
         self.db.commit()
@@ -127,6 +130,21 @@ class RunIndex:
         rows = self.db.execute("SELECT folder, run_id, created_at, profile, git_commit, git_dirty, machine FROM runs "
                                "ORDER BY created_at, folder")
         return [IndexedRun(f, r, c, p, g, None if d is None else bool(d), m) for f, r, c, p, g, d, m in rows]
+
+    def fingerprints(self) -> dict[str, str]:
+        """folder -> what its results.json was when indexed (size and modification time)."""
+        return {f: f"{size}:{mtime}" for f, size, mtime in self.db.execute("SELECT folder, size, mtime_ns FROM runs")}
+
+    def judged(self, signature: str) -> list[Any] | None:
+        """A judgement kept by keep_judged under this signature, or None."""
+        row = self.db.execute("SELECT rows FROM judged WHERE signature = ?", (signature,)).fetchone()
+        return None if row is None else json.loads(row[0])
+
+    def keep_judged(self, signature: str, folder: str, rows: list[Any]) -> None:
+        """Keep a judgement of `folder` against the runs before it; it goes when that folder is indexed again
+        (a changed previous run changes the signature instead)."""
+        with self.db:
+            self.db.execute("INSERT OR REPLACE INTO judged VALUES (?, ?, ?)", (signature, folder, json.dumps(rows)))
 
     def trials(self, folder: str) -> tuple[dict[FigureKey, dict[int, float]], dict[FigureKey, str]]:
         """One run's figures: key -> {trial: value}, in the order stored; and each key's unit."""

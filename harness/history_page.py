@@ -12,6 +12,7 @@ an inline SVG trend per figure, no script and nothing fetched), history.json and
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import math
@@ -22,7 +23,7 @@ from typing import Any
 
 from harness.compare import Direction, direction, judge
 from harness.errors import BenchError
-from harness.history_index import IndexedRun, open_index
+from harness.history_index import IndexedRun, RunIndex, open_index
 from harness.present.numbers import number
 from harness.results import atomic_write_text, ordered_by_trial
 from harness.results.keys import FigureKey, Step
@@ -95,30 +96,52 @@ def trends(results_dir: Path, *, profile: str | None = None, targets: list[str] 
         chosen = [r for r in runs if r.profile == profile][-last if last else None:]
         if not chosen:
             raise BenchError(f"no stored run of profile {profile!r} in {results_dir}")
-        stored = [(run, *index.trials(run.folder)) for run in chosen]
-    result = Trends(results_dir=str(results_dir), profile=profile, threshold_pct=threshold_pct, alpha=alpha,
-                    absolute=absolute, runs=chosen, skipped=skipped)
-    wanted = {"target": targets, "scenario": scenarios, "step": steps, "metric": metrics}
-    previous: dict[FigureKey, dict[int, float]] = {}  # the latest trials seen of each figure
-    for run, figures, units in stored:
-        current = {key: _finite(trials) for key, trials in figures.items()
-                   if all(not allowed or getattr(key, name) in allowed for name, allowed in wanted.items())}
-        current = {key: trials for key, trials in current.items() if trials}
-        common = sorted(set(previous) & set(current))
-        rows, _ = judge(previous, current, common, threshold_pct, alpha, absolute=absolute, units=units)
-        judged = {(r.target, r.scenario, r.step, r.metric): r for r in rows}
-        for key in sorted(current, key=lambda k: (k.scenario, k.step.sort_key(), k.step, k.metric, k.target)):
-            est, row = estimate(ordered_by_trial(current[key])), judged.get(tuple(key))
-            result.points.append(TrendPoint(
-                run_id=run.run_id, folder=run.folder, created_at=run.created_at, git_commit=run.git_commit,
-                machine=run.machine, target=key.target, scenario=key.scenario, step=key.step, metric=key.metric,
-                unit=units.get(key, ""), direction=direction(key.metric), n=est.n, median=est.median,
-                ci_low=est.ci_low, ci_high=est.ci_high, change_pct=row.change_pct if row else None,
-                p_value=row.p_value if row else None, verdict=row.verdict if row else ""))  # fmt: skip
-        previous.update(current)
+        result = Trends(results_dir=str(results_dir), profile=profile, threshold_pct=threshold_pct, alpha=alpha,
+                        absolute=absolute, runs=chosen, skipped=skipped)
+        wanted = {"target": targets, "scenario": scenarios, "step": steps, "metric": metrics}
+        fingerprints = index.fingerprints()
+        previous: dict[FigureKey, dict[int, float]] = {}  # the latest trials seen of each figure
+        source: dict[FigureKey, str] = {}  # and the run they came from
+        for run in chosen:
+            figures, units = index.trials(run.folder)
+            current = {key: _finite(trials) for key, trials in figures.items()
+                       if all(not allowed or getattr(key, name) in allowed for name, allowed in wanted.items())}
+            current = {key: trials for key, trials in current.items() if trials}
+            judged = _judged(index, run.folder, previous, current, source, fingerprints,
+                             (threshold_pct, alpha, absolute))
+            for key in sorted(current, key=lambda k: (k.scenario, k.step.sort_key(), k.step, k.metric, k.target)):
+                est = estimate(ordered_by_trial(current[key]))
+                change, p_value, verdict = judged.get(tuple(key), (None, None, ""))
+                result.points.append(TrendPoint(
+                    run_id=run.run_id, folder=run.folder, created_at=run.created_at, git_commit=run.git_commit,
+                    machine=run.machine, target=key.target, scenario=key.scenario, step=key.step, metric=key.metric,
+                    unit=units.get(key, ""), direction=direction(key.metric), n=est.n, median=est.median,
+                    ci_low=est.ci_low, ci_high=est.ci_high, change_pct=change, p_value=p_value, verdict=verdict))
+            previous.update(current)
+            source.update(dict.fromkeys(current, run.folder))
     if not result.points:
         raise BenchError(f"no figure of the chosen ones in the runs of profile {profile!r} in {results_dir}")
     return result
+
+
+def _judged(index: RunIndex, folder: str, previous: dict[FigureKey, dict[int, float]],
+            current: dict[FigureKey, dict[int, float]], source: dict[FigureKey, str], fingerprints: dict[str, str],
+            rule: tuple[float, float, bool]) -> dict[tuple[str, str, str, str], tuple[float | None, float | None, str]]:
+    """Each figure the run shares with the runs before it, judged against the latest of them by bench compare's
+    rule: (change %, p, verdict) by key. The judgement is kept in the index under a signature of everything it
+    depends on (the rule, the figures judged, the state of each run read), so an unchanged history is judged once."""
+    common = sorted(set(previous) & set(current))
+    if not common:
+        return {}
+    signature = hashlib.sha256(json.dumps([
+        list(rule), fingerprints[folder], [[*key, source[key], fingerprints[source[key]]] for key in common],
+    ]).encode()).hexdigest()
+    kept = index.judged(signature)
+    if kept is None:
+        rows, _ = judge(previous, current, common, *rule[:2], absolute=rule[2])
+        kept = [[r.target, r.scenario, r.step, r.metric, r.change_pct, r.p_value, r.verdict] for r in rows]
+        index.keep_judged(signature, folder, kept)
+    return {tuple(row[:4]): (row[4], row[5], row[6]) for row in kept}
 
 
 def _finite(trials: dict[int, float]) -> dict[int, float]:

@@ -81,6 +81,27 @@ def test_the_index_follows_the_folders(tmp_path):
     assert [r.run_id for r in t.runs] == ["r2", "r3"] and any(s.startswith("r4:") for s in t.skipped)
 
 
+def test_judgements_are_kept_until_a_run_they_read_changes(tmp_path, monkeypatch):
+    results = tmp_path / "results"
+    for i in (1, 2, 3):
+        stored_run(results / f"r{i}", f"r{i}", f"2026-11-0{i}T10:00:00+00:00", f"{i}" * 40, scenarios={"throughput"},
+                   scale={("express", "rps"): 0.7} if i == 3 else None)
+    first = trends(results)
+    calls = []
+    import harness.history_page
+
+    real = harness.history_page.judge
+    monkeypatch.setattr(harness.history_page, "judge", lambda *a, **k: calls.append(a[2]) or real(*a, **k))
+    assert trends(results).points == first.points and calls == []  # all kept
+    assert trends(results, threshold_pct=50).points != first.points and len(calls) == 2  # another rule
+    calls.clear()
+    data = json.loads((results / "r2" / "results.json").read_text())
+    data["environment"]["git"]["commit"] = "e" * 40
+    (results / "r2" / "results.json").write_text(json.dumps(data))
+    trends(results)
+    assert len(calls) == 2  # r2 read again: r2 against r1 and r3 against r2 judged again
+
+
 def test_a_damaged_or_foreign_index_is_rebuilt(tmp_path):
     results = tmp_path / "results"
     stored_run(results / "r1", "r1", "2026-11-01T10:00:00+00:00", "1" * 40, scenarios={"throughput"})
