@@ -15,6 +15,7 @@ from harness.loadgen.arrival import (
     ArrivalCounts,
     ArrivalLedger,
     ArrivalSchedule,
+    SenderPool,
     latency_from_intended_s,
     service_time_s,
 )
@@ -203,3 +204,56 @@ def test_a_too_small_in_flight_bound_drops_what_the_stall_holds_up():
     # dropped, and so is the one planned as it ends (5.5 s), while those 64 are being answered
     assert ledger.counts.dropped == int(STALL_S * RATE_PER_S) - 64 + 1
     assert ledger.counts.rates(DURATION_S)["achieved_rps"] < 0.99 * RATE_PER_S
+
+
+# ---- long-lived senders (open_user.py's greenlets, as bookkeeping) ---------------------------
+
+
+def pooled_open_run(plan: list[float], max_in_flight: int) -> tuple[ArrivalLedger, SenderPool[int], int]:
+    """open_run with its requests handed to SenderPool's senders: (ledger, pool, peak in flight)."""
+    ledger, pool = ArrivalLedger(max_in_flight=max_in_flight), SenderPool[int]()
+    pending: list[tuple[float, float, int]] = []  # (answered at, intended, sender)
+    numbers = itertools.count()
+    peak = 0
+    for intended in plan:
+        while pending and pending[0][0] <= intended:
+            done, was_intended, sender = heapq.heappop(pending)
+            ledger.complete(was_intended, done)
+            assert pool.give_back(sender)
+        if ledger.admit(intended, intended):
+            sender = pool.take()
+            heapq.heappush(pending, (answered_at(intended), intended, next(numbers) if sender is None else sender))
+            peak = max(peak, len(pending))
+        assert len(pending) == pool.started - len(pool.idle)  # each request in flight holds one sender
+    for _, intended, _ in sorted(pending):
+        ledger.complete(intended, DURATION_S)
+    return ledger, pool, peak
+
+
+def test_senders_are_reused_so_there_are_only_as_many_as_requests_once_in_flight_at_once():
+    plan = ArrivalSchedule(RATE_PER_S, "uniform").times_until(DURATION_S)
+    ledger, pool, peak = pooled_open_run(plan, max_in_flight=1000)
+    # 10,000 requests, nearly all answered before the next is due: one sender, but the stall's 500
+    assert ledger.counts.sent == 10_000 and pool.started == peak == int(STALL_S * RATE_PER_S) + 1
+
+
+def test_the_in_flight_bound_caps_the_senders_and_admission_alone_decides_the_drops():
+    plan = ArrivalSchedule(RATE_PER_S, "uniform").times_until(DURATION_S)
+    pooled, pool, _ = pooled_open_run(plan, max_in_flight=64)
+    unpooled, _ = open_run(plan, max_in_flight=64)
+    assert pool.started == 64 and pooled.counts == unpooled.counts  # the same sent, late and dropped
+
+
+def test_the_sender_that_finished_last_takes_the_next_request():
+    pool = SenderPool[str]()
+    assert pool.take() is None and pool.take() is None and pool.started == 2  # none idle: start two
+    assert pool.give_back("a") and pool.give_back("b")
+    assert pool.take() == "b" and pool.take() == "a" and pool.take() is None and pool.started == 3
+
+
+def test_closing_ends_the_idle_senders_at_once_and_the_busy_ones_as_they_finish():
+    pool = SenderPool[str]()
+    pool.take(), pool.take()
+    pool.give_back("idle")
+    assert pool.close() == ["idle"]
+    assert not pool.give_back("busy") and pool.idle == []
