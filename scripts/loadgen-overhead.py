@@ -8,8 +8,11 @@ it (scenarios/throughput.py's user with harness/loadgen/plugin.py, which records
 request in HDR histograms); then the harness's open-model user on the same request at a fixed
 offered rate (--open-rate), compared by CPU time per request. All are started as
 harness/loadgen/driver.py starts Locust with one local worker: one headless process, pinned with
-taskset. Prints each variant's req/s, the load generator's CPU use and CPU time per request, and
-the plugin's overhead in %.
+taskset. Prints each variant's req/s, the load generator's CPU use and CPU time per request, the
+plugin's overhead in %, and the open-model user's CPU per request over the closed harness user's,
+round by round (the two a few seconds apart: on a shared machine the ratio holds better than
+either figure). Holds the CPUs it pins as `bench run` does (harness.locks): refused while a run
+has them.
 
 The plugin should cost at most 5% of plain Locust's throughput per core.
 Loopback only; every process it starts is stopped before it returns.
@@ -42,6 +45,7 @@ from harness.errors import BenchError  # noqa: E402
 from harness.loadgen.arrival import DEFAULT_MAX_IN_FLIGHT  # noqa: E402
 from harness.loadgen.driver import PLUGIN  # noqa: E402
 from harness.loadgen.params import OUTPUT_ENV, PARAMS_ENV, STEPS_ENV, TAIL_S  # noqa: E402
+from harness.locks import lock_cpus  # noqa: E402
 from harness.runtime.native import start_native  # noqa: E402
 from harness.runtime.procs import pinned  # noqa: E402
 from harness.runtime.server import free_port  # noqa: E402
@@ -216,7 +220,8 @@ def main(argv: list[str] | None = None) -> int:
     loadgen_cpus = [int(c) for c in args.loadgen_cpus.split(",")]
     try:
         (target,) = select_targets(discover_targets(ROOT / "targets"), [args.target])
-        results = _rounds(target, args, server_cpus, loadgen_cpus)
+        with lock_cpus(server_cpus + loadgen_cpus):
+            results = _rounds(target, args, server_cpus, loadgen_cpus)
     except BenchError as exc:
         print(f"loadgen-overhead: error: {exc}", file=sys.stderr)
         return 1
@@ -256,6 +261,11 @@ def _print(results: list[Measured]) -> None:
               f"{100 * (open_us - plain_us) / plain_us:+.1f}% of plain Locust's ({plain_us:.1f} → {open_us:.1f} µs); "
               f"at that cost one core offers about {1e6 / open_us:,.0f} req/s (a greenlet per request, timed "
               f"from its intended send: the open model's own price, beside the recording's)")
+        # round by round: each open run against the closed harness run of its own round
+        per_round = [o.loadgen_cpu_us_per_req / h.loadgen_cpu_us_per_req
+                     for o, h in zip(opened, [m for m in results if m.variant == "harness"], strict=True)]
+        print(f"open-model user's CPU per request over the closed harness user's: {statistics.median(per_round):.2f}× "
+              f"(median of {len(per_round)} rounds; {min(per_round):.2f}–{max(per_round):.2f}×)")
     if min(m.loadgen_cpu_pct for m in results) < 90:
         print("note: Locust used under 90% of its core in some run, so throughput there was not its ceiling; "
               "the CPU time per request still compares the two")
