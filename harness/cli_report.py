@@ -19,6 +19,9 @@ def add_commands(sub: argparse._SubParsersAction, add_common: Callable[[argparse
                    help="a run directory (with results.json); several: the claims of each side by side, with "
                         "their environments (e.g. two machines, native and docker)")
     p.add_argument("--claims", metavar="FILE", help="claims file (default: claims.toml at the repository's root)")
+    p.add_argument("--full", action="store_true",
+                   help="the whole claims table (what was measured, the verdict of each part, the reason) and every "
+                        "step's figures, not one line per claim")
     p.add_argument("--out", metavar="DIR", default=".",
                    help="with several runs: where side-by-side.md and .html go (default: the current directory)")
     p.set_defaults(func=cmd_report)
@@ -32,20 +35,14 @@ def _verdicts(verdicts: list) -> list[dict]:
 def cmd_report(args: argparse.Namespace) -> int:
     if len(args.run_dirs) > 1:
         return cmd_side_by_side(args)
-    from harness.present.tables import styled, verdicts_table
     from harness.report.build import write_report
+    from harness.terminal import print_report
 
     run_dir = Path(args.run_dirs[0])
     written = write_report(run_dir, Path(args.claims) if args.claims else None)
 
     def show(console: Console) -> None:
-        console.print(verdicts_table(written.verdicts, f"{written.run_id}: the article's claims"))
-        console.print("In plain words:")
-        for v in written.verdicts:
-            console.print(f"  {v.claim.id} ({styled(v.verdict)}): {v.headline}", highlight=False)
-        console.print(f"Report written into {run_dir}:")
-        for path in written.paths:
-            console.print(f"  {path}", highlight=False)
+        print_report(console, written, run_dir, full=args.full)
 
     document = {"runs": [{"run_id": written.run_id, "run_dir": str(run_dir), "claims": _verdicts(written.verdicts)}]}
     return deliver(args, Outcome("report", document, files=list(written.paths), show=show))

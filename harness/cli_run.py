@@ -81,6 +81,8 @@ def add_commands(sub: argparse._SubParsersAction, add_common: Callable[[argparse
                         "and drifts (harness/idle_hold.py)")
     p.add_argument("--results-dir", default="results")
     p.add_argument("--name", type=_run_name, help="run directory name (default: <UTC timestamp>-<profile>)")
+    p.add_argument("--full", action="store_true",
+                   help="at the end, every step's figures and each scenario's disturbance (also in report.md)")
     p.add_argument("--list", action="store_true", help="list the scenarios with their parameters and exit")
     p.set_defaults(func=cmd_run)
 
@@ -137,5 +139,5 @@ def cmd_run(args: argparse.Namespace) -> int:
             prepared.on_trial = report.trial_done
             prepared.execute(report)
     finally:
-        print_summary(console, load_results(prepared.directory), prepared.directory)
+        print_summary(console, load_results(prepared.directory), prepared.directory, full=args.full)
     return 0

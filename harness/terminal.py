@@ -7,7 +7,8 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -17,9 +18,9 @@ from harness.eta import Eta
 from harness.flags import legend, name_and_step
 from harness.idle_hold import describe_hold
 from harness.present.numbers import number
-from harness.present.tables import summary_table
+from harness.present.tables import compact_verdicts_table, styled, summary_table, verdicts_table
 from harness.rate_sweep import HEADROOM_FRACTION
-from harness.results import RunResults
+from harness.results import RunResults, load_results
 from harness.results.records import GeneratorCeilingRecord
 from harness.speed_probe import WAKEUP_METRIC, WAKEUP_ROUND_TRIPS, speed_spread
 from harness.summarize import ROLE_WORDS, probe_values
@@ -122,16 +123,39 @@ def run_header(results: RunResults) -> str:
     return line
 
 
-def print_summary(console: Console, results: RunResults, directory: object) -> None:
+def print_summary(console: Console, results: RunResults, directory: object, full: bool = False) -> None:
+    """The run's set-up, the disturbances and the host's speed, its warnings and where it is; with `full`,
+    every step's figures and each scenario's disturbance too (the verdicts come from `bench report`)."""
     console.print(run_header(results), highlight=False)
-    console.print(summary_table(results))
-    console.print(legend(), style="dim")
-    for line in disturbance_lines(results) + speed_lines(results):
+    if full:
+        console.print(summary_table(results))
+        console.print(legend(), style="dim")
+    for line in (disturbance_lines(results) if full else disturbance_overview(results)) + speed_lines(results):
         console.print(line, highlight=False)
+    if not full:
+        console.print(f"the whole summary, every step's figures and each scenario's disturbance: "
+                      f"`bench report {directory} --full`", style="dim", highlight=False)
     for warning in results.warnings:
-        console.print(f"[yellow]warning:[/] {warning}")
+        console.print(f"[yellow]warning:[/] {warning if full else _cut_to_lines(warning, 2, console.width)}",
+                      highlight=False)
     state = "complete" if results.complete else "[red]incomplete (interrupted or failed)[/]"
     console.print(f"Results ({state}): {directory}")
+
+
+def print_report(console: Console, written: Any, run_dir: Path, full: bool = False) -> None:
+    """After `bench report`: the verdicts in plain words first, then one line per claim (with `full`, the
+    whole claims table and the run's whole summary), then where the report is."""
+    console.print("In plain words:")
+    for v in written.verdicts:
+        console.print(f"  {v.claim.id} ({styled(v.verdict)}): {v.headline}", highlight=False)
+    title = f"{written.run_id}: the article's claims"
+    if full:
+        console.print(verdicts_table(written.verdicts, title))
+        print_summary(console, load_results(run_dir), run_dir, full=True)
+    else:
+        console.print(compact_verdicts_table(written.verdicts, title, console.width))
+    files = ", ".join(path.name for path in written.paths if path.parent == run_dir)
+    console.print(f"Report written into {run_dir}: {files} (plots/ beside them)", highlight=False)
 
 
 def ceiling_line(kept: GeneratorCeilingRecord | None) -> str:
@@ -146,6 +170,26 @@ def ceiling_line(kept: GeneratorCeilingRecord | None) -> str:
     bound += ", disturbed: low" if kept.disturbed else ""
     return (f"load generator ceiling: {number(kept.generator_ceiling_rps)} req/s ({kept.target}, {kept.users} "
             f"users, {number(kept.duration_s)} s{cpu}{bound}); steps over {HEADROOM_FRACTION:.0%} of it decide nothing")
+
+
+def _cut_to_lines(text: str, lines: int, width: int) -> str:
+    room = int(lines * width * 0.9) - len("warning: ")  # words wrap early: keep to `lines` lines
+    return text if len(text) <= room else text[:room - len(WHOLE)] + WHOLE
+
+
+WHOLE = "… (whole: --full)"
+
+
+def disturbance_overview(results: RunResults) -> list[str]:
+    """disturbance_lines in one line: the scenarios with rounds re-run or kept disturbed, by name."""
+    lines = disturbance_lines(results)
+    touched = [line.partition(":")[0] for line in lines if not line.endswith("no round re-run")]
+    if not lines:
+        return []
+    if not touched:
+        return [f"disturbance: no round re-run or kept disturbed in {len(lines)} load scenarios"]
+    return [f"disturbance: rounds re-run or kept disturbed (flagged) in {len(touched)} of {len(lines)} load "
+            f"scenarios: {', '.join(touched)}"]
 
 
 def disturbance_lines(results: RunResults) -> list[str]:

@@ -25,7 +25,7 @@ from harness.present.tables import verdicts_table
 from harness.report.build import write_report
 from harness.results import Metric, atomic_write_text, load_results
 from harness.summarize import summarize
-from harness.terminal import print_summary
+from harness.terminal import print_report, print_summary
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 SMALL_RUN, GOLDEN = FIXTURES / "small_run", FIXTURES / "golden"
@@ -97,10 +97,26 @@ def test_the_report_of_a_stored_run_is_unchanged(runs: dict[str, Path], run: str
     check_golden(f"{run}-claims-terminal.txt", out.export_text())
 
 
+def test_what_make_bench_prints_after_its_progress_is_compact_with_the_verdicts_before_any_table(
+        runs: dict[str, Path]) -> None:
+    """`bench run`'s summary, then `bench report`'s: plain words first, one line per claim, no table of every
+    step (that is --full's), at most 80 lines on a 160-column log."""
+    out = Console(record=True, width=160, color_system=None, force_terminal=False)
+    print_summary(out, load_results(runs["stored"]), "RUN_DIR")
+    summary_lines = out.export_text(clear=False).count("\n")
+    written = write_report(runs["stored"])
+    report_console = Console(record=True, width=160, color_system=None, force_terminal=False)
+    print_report(report_console, written, runs["stored"])
+    text = out.export_text() + report_console.export_text().replace(str(runs["stored"]), "RUN_DIR")
+    check_golden("stored-make-bench-terminal.txt", text)
+    assert "In plain words:" in text and text.index("In plain words:") < text.index("────")
+    assert summary_lines < 20 and text.count("\n") <= 80, text
+
+
 @pytest.mark.parametrize("run", ["stored", "base"])
 def test_the_terminal_summary_of_a_stored_run_is_unchanged(runs: dict[str, Path], run: str) -> None:
     out = console()
-    print_summary(out, load_results(runs[run]), "RUN_DIR")
+    print_summary(out, load_results(runs[run]), "RUN_DIR", full=True)
     check_golden(f"{run}-summary-terminal.txt", out.export_text())
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from rich import box
 from rich.table import Table
 
 from harness.flags import marks
@@ -83,6 +84,26 @@ def verdicts_table(verdicts: list[ClaimVerdict], title: str = "The article's cla
         parts = "".join(f"\n{p.name}: {styled(p.verdict)}" for p in v.parts)
         table.add_row(v.claim.id, v.claim.claim, v.measured(short=True), styled(v.verdict) + parts, v.reason)
     return table
+
+
+def compact_verdicts_table(verdicts: list[ClaimVerdict], title: str = "The article's claims",
+                           width: int = 160) -> Table:
+    """One line per claim within `width` columns (about a screen): its verdict and its figures, cut to the
+    line; the whole text is in verdicts_table (`bench report --full`) and in report.md."""
+    verdict_w = max((len(v.verdict) for v in verdicts), default=7)
+    claim_w = min(40, max(width // 4, 12))
+    measured_w = max(width - (2 + verdict_w + claim_w) - 8, 12)  # two spaces between columns, ids of 2
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    for column in ("id", "verdict", "claim", "measured (median [CI, coverage])"):
+        table.add_column(column, no_wrap=True)
+    for v in verdicts:
+        table.add_row(v.claim.id, styled(v.verdict), _cut(v.claim.claim, claim_w),
+                      _cut(v.measured(short=True) or "—", measured_w))
+    return table
+
+
+def _cut(text: str, width: int) -> str:
+    return text if len(text) <= width else text[:width - 1] + "…"
 
 
 def side_by_side_table(columns: list[RunColumn]) -> Table:
