@@ -88,10 +88,10 @@ def _claims_section(data: RunData, plots: Plots) -> list[Block]:
         Para("Each claim of the article, judged on this run (details per claim below). Ratios are Express over "
              "FastAPI; values are medians across trials with a CI in brackets, labelled with its real coverage "
              "(e.g. 94% for 5 trials); ratios are medians of per-round ratios."),
+        *plots.show("claims_overview"),  # the verdicts at a glance, above the words and the details
         Bullets([f"{v.claim.id} ({v.verdict}): {v.headline}" for v in data.verdicts]),
         Para("In detail, with the figures' names and the flags:"),
         Table(["id", "claim", "measured", "expected", "verdict", "reason"], claims_rows(data.verdicts)),
-        *plots.show("claims_overview"),
     ]
 
 
