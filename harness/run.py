@@ -396,17 +396,18 @@ def prepare_run(config: RunConfig, targets: list[Target] | None = None,
     if not scenarios:
         raise BenchError(f"no scenario of the {config.profile!r} profile can run with --workers {config.workers}")
     server_cpus, loadgen_cpus = split_cpus(config.server_cpus, config.loadgen_cpus)
-    locks = lock_cpus(pinned_cpus(config, server_cpus, loadgen_cpus))  # a second run on these CPUs: one line
-    directory: Path | None = None
+    runtime = get_runtime(config.runtime)
+    directory = claim_run_folder(config.results_dir, config.run_name, config.profile)
+    locks: Held | None = None
     try:
-        directory = claim_run_folder(config.results_dir, config.run_name, config.profile)
+        locks = lock_cpus(pinned_cpus(config, server_cpus, loadgen_cpus))  # a second run on these CPUs: one line
         prepared = _prepare(config, targets, scenarios, chosen, available, server_cpus, loadgen_cpus, directory,
-                            swept, swept_folders)
+                            runtime, swept, swept_folders)
     except BaseException:
-        locks.release()
-        if directory is not None:
-            with suppress(OSError):
-                directory.rmdir()  # claimed, and nothing written yet
+        if locks is not None:
+            locks.release()
+        with suppress(OSError):
+            directory.rmdir()  # claimed, and nothing written yet
         raise
     prepared.locks = locks
     return prepared
@@ -414,10 +415,9 @@ def prepare_run(config: RunConfig, targets: list[Target] | None = None,
 
 def _prepare(config: RunConfig, targets: list[Target], scenarios: list[Scenario], chosen: list[Scenario],
              available: dict[str, Target], server_cpus: list[int], loadgen_cpus: list[int], directory: Path,
-             swept: list[str], swept_folders: list[Path]) -> PreparedRun:
-    """prepare_run's part once the CPUs are held and the folder claimed."""
+             runtime: Runtime, swept: list[str], swept_folders: list[Path]) -> PreparedRun:
+    """prepare_run's part once the folder is claimed and the CPUs held."""
     run_name = directory.name
-    runtime = get_runtime(config.runtime)
     runtime.check_available(targets, RuntimeSettings.from_config(config))
     database.check_available(config, scenarios)  # PostgreSQL's binaries, before any trial
     seed = config.seed if config.seed is not None else random.SystemRandom().randrange(2**31)
