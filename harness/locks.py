@@ -7,10 +7,12 @@ inherited: Python opens them close-on-exec, and the servers and Locust are start
 
 CPU locks live in the system's temporary directory, one file per CPU (`bench-cpu-<n>.lock`), shared by
 every user and clone on the machine: two clones running at once on the same cores would spoil each
-other's figures as surely as two runs of one clone. A lock file is opened without following a symlink
-planted in its place, and never created over one. Its holder removes it on release, while still holding
-it; whoever locks a file checks that it is still the one at its path (else it retries), so a lock taken
-on a file just removed never counts.
+other's figures as surely as two runs of one clone. With BENCH_CPU_LOCK=wait in its environment a run
+waits for the CPUs instead (saying so in one line), for scripts and test suites that start runs at once.
+
+A lock file is opened without following a symlink planted in its place, and never created over one. Its
+holder removes it on release, while still holding it; whoever locks a file checks that it is still the
+one at its path (else it retries), so a lock taken on a file just removed never counts.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from __future__ import annotations
 import errno
 import fcntl
 import os
+import sys
 import tempfile
 from contextlib import suppress
 from dataclasses import dataclass, field
@@ -26,6 +29,7 @@ from pathlib import Path
 from harness.errors import BenchError
 
 CPU_LOCK_PREFIX = "bench-cpu-"
+CPU_LOCK_ENV = "BENCH_CPU_LOCK"  # "wait": wait for CPUs another run holds; anything else: refuse
 
 
 @dataclass
@@ -57,15 +61,23 @@ def cpu_lock_path(cpu: int, root: Path | None = None) -> Path:
     return (root or Path(tempfile.gettempdir())) / f"{CPU_LOCK_PREFIX}{cpu}.lock"
 
 
-def lock_cpus(cpus: list[int] | set[int], root: Path | None = None) -> Held:
-    """Hold every CPU in `cpus` for this run; BenchError (one line) if another run holds one."""
+def lock_cpus(cpus: list[int] | set[int], root: Path | None = None, wait: bool | None = None) -> Held:
+    """Hold every CPU in `cpus` for this run (in increasing order, so that waiting runs cannot deadlock);
+    BenchError (one line) if another run holds one, or with `wait` (default: BENCH_CPU_LOCK=wait) a line
+    on stderr and a wait until it is free."""
+    wait = os.environ.get(CPU_LOCK_ENV) == "wait" if wait is None else wait
     held = Held()
     try:
         for cpu in sorted(set(cpus)):
             holder = _try_lock(cpu_lock_path(cpu, root), held)
+            if holder is not None and wait:
+                print(f"bench: waiting for CPU {cpu}, pinned by another bench run ({holder})", file=sys.stderr,
+                      flush=True)
+                holder = _try_lock(cpu_lock_path(cpu, root), held, wait=True)
             if holder is not None:
                 raise BenchError(f"CPU {cpu} is pinned by another bench run ({holder}): wait for it to end, or "
-                                 "give this run other cores (--server-cpus, --loadgen-cpus, --db-cpus)")
+                                 f"give this run other cores (--server-cpus, --loadgen-cpus, --db-cpus; "
+                                 f"{CPU_LOCK_ENV}=wait waits)")
     except BaseException:
         held.release()
         raise

@@ -40,6 +40,15 @@ def test_a_cpu_held_by_one_run_is_refused_to_another_in_one_line(tmp_path):
     assert list(tmp_path.iterdir()) == []  # and its lock files removed
 
 
+def test_a_run_told_to_wait_gets_the_cpus_once_they_are_free(tmp_path, capsys):
+    first = lock_cpus([4], root=tmp_path)
+    threading.Timer(0.5, first.release).start()
+    started = time.monotonic()
+    with lock_cpus([4], root=tmp_path, wait=True):
+        assert time.monotonic() - started >= 0.4
+    assert capsys.readouterr().err == f"bench: waiting for CPU 4, pinned by another bench run (pid {os.getpid()})\n"
+
+
 def test_a_run_killed_with_sigkill_frees_its_cpus(tmp_path):
     holder = subprocess.Popen(
         [sys.executable, "-c", "import sys, time\nfrom pathlib import Path\nfrom harness.locks import lock_cpus\n"
@@ -179,7 +188,8 @@ def test_two_runs_started_at_once_on_the_same_cpus_one_runs_the_other_refuses(tm
     anything, and the first run's files are whole."""
     common = ["run", "--profile", "test", "--scenario", "throughput", "--target", "express",
               "--results-dir", str(tmp_path), "--server-cpus", "0", "--loadgen-cpus", "1"]
-    runs = {name: subprocess.Popen([*BENCH, *common, "--name", name], cwd=ROOT, text=True,
+    env = {k: v for k, v in os.environ.items() if k != "BENCH_CPU_LOCK"}  # refuse, not wait
+    runs = {name: subprocess.Popen([*BENCH, *common, "--name", name], cwd=ROOT, text=True, env=env,
                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE) for name in ("one", "two")}
     try:
         done = {name: (*run.communicate(timeout=500), run.returncode) for name, run in runs.items()}
