@@ -65,7 +65,8 @@ class JsonUser(FastHttpUser):
         self.client.get("/json", name="GET /json")
 '''
 # The harness's open-model user (harness/loadgen/open_user.py, as scenarios/rate.py uses it) on the same
-# request: one greenlet per request, timed from its intended send time, at a fixed offered rate.
+# request: each handed to an idle long-lived sender greenlet, timed from its intended send time, at a fixed
+# offered rate.
 OPEN_LOCUSTFILE = '''
 from typing import Any
 
@@ -259,8 +260,8 @@ def _print(results: list[Measured]) -> None:
         open_us = statistics.median(m.loadgen_cpu_us_per_req for m in opened)
         print(f"open-model user at {statistics.median(m.rps for m in opened):,.0f} req/s: CPU per request "
               f"{100 * (open_us - plain_us) / plain_us:+.1f}% of plain Locust's ({plain_us:.1f} → {open_us:.1f} µs); "
-              f"at that cost one core offers about {1e6 / open_us:,.0f} req/s (a greenlet per request, timed "
-              f"from its intended send: the open model's own price, beside the recording's)")
+              f"at that cost one core offers about {1e6 / open_us:,.0f} req/s (paced sends, each timed from its "
+              f"intended send: the open model's own price, beside the recording's)")
         # round by round: each open run against the closed harness run of its own round
         per_round = [o.loadgen_cpu_us_per_req / h.loadgen_cpu_us_per_req
                      for o, h in zip(opened, [m for m in results if m.variant == "harness"], strict=True)]
