@@ -397,6 +397,8 @@ def prepare_run(config: RunConfig, targets: list[Target] | None = None,
         raise BenchError(f"no scenario of the {config.profile!r} profile can run with --workers {config.workers}")
     server_cpus, loadgen_cpus = split_cpus(config.server_cpus, config.loadgen_cpus)
     runtime = get_runtime(config.runtime)
+    runtime.check_available(targets, RuntimeSettings.from_config(config))  # bad input: refused before the locks
+    database.check_available(config, scenarios)  # PostgreSQL's binaries (or image), and a usable --db-dir
     directory = claim_run_folder(config.results_dir, config.run_name, config.profile)
     locks: Held | None = None
     try:
@@ -418,8 +420,6 @@ def _prepare(config: RunConfig, targets: list[Target], scenarios: list[Scenario]
              runtime: Runtime, swept: list[str], swept_folders: list[Path]) -> PreparedRun:
     """prepare_run's part once the folder is claimed and the CPUs held."""
     run_name = directory.name
-    runtime.check_available(targets, RuntimeSettings.from_config(config))
-    database.check_available(config, scenarios)  # PostgreSQL's binaries, before any trial
     seed = config.seed if config.seed is not None else random.SystemRandom().randrange(2**31)
     plan = plan_trials(scenarios, targets, config.profile, config.order, random.Random(seed))
     placement = Placement(

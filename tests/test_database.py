@@ -273,7 +273,8 @@ def _wait_for_load_then_postmaster(bench: subprocess.Popen[str], progress: Path,
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="only root runs PostgreSQL as another user")
 def test_a_folder_the_database_user_cannot_enter_is_one_line():
-    private = ROOT / "build" / f"private-{os.getpid()}"  # not tmp_path: pytest's folders are all 0700
+    # not tmp_path nor the clone: pytest's folders are 0700, and the clone may be too (then it is the one refused)
+    private = Path(tempfile.gettempdir()) / f"bench-test-private-{os.getpid()}"
     private.mkdir(mode=0o700, parents=True)
     try:
         with pytest.raises(BenchError, match=r"runs as 'nobody' .* cannot enter .*private"):
