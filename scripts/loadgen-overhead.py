@@ -12,7 +12,9 @@ taskset. Prints each variant's req/s, the load generator's CPU use and CPU time 
 plugin's overhead in %, and the open-model user's CPU per request over the closed harness user's,
 round by round (the two a few seconds apart: on a shared machine the ratio holds better than
 either figure). Holds the CPUs it pins as `bench run` does (harness.locks): refused while a run
-has them.
+has them; and, as a run does, keeps idle cores polling (harness.idle_hold), since the open-model
+variant leaves its core idle between requests and a halted core's wake-up would be in its figure
+only.
 
 The plugin should cost at most 5% of plain Locust's throughput per core.
 Loopback only; every process it starts is stopped before it returns.
@@ -41,6 +43,7 @@ import psutil
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from harness import idle_hold  # noqa: E402
 from harness.errors import BenchError  # noqa: E402
 from harness.loadgen.arrival import DEFAULT_MAX_IN_FLIGHT  # noqa: E402
 from harness.loadgen.driver import PLUGIN  # noqa: E402
@@ -221,12 +224,13 @@ def main(argv: list[str] | None = None) -> int:
     loadgen_cpus = [int(c) for c in args.loadgen_cpus.split(",")]
     try:
         (target,) = select_targets(discover_targets(ROOT / "targets"), [args.target])
-        with lock_cpus(server_cpus + loadgen_cpus):
+        with lock_cpus(server_cpus + loadgen_cpus), idle_hold.held(cpus=server_cpus + loadgen_cpus) as hold:
             results = _rounds(target, args, server_cpus, loadgen_cpus)
     except BenchError as exc:
         print(f"loadgen-overhead: error: {exc}", file=sys.stderr)
         return 1
     _print(results)
+    print(f"idle states: {hold.status}")
     return 0
 
 
