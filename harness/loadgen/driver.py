@@ -15,8 +15,6 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from hdrh.histogram import HdrHistogram
-
 from harness.errors import BenchError
 from harness.loadgen.arrival import ArrivalCounts
 from harness.loadgen.hosts import HostLoad, merge_hosts
@@ -27,19 +25,21 @@ from harness.loadgen.params import (
     REGISTERED_ENV,
     REPORT_KEY_ENV,
     RUN_KEY_ENV,
+    SLICES_ENV,
     STEPS_ENV,
     STOP_P99_ENV,
     TAIL_S,
     WORKER_ID_ENV,
 )
-from harness.loadgen.trust import SECRET_ENV, decode_histogram, report_key
+from harness.loadgen.slices import SlicedLoad, SlicePlan, add_entry, merge_slices
+from harness.loadgen.trust import SECRET_ENV, report_key
+from harness.loadgen.window import AGGREGATE, EndpointResult
 from harness.runtime.procs import spawn
 from harness.runtime.server import free_port, log_tail
 
 PLUGIN = Path(__file__).with_name("plugin.py")
 EXIT_GRACE_S = 30.0
 BIND_RETRIES = 2  # Locust start-up and shutdown, on top of the run time
-AGGREGATE = "Aggregated"
 LOCAL_WORKER = "local"  # the worker id of this machine's own Locust worker processes (harness.loadgen.trust)
 
 
@@ -64,18 +64,18 @@ class LoadSpec:
     cpus: list[int] | None = None
     params: dict[str, object] = field(default_factory=dict)
     stop_p99_ms: float | None = None  # end the sweep after a step whose p99 reaches this (params.STOP_P99_ENV)
+    # Paired slices: the load alternates between the plan's two targets (harness.loadgen.slices); the
+    # run is then one step of the plan's length (`sliced_step`), and `host_url` only Locust's --host.
+    slices: SlicePlan | None = None
+
+    def __post_init__(self) -> None:
+        if self.slices is not None and (len(self.steps) != 1 or not _fits(self.steps[0], self.slices)):
+            raise ValueError("a sliced load is one step of the plan's warm-up and slices (see sliced_step)")
 
     @property
     def run_time_s(self) -> int:
         """A bound on Locust's run (whole seconds); the steps and windows are timed by the plugin."""
         return math.ceil(sum(s.warmup_s + s.duration_s for s in self.steps) + TAIL_S + 5)
-
-
-@dataclass
-class EndpointResult:
-    ok: int
-    failed: int
-    histogram: HdrHistogram | None
 
 
 @dataclass
@@ -96,6 +96,18 @@ class LoadResult:
     arrivals: ArrivalCounts | None = None
     # Each load-generator host's CPU in the window, as its Locust workers reported it (harness.loadgen.hosts).
     loadgen_hosts: dict[str, HostLoad] = field(default_factory=dict)
+    # A sliced load (LoadSpec.slices): each slice's figures, with its wall-clock times, and each target's pooled.
+    slices: SlicedLoad | None = None
+
+
+def sliced_step(plan: SlicePlan, users: int, spawn_rate: float) -> StepSpec:
+    """The one step of a sliced load: its users for the plan's warm-up, then for all its slices."""
+    return StepSpec(users, spawn_rate, plan.warmup_s, plan.slices * plan.slice_s)
+
+
+def _fits(step: StepSpec, plan: SlicePlan) -> bool:
+    expected = sliced_step(plan, step.users, step.spawn_rate)
+    return math.isclose(step.warmup_s, expected.warmup_s) and math.isclose(step.duration_s, expected.duration_s)
 
 
 class LocustProcesses:
@@ -129,6 +141,8 @@ class LocustProcesses:
         })
         if self.spec.stop_p99_ms is not None:
             env[STOP_P99_ENV] = str(self.spec.stop_p99_ms)
+        if self.spec.slices is not None:
+            env[SLICES_ENV] = self.spec.slices.to_json()
         return env
 
     def _locust(self, *args: str) -> list[str]:
@@ -258,7 +272,16 @@ class LocustProcesses:
         ]
         for i, result in enumerate(results):
             result.loadgen_hosts = merge_hosts([worker.get("loadgen") for worker in data["workers"]], i)
+        if self.spec.slices is not None:
+            results[0].slices = self._sliced(self.spec.slices, data["workers"])
         return results
+
+    def _sliced(self, plan: SlicePlan, workers: list[dict[str, object]]) -> SlicedLoad:
+        try:
+            return merge_slices(plan, [worker["slices"] for worker in workers])  # type: ignore[misc]
+        except (KeyError, TypeError, ValueError) as exc:
+            raise BenchError(f"Locust's slices do not fit the plan ({exc}); log {self.log_path}: {self.log_tail()}"
+                             ) from None
 
 
 def merge_reports(reports: list[dict[str, object]], duration_s: float) -> LoadResult:
@@ -267,8 +290,8 @@ def merge_reports(reports: list[dict[str, object]], duration_s: float) -> LoadRe
     errors: dict[str, int] = {}
     for report in reports:
         for name, entry in report["requests"].items():  # type: ignore[union-attr]
-            _add(endpoints, name, entry)
-            _add(endpoints, AGGREGATE, entry)
+            add_entry(endpoints, name, entry)
+            add_entry(endpoints, AGGREGATE, entry)
         for message, count in report["errors"].items():  # type: ignore[union-attr]
             errors[message] = errors.get(message, 0) + count
     endpoints.setdefault(AGGREGATE, EndpointResult(0, 0, None))
@@ -295,16 +318,3 @@ def _sum_fields(reports: list[dict[str, object]], key: str) -> dict[str, float]:
         for name, value in dict(report.get(key) or {}).items():  # type: ignore[call-overload]
             total[name] = total.get(name, 0.0) + float(value)
     return total
-
-
-def _add(endpoints: dict[str, EndpointResult], name: str, entry: dict[str, object]) -> None:
-    current = endpoints.setdefault(name, EndpointResult(0, 0, None))
-    current.ok += int(entry["ok"])  # type: ignore[arg-type]
-    current.failed += int(entry["failed"])  # type: ignore[arg-type]
-    encoded = entry.get("histogram")
-    if encoded:
-        decoded = decode_histogram(encoded)  # bounded: what it decompresses and allocates (trust.check_histogram)
-        if current.histogram is None:
-            current.histogram = decoded
-        else:
-            current.histogram.add(decoded)

@@ -10,6 +10,8 @@ import socket
 PARAMS_ENV = "BENCH_SCENARIO_PARAMS"
 TAIL_S = 1.0  # a load run goes on this long after its last window, for the workers' reports to arrive
 STEPS_ENV = "BENCH_STEPS"  # JSON list of {"users", "spawn_rate", "warmup_s", "duration_s"}
+# When set: the run's load alternates between two targets in slices (harness.loadgen.slices.SlicePlan, as JSON).
+SLICES_ENV = "BENCH_SLICES"
 OUTPUT_ENV = "BENCH_LOCUST_OUTPUT"
 # When set (ms): a sweep ends after the first step whose window's p99 reaches it, so the steps above a
 # failed one, which no verdict counts (harness.rate_sweep, rule 3), cost no time. One Locust process only.

@@ -10,6 +10,7 @@ import os
 import socket
 from collections import Counter
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from hdrh.histogram import HdrHistogram
@@ -50,6 +51,41 @@ def bucket_us(value_us: int) -> int:
     """The lowest value of `value_us`'s HDR bucket: recording either into a histogram counts the same."""
     shift = value_us.bit_length() - _EXACT_BITS
     return value_us if shift <= 0 else (value_us >> shift) << shift
+
+
+def latency_bucket_us(response_time_ms: float) -> int:
+    """One latency's HDR bucket (`bucket_us`), in µs, clamped to the histogram's range."""
+    return bucket_us(min(HIGHEST_US, max(LOWEST_US, round(response_time_ms * 1000))))
+
+
+def fold(counts: Counter[int], histogram: HdrHistogram) -> None:
+    """Move latencies counted per bucket into `histogram` (see WindowRecorder._latency_counts)."""
+    for value_us, n in counts.items():
+        histogram.record_value(value_us, n)
+    counts.clear()
+
+
+def encode(histogram: HdrHistogram | None) -> str | None:
+    """A histogram as a report carries it (HdrHistogram's base64); None when it holds nothing."""
+    return histogram.encode().decode() if histogram is not None and histogram.get_total_count() else None
+
+
+def count_error(errors: Counter[str], name: str, exception: BaseException) -> None:
+    """One failed request's message, counted; past MAX_ERROR_KEYS distinct ones under OTHER_ERRORS."""
+    key = f"{name}: {type(exception).__name__}: {str(exception)[:120]}"
+    errors[key if key in errors or len(errors) < MAX_ERROR_KEYS else OTHER_ERRORS] += 1
+
+
+AGGREGATE = "Aggregated"  # the name under which every request name's results are summed
+
+
+@dataclass
+class EndpointResult:
+    """One request name's results, merged over the workers: counts, and latencies in µs."""
+
+    ok: int
+    failed: int
+    histogram: HdrHistogram | None
 
 
 class WindowRecorder:
@@ -107,14 +143,13 @@ class WindowRecorder:
             # Failed requests are counted, not timed: a refused connection answers fast and
             # would make latency look better than it is.
             self.failed[name] += 1
-            key = f"{name}: {type(exception).__name__}: {str(exception)[:120]}"
-            self.errors[key if key in self.errors or len(self.errors) < MAX_ERROR_KEYS else OTHER_ERRORS] += 1
+            count_error(self.errors, name, exception)
             return
         self.ok[name] += 1
         counts = self._latency_counts.get(name)
         if counts is None:
             counts = self._latency_counts[name] = Counter()
-        counts[bucket_us(min(HIGHEST_US, max(LOWEST_US, round(response_time_ms * 1000))))] += 1
+        counts[latency_bucket_us(response_time_ms)] += 1
 
     def held_latency_keys(self) -> int:
         """Latency counts held but not yet folded into the histograms (bounded by their buckets)."""
@@ -135,9 +170,7 @@ class WindowRecorder:
             hist = self._histograms.get(name)
             if hist is None:
                 hist = self._histograms[name] = new_histogram()
-            for value_us, n in counts.items():
-                hist.record_value(value_us, n)
-            counts.clear()
+            fold(counts, hist)
         return self._histograms
 
     def count(self, name: str, n: float, now: float) -> None:
