@@ -1,5 +1,5 @@
 """`python -m harness` is the same as the `bench` command."""
 
-from harness.cli import main
+from harness.commands.main import main
 
 raise SystemExit(main())

@@ -10,7 +10,7 @@ guard and the `generator_bound` flag (harness.kinds.load) then keep any step tha
 
 The rule (`ceiling_from_steps`, pure): a step whose error rate is 1% or more is not used (the raw
 server refused, so its rate says nothing of the generator); nor is a disturbed one (others took the
-generator's or the server's CPUs: harness.disturbance) while an undisturbed one exists. A disturbed
+generator's or the server's CPUs: harness.machine.disturbance) while an undisturbed one exists. A disturbed
 run is re-run, at most disturbance.MAX_RERUNS times, and every attempt's steps are kept. The ceiling
 is the highest rate of the used steps: it is a capability, so the least hindered attempt tells it.
 It is *generator-bound* when the load generator's CPU was at its saturation threshold
@@ -26,11 +26,11 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
-from harness.disturbance import FOREIGN_SUFFIX, disturbed_windows, run_until_undisturbed
 from harness.errors import BenchError
 from harness.flags import SATURATION_PCT
 from harness.kinds.base import LoadGeneratorFactory, Placement, TrialContext
 from harness.loadgen.driver import LocustProcesses
+from harness.machine.disturbance import FOREIGN_SUFFIX, disturbed_windows, run_until_undisturbed
 from harness.results import Metric
 from harness.results.records import GeneratorCeilingRecord
 from harness.runtime import Runtime
@@ -63,7 +63,7 @@ class CeilingStep:
     error_rate: float
     loadgen_cpu_pct: float | None  # summed over the Locust processes, % of one core
     server_cpu_pct: float | None
-    disturbed: bool = False  # its window was disturbed (harness.disturbance.is_disturbed, per role)
+    disturbed: bool = False  # its window was disturbed (harness.machine.disturbance.is_disturbed, per role)
     foreign_cpu_pct: dict[str, float] = field(default_factory=dict)  # role -> % of its CPUs others took
     attempt: int = 1
 
@@ -172,7 +172,7 @@ def _no_contract_check(*args: object, **kwargs: object) -> dict[str, object]:
 
 def steps_from_metrics(metrics: list[Metric], attempt: int = 1) -> list[CeilingStep]:
     """The ceiling run's aggregate figures per step (per-endpoint rows left out), each step judged
-    disturbed as a trial's window is (harness.disturbance.disturbed_windows)."""
+    disturbed as a trial's window is (harness.machine.disturbance.disturbed_windows)."""
     by_step: dict[str, dict[str, float]] = {}
     for m in metrics:
         if m.step.startswith("users=") and "endpoint=" not in m.step:

@@ -44,4 +44,4 @@ class RunConfig(BaseModel):
     db_dir: Path | None = None  # PostgreSQL's folder (None: build/pg where its user can reach, else a temporary one)
     # the load generator's ceiling run (harness.ceiling), seconds of window: None the profile's, 0 none
     ceiling_s: float | None = Field(default=None, ge=0, le=120)
-    hold_idle: bool = True  # keep the cores out of deep idle states for the run (harness.idle_hold)
+    hold_idle: bool = True  # keep the cores out of deep idle states for the run (harness.machine.idle_hold)

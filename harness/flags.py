@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from harness.disturbance import DISTURBED_PCT
+from harness.machine.disturbance import DISTURBED_PCT
 from harness.rate_sweep import HEADROOM_FRACTION
 from harness.stats import LITTLE_TOLERANCE, NOISY_CV
 
@@ -58,7 +58,8 @@ FLAGS: tuple[Flag, ...] = (
          "Little's law check failed", True, warn_metrics=("rps",)),
     Flag("disturbed", DISTURBED_PCT, "disturbed",
          f"disturbed (others used over {DISTURBED_PCT:g}% of a role's CPUs)",
-         "Something else ran on the benchmark's CPUs: stop it, or protect the run (see harness/protect.py).", "D",
+         "Something else ran on the benchmark's CPUs: stop it, or protect the run "
+         "(see harness/machine/protect.py).", "D",
          f"disturbed (others used over {DISTURBED_PCT:g}% of a role's CPUs)", False),
 )
 BY_NAME = {flag.name: flag for flag in FLAGS}

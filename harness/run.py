@@ -15,18 +15,22 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from harness import ceiling, database, database_place, idle_hold, protect
+from harness import ceiling, database
 from harness.behaviour import behaviour_checks
 from harness.config import RunConfig
-from harness.cpus import parse_cpu_list, split_cpus
-from harness.disturbance import MAX_RERUNS, RerunBudget, disturbed_windows, run_until_undisturbed
-from harness.environment import capture_environment, run_environment
+from harness.database import place as database_place
 from harness.errors import BenchError
 from harness.eta import Eta
 from harness.kinds.base import LoadGeneratorFactory, Placement, TrialContext, TrialOutcome
 from harness.loadgen.driver import LocustProcesses
 from harness.loadgen.external import ExternalWorkers, external_workers, parse_loadgen
-from harness.locks import Held, lock_cpus
+from harness.machine import idle_hold, protect
+from harness.machine.cpus import parse_cpu_list, split_cpus
+from harness.machine.disturbance import MAX_RERUNS, RerunBudget, disturbed_windows, run_until_undisturbed
+from harness.machine.environment import capture_environment, run_environment
+from harness.machine.locks import Held, lock_cpus
+from harness.machine.speed_probe import METRIC_SUFFIX as PROBE_SUFFIX
+from harness.machine.speed_probe import WAKEUP_METRIC, role_probes, role_wakeup_us
 from harness.results import ResultsStore, RunResults, TrialRecord, check_run_name
 from harness.results.records import DiscardedAttemptRecord
 from harness.runtime import Runtime, get_runtime, running
@@ -35,8 +39,6 @@ from harness.runtime.options import Protection, RuntimeSettings
 from harness.runtime.procs import sweep_orphans
 from harness.runtime.server import Server, free_port
 from harness.scenario import Scenario, discover_scenarios, select_scenarios
-from harness.speed_probe import METRIC_SUFFIX as PROBE_SUFFIX
-from harness.speed_probe import WAKEUP_METRIC, role_probes, role_wakeup_us
 from harness.summarize import summarize
 from harness.targets import Target, discover_targets, select_targets
 
@@ -164,7 +166,7 @@ class PreparedRun:
     ceiling_target: Target | None = None  # the baseline the load generator's ceiling is measured on
     ceiling_s: float = 0.0  # its measured window; 0: not measured
     on_trial: Callable[[str, TrialOutcome], None] | None = None  # each finished trial, for live figures
-    locks: Held | None = None  # the CPUs the run pins (harness.locks), released when it ends
+    locks: Held | None = None  # the CPUs the run pins (harness.machine.locks), released when it ends
 
     def eta(self) -> Eta:
         """The time remaining, from the plan's durations (a kind's Params.planned_s) and what trials take."""
@@ -181,7 +183,7 @@ class PreparedRun:
         return self.store.directory
 
     def execute(self, progress: Progress | None = None) -> Path:
-        """Measure inside this run's protection cgroups (harness.protect), which are always removed.
+        """Measure inside this run's protection cgroups (harness.machine.protect), which are always removed.
 
         The harness joins the load generator's group, so the Locust processes it starts are born
         there; each server is moved to the server's group as it starts (its LaunchOptions.protection).
@@ -291,7 +293,7 @@ class PreparedRun:
                    db: database.Database | None, budget: RerunBudget) -> None:
         """Run one round (every target's trial i) until no window of it is disturbed, up to MAX_RERUNS
         re-runs of the whole round, so that both sides of a ratio come from the same quiet minutes;
-        none while a disturbance persists (harness.disturbance.RerunBudget).
+        none while a disturbance persists (harness.machine.disturbance.RerunBudget).
         A discarded attempt's records are removed; the kept trials say which attempts were thrown away."""
 
         def attempt(number: int) -> list[tuple[str, TrialOutcome]]:
@@ -356,7 +358,7 @@ class PreparedRun:
         )  # fmt: skip
         if progress:
             progress(label, order, total)
-        # the cores' own speed just before the trial, nothing of the benchmark running (harness.speed_probe)
+        # the cores' own speed just before the trial, nothing of the benchmark running (harness.machine.speed_probe)
         probed = self._probed_cpus()
         probes, wakeup_us = role_probes(probed), role_wakeup_us(probed)
         started_at, start = datetime.now(UTC).isoformat(), time.perf_counter()

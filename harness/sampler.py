@@ -5,7 +5,7 @@ CPU% and RSS are cheap (one /proc read each) and sampled at the full rate; USS/P
 its own CPU time so the results can state the sampler's cost.
 
 Given each role's CPUs, every tick also snapshots /proc/stat (those CPUs' lines) and the benchmark's
-cumulative CPU times (harness.disturbance), so a window's foreign CPU can be computed afterwards, once
+cumulative CPU times (harness.machine.disturbance), so a window's foreign CPU can be computed afterwards, once
 the load generator has said when the window was.
 
 Memory is bounded by configuration, not by a trial's length: readings are kept compact (ReadingLog,
@@ -31,7 +31,7 @@ from typing import TypeVar, overload
 
 import psutil
 
-from harness.disturbance import (
+from harness.machine.disturbance import (
     ProcessGroup,
     Snapshot,
     foreign_cpu_pct,
@@ -335,7 +335,7 @@ class Sampler:
 
     def unexplained_wait_pct(self, start_s: float, end_s: float) -> dict[str, float]:
         """Per role with known CPUs: the part of its threads' wait that the benchmark's own processes
-        cannot explain (harness.disturbance.unexplained_wait_pct), percent of the window."""
+        cannot explain (harness.machine.disturbance.unexplained_wait_pct), percent of the window."""
         span = window_snapshots(self.snapshots, start_s, end_s)
         return {} if span is None else unexplained_wait_pct(*span, self.cpus)
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections import defaultdict
 
 from harness.flags import BY_NAME, FLAGS
+from harness.machine.speed_probe import METRIC_SUFFIX as PROBE_SUFFIX
+from harness.machine.speed_probe import speed_spread
 from harness.results import RunResults, RunView, Step, Summary
-from harness.speed_probe import METRIC_SUFFIX as PROBE_SUFFIX
-from harness.speed_probe import speed_spread
 from harness.stats import estimate
 
 
@@ -36,7 +36,7 @@ def summarize(results: RunResults) -> None:
 
 
 ROLE_WORDS = {"server": "the server's", "loadgen": "the load generator's", "database": "the database's"}
-SPEED_SPREAD_PCT = 10.0  # about twice the probe's own spread on a quiet machine (harness.speed_probe)
+SPEED_SPREAD_PCT = 10.0  # about twice the probe's own spread on a quiet machine (harness.machine.speed_probe)
 
 
 def speed_notes(results: RunResults) -> list[str]:

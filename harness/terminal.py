@@ -13,16 +13,16 @@ from typing import TYPE_CHECKING, Any
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from harness.disturbance import FOREIGN_SUFFIX, UNEXPLAINED_SUFFIX
 from harness.eta import Eta
 from harness.flags import legend, name_and_step
-from harness.idle_hold import describe_hold
+from harness.machine.disturbance import FOREIGN_SUFFIX, UNEXPLAINED_SUFFIX
+from harness.machine.idle_hold import describe_hold
+from harness.machine.speed_probe import WAKEUP_METRIC, WAKEUP_ROUND_TRIPS, speed_spread
 from harness.present.numbers import number
 from harness.present.tables import compact_verdicts_table, styled, summary_table, verdicts_table
 from harness.rate_sweep import HEADROOM_FRACTION
 from harness.results import RunResults, load_results
 from harness.results.records import GeneratorCeilingRecord
-from harness.speed_probe import WAKEUP_METRIC, WAKEUP_ROUND_TRIPS, speed_spread
 from harness.summarize import ROLE_WORDS, probe_values
 
 if TYPE_CHECKING:
@@ -225,7 +225,7 @@ def disturbance_lines(results: RunResults) -> list[str]:
 
 
 def speed_lines(results: RunResults) -> list[str]:
-    """The cores' own speed over the run: the same CPU task timed before each trial (harness.speed_probe)."""
+    """The cores' own speed over the run: the same CPU task timed before each trial (harness.machine.speed_probe)."""
     parts = []
     for role, values in probe_values(results).items():
         spread = speed_spread(values)

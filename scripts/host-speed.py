@@ -2,7 +2,7 @@
 """Is this machine steady enough for absolute figures? Times a fixed piece of CPU work on every
 CPU at once, over and over, for SECONDS, and says how often and how long each CPU ran slow.
 
-The work is harness.speed_probe's, timed in the thread's own CPU time, so waiting for the CPU does
+The work is harness.machine.speed_probe's, timed in the thread's own CPU time, so waiting for the CPU does
 not count and a slower host does. Every CPU is kept busy at once, as during a load test. A core is
 steady when the median of nearly every second stays within 20% of its fastest second's. A virtual
 machine's vCPUs can each switch between speeds on their own, for seconds to minutes at a time, with
@@ -24,9 +24,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from harness.cpus import available_cpus, parse_cpu_list
 from harness.errors import BenchError
-from harness.speed_probe import SLOW_PCT, Steadiness, probe_ms, steadiness
+from harness.machine.cpus import available_cpus, parse_cpu_list
+from harness.machine.speed_probe import SLOW_PCT, Steadiness, probe_ms, steadiness
 
 WORK_LOOPS = 500_000  # ten times the speed probe's work: readings every few tens of ms
 MAX_SECONDS = 3600

@@ -11,8 +11,8 @@ harness/loadgen/driver.py starts Locust with one local worker: one headless proc
 taskset. Prints each variant's req/s, the load generator's CPU use and CPU time per request, the
 plugin's overhead in %, and the open-model user's CPU per request over the closed harness user's,
 round by round (the two a few seconds apart: on a shared machine the ratio holds better than
-either figure). Holds the CPUs it pins as `bench run` does (harness.locks): refused while a run
-has them; and, as a run does, keeps idle cores polling (harness.idle_hold), since the open-model
+either figure). Holds the CPUs it pins as `bench run` does (harness.machine.locks): refused while a run
+has them; and, as a run does, keeps idle cores polling (harness.machine.idle_hold), since the open-model
 variant leaves its core idle between requests and a halted core's wake-up would be in its figure
 only.
 
@@ -43,12 +43,12 @@ import psutil
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from harness import idle_hold  # noqa: E402
 from harness.errors import BenchError  # noqa: E402
 from harness.loadgen.arrival import DEFAULT_MAX_IN_FLIGHT  # noqa: E402
 from harness.loadgen.driver import PLUGIN  # noqa: E402
 from harness.loadgen.params import OUTPUT_ENV, PARAMS_ENV, STEPS_ENV, TAIL_S  # noqa: E402
-from harness.locks import lock_cpus  # noqa: E402
+from harness.machine import idle_hold  # noqa: E402
+from harness.machine.locks import lock_cpus  # noqa: E402
 from harness.runtime.native import start_native  # noqa: E402
 from harness.runtime.procs import pinned  # noqa: E402
 from harness.runtime.server import free_port  # noqa: E402

@@ -77,7 +77,7 @@ def server(request: pytest.FixtureRequest, targets: dict[str, Target], tmp_path_
 def postgres() -> Iterator[Database]:
     """One real PostgreSQL for the session (harness.database, embedded binaries); users reset it.
 
-    Placed by harness.database_place (build/pg, or a temporary folder when the clone is private), not in
+    Placed by harness.database.place (build/pg, or a temporary folder when the clone is private), not in
     pytest's tmp_path: when root, PostgreSQL runs as `nobody`, who cannot enter pytest's 0700 folders."""
     with running_database(DatabaseOptions(log_path=ROOT / "build" / "pg" / "tests.log")) as database:
         yield database

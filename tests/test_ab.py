@@ -14,7 +14,7 @@ import pytest
 from harness.ab import install, revisions
 from harness.ab import run as ab_run
 from harness.ab.gate import AbResult, paired_changes
-from harness.cli import main
+from harness.commands.main import main
 from harness.compare import export_ci
 from harness.compare.exporters import AB_EXPORTERS, EXPORTERS, write_reports
 from harness.compare.gated import from_ab

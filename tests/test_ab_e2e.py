@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.cli import main
+from harness.commands.main import main
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 ROOT = Path(__file__).resolve().parent.parent

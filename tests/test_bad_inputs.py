@@ -1,7 +1,7 @@
 """A sweep of bad inputs to every command: each gives a non-zero exit and exactly one line on
 stderr, never a traceback, and none starts a server.
 
-Each case runs through `harness.cli.main` in-process, from a scratch folder where `targets`
+Each case runs through `harness.commands.main.main` in-process, from a scratch folder where `targets`
 and `scenarios` link to the repository's, so the defaults resolve as in a checkout and any
 run directory lands in the scratch folder.
 """
@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.cli import main
+from harness.commands.main import main
 
 ROOT = Path(__file__).resolve().parent.parent
 SMALL_RUN = Path(__file__).resolve().parent / "fixtures" / "small_run"

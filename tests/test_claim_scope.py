@@ -13,7 +13,7 @@ from rich.console import Console
 
 from harness.claims import DEFAULT_CLAIMS, judge_claims, load_claims
 from harness.claims.schema import CodeCheck, GapCheck, Place
-from harness.cli import build_parser
+from harness.commands.main import build_parser
 from harness.present.tables import verdicts_table
 from harness.report.build import claims_csv_rows
 from harness.results import Metric, RunResults, TrialRecord

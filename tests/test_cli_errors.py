@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.cli import main
+from harness.commands.main import main
 
 FIXTURES = Path(__file__).parent / "fixtures"
 MANIFEST = """
@@ -163,13 +163,13 @@ def test_a_port_in_time_wait_is_free():
 
 
 def test_unexpected_error_is_one_line_and_not_the_regression_code(capsys, monkeypatch):
-    import harness.cli_report
+    import harness.commands.report
 
     def broken(args):
         raise RuntimeError("boom\nsecond line")
 
     monkeypatch.delenv("BENCH_DEBUG", raising=False)
-    monkeypatch.setattr(harness.cli_report, "cmd_report", broken)
+    monkeypatch.setattr(harness.commands.report, "cmd_report", broken)
     code, err = run_cli(capsys, "report", "anywhere")
     assert code == 70 and code != 1
     assert err.splitlines() == [
@@ -178,13 +178,13 @@ def test_unexpected_error_is_one_line_and_not_the_regression_code(capsys, monkey
 
 
 def test_bench_debug_shows_the_traceback(capsys, monkeypatch):
-    import harness.cli_report
+    import harness.commands.report
 
     def broken(args):
         raise RuntimeError("boom")
 
     monkeypatch.setenv("BENCH_DEBUG", "1")
-    monkeypatch.setattr(harness.cli_report, "cmd_report", broken)
+    monkeypatch.setattr(harness.commands.report, "cmd_report", broken)
     code, err = run_cli(capsys, "report", "anywhere")
     assert code == 70 and "Traceback" in err and "RuntimeError: boom" in err
 

@@ -15,8 +15,8 @@ from test_ab import BASE, gate
 
 from harness.ab import run as ab_run
 from harness.ab.gate import AbResult
-from harness.cli import main
-from harness.cli_output import JSON_COMMANDS
+from harness.commands.main import main
+from harness.commands.output import JSON_COMMANDS
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA = json.loads((ROOT / "docs" / "schemas" / "stdout.schema.json").read_text())

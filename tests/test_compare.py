@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from harness import cli
+from harness.commands import main as cli
 from harness.compare import compare_runs, direction, headline, to_json
 from harness.errors import BenchError
-from harness.history import history
+from harness.history.figure import history
 from harness.results import Metric, ResultsStore, RunResults
 from harness.summarize import summarize
 
@@ -52,7 +52,7 @@ def row(result, target: str = "fastapi", metric: str = "rps"):
 
 @pytest.fixture
 def bench():
-    """The real `bench` entry point (harness.cli.main), with paths as strings."""
+    """The real `bench` entry point (harness.commands.main.main), with paths as strings."""
     return lambda *args: cli.main([str(a) for a in args])
 
 
@@ -484,11 +484,11 @@ def test_an_internal_error_in_history_is_one_line_and_exit_2(tmp_path, bench, ca
     def broken(*args, **kwargs):
         raise KeyError("rows")
 
-    monkeypatch.setattr("harness.history.judge", broken)
+    monkeypatch.setattr("harness.history.figure.judge", broken)
     assert bench("history", results, "--metric", "rps") == 2
     line = error_line(capsys.readouterr().err)
     assert "internal error in bench history" in line and "KeyError" in line and "in broken" in line
-    monkeypatch.setattr("harness.history_page.judge", broken)  # the page of every figure
+    monkeypatch.setattr("harness.history.page.judge", broken)  # the page of every figure
     assert bench("history", results) == 2
     line = error_line(capsys.readouterr().err)
     assert "internal error in bench history" in line and "KeyError" in line and "in broken" in line

@@ -93,7 +93,7 @@ def test_a_slowed_target_is_a_regression_on_throughput_and_latency(runs):
 
 
 def test_compare_command_writes_reports_and_exits_1(runs, tmp_path):
-    from harness.cli_compare import run_compare
+    from harness.commands.compare import run_compare
 
     code = run_compare(runs["a"], runs["slow"], out=tmp_path, metrics=["rps"])
     assert code == 1

@@ -1,5 +1,5 @@
 """Two runs at once on one machine: CPU locks, an exclusive results folder, unique temporary files, files
-appended rather than rewritten, and `bench ab`'s revision folders held (harness.locks, harness.run,
+appended rather than rewritten, and `bench ab`'s revision folders held (harness.machine.locks, harness.run,
 harness.results.store)."""
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from harness.errors import BenchError
-from harness.locks import cpu_lock_path, lock_cpus, lock_folder
+from harness.machine.locks import cpu_lock_path, lock_cpus, lock_folder
 from harness.results import HistogramRecord, ResultsStore, RunResults, Sample, atomic_write_text, load_results
 from harness.results.store import atomic_writer
 from harness.run import claim_run_folder
@@ -51,7 +51,8 @@ def test_a_run_told_to_wait_gets_the_cpus_once_they_are_free(tmp_path, capsys):
 
 def test_a_run_killed_with_sigkill_frees_its_cpus(tmp_path):
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys, time\nfrom pathlib import Path\nfrom harness.locks import lock_cpus\n"
+        [sys.executable, "-c", "import sys, time\nfrom pathlib import Path\n"
+         "from harness.machine.locks import lock_cpus\n"
          f"held = lock_cpus([3], root=Path({str(tmp_path)!r}))\nprint('held', flush=True)\ntime.sleep(120)"],
         stdout=subprocess.PIPE, text=True, cwd=ROOT)
     try:

@@ -11,7 +11,7 @@ import time
 import psutil
 import pytest
 
-from harness.disturbance import (
+from harness.machine.disturbance import (
     DISTURBED_PCT,
     cpu_wait_pct,
     disturbed_windows,
@@ -95,7 +95,7 @@ def test_the_reader_skips_processes_that_are_gone() -> None:
 
 
 def test_a_windows_wait_comes_from_the_snapshots_at_its_ends() -> None:
-    from harness.disturbance import Snapshot, window_wait_pct
+    from harness.machine.disturbance import Snapshot, window_wait_pct
 
     before = Snapshot(t_s=10.0, cpus={}, groups={}, wait_ns={"server": {1: 0, 2: 0}, "loadgen": {3: 0}})
     after = Snapshot(t_s=12.0, cpus={}, groups={}, wait_ns={"server": {1: 400_000_000, 2: 100_000_000}})
@@ -144,7 +144,7 @@ def test_a_process_whose_main_thread_is_unreadable_gives_nothing(tmp_path) -> No
 
 
 def _snap(t_s: float, server_cpu_s: dict[int, float], database_cpu_s: dict[int, float], wait_ns: int, run_ns: int):
-    from harness.disturbance import ProcessGroup, Snapshot
+    from harness.machine.disturbance import ProcessGroup, Snapshot
 
     groups = {"server": ProcessGroup(frozenset({0}), server_cpu_s),
               "database": ProcessGroup(frozenset({0}), database_cpu_s),
@@ -154,7 +154,7 @@ def _snap(t_s: float, server_cpu_s: dict[int, float], database_cpu_s: dict[int, 
 
 
 def test_wait_the_benchmarks_own_threads_explain_is_not_unexplained() -> None:
-    from harness.disturbance import benchmark_cpu_s, unexplained_wait_pct
+    from harness.machine.disturbance import benchmark_cpu_s, unexplained_wait_pct
 
     # 2 s window: the event loop ran 1.0 s and waited 0.3 s (15%); the server's process used 1.3 s in
     # all (0.3 s in helper threads) and the database beside it 0.2 s: 0.5 s (25%) of others' own time
@@ -168,7 +168,7 @@ def test_wait_the_benchmarks_own_threads_explain_is_not_unexplained() -> None:
 
 
 def test_processes_of_one_role_that_queue_for_each_other_explain_each_others_wait() -> None:
-    from harness.disturbance import ProcessGroup, Snapshot, unexplained_wait_pct
+    from harness.machine.disturbance import ProcessGroup, Snapshot, unexplained_wait_pct
 
     # two worker processes on one CPU, each running 1 s and waiting 1 s of a 2 s window: their own doing
     def snap(t_s: float, cpu_s: float, ns: int) -> Snapshot:
@@ -179,7 +179,7 @@ def test_processes_of_one_role_that_queue_for_each_other_explain_each_others_wai
 
 
 def test_the_disturbed_rule_ignores_the_unexplained_wait_too() -> None:
-    from harness.disturbance import disturbed_windows
+    from harness.machine.disturbance import disturbed_windows
 
     common = {"target": "express", "scenario": "throughput", "trial": 1, "step": "users=64", "unit": "%"}
 

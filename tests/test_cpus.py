@@ -1,7 +1,7 @@
 import pytest
 
-from harness.cpus import parse_cpu_list, split_cpus
 from harness.errors import BenchError
+from harness.machine.cpus import parse_cpu_list, split_cpus
 
 
 def test_parse_cpu_list_ranges_and_singles():

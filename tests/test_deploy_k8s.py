@@ -9,7 +9,7 @@ import kubernetes_validate  # in requirements.lock: missing, it is an error, not
 import pytest
 import yaml
 
-from harness.cli import build_parser
+from harness.commands.main import build_parser
 
 K8S = Path(__file__).resolve().parent.parent / "deploy" / "k8s"
 KUBERNETES_VERSION = "1.30.0"  # an old-enough cluster: the manifests use nothing newer

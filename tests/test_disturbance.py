@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from harness.disturbance import (
+from harness.machine.disturbance import (
     DISTURBED_PCT,
     MAX_RERUNS,
     CpuTicks,
@@ -228,7 +228,7 @@ def test_the_terminal_shows_foreign_cpu_and_marks_disturbed_steps() -> None:
 
 
 def test_an_outcomes_disturbed_windows_are_read_from_its_foreign_cpu_metrics() -> None:
-    from harness.disturbance import disturbed_windows
+    from harness.machine.disturbance import disturbed_windows
     from harness.results import Metric
 
     def metric(name: str, value: float, step: str = "users=64") -> Metric:
@@ -242,7 +242,7 @@ def test_an_outcomes_disturbed_windows_are_read_from_its_foreign_cpu_metrics() -
 
 
 def test_re_runs_are_suspended_while_a_disturbance_outlasts_them_and_resume_once_a_round_is_quiet() -> None:
-    from harness.disturbance import RerunBudget
+    from harness.machine.disturbance import RerunBudget
 
     budget = RerunBudget(max_reruns=2)
     assert budget.reruns() == 2
@@ -257,7 +257,7 @@ def test_re_runs_are_suspended_while_a_disturbance_outlasts_them_and_resume_once
 
 
 def test_a_budget_of_no_re_runs_is_never_suspended() -> None:
-    from harness.disturbance import RerunBudget
+    from harness.machine.disturbance import RerunBudget
 
     budget = RerunBudget(max_reruns=0)  # bench ab: its paired ratios carry the drift
     assert not budget.settle(kept_disturbed=True, reruns_used=0)

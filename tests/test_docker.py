@@ -24,10 +24,10 @@ import psutil
 import pytest
 from interrupt import sigint_as_in_a_terminal
 
-from harness import database_docker
-from harness.cli import main
+from harness.commands.main import main
 from harness.contract_check import check_contract
 from harness.database import DatabaseOptions
+from harness.database import docker as database_docker
 from harness.errors import BenchError
 from harness.runtime import running
 from harness.runtime.cgroup import memory_bytes
@@ -391,7 +391,7 @@ CHILD_DB = """
 import os, signal, sys
 from pathlib import Path
 from harness.database import DatabaseOptions
-from harness.database_docker import running_container_database
+from harness.database.docker import running_container_database
 options = DatabaseOptions(image=sys.argv[1] or None, log_path=Path(sys.argv[2]))
 with running_container_database(options) as db:
     print(db.facts["container_id"], flush=True)

@@ -32,6 +32,7 @@ def test_every_path_named_in_the_docs_exists(doc: Path):
 
 def test_architecture_names_the_pipeline_modules():
     named = set(named_paths((ROOT / "docs" / "architecture.md").read_text()))
-    for module in ("harness/database.py", "harness/protect.py", "harness/disturbance.py", "harness/rate_sweep.py",
+    for module in ("harness/database/__init__.py", "harness/machine/protect.py", "harness/machine/disturbance.py",
+                   "harness/rate_sweep.py",
                    "harness/loadgen/arrival.py", "harness/kinds/realtime_summary.py", "harness/results/"):
         assert module in named

@@ -6,8 +6,8 @@ import pytest
 from rich.console import Console
 
 from harness.claims import Policy, judge_claims, load_claims
-from harness.disturbance import DISTURBED_PCT
 from harness.flags import FLAGS, SATURATION_PCT, blocking_defaults, legend, marks, words
+from harness.machine.disturbance import DISTURBED_PCT
 from harness.measure import SATURATION_PCT as MEASURED_SATURATION_PCT
 from harness.present.tables import summary_table
 from harness.results import Metric, RunResults, TrialRecord

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from harness.cli_compare import run_compare, run_history
+from harness.commands.compare import run_compare, run_history
 from harness.compare import compare_runs
 from harness.compare import to_json as compare_json
 from harness.present.tables import verdicts_table

@@ -15,10 +15,10 @@ import pytest
 from stored_runs import five_runs, stored_run
 from test_report_browser import Cdp, browser  # noqa: F401  (browser: the module's Chromium fixture)
 
-from harness.cli import main
+from harness.commands.main import main
 from harness.errors import BenchError
-from harness.history_index import INDEX_FILENAME, open_index
-from harness.history_page import CSV_COLUMNS, to_csv, to_document, trends
+from harness.history.index import INDEX_FILENAME, open_index
+from harness.history.page import CSV_COLUMNS, to_csv, to_document, trends
 
 SCENARIOS = {"throughput", "cold_start", "crud"}  # fewer figures than the whole run: a fast judgement
 
@@ -88,10 +88,10 @@ def test_judgements_are_kept_until_a_run_they_read_changes(tmp_path, monkeypatch
                    scale={("express", "rps"): 0.7} if i == 3 else None)
     first = trends(results)
     calls = []
-    import harness.history_page
+    import harness.history.page
 
-    real = harness.history_page.judge
-    monkeypatch.setattr(harness.history_page, "judge", lambda *a, **k: calls.append(a[2]) or real(*a, **k))
+    real = harness.history.page.judge
+    monkeypatch.setattr(harness.history.page, "judge", lambda *a, **k: calls.append(a[2]) or real(*a, **k))
     assert trends(results).points == first.points and calls == []  # all kept
     assert trends(results, threshold_pct=50).points != first.points and len(calls) == 2  # another rule
     calls.clear()

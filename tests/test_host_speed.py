@@ -1,4 +1,4 @@
-"""harness.speed_probe.steadiness (what scripts/host-speed.py reports), on constructed readings, and
+"""harness.machine.speed_probe.steadiness (what scripts/host-speed.py reports), on constructed readings, and
 the script itself: its bad input and one short real watch."""
 
 import subprocess
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.speed_probe import steadiness
+from harness.machine.speed_probe import steadiness
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "scripts" / "host-speed.py"

@@ -1,4 +1,4 @@
-"""The run's idle-state hold (harness.idle_hold): the PM QoS request, its end, and the deep-idle count."""
+"""The run's idle-state hold (harness.machine.idle_hold): the PM QoS request, its end, and the deep-idle count."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from harness import idle_hold
+from harness.machine import idle_hold
 
 
 def _fake_cpu(sysfs: Path, cpu: int, usages: dict[str, int]) -> None:
@@ -92,7 +92,7 @@ def test_a_run_records_its_idle_hold(tmp_path: Path) -> None:
     assert idle["deep_idle_entries"] is None or isinstance(idle["deep_idle_entries"], int)
     if ROOT_WITH_PM_QOS and idle["deep_idle_entries"] is not None:
         assert idle["deep_idle_entries"] == 0
-    # each trial also timed the crossing between the two cores' (harness.speed_probe)
+    # each trial also timed the crossing between the two cores' (harness.machine.speed_probe)
     wakeups = [m for m in results["metrics"] if m["metric"] == "wakeup_round_trip_us"]
     assert len(wakeups) == len(results["trials"]) and all(m["value"] > 0 and m["unit"] == "us" for m in wakeups)
 
@@ -112,7 +112,7 @@ def test_a_killed_harness_leaves_no_request_behind() -> None:
 
     if _aggregate_request_us() == 0:
         pytest.skip("another process holds the cores at 0 µs already")
-    holder = subprocess.Popen([sys.executable, "-c", "import time\nfrom harness import idle_hold\n"
+    holder = subprocess.Popen([sys.executable, "-c", "import time\nfrom harness.machine import idle_hold\n"
                                "with idle_hold.held():\n    print('held', flush=True)\n    time.sleep(60)"],
                               stdout=subprocess.PIPE, text=True, cwd=Path(__file__).resolve().parent.parent)
     try:

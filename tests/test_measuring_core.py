@@ -29,11 +29,11 @@ from pydantic import BaseModel, PositiveInt
 
 from harness import run as run_module
 from harness.config import RunConfig
-from harness.disturbance import MAX_RERUNS
 from harness.errors import BenchError
 from harness.kinds import load
 from harness.kinds.base import Placement, TrialContext, TrialOutcome
 from harness.loadgen.driver import AGGREGATE, EndpointResult, LoadResult, LoadSpec, StepSpec
+from harness.machine.disturbance import MAX_RERUNS
 from harness.results import ResultsStore, RunResults
 from harness.runtime import RuntimeDescription
 from harness.runtime.options import LaunchOptions, RuntimeSettings
@@ -526,7 +526,7 @@ def test_a_run_saves_after_every_trial_and_ends_complete(tmp_path, monkeypatch, 
     assert medians == {"alpha": 115.0, "beta": 120.0}
     rows = (directory / "metrics.csv").read_text().splitlines()
     assert sum(",rps," in row for row in rows) == 4
-    # before every trial, the cores' own speed (harness.speed_probe), each role with CPUs
+    # before every trial, the cores' own speed (harness.machine.speed_probe), each role with CPUs
     probes = [m for m in results["metrics"] if m["metric"].endswith("_speed_probe_ms")]
     assert {(m["target"], m["trial"]) for m in probes} == {("alpha", 1), ("beta", 1), ("beta", 2), ("alpha", 2)}
     assert all(m["value"] > 0 and m["step"] == "" for m in probes)

@@ -72,7 +72,7 @@ def _free_port_pair(host: str) -> int:
 
 def _in_netns(name: str) -> list[str]:
     """A command prefix entering only the network namespace: `ip netns exec` also remounts /sys, which
-    hides the cgroup file system (dockerd's, and the CPU protection of harness.protect)."""
+    hides the cgroup file system (dockerd's, and the CPU protection of harness.machine.protect)."""
     return ["nsenter", f"--net=/run/netns/{name}"]
 
 
@@ -111,7 +111,7 @@ def _bench_run(tmp_path: Path, args: list[str]) -> Path:
 
 
 def _kept_window(run_dir: Path) -> dict:
-    """The Locust window of the trial's kept attempt: a disturbed round is re-run (harness.disturbance),
+    """The Locust window of the trial's kept attempt: a disturbed round is re-run (harness.machine.disturbance),
     in logs/<trial>-attemptN, and only the last attempt's figures are kept."""
     paths = list(run_dir.glob("logs/*/locust-*/locust-window.json"))
     assert paths, "no Locust run left its window file"

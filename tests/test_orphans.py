@@ -19,7 +19,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from harness.cli import main
+from harness.commands.main import main
 from harness.runtime import procs
 from harness.runtime.http_client import get
 from harness.runtime.server import free_port

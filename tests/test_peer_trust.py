@@ -139,7 +139,7 @@ def test_a_worker_ignores_a_master_that_does_not_sign() -> None:
 
 @pytest.mark.parametrize(("change", "code", "words"), [
     ({"scenario": "crud.py,.."}, "scenario", "not a file of the worker's checkout"),
-    ({"scenario": "../harness/cli.py"}, "scenario", "not a file of the worker's checkout"),
+    ({"scenario": "../harness/commands/main.py"}, "scenario", "not a file of the worker's checkout"),
     ({"host_url": "http://198.18.0.2:8000"}, "host", "not one the worker may load"),
     ({"host_url": "http://93.184.216.34/"}, "host", "not one the worker may load"),
 ])  # fmt: skip
@@ -188,7 +188,7 @@ def _bench(*args: str, env: dict[str, str] | None = None) -> subprocess.Complete
 def test_bad_worker_input_is_one_line_and_exit_2(args: list[str], env: dict[str, str], words: str,
                                                 monkeypatch: pytest.MonkeyPatch,
                                                 capsys: pytest.CaptureFixture[str]) -> None:
-    from harness.cli import main
+    from harness.commands.main import main
 
     monkeypatch.delenv("BENCH_WORKER_SECRET", raising=False)
     for name, value in env.items():

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from harness import protect
-from harness.protect import V1_SHARES, V2_WEIGHT, CgroupFs, group_name, protected
+from harness.machine import protect
+from harness.machine.protect import V1_SHARES, V2_WEIGHT, CgroupFs, group_name, protected
 
 PID = 9_000_001  # above any pid_max, so it never matches a real /proc entry
 OTHER_PID = 9_000_002

@@ -13,8 +13,8 @@ from typing import NamedTuple
 
 import pytest
 
-from harness import cli_report
 from harness.claims import VERDICTS, load_claims
+from harness.commands import report as cli_report
 from harness.errors import BenchError
 from harness.report import build_report
 from harness.report.build import Written

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.environment import GitState, HostEnvironment, run_environment
 from harness.errors import BenchError
+from harness.machine.environment import GitState, HostEnvironment, run_environment
 from harness.runtime import RuntimeDescription, get_runtime
 from harness.runtime.docker import ContainerFacts
 from harness.runtime.native import NativeFacts

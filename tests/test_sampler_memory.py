@@ -7,7 +7,7 @@ import subprocess
 import sys
 import time
 
-from harness.disturbance import window_snapshots
+from harness.machine.disturbance import window_snapshots
 from harness.sampler import MAX_READINGS, MAX_SNAPSHOTS, Reading, ReadingLog, Sampler, ThinnedList
 
 

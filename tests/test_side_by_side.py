@@ -8,8 +8,8 @@ import json
 import shutil
 from pathlib import Path
 
-from harness import cli_report
 from harness.claims import DEFAULT_CLAIMS, load_claims
+from harness.commands import report as cli_report
 from harness.report.side_by_side import agreement, load_columns
 
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "small_run"

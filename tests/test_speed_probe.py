@@ -6,8 +6,7 @@ import os
 
 import pytest
 
-from harness.results import Metric, RunResults
-from harness.speed_probe import (
+from harness.machine.speed_probe import (
     PROBE_LOOPS,
     WAKEUP_METRIC,
     probe_ms,
@@ -16,6 +15,7 @@ from harness.speed_probe import (
     speed_spread,
     wakeup_round_trip_us,
 )
+from harness.results import Metric, RunResults
 from harness.summarize import speed_notes
 from harness.terminal import speed_lines
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.cli import main, parse_command_line
+from harness.commands.main import main, parse_command_line
 
 ROOT = Path(__file__).resolve().parent.parent
 PROFILE = """

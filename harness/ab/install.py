@@ -14,7 +14,7 @@ import subprocess
 from pathlib import Path
 
 from harness.errors import BenchError
-from harness.locks import lock_folder
+from harness.machine.locks import lock_folder
 from harness.targets import INSTALL_STAMP, Target, install_digest
 
 DIGEST_CHARS = 16

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.errors import BenchError
-from harness.locks import Held, lock_folder
+from harness.machine.locks import Held, lock_folder
 
 WORKTREE_REFS = ("WORKTREE", ".")
 SHIPPED = ("targets", "contract")  # what a revision's folder holds

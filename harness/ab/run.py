@@ -16,7 +16,7 @@ from harness.ab import install, revisions
 from harness.ab.gate import AbResult, paired_changes, side_name
 from harness.config import RunConfig
 from harness.errors import BenchError
-from harness.locks import Held
+from harness.machine.locks import Held
 from harness.results import load_results
 from harness.run import Progress, prepare_run
 from harness.scenario import Scenario, discover_scenarios, select_scenarios

@@ -12,8 +12,8 @@ import numpy as np
 
 from harness.claims.outcomes import CheckOutcome
 from harness.claims.view import APART_MAX_LEVEL, BOOTSTRAP_KIND, Figure
-from harness.disturbance import DISTURBED_PCT
 from harness.flags import blocking_defaults, name_and_step
+from harness.machine.disturbance import DISTURBED_PCT
 from harness.present.numbers import number as fmt
 from harness.stats import joint_tail, median_order_ci
 

@@ -45,7 +45,7 @@ from harness.present.numbers import number as fmt
 from harness.results import RunView, Step
 from harness.stats import coverage_label, estimate, joint_tail, paired_ratio_estimate, ratio_estimate
 
-DISTURBED = "disturbed"  # the flag others' use of the benchmark's CPUs raises (harness.disturbance)
+DISTURBED = "disturbed"  # the flag others' use of the benchmark's CPUs raises (harness.machine.disturbance)
 
 
 def position(low: float, high: float, lo: float | None, hi: float | None) -> str:

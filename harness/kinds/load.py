@@ -16,7 +16,6 @@ from typing import Any, Self
 from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, model_validator
 
 from harness import database
-from harness.disturbance import FOREIGN_SUFFIX, UNEXPLAINED_SUFFIX, WAIT_SUFFIX, is_disturbed
 from harness.errors import BenchError
 from harness.flags import SATURATION_PCT
 from harness.kinds.base import LoadGenerator, TrialContext, TrialOutcome
@@ -26,6 +25,7 @@ from harness.loadgen.driver import AGGREGATE, LoadResult, LoadSpec, StepSpec
 from harness.loadgen.hosts import host_figures
 from harness.loadgen.measures import window_figures
 from harness.loadgen.params import TAIL_S
+from harness.machine.disturbance import FOREIGN_SUFFIX, UNEXPLAINED_SUFFIX, WAIT_SUFFIX, is_disturbed
 from harness.measure import cpu_cost_figures, cpu_s_per_s, endpoint_figures, little_law_ratio, resource_figures
 from harness.rate_sweep import step_is_usable
 from harness.results import HistogramRecord, SampleRow, step_label
@@ -380,7 +380,7 @@ def _record_foreign_cpu(ctx: TrialContext, label: str, foreign: dict[str, float]
                         wait: dict[str, float] | None = None, unexplained: dict[str, float] | None = None) -> None:
     """Per role, the share of its CPUs others took in the window, its threads' run-queue wait and the part
     of it the benchmark cannot explain; the step is disturbed when others took over their threshold
-    (harness.disturbance.is_disturbed)."""
+    (harness.machine.disturbance.is_disturbed)."""
     wait, unexplained = wait or {}, unexplained or {}
     for role, pct in foreign.items():
         outcome.metrics.append(ctx.metric(f"{role}{FOREIGN_SUFFIX}", pct, "%", label))

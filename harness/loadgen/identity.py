@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import harness
-from harness.environment import cpu_model
+from harness.machine.environment import cpu_model
 
 # The files a Locust process loads besides the scenario: they change what is measured too.
 LOADGEN_DIR = Path(__file__).parent

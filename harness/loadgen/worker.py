@@ -28,13 +28,13 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from harness import protect
 from harness.errors import BenchError
 from harness.loadgen import trust
 from harness.loadgen.driver import EXIT_GRACE_S, PLUGIN
 from harness.loadgen.identity import host_facts, identity
 from harness.loadgen.params import HOST_ENV, HOST_URL_ENV, PARAMS_ENV, REPORT_KEY_ENV, STEPS_ENV, WORKER_ID_ENV
 from harness.loadgen.trust import Refused
+from harness.machine import protect
 from harness.runtime.procs import spawn
 
 POLL_S = 0.2
@@ -143,7 +143,7 @@ class Worker:
 
     def serve(self) -> int:
         """Poll and run until idle; inside the load generator's CPU protection, as a run's local workers are
-        (harness.protect: the highest CPU weight against neighbours on this host), which it always removes."""
+        (harness.machine.protect: the highest CPU weight against neighbours on this host), which it always removes."""
         with protect.protected(f"worker-{self.worker_id.replace('/', '-')}", roles=("loadgen",)) as protection:
             protection.adopt("loadgen", os.getpid())  # the Locust processes it starts are born in the group
             self.protection = protection.status

@@ -17,7 +17,7 @@ from harness.stats import coverage_label
 if TYPE_CHECKING:
     from harness.claims import ClaimVerdict
     from harness.compare import CompareResult
-    from harness.history import History
+    from harness.history.figure import History
     from harness.report.side_by_side import RunColumn
 
 HEADLINE = {
@@ -151,7 +151,7 @@ def ratio_table(result: CompareResult) -> Table:
 
 
 def history_table(h: History) -> Table:
-    from harness.history import table_rows, title
+    from harness.history.figure import table_rows, title
 
     table = _table(title(h), ["run", "date (UTC)", "commit", *h.targets])
     for row in table_rows(h):

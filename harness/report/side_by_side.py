@@ -9,7 +9,7 @@ from pathlib import Path
 
 from harness.claims import ClaimsFile, ClaimVerdict, judge_claims
 from harness.claims.headline import figure_words, measured_figures
-from harness.cpus import format_cpu_list
+from harness.machine.cpus import format_cpu_list
 from harness.report.blocks import Block, Bullets, Heading, Para, Table
 from harness.report.html import to_html
 from harness.report.markdown import to_markdown

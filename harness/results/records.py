@@ -65,7 +65,7 @@ class HistogramRecord(BaseModel):
 
 
 class DiscardedAttemptRecord(BaseModel):
-    """An attempt of a trial's round thrown away because a window was disturbed (harness.disturbance)."""
+    """An attempt of a trial's round thrown away because a window was disturbed (harness.machine.disturbance)."""
 
     attempt: int  # 1-based
     reason: str  # e.g. "foreign CPU above 10%: beta server users=64 43.1%"
@@ -123,7 +123,7 @@ class GeneratorCeilingRecord(BaseModel):
     loadgen_workers: int | None = None
     loadgen_cpu_pct: float | None = None  # the Locust processes' CPU, % of one core, at the ceiling's step
     server_cpu_pct: float | None = None
-    disturbed: bool = False  # every attempt was disturbed (harness.disturbance): the ceiling is low, the guard strict
+    disturbed: bool = False  # every attempt disturbed (harness.machine.disturbance): the ceiling is low, guard strict
     foreign_cpu_pct: dict[str, float] = Field(default_factory=dict)  # role -> % of its CPUs others took
     steps: list[dict[str, Any]] = Field(default_factory=list)  # every step of every attempt: rps, errors, CPU
 

@@ -1,6 +1,6 @@
 """Reading cgroups from the host: which groups a process is in, and a group's memory use.
 
-harness.protect writes cgroups (the run's protection groups); this module only reads them.
+harness.machine.protect writes cgroups (the run's protection groups); this module only reads them.
 """
 
 from __future__ import annotations

@@ -17,8 +17,8 @@ from typing import Any
 
 import docker.errors
 
-from harness import protect
 from harness.errors import BenchError
+from harness.machine import protect
 from harness.runtime import RuntimeDescription
 from harness.runtime import cgroup as cgroups
 from harness.runtime.docker_containers import Container, Containers
@@ -135,7 +135,7 @@ def container_placement(options: LaunchOptions) -> dict[str, Any]:
     placement: dict[str, Any] = {}
     if options.cpus:
         placement["cpuset_cpus"] = ",".join(map(str, options.cpus))
-    placement["cpu_shares"] = protect.V1_SHARES  # the highest CPU weight against neighbours (harness.protect)
+    placement["cpu_shares"] = protect.V1_SHARES  # the highest CPU weight against neighbours (harness.machine.protect)
     if options.memory_limit_mb:
         placement["mem_limit"] = placement["memswap_limit"] = f"{options.memory_limit_mb}m"  # no swap beyond it
     return placement

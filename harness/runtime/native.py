@@ -52,7 +52,7 @@ class NativeRuntime:
 
     def describe_environment(self, targets: list[Target], settings: RuntimeSettings | None = None
                              ) -> RuntimeDescription:
-        return RuntimeDescription()  # the host's facts (harness.environment) are the whole story
+        return RuntimeDescription()  # the host's facts (harness.machine.environment) are the whole story
 
     def sweep_strays(self) -> list[str]:
         return []  # its servers are processes: procs.sweep_orphans covers them

@@ -11,7 +11,7 @@ if TYPE_CHECKING:
 
 
 class Protection(Protocol):
-    """A run's CPU protection (harness.protect.Protection): a started server joins the "server" group."""
+    """A run's CPU protection (harness.machine.protect.Protection): a started server joins the "server" group."""
 
     def adopt(self, role: str, pid: int) -> None: ...
 

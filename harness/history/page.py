@@ -4,7 +4,7 @@ The table has a row per run × target × scenario × step × metric (per-endpoin
 median of the run's trials with its order-statistic CI (harness.stats.estimate), the run's commit and
 machine, and the change against the previous run that has the figure, judged exactly as `bench compare`
 judges it (harness.compare.judge: Mann-Whitney p < alpha AND beyond the threshold, confirmed by the
-ratio to the reference target unless `absolute`). The runs come from the index (harness.history_index),
+ratio to the reference target unless `absolute`). The runs come from the index (harness.history.index),
 rebuilt from the run folders. Three renderings of the same table: history.html (one self-contained page,
 an inline SVG trend per figure, no script and nothing fetched), history.json and history.csv.
 """
@@ -23,7 +23,7 @@ from typing import Any
 
 from harness.compare import Direction, direction, judge
 from harness.errors import BenchError
-from harness.history_index import IndexedRun, RunIndex, open_index
+from harness.history.index import IndexedRun, RunIndex, open_index
 from harness.present.numbers import number
 from harness.results import atomic_write_text, ordered_by_trial
 from harness.results.keys import FigureKey, Step

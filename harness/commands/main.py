@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import NoReturn
 
-from harness.cli_output import add_output_flags
+from harness.commands.output import add_output_flags
 from harness.errors import BenchError
 from harness.user_config import (
     Settings,
@@ -36,19 +36,19 @@ EXIT_INTERNAL_ERROR = 70  # EX_SOFTWARE (sysexits.h): never 1, which `bench comp
 PORT_RANGE = (1, 65535)
 COMPLETION_SHELLS = ("bash", "zsh", "tcsh")  # what shtab writes
 # Modules that add subcommands: each has add_commands(subparsers, add_common, positive_int).
-COMMAND_MODULES = ["harness.cli_run", "harness.cli_report", "harness.cli_compare", "harness.cli_ab",
-                   "harness.cli_worker"]
+COMMAND_MODULES = ["harness.commands.run", "harness.commands.report", "harness.commands.compare", "harness.commands.ab",
+                   "harness.commands.worker"]
 
 
 def _cmd_setup(args: argparse.Namespace) -> int:
-    from harness.setup import setup_targets
+    from harness.commands.setup import setup_targets
 
     setup_targets(Path(args.targets_dir), names=args.target, force=args.force)
     return 0
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
-    from harness.serve import serve
+    from harness.commands.serve import serve
 
     serve(Path(args.targets_dir), args.target, port=args.port, workers=args.workers, cpus=args.cpus)
     return 0

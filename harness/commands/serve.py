@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from harness.cpus import available_cpus, format_cpu_list, parse_cpu_list
 from harness.errors import BenchError
+from harness.machine.cpus import available_cpus, format_cpu_list, parse_cpu_list
 from harness.runtime import running
 from harness.runtime.native import NativeRuntime
 from harness.runtime.options import LaunchOptions

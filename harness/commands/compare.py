@@ -21,9 +21,9 @@ from rich.console import Console
 
 import harness
 from harness import compare as cmp
-from harness import history as hist
-from harness.cli_output import Outcome, deliver
+from harness.commands.output import Outcome, deliver
 from harness.errors import BenchError
+from harness.history import figure as hist
 from harness.present.tables import compare_table, history_table, ratio_table
 
 
@@ -180,7 +180,7 @@ def run_compare(base_run: Path, new_run: Path, *, out: Path | None = None, show_
 def history_outcome(results_dir: Path, *, out: Path | None = None, **options) -> Outcome:
     """One figure: the trend table and its .md and .png (bad input raises BenchError). The JSON result is
     the page's table (history_page.to_document) restricted to that figure."""
-    from harness import history_page
+    from harness.history import page as history_page
 
     h = hist.history(results_dir, **options)
     paths = hist.write_reports(h, out or results_dir)
@@ -202,7 +202,7 @@ def history_outcome(results_dir: Path, *, out: Path | None = None, **options) ->
 
 def trends_outcome(results_dir: Path, *, out: Path | None = None, **options) -> Outcome:
     """Every figure (or those chosen): history.html, history.json, history.csv (bad input raises BenchError)."""
-    from harness import history_page
+    from harness.history import page as history_page
 
     table = history_page.trends(results_dir, **options)
     paths = history_page.write_trends(table, out or results_dir)

@@ -71,9 +71,9 @@ def add_commands(sub: argparse._SubParsersAction, add_common: Callable[[argparse
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
-    from harness.cpus import parse_cpu_list
     from harness.loadgen.trust import SECRET_ENV, Refused, check_secret
     from harness.loadgen.worker import Worker, WorkerOptions
+    from harness.machine.cpus import parse_cpu_list
 
     host, port = args.master
     try:

@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING
 
 from rich.console import Console
 
-from harness.cli_compare import _console, _internal_errors, _level, _percentage
-from harness.cli_output import Outcome, deliver, progress_console
-from harness.cli_run import _env_pair
+from harness.commands.compare import _console, _internal_errors, _level, _percentage
+from harness.commands.output import Outcome, deliver, progress_console
+from harness.commands.run import _env_pair
 from harness.config import PROFILES
 
 if TYPE_CHECKING:

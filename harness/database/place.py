@@ -1,6 +1,6 @@
 """Where a run's PostgreSQL keeps its files: a folder the user it runs as can reach, made per run.
 
-Under root, PostgreSQL runs as an unprivileged user (harness.database_binaries.run_as), who must be
+Under root, PostgreSQL runs as an unprivileged user (harness.database.binaries.run_as), who must be
 able to enter every folder above its data and its binaries. A clone in a root-only folder (`/root` is
 0700 on Debian, `mktemp -d` folders are too) puts both out of its reach, and changing a user's folders
 is not a benchmark's business. So:
@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from itertools import count
 from pathlib import Path
 
-from harness.database_binaries import check_reachable, reachable, run_as
+from harness.database.binaries import check_reachable, reachable, run_as
 from harness.runtime.procs import owner_label, owner_running
 
 DEFAULT_ROOT = Path("build/pg")

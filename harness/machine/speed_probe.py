@@ -3,7 +3,7 @@
 A virtual machine's host can slow its guest with no sign inside it: the same work takes more CPU
 time for minutes at a stretch, with no other process running and steal time at 0 in /proc/stat.
 A run's absolute figures move with it, while ratios within a round do not (docs/measurements.md,
-"The cores' own speed"). Foreign-CPU and run-queue-wait readings (harness.disturbance) cannot see
+"The cores' own speed"). Foreign-CPU and run-queue-wait readings (harness.machine.disturbance) cannot see
 this, since nothing on the machine takes the CPU: the work itself runs slower.
 
 So before every trial, with no server or Locust running (PostgreSQL, kept for the whole run, idles
@@ -19,7 +19,7 @@ generator's first CPU to a thread on the server's first CPU and back (a socketpa
 WAKEUP_ROUND_TRIPS, with a pause after each so the far core goes idle, as between requests). Every
 request of a load test makes that crossing, and on a virtual machine it depends on whether the far
 core halted: several times longer with idle cores halting than with them held polling
-(harness.idle_hold; docs/measurements.md).
+(harness.machine.idle_hold; docs/measurements.md).
 """
 
 from __future__ import annotations

@@ -24,8 +24,7 @@ from typing import Any
 
 import docker.errors
 
-from harness import protect
-from harness.database import (
+from harness.database.common import (
     AUTH,
     CONTRACT,
     DB_NAME,
@@ -40,6 +39,7 @@ from harness.database import (
     wait_ready,
 )
 from harness.errors import BenchError
+from harness.machine import protect
 from harness.runtime.docker_containers import Container, Containers
 from harness.runtime.docker_engine import Engine, api_error, labels
 from harness.runtime.server import log_tail

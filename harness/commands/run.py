@@ -6,7 +6,7 @@ import argparse
 from collections.abc import Callable
 from pathlib import Path
 
-from harness.cli_output import Outcome, deliver, human_console, wants_json
+from harness.commands.output import Outcome, deliver, human_console, wants_json
 from harness.config import PROFILES, RunConfig
 from harness.errors import BenchError
 
@@ -78,7 +78,7 @@ def add_commands(sub: argparse._SubParsersAction, add_common: Callable[[argparse
     p.add_argument("--allow-idle-states", action="store_true",
                    help="let idle cores halt (deep idle states); by default the run holds them polling, since "
                         "waking a halted core of a virtual machine adds tens of µs to each cross-core round trip, "
-                        "and drifts (harness/idle_hold.py)")
+                        "and drifts (harness/machine/idle_hold.py)")
     p.add_argument("--results-dir", default="results")
     p.add_argument("--name", type=_run_name, help="run directory name (default: <UTC timestamp>-<profile>)")
     p.add_argument("--full", action="store_true",
@@ -121,7 +121,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     except ValidationError as exc:
         raise BenchError(f"bad option: {exc.errors()[0]['loc'][0]}: {exc.errors()[0]['msg']}") from None
     if args.list:
-        from harness.listing import print_scenarios, scenario_list
+        from harness.commands.listing import print_scenarios, scenario_list
 
         rows = scenario_list(config)
         document = {"profile": config.profile, "scenarios_dir": str(config.scenarios_dir), "scenarios": rows}
