@@ -14,6 +14,10 @@ Locust's `request` event fires only when a request completes, so a stalled reque
 invisible: each worker also notes when every request is sent and settled, and each step reports
 how many were still waiting at its window's end (`WindowRecorder.stalled_at_end`).
 
+Paired slices (SLICES_ENV set; harness.loadgen.slices, the logic): the run is one step, and each
+request to a relative URL goes to the target of the slice in which it is sent, carrying its send time
+in its context, by which the `request` event counts it. The report also carries "slices".
+
 Who may report (harness.loadgen.trust, the logic; this module only wires it into Locust): a worker
 process proves its node id with an AUTH_MESSAGE sent ahead of Locust's `client_ready`; the master
 passes a node's messages to Locust, and keeps its one report, only once it has (`ReportGate`), and
@@ -31,7 +35,7 @@ from typing import Any
 
 import gevent
 from locust import LoadTestShape, events
-from locust.contrib.fasthttp import FastHttpSession
+from locust.contrib.fasthttp import FastHttpSession, absolute_http_url_regexp
 from locust.rpc import Message, zmqrpc
 from locust.runners import LocalRunner, MasterRunner, WorkerRunner
 
@@ -45,6 +49,7 @@ from harness.loadgen.params import (
     REGISTERED_ENV,
     REPORT_KEY_ENV,
     RUN_KEY_ENV,
+    SLICES_ENV,
     STEPS_ENV,
     STOP_P99_ENV,
     TAIL_S,
@@ -52,12 +57,16 @@ from harness.loadgen.params import (
     window_cpu_pct,
     worker_facts,
 )
+from harness.loadgen.slices import SENT_KEY, SlicePlan, SliceRecorder
 from harness.loadgen.trust import AUTH_MESSAGE, MAX_REPORT_BYTES, ReportGate, sign_auth, sign_report
 from harness.loadgen.window import StepSchedule
 
 MESSAGE = "bench_window_result"
 SEND_GRACE_S = 0.05  # after the last window, so its final in-window completions are counted
 DROPPED_WRITE_S = 0.5  # refused messages alone rewrite the output at most this often
+# After the last slice, its requests still in flight get this long to settle before the report (within
+# the run's TAIL_S): each counts in the slice it was sent in, so one answered after the report would be lost.
+SLICE_DRAIN_S = 0.5
 
 
 def _schedule() -> StepSchedule:
@@ -76,6 +85,7 @@ class StepShape(LoadTestShape):
 
 
 _schedule_on_worker: StepSchedule | None = None
+_slices_on_worker: SliceRecorder | None = None
 _received: list[dict[str, Any]] = []
 
 
@@ -170,7 +180,7 @@ def _write_output(environment: Any) -> None:
 
 @events.init.add_listener
 def _on_init(environment: Any, **_: Any) -> None:
-    global _schedule_on_worker
+    global _schedule_on_worker, _slices_on_worker
     runner = environment.runner
     if isinstance(runner, LocalRunner):  # a master's reports go through _handle_message
 
@@ -183,7 +193,9 @@ def _on_init(environment: Any, **_: Any) -> None:
         runner.register_message(MESSAGE, on_result)
     if isinstance(runner, WorkerRunner | LocalRunner):
         _schedule_on_worker = _schedule()
-        _track_in_flight(_schedule_on_worker)
+        plan = os.environ.get(SLICES_ENV)
+        _slices_on_worker = SliceRecorder(SlicePlan.from_json(plan)) if plan else None
+        _track_in_flight(_schedule_on_worker, _slices_on_worker)
         measures.connect(_schedule_on_worker)  # the scenario's counts and gauges (e.g. realtime)
         # What is alive now (Locust, gevent, the scenario, this plugin) lives as long as the process: frozen,
         # the collector's full passes stop re-scanning it while the load runs (gc.freeze, Python >= 3.7).
@@ -206,7 +218,7 @@ def _wait_at_gate(gate: str | None) -> None:
         time.sleep(0.005)
 
 
-def _track_in_flight(schedule: StepSchedule) -> None:
+def _track_in_flight(schedule: StepSchedule, slices: SliceRecorder | None) -> None:
     """Note when each request is sent and settled. Every scenario's users are FastHttpUsers, whose
     get/post/... all go through `FastHttpSession.request`; Locust has no event at a request's start.
 
@@ -216,14 +228,42 @@ def _track_in_flight(schedule: StepSchedule) -> None:
     original = FastHttpSession.request
 
     @functools.wraps(original)
-    def request(self: FastHttpSession, *args: Any, **kwargs: Any) -> Any:
-        token = schedule.sent(time.time())
+    def request(self: FastHttpSession, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
+        sent_at = time.time()
+        token = schedule.sent(sent_at)
+        slice_token = None
+        if slices is not None and not args and not absolute_http_url_regexp.match(url):
+            url, slice_token = _aim(self, slices, url, kwargs, sent_at)
         try:
-            return original(self, *args, **kwargs)
+            return original(self, method, url, *args, **kwargs)
         finally:
-            schedule.settled(token, time.time())
+            settled_at = time.time()
+            schedule.settled(token, settled_at)
+            if slices is not None:
+                slices.settled(slice_token, settled_at)
 
     FastHttpSession.request = request  # type: ignore[method-assign]
+
+
+def _aim(session: FastHttpSession, slices: SliceRecorder, path: str, kwargs: dict[str, Any], sent_at: float
+         ) -> tuple[str, int | None]:
+    """The absolute URL of `path` at the current slice's target, and the slice's token (None: not counted);
+    `kwargs` gain the name the request would have had without slices and, for the `request` event, its
+    send time. geventhttpclient's UserAgent keeps a client, with its own connection pool, per host and
+    port (HTTPClientPool.get_client), so each user's connections to both targets stay open across
+    slices: tests/test_slices_e2e.py counts each server's connections."""
+    if kwargs.get("name") is None and not session.request_name:
+        kwargs["name"] = path
+    kwargs["context"] = {**(kwargs.get("context") or {}), SENT_KEY: sent_at}
+    return slices.url(path, sent_at), slices.sent(sent_at)
+
+
+def _when_drained(slices: SliceRecorder, then: Any) -> None:
+    """`then()` once the last slices' requests have settled, or SLICE_DRAIN_S has passed."""
+    deadline = time.monotonic() + SLICE_DRAIN_S
+    while slices.in_flight and time.monotonic() < deadline:
+        gevent.sleep(0.005)
+    then()
 
 
 @events.test_start.add_listener
@@ -237,7 +277,11 @@ def _on_test_start(environment: Any, **_: Any) -> None:
         print(f"bench: the master's spawn message aims the load at {environment.host!r}, not {allowed_url!r}: "
               "this worker stops", flush=True)
         os._exit(3)
-    schedule.start(time.time())
+    started_at = time.time()
+    schedule.start(started_at)
+    slices = _slices_on_worker
+    if slices is not None:
+        slices.start(started_at)
     # This process's own CPU in each step's window, and its host: the master cannot sample a worker
     # on another machine, so each worker reports itself and saturation is judged per host.
     marks: dict[int, list[tuple[float, float]]] = {i: [] for i in range(len(schedule.recorders))}
@@ -254,6 +298,8 @@ def _on_test_start(environment: Any, **_: Any) -> None:
         sent.append(True)
         payload = schedule.payload(time.time())
         payload["loadgen"] = worker_facts([window_cpu_pct(marks[i]) for i in range(len(payload["steps"]))])
+        if slices is not None:
+            payload["slices"] = slices.payload(time.time())
         runner = environment.runner
         if isinstance(runner, WorkerRunner):  # signed for the master's gate (harness.loadgen.trust)
             key, worker = os.environ.get(REPORT_KEY_ENV, ""), os.environ.get(WORKER_ID_ENV, "")
@@ -261,7 +307,8 @@ def _on_test_start(environment: Any, **_: Any) -> None:
         else:
             runner.send_message(MESSAGE, payload)
 
-    gevent.spawn_later(schedule.total_s + SEND_GRACE_S, send)
+    report = send if slices is None else functools.partial(_when_drained, slices, send)
+    gevent.spawn_later(schedule.total_s + SEND_GRACE_S, report)
     stop_p99_ms = os.environ.get(STOP_P99_ENV)
     # Only a single process may decide alone: workers under a master would each stop at their own step.
     if stop_p99_ms and isinstance(environment.runner, LocalRunner):
@@ -290,3 +337,6 @@ def _on_request(name: str, response_time: float, exception: BaseException | None
         if intended is not None:  # an open-model request: timed from when it was meant to be sent
             response_time = latency_from_intended_s(intended, now) * 1000
         _schedule_on_worker.record(name, response_time, exception, now)
+        sent_at = (context or {}).get(SENT_KEY)
+        if sent_at is not None and _slices_on_worker is not None:  # counted by when it was sent (and aimed)
+            _slices_on_worker.record(name, response_time, exception, sent_at)
