@@ -22,6 +22,8 @@ from harness.database import place as database_place
 from harness.errors import BenchError
 from harness.eta import Eta
 from harness.kinds.base import LoadGeneratorFactory, Placement, TrialContext, TrialOutcome
+from harness.kinds.sliced import run_sliced_trial
+from harness.kinds.slicing import slicing_record
 from harness.loadgen.driver import LocustProcesses
 from harness.loadgen.external import ExternalWorkers, external_workers, parse_loadgen
 from harness.machine import idle_hold, protect
@@ -31,7 +33,7 @@ from harness.machine.environment import capture_environment, run_environment
 from harness.machine.locks import Held, lock_cpus
 from harness.machine.speed_probe import METRIC_SUFFIX as PROBE_SUFFIX
 from harness.machine.speed_probe import WAKEUP_METRIC, role_probes, role_wakeup_us
-from harness.results import ResultsStore, RunResults, TrialRecord, check_run_name
+from harness.results import Metric, ResultsStore, RunResults, TrialRecord, check_run_name
 from harness.results.records import DiscardedAttemptRecord
 from harness.runtime import Runtime, get_runtime, running
 from harness.runtime.docker_engine import host_pids_visible
@@ -231,7 +233,10 @@ class PreparedRun:
                                   self.directory / "logs", self.store.results.environment, self.protection) as db:
                 budget = RerunBudget(self.max_reruns)  # suspended while a disturbance outlasts a round's re-runs
                 for round_ in plan_rounds(self.plan):
-                    self._run_round(round_, progress, db, budget)
+                    if sliced_round(round_, self.config.profile):
+                        self._run_sliced_round(round_, progress, db)
+                    else:
+                        self._run_round(round_, progress, db, budget)
             self.store.results.complete = True
         finally:
             os.sched_setaffinity(0, original_cpus)
@@ -318,6 +323,49 @@ class PreparedRun:
                 record.discarded_attempts = list(records)
             self.store.save()
 
+    def _run_sliced_round(self, round_: list[tuple[int, PlannedTrial]], progress: Progress | None,
+                          db: database.Database | None) -> None:
+        """One trial (a look) of a sliced scenario for both targets at once (harness.kinds.sliced), unless an
+        earlier look decided every ratio the scenario feeds; then the stopping rule is asked again."""
+        scenario = round_[0][1].scenario
+        params = scenario.params(self.config.profile)
+        record = self.store.results.config.setdefault("slicing", {}).setdefault(
+            scenario.name, slicing_record(params.slices, params.trials))
+        if record.get("stopped_because"):
+            return
+        order, planned = round_[0]
+        names = "-".join(p.target.name for _, p in round_)
+        label = f"{scenario.name} · {names.replace('-', ' & ')} · trial {planned.trial}"
+        work_dir = self.directory / "logs" / f"{order:03d}-{scenario.name}-{names}-{planned.trial}"
+        contexts = [self._context(p, n, label, progress, db, work_dir / p.target.name) for n, p in round_]
+        if progress:
+            progress(label, round_[-1][0], len(self.plan))
+        probes = self._probe(contexts[0])
+        sliced = run_sliced_trial(contexts)
+        for ctx, (n, p) in zip(contexts, round_, strict=True):
+            name = p.target.name
+            for pair, outcome in sliced.pairs[name].items():
+                pairing = sliced.pairing[name][pair]
+                if outcome is sliced.pairs[name][min(sliced.pairs[name])]:  # the trial's probes, on its first pair
+                    outcome.metrics += [m.model_copy(update={"target": name, "trial": pair}) for m in probes]
+                self.store.results.trials.append(TrialRecord(
+                    target=name, scenario=scenario.name, trial=pair, order=n,
+                    started_at=datetime.fromtimestamp(pairing["start_s"], UTC).isoformat(),
+                    wall_s=round(pairing["end_s"] - pairing["start_s"], 3), params=ctx.params.model_dump(mode="json"),
+                    server=outcome.server, flags=outcome.flags, errors=outcome.errors, pairing=pairing,
+                ))  # fmt: skip
+                self.store.results.metrics.extend(outcome.metrics)
+                self.store.histograms.extend(outcome.histograms)
+        record["pairs"] = max(t.trial for t in self.store.results.trials if t.scenario == scenario.name)
+        record.update(self._stopping(scenario.name, params, planned.trial))
+        self.store.save()
+
+    def _stopping(self, scenario: str, params: Any, trial: int) -> dict[str, Any]:
+        """Whether the scenario stops after this look (harness.claims.stopping), and why."""
+        if trial >= params.trials:
+            return {"stopped_because": "budget spent: every planned look was run"}
+        return {}
+
     def _records(self, round_: list[tuple[int, PlannedTrial]]) -> list[TrialRecord]:
         keys = {(p.scenario.name, p.target.name, p.trial) for _, p in round_}
         return [t for t in self.store.results.trials if (t.scenario, t.target, t.trial) in keys]
@@ -340,6 +388,28 @@ class PreparedRun:
             cpus["loadgen"] = self.placement.loadgen_cpus
         return cpus
 
+    def _context(self, planned: PlannedTrial, order: int, label: str, progress: Progress | None,
+                 db: database.Database | None, work_dir: Path) -> TrialContext:
+        work_dir.mkdir(parents=True, exist_ok=True)
+        total = len(self.plan)
+        return TrialContext(
+            target=planned.target, scenario=planned.scenario, params=planned.scenario.params(self.config.profile),
+            trial=planned.trial, placement=self.placement, runtime=self.runtime, work_dir=work_dir, port=free_port(),
+            server_env=self.config.server_env, protection=self.protection, database=db,
+            generator_ceiling_rps=self.ceiling_rps,
+            load_generator=self.load_generator,
+            progress=lambda step: progress(f"{label} · {step}", order, total) if progress else None,
+        )  # fmt: skip
+
+    def _probe(self, ctx: TrialContext) -> list[Metric]:
+        """The cores' own speed just before a trial, nothing of the benchmark running (harness.machine.speed_probe)."""
+        probed = self._probed_cpus()
+        probes, wakeup_us = role_probes(probed), role_wakeup_us(probed)
+        figures = [ctx.metric(f"{role}{PROBE_SUFFIX}", round(ms, 3), "ms") for role, ms in probes.items()]
+        if wakeup_us is not None:
+            figures.append(ctx.metric(WAKEUP_METRIC, round(wakeup_us, 1), "us"))
+        return figures
+
     def _run_trial(self, planned: PlannedTrial, order: int, progress: Progress | None,
                    db: database.Database | None = None, attempt: int = 1) -> TrialOutcome:
         scenario, target, total = planned.scenario, planned.target, len(self.plan)
@@ -347,25 +417,13 @@ class PreparedRun:
                                                                               if attempt > 1 else "")
         suffix = f"-attempt{attempt}" if attempt > 1 else ""
         work_dir = self.directory / "logs" / f"{order:03d}-{scenario.name}-{target.name}-{planned.trial}{suffix}"
-        work_dir.mkdir(parents=True, exist_ok=True)
-        ctx = TrialContext(
-            target=target, scenario=scenario, params=scenario.params(self.config.profile), trial=planned.trial,
-            placement=self.placement, runtime=self.runtime, work_dir=work_dir, port=free_port(),
-            server_env=self.config.server_env, protection=self.protection, database=db,
-            generator_ceiling_rps=self.ceiling_rps,
-            load_generator=self.load_generator,
-            progress=lambda step: progress(f"{label} · {step}", order, total) if progress else None,
-        )  # fmt: skip
+        ctx = self._context(planned, order, label, progress, db, work_dir)
         if progress:
             progress(label, order, total)
-        # the cores' own speed just before the trial, nothing of the benchmark running (harness.machine.speed_probe)
-        probed = self._probed_cpus()
-        probes, wakeup_us = role_probes(probed), role_wakeup_us(probed)
+        probes = self._probe(ctx)
         started_at, start = datetime.now(UTC).isoformat(), time.perf_counter()
         outcome: TrialOutcome = scenario.kind_module().run_trial(ctx)
-        outcome.metrics += [ctx.metric(f"{role}{PROBE_SUFFIX}", round(ms, 3), "ms") for role, ms in probes.items()]
-        if wakeup_us is not None:
-            outcome.metrics.append(ctx.metric(WAKEUP_METRIC, round(wakeup_us, 1), "us"))
+        outcome.metrics += probes
         self.store.results.trials.append(TrialRecord(
             target=target.name, scenario=scenario.name, trial=planned.trial, order=order, started_at=started_at,
             wall_s=round(time.perf_counter() - start, 3), params=ctx.params.model_dump(mode="json"),
@@ -378,6 +436,12 @@ class PreparedRun:
         if self.on_trial is not None:
             self.on_trial(label, outcome)
         return outcome
+
+
+def sliced_round(round_: list[tuple[int, PlannedTrial]], profile: str) -> bool:
+    """Whether a round runs as paired slices: a load scenario whose profile sets them, and two targets."""
+    params = round_[0][1].scenario.params(profile)
+    return getattr(params, "slices", None) is not None and len(round_) == 2
 
 
 def prepare_run(config: RunConfig, targets: list[Target] | None = None,

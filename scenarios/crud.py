@@ -14,7 +14,8 @@ SCENARIO = {
     "claims": ["P2", "P3"],
     "database": "postgres",
     "profiles": {
-        "quick": {"users": [32], "warmup_s": 1.5, "duration_s": 2, "trials": 5},
+        "quick": {"users": [32], "warmup_s": 1.5, "duration_s": 2, "trials": 3,
+                  "slices": {"slice_s": 1, "settle_s": 0.1, "pairs": 8}},
         "full": {"users": [64], "warmup_s": 5, "duration_s": 30, "trials": 5},
         "ci": {"users": [32], "warmup_s": 1, "duration_s": 3, "trials": 5},
         "test": {"users": [4], "warmup_s": 0.5, "duration_s": 1.5, "trials": 1},
@@ -27,6 +28,8 @@ import random  # noqa: E402
 
 from locust import FastHttpUser, constant, task  # noqa: E402
 
+from harness.loadgen.params import target_now  # noqa: E402
+
 _serial = itertools.count(1)
 
 
@@ -34,8 +37,14 @@ class CrudUser(FastHttpUser):
     wait_time = constant(0)
 
     def on_start(self) -> None:
-        self.own: list[int] = []
+        self.own_by_target: dict[str, list[int]] = {}
         self.tag = f"u{next(_serial)}-{random.randrange(10**6)}"
+
+    @property
+    def own(self) -> list[int]:
+        """This user's rows on the server its next request goes to (under paired slices, each server has its
+        own: an id one created is unknown to the other)."""
+        return self.own_by_target.setdefault(target_now(), [])
 
     def _body(self) -> dict[str, str]:
         n = random.randrange(10**9)

@@ -20,6 +20,7 @@ from harness.errors import BenchError
 from harness.flags import SATURATION_PCT
 from harness.kinds.base import LoadGenerator, TrialContext, TrialOutcome
 from harness.kinds.load_summary import answered_figures, memory_figures, trial_figures
+from harness.kinds.slicing import Slicing
 from harness.loadgen.arrival import DEFAULT_MAX_IN_FLIGHT, Distribution, arrival_figures
 from harness.loadgen.driver import AGGREGATE, LoadResult, LoadSpec, StepSpec
 from harness.loadgen.hosts import host_figures
@@ -76,12 +77,17 @@ class Params(BaseModel):
     # False: the users are no closed request loop (realtime: messages pushed to them), so Little's law
     # about users and their requests does not apply and is not checked.
     closed_loop: bool = True
+    # Paired slices (harness.kinds.sliced): both targets' servers at once, the load alternating between them;
+    # `trials` are then the looks of a run that stops when its ratios are decided.
+    slices: Slicing | None = None
 
     @model_validator(mode="after")
     def _think_below_keepalive(self) -> Self:
         check_think_below_keepalive(self, self.keepalive_timeout_s)
         if bool(self.users) == (self.arrival is not None):
             raise ValueError("give either users (closed model) or arrival (open model), not both or neither")
+        if self.slices is not None and (self.arrival is not None or len(self.steps()) != 1):
+            raise ValueError("slices need one closed-model step: one entry in users and one matrix combination")
         if self.arrival is not None and self.arrival.stop_at_first_failure and "rate_slo_p99_ms" not in self.summary:
             raise ValueError("arrival.stop_at_first_failure needs the SLO it stops at: summary.rate_slo_p99_ms")
         for warmup_s in {self.warmup_s, self.warmups_s(1)[0]}:
@@ -120,6 +126,8 @@ class Params(BaseModel):
     def planned_s(self) -> float:
         """The load's own time in a trial: every run's warm-ups and windows, its tail and the pause after it
         (harness.eta adds what surrounds it, as measured)."""
+        if self.slices is not None:
+            return self.warmups_s(1)[0] + 2 * self.slices.pairs * self.slices.slice_s + TAIL_S
         per_run = [sum(self.warmups_s(len(values))) + self.duration_s * len(values) + TAIL_S + (self.after_load_s or 0)
                    for _, values in self.runs()]
         return sum(per_run)
@@ -180,7 +188,8 @@ def run_trial(ctx: TrialContext) -> TrialOutcome:
             outcome.server["keepalive_timeout_s"] = float(options.extra_env[KEEPALIVE_ENV])
             if db.env:  # a trial without it used each app's default store, memory
                 outcome.server["store"] = "postgres"
-            outcome.server["contract"] = _contract(ctx, server, single_store=ctx.placement.workers == 1 or bool(db.env))
+            single_store = ctx.placement.workers == 1 or bool(db.env)
+            outcome.server["contract"] = contract_record(ctx, server, single_store=single_store)
             outcome.server["processes"] = len(server.pids())  # shows worker parity (--workers N)
             for index, (fixed, users) in enumerate(runs):
                 processes = first if index == 0 else _load_generator(ctx, server.base_url, fixed, users)
@@ -192,7 +201,7 @@ def run_trial(ctx: TrialContext) -> TrialOutcome:
     return outcome
 
 
-def _contract(ctx: TrialContext, server: Server, single_store: bool) -> dict[str, Any]:
+def contract_record(ctx: TrialContext, server: Server, single_store: bool) -> dict[str, Any]:
     """The contract check, in a target's first trial of a scenario only: later trials start the same code in
     the same configuration, and their load shows any error it meets."""
     if ctx.trial != 1:
@@ -235,7 +244,7 @@ def _stop_p99_ms(params: Params) -> float | None:
     return float(params.summary["rate_slo_p99_ms"])
 
 
-def _user_params(params: Params, fixed: dict[str, Any], workers: int) -> dict[str, Any]:
+def user_params(params: Params, fixed: dict[str, Any], workers: int) -> dict[str, Any]:
     values = {**params.params, **fixed, "think_s": params.think_s, "think_jitter": params.think_jitter}
     if params.arrival is not None:  # read by harness.loadgen.open_user
         values.update(distribution=params.arrival.distribution, max_in_flight=params.arrival.max_in_flight,
@@ -253,7 +262,7 @@ def _load_generator(ctx: TrialContext, host_url: str, fixed: dict[str, Any], use
         steps=_step_specs(params, users, workers),
         workers=workers,
         cpus=ctx.placement.loadgen_cpus,
-        params=_user_params(params, fixed, workers),
+        params=user_params(params, fixed, workers),
         stop_p99_ms=_stop_p99_ms(params),
     )
     run_name = step_label(fixed).replace(",", "-").replace("=", "") or "load"

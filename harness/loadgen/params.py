@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+from collections.abc import Callable
 
 # Environment variables through which the driver configures the Locust processes.
 PARAMS_ENV = "BENCH_SCENARIO_PARAMS"
@@ -30,6 +31,21 @@ REGISTERED_ENV = "BENCH_REGISTERED_WORKERS"
 WORKER_ID_ENV = "BENCH_WORKER_ID"
 REPORT_KEY_ENV = "BENCH_REPORT_KEY"
 HOST_URL_ENV = "BENCH_HOST_URL"
+
+
+_target_now: list[Callable[[], str]] = [lambda: ""]
+
+
+def target_now() -> str:
+    """The target the next request goes to: under paired slices the current slice's (harness.loadgen.slices),
+    else "". Users that keep what one server gave them (ids of rows they created) key it by this, so that
+    they never ask the other server for it."""
+    return _target_now[0]()
+
+
+def aim_target_now(where: Callable[[], str]) -> None:
+    """Set by the plugin in a sliced run: what `target_now` answers."""
+    _target_now[0] = where
 
 
 def scenario_params() -> dict[str, object]:

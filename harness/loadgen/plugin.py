@@ -54,6 +54,7 @@ from harness.loadgen.params import (
     STOP_P99_ENV,
     TAIL_S,
     WORKER_ID_ENV,
+    aim_target_now,
     window_cpu_pct,
     worker_facts,
 )
@@ -195,6 +196,9 @@ def _on_init(environment: Any, **_: Any) -> None:
         _schedule_on_worker = _schedule()
         plan = os.environ.get(SLICES_ENV)
         _slices_on_worker = SliceRecorder(SlicePlan.from_json(plan)) if plan else None
+        if _slices_on_worker is not None:
+            recorder = _slices_on_worker
+            aim_target_now(lambda: recorder.target_name(time.time()))
         _track_in_flight(_schedule_on_worker, _slices_on_worker)
         measures.connect(_schedule_on_worker)  # the scenario's counts and gauges (e.g. realtime)
         # What is alive now (Locust, gevent, the scenario, this plugin) lives as long as the process: frozen,

@@ -165,6 +165,10 @@ class SliceRecorder:
     def counted_index(self, sent_at: float) -> int | None:
         return self.plan.counted_index(sent_at - self.started_at)
 
+    def target_name(self, now: float) -> str:
+        """The name of the target a request sent at `now` goes to; "" before the run's start."""
+        return "" if math.isnan(self.started_at) else self.plan.target_at(now - self.started_at).name
+
     def sent(self, sent_at: float) -> int | None:
         """A request goes out; a token to settle it with if a slice counts it, else None."""
         index = self.counted_index(sent_at)

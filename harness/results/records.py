@@ -86,6 +86,9 @@ class TrialRecord(BaseModel):
     # earlier attempts of this trial's round (every target's trial i), discarded as disturbed; the kept
     # attempt is this record. Empty in runs written before re-runs were recorded.
     discarded_attempts: list[DiscardedAttemptRecord] = Field(default_factory=list)
+    # One slice of a sliced trial (harness.kinds.sliced), whose `trial` is then its pair's number: the look
+    # (trial) it ran in, its position in the pair (0, 1), start_s/end_s (time.time()), slice_s, settle_s.
+    pairing: dict[str, Any] | None = None
 
 
 class Summary(BaseModel):
