@@ -172,7 +172,11 @@ class PreparedRun:
 
     def eta(self) -> Eta:
         """The time remaining, from the plan's durations (a kind's Params.planned_s) and what trials take."""
-        return Eta([p.scenario.params(self.config.profile).planned_s() for p in self.plan],
+        targets = len({p.target.name for p in self.plan})
+        # a sliced trial serves both targets at once: each target's entry of its round is half of it
+        params = [p.scenario.params(self.config.profile) for p in self.plan]
+        share = [0.5 if getattr(each, "slices", None) and targets == 2 else 1.0 for each in params]
+        return Eta([each.planned_s() * s for each, s in zip(params, share, strict=True)],
                    [p.scenario.name for p in self.plan])
 
     @property
@@ -337,9 +341,10 @@ class PreparedRun:
         names = "-".join(p.target.name for _, p in round_)
         label = f"{scenario.name} · {names.replace('-', ' & ')} · trial {planned.trial}"
         work_dir = self.directory / "logs" / f"{order:03d}-{scenario.name}-{names}-{planned.trial}"
-        contexts = [self._context(p, n, label, progress, db, work_dir / p.target.name) for n, p in round_]
+        last = round_[-1][0]  # the round's progress counts it done once both targets' slices are
+        contexts = [self._context(p, last, label, progress, db, work_dir / p.target.name) for _, p in round_]
         if progress:
-            progress(label, round_[-1][0], len(self.plan))
+            progress(label, last, len(self.plan))
         probes = self._probe(contexts[0])
         sliced = run_sliced_trial(contexts)
         for ctx, (n, p) in zip(contexts, round_, strict=True):
