@@ -38,10 +38,12 @@ from harness.claims.view import (
     common_step,
     paired_rounds,
     read_sample,
+    sliced_ratio,
+    slicing_design,
     target_interval,
 )
 from harness.flags import BY_NAME, name_and_step, words
-from harness.present.numbers import number as fmt
+from harness.numbers import number as fmt
 from harness.results import RunView, Step
 from harness.stats import coverage_label, estimate, joint_tail, paired_ratio_estimate, ratio_estimate
 
@@ -141,7 +143,14 @@ def _figure(label: str, sample: Sample, interval: Interval, unit: str | None = N
                   flags=sample.flags if flags is None else flags, interval_kind=interval.kind,
                   bound=interval.bound, note=(sample.note() if unit is None else "") if note is None else note,
                   paired=interval.paired,
-                  coverage=interval.coverage, tail=interval.tail)
+                  coverage=interval.coverage, tail=interval.tail, counted=_counted(sample, unit, interval))
+
+
+def _counted(sample: Sample, unit: str | None, interval: Interval) -> str:
+    """On a sliced scenario a target's own figure counts slices, a ratio of paired slices pairs."""
+    if not sample.sliced:
+        return ""
+    return "pair" if unit is not None and interval.paired else "slice"
 
 
 def judge_range(check: RangeCheck, ctx: Context) -> CheckOutcome:
@@ -168,8 +177,12 @@ def ratio_figures(ctx: Context, numerator: str, denominator: str, place: Place |
     context = [_figure(numerator, a, ia), _figure(denominator, b, ib)]
     label, flags = f"{numerator}/{denominator}", tuple(sorted({*a.flags, *b.flags}))
     n = min(len(a.values), len(b.values))
+    plan = slicing_design(ctx.view, place.scenario)
     try:
-        if quantized or a.bounded or b.bounded:
+        if plan is not None and paired_rounds(a, b):
+            # pair i is slice i of each target, a second apart; the run stopped at a look chosen by its data
+            interval = sliced_ratio(a, b, plan, ctx.view.grid(place.scenario, quantized) if quantized else None)
+        elif quantized or a.bounded or b.bounded:
             interval = bounded_ratio(a, b, ia, ib, ctx.view.grid(place.scenario, quantized) if quantized else None)
         elif paired_rounds(a, b):
             # round i is trial i of each target, back to back: a slow minute hits both sides of its ratio

@@ -6,16 +6,24 @@ censored trials leave open.
 CIs come from harness.stats (bounded_median_ci for a target and for paired rounds' ratios; the ratio of two
 targets' intervals where trials cannot be paired, at the product of their coverages); nothing is
 re-derived. Each carries the coverage it has at least as its kind ("75% CI" for 3 trials).
+
+A scenario run in paired slices (results.config["slicing"]: both servers up, the load alternating
+between them second by second) stops adding pairs at a planned look once its ratios look decided. A
+fixed-n interval read at such a stopping time loses its coverage (Armitage, McPherson & Rowe 1969), so
+a ratio of pairs takes the group-sequential design's interval instead (harness.stats.sequential), at the
+design's exact simultaneous coverage; a target's own figure there is the median of its slices.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import cache
+from typing import Any
 
 from harness.claims.schema import GapPlace, Place
-from harness.present.numbers import number as fmt
+from harness.numbers import number as fmt
 from harness.results import RunView, Step
 from harness.results.keys import ENDPOINT_KEY
 from harness.stats import (
@@ -28,6 +36,7 @@ from harness.stats import (
     median_order_ci,
     round_ratio_bounds,
 )
+from harness.stats.sequential import Look, SequentialDesign, design, simultaneous_coverage
 
 # the two-sample percentile bootstrap's coverage is nominal and falls short with few trials: no number
 BOOTSTRAP_KIND = "bootstrap CI"
@@ -56,11 +65,12 @@ class Figure:
     paired: bool = False  # a ratio from paired rounds: n counts rounds
     coverage: float | None = None  # the interval covers the true value at least this often (None: unknown)
     tail: float | None = None  # and lies wholly above it (or wholly below it) at most this often
+    counted: str = ""  # what n counts on a sliced scenario: "pair" (a ratio) or "slice" (a target's own)
 
     @property
     def count_text(self) -> str:
-        """"5 trials", "1 trial", "5 rounds"."""
-        what = "round" if self.paired else "trial"
+        """"5 trials", "1 trial", "5 rounds", "32 pairs", "64 slices"."""
+        what = self.counted or ("round" if self.paired else "trial")
         return f"{self.n} {what}{'' if self.n == 1 else 's'}"
 
     @property
@@ -161,6 +171,7 @@ class Sample:
     trials: tuple[int, ...] = ()  # beside values
     censored: tuple[bool, ...] = ()  # beside values: True where the value is only a lower bound
     upper: tuple[bool, ...] = ()  # beside values: True where it is only an upper bound (the lowest step failed)
+    sliced: bool = False  # a scenario of paired slices: each value is one slice, trial i of each target pair i
 
     @property
     def where(self) -> str:
@@ -213,7 +224,8 @@ def read_sample(view: RunView, target: str, place: Place | GapPlace, metric: str
     if measured and estimate(measured).noisy and "noisy" not in unaffected:
         flags.append("noisy")
     return Sample(target, place.scenario, step, metric, values, view.unit(key), tuple(flags),
-                  tuple(view.trial_numbers(key)), tuple(censored), tuple(upper))
+                  tuple(view.trial_numbers(key)), tuple(censored), tuple(upper),
+                  slicing(view, place.scenario) is not None)
 
 
 def common_step(view: RunView, targets: list[str], place: Place | GapPlace, metric: str,
@@ -288,6 +300,62 @@ def _bound(est: BoundedMedian) -> str:
 def paired_rounds(a: Sample, b: Sample) -> bool:
     """Whether trial i of a and trial i of b form round i (the same trial numbers)."""
     return a.trials == b.trials and len(a.trials) == len(a.values)
+
+
+# ---- paired slices: the group-sequential interval ----------------------------------------------
+
+OFF_LOOK = ", fixed-n: not a planned look"  # after the coverage of a sliced ratio read between looks
+
+
+def slicing(view: RunView, scenario: str) -> dict[str, Any] | None:
+    """A scenario's paired-slices plan (results.config["slicing"]), None for a scenario run in trials."""
+    found = view.results.config.get("slicing", {}).get(scenario)
+    return found if isinstance(found, dict) else None
+
+
+def slicing_design(view: RunView, scenario: str) -> SequentialDesign | None:
+    """The group-sequential design a sliced scenario's plan was run under, None for a scenario of trials."""
+    plan = slicing(view, scenario)
+    return None if plan is None else _design(tuple(int(n) for n in plan["looks"]), float(plan.get("level", 0.95)))
+
+
+@cache
+def _design(looks: tuple[int, ...], level: float) -> SequentialDesign:
+    return design(looks, level)
+
+
+def sequential_label(plan: SequentialDesign, stepped: bool = False) -> str:
+    """"95.4% CI, group-sequential over 4 looks": the exact simultaneous coverage, never rounded up."""
+    percent = math.floor(plan.coverage * 1000 + 1e-9) / 10
+    return f"{percent:g}% CI{STEPPED if stepped else ''}, group-sequential over {len(plan.looks)} looks"
+
+
+def one_sided_miss(plan: SequentialDesign) -> float:
+    """How often some look's interval lies wholly above the median (and, the ranks being symmetric, as often
+    wholly below): 1 − P(B_n ≥ low rank at every look), the same walk as the design's coverage with no upper
+    limit (a high rank of n + 1 holds always). Bounds the tail of the interval at any stopping time."""
+    looks = [Look(lk.pairs, lk.low_rank, lk.pairs + 1) if lk.low_rank is not None else lk for lk in plan.looks]
+    return 1.0 - simultaneous_coverage(looks)
+
+
+def sliced_ratio(a: Sample, b: Sample, plan: SequentialDesign, grid: list[float] | None = None) -> Interval:
+    """a/b over paired slices (pair i: slice i of each target, a second apart): the median of the per-pair
+    ratios with, after a planned look's number of pairs, the design's interval (SequentialDesign.interval)
+    at its simultaneous coverage, whatever look the run stopped at. Bounded or stepped slices enter as
+    their bounds' order statistics [low_(l), high_(u)], which hold the unseen values' interval as
+    bounded_median_ci's do (order statistics are monotone). A count that is no planned look (a run cut
+    short) gets the fixed-n interval of that count with its own coverage, labelled so."""
+    ratios, lows, highs = round_ratio_bounds(a.values, *a.bounds(grid), b.values, *b.bounds(grid))
+    fixed = bounded_median_ci(ratios, lows, highs)
+    bound = _bound(bounded_median_ci(*round_ratio_bounds(a.values, *a.bounds(), b.values, *b.bounds())))
+    if len(ratios) not in {look.pairs for look in plan.looks}:
+        found = _interval(fixed, bound, grid is not None, paired=True)
+        return found if found.low is None else replace(found, kind=found.kind + OFF_LOOK)
+    low, high = plan.interval(lows), plan.interval(highs)
+    if low is None or high is None:
+        return Interval(fixed.value, None, None, bound=bound, paired=True)
+    return Interval(fixed.value, low[0], high[1], sequential_label(plan, grid is not None), bound, paired=True,
+                    coverage=plan.coverage, tail=one_sided_miss(plan))
 
 
 def _step_floor(value: float, grid: list[float]) -> float:
