@@ -5,10 +5,14 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 
 from harness.commands.output import Outcome, deliver
+
+if TYPE_CHECKING:
+    from harness.report.side_by_side import RatioAcross
 
 
 def add_commands(sub: argparse._SubParsersAction, add_common: Callable[[argparse.ArgumentParser], None],
@@ -48,20 +52,36 @@ def cmd_report(args: argparse.Namespace) -> int:
     return deliver(args, Outcome("report", document, files=list(written.paths), show=show))
 
 
+def _ratio(ratio: RatioAcross) -> dict:
+    """One ratio check across the runs: each run's median and interval (null where not measured)."""
+    from harness.report.side_by_side import run_agreement
+
+    runs = [None if f is None else {"value": f.value, "low": f.low, "high": f.high, "interval": f.interval_kind,
+                                    "n": f.n, "counts": f.count_text} for f in ratio.figures]
+    return {"id": ratio.claim_id, "reading": ratio.check.reading, "scenario": ratio.check.scenario,
+            "step": ratio.check.step, "metric": ratio.check.metric, "runs": runs,
+            "agreement": run_agreement(ratio.figures)}
+
+
 def cmd_side_by_side(args: argparse.Namespace) -> int:
     from harness.claims import load_claims
     from harness.present.tables import side_by_side_table
-    from harness.report.side_by_side import write_side_by_side
+    from harness.report.side_by_side import ratios_across, run_agreement, write_side_by_side
 
     claims = load_claims(Path(args.claims) if args.claims else None)
     columns, paths = write_side_by_side([Path(d) for d in args.run_dirs], claims, Path(args.out))
 
     def show(console: Console) -> None:
         console.print(side_by_side_table(columns))
+        console.print("Ratios from run to run:")
+        for ratio in ratios:
+            console.print(f"  {ratio.name}: {run_agreement(ratio.figures)}", highlight=False)
         console.print("Written:")
         for path in paths:
             console.print(f"  {path}", highlight=False)
 
+    ratios = ratios_across(columns)
     document = {"runs": [{"run_id": c.name, "run_dir": str(c.directory), "claims": _verdicts(c.verdicts)}
-                         for c in columns]}
+                         for c in columns],
+                "ratios": [_ratio(r) for r in ratios]}
     return deliver(args, Outcome("report", document, files=list(paths), show=show))
