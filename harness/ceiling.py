@@ -31,7 +31,8 @@ from harness.flags import SATURATION_PCT
 from harness.kinds.base import LoadGeneratorFactory, Placement, TrialContext
 from harness.loadgen.driver import LocustProcesses
 from harness.machine.disturbance import FOREIGN_SUFFIX, disturbed_windows, run_until_undisturbed
-from harness.results import Metric
+from harness.metrics import RPS
+from harness.results import Metric, Step
 from harness.results.records import GeneratorCeilingRecord
 from harness.runtime import Runtime
 from harness.runtime.options import Protection
@@ -173,12 +174,13 @@ def _no_contract_check(*args: object, **kwargs: object) -> dict[str, object]:
 def steps_from_metrics(metrics: list[Metric], attempt: int = 1) -> list[CeilingStep]:
     """The ceiling run's aggregate figures per step (per-endpoint rows left out), each step judged
     disturbed as a trial's window is (harness.machine.disturbance.disturbed_windows)."""
-    by_step: dict[str, dict[str, float]] = {}
+    by_step: dict[Step, dict[str, float]] = {}
     for m in metrics:
-        if m.step.startswith("users=") and "endpoint=" not in m.step:
-            by_step.setdefault(m.step, {})[m.metric] = m.value
+        step = Step(m.step)
+        if step.users is not None and not step.is_endpoint:
+            by_step.setdefault(step, {})[m.metric] = m.value
     disturbed = {window.partition(" ")[2] for window in disturbed_windows(metrics)}
-    return [CeilingStep(users=int(step.removeprefix("users=")), rps=f.get("rps", 0.0),
+    return [CeilingStep(users=int(step.users or 0), rps=f.get(RPS, 0.0),
                         error_rate=f.get("error_rate", 1.0), loadgen_cpu_pct=f.get("loadgen_cpu_pct"),
                         server_cpu_pct=f.get("server_cpu_pct"), disturbed=step in disturbed, attempt=attempt,
                         foreign_cpu_pct={name.removesuffix(FOREIGN_SUFFIX): value for name, value in f.items()

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from harness.machine.disturbance import DISTURBED_PCT
+from harness.metrics import RPS
 from harness.rate_sweep import HEADROOM_FRACTION
 from harness.stats import LITTLE_TOLERANCE, NOISY_CV
 
@@ -39,23 +40,23 @@ FLAGS: tuple[Flag, ...] = (
          f"noisy (CV over {NOISY_CV:.0%} across trials)",
          "Close other programs, or use longer durations or more trials (--profile full).", "~",
          f"noisy (CV > {NOISY_CV:.0%})", False,  # a warning: every verdict's interval is distribution-free
-         warn_metrics=("rps", "latency_p99_ms", "cold_start_ms", "rss_idle_mb"), show_cv=True),
+         warn_metrics=(RPS, "latency_p99_ms", "cold_start_ms", "rss_idle_mb"), show_cv=True),
     Flag("loadgen_saturated", SATURATION_PCT, "load generator saturated",
          f"load generator saturated (a Locust process above {SATURATION_PCT:g}% of a core, or all of them above "
          f"{SATURATION_PCT:g}% of the load generator's cores)",
          "The load generator, not the server, was the limit there, so these figures understate the server:"
          " give it more cores (--loadgen-cpus) or workers (--loadgen-workers), or compare with wrk.", "!",
-         "load generator saturated", True, warn_metrics=("rps",)),
+         "load generator saturated", True, warn_metrics=(RPS,)),
     Flag("generator_bound", HEADROOM_PCT, "near the load generator's ceiling",
          f"near the load generator's ceiling (the step needed over {HEADROOM_PCT:g}% of the rate it reached "
          "against a raw server at the run's start)",
          "There the load generator's own queueing shows as the server's: the server's capacity is above what was"
          " measured. Give the load generator more cores (--loadgen-cpus, --loadgen-workers), or lower the steps.",
-         "^", f"over {HEADROOM_PCT:g}% of the load generator's ceiling", True, warn_metrics=("rps",)),
+         "^", f"over {HEADROOM_PCT:g}% of the load generator's ceiling", True, warn_metrics=(RPS,)),
     Flag("little_law", LITTLE_TOLERANCE, "Little's law check failed",
          f"Little's law check failed (X·(R+Z) off N by over {LITTLE_TOLERANCE:.0%})",
          "Throughput × latency disagrees with the concurrency: requests queued outside the measurement.", "L",
-         "Little's law check failed", True, warn_metrics=("rps",)),
+         "Little's law check failed", True, warn_metrics=(RPS,)),
     Flag("disturbed", DISTURBED_PCT, "disturbed",
          f"disturbed (others used over {DISTURBED_PCT:g}% of a role's CPUs)",
          "Something else ran on the benchmark's CPUs: stop it, or protect the run "

@@ -8,6 +8,7 @@ from hdrh.histogram import HdrHistogram
 
 from harness.flags import SATURATION_PCT  # the flag registry owns the threshold
 from harness.loadgen.driver import EndpointResult, LoadResult
+from harness.metrics import RPS, unit
 from harness.sampler import Reading
 
 PERCENTILES = {"latency_p50_ms": 50.0, "latency_p90_ms": 90.0, "latency_p99_ms": 99.0, "latency_p999_ms": 99.9}
@@ -26,7 +27,7 @@ def latency_ms(histogram: HdrHistogram | None) -> dict[str, float]:
 def endpoint_figures(endpoint: EndpointResult, duration_s: float) -> dict[str, tuple[float, str]]:
     total = endpoint.ok + endpoint.failed
     figures: dict[str, tuple[float, str]] = {
-        "rps": (endpoint.ok / duration_s, "req/s"),  # successful responses only
+        RPS: (endpoint.ok / duration_s, unit(RPS)),  # successful responses only
         "requests": (float(total), "count"),
         "error_rate": (endpoint.failed / total if total else 0.0, "ratio"),
     }

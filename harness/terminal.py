@@ -18,10 +18,11 @@ from harness.flags import legend, name_and_step
 from harness.machine.disturbance import FOREIGN_SUFFIX, UNEXPLAINED_SUFFIX
 from harness.machine.idle_hold import describe_hold
 from harness.machine.speed_probe import WAKEUP_METRIC, WAKEUP_ROUND_TRIPS, speed_spread
-from harness.present.numbers import number
+from harness.metrics import RPS
+from harness.numbers import number
 from harness.present.tables import compact_verdicts_table, styled, summary_table, verdicts_table
 from harness.rate_sweep import HEADROOM_FRACTION
-from harness.results import RunResults, load_results
+from harness.results import RunResults, is_endpoint_step, load_results
 from harness.results.records import GeneratorCeilingRecord
 from harness.summarize import ROLE_WORDS, probe_values
 
@@ -64,7 +65,7 @@ def step_lines(label: str, outcome: TrialOutcome) -> list[str]:
     """One line per measured step of a trial: requests per second, p99, errors and the flags it raised."""
     figures: dict[str, dict[str, float]] = {}
     for m in outcome.metrics:
-        if m.metric in LIVE_FIGURES and "endpoint=" not in m.step:
+        if m.metric in LIVE_FIGURES and not is_endpoint_step(m.step):
             figures.setdefault(m.step, {})[m.metric] = m.value
     lines = []
     for step, values in figures.items():
@@ -74,7 +75,7 @@ def step_lines(label: str, outcome: TrialOutcome) -> list[str]:
     return lines
 
 
-LIVE_FIGURES = {"rps": "req/s", "latency_p99_ms": "ms p99", "error_rate": "errors (ratio)"}
+LIVE_FIGURES = {RPS: "req/s", "latency_p99_ms": "ms p99", "error_rate": "errors (ratio)"}
 
 
 @contextmanager

@@ -13,12 +13,13 @@ import pytest
 
 from harness.ab import install, revisions
 from harness.ab import run as ab_run
-from harness.ab.gate import AbResult, paired_changes
 from harness.commands.main import main
-from harness.compare import export_ci
-from harness.compare.exporters import AB_EXPORTERS, EXPORTERS, write_reports
-from harness.compare.gated import from_ab
+from harness.compare.ab import AbResult, paired_changes
 from harness.errors import BenchError
+from harness.exporters import AB_EXPORTERS, EXPORTERS, write_reports
+from harness.exporters import ci as export_ci
+from harness.exporters.gated import from_ab
+from harness.report import claims_junit
 from harness.results import Metric, RunResults
 from harness.targets import load_target
 
@@ -291,7 +292,7 @@ def test_claims_junit_fails_a_refuted_claim_and_skips_an_unjudged_one() -> None:
 
     verdicts = [verdict("P1", "supported"), verdict("P2", "refuted"), verdict("P3", "inconclusive"),
                 verdict("F1", "not checkable")]
-    suite = ET.fromstring(export_ci.claims_to_junit(verdicts)).find("testsuite")
+    suite = ET.fromstring(claims_junit.claims_to_junit(verdicts)).find("testsuite")
     cases = {c.get("name").split(":")[0]: c for c in suite.findall("testcase")}
     assert (suite.get("tests"), suite.get("failures"), suite.get("skipped")) == ("4", "1", "2")
     assert cases["P2"].find("failure").get("message") == "refuted: because P2"

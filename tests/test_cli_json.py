@@ -14,9 +14,9 @@ from stored_runs import SMALL_RUN, five_runs, stored_run
 from test_ab import BASE, gate
 
 from harness.ab import run as ab_run
-from harness.ab.gate import AbResult
 from harness.commands.main import main
 from harness.commands.output import JSON_COMMANDS
+from harness.compare.ab import AbResult
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA = json.loads((ROOT / "docs" / "schemas" / "stdout.schema.json").read_text())

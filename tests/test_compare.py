@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from harness.commands import main as cli
-from harness.compare import compare_runs, direction, headline, to_json
+from harness.compare import compare_runs, direction, headline
 from harness.errors import BenchError
+from harness.exporters.compare_json import to_json
 from harness.history.figure import history
 from harness.results import Metric, ResultsStore, RunResults
 from harness.summarize import summarize

@@ -20,7 +20,7 @@ from rich.console import Console
 
 from harness.commands.compare import run_compare, run_history
 from harness.compare import compare_runs
-from harness.compare import to_json as compare_json
+from harness.exporters.compare_json import to_json as compare_json
 from harness.present.tables import verdicts_table
 from harness.report.build import write_report
 from harness.results import Metric, atomic_write_text, load_results

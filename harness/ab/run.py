@@ -2,7 +2,7 @@
 
 revisions (build/ab/<sha>/) → installs (build/ab/cache/, by lock-file hash) → one `bench run` with each
 target twice, <name>-base and <name>-head, in rounds (B H, H B, …: harness.run.plan_trials) on the
-same CPU sets → the paired verdict (harness.ab.gate) → reports. The revisions' folders are removed at
+same CPU sets → the paired verdict (harness.compare.ab) → reports. The revisions' folders are removed at
 the end, whatever happened; the cached installs are kept for the next run.
 """
 
@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from harness.ab import install, revisions
-from harness.ab.gate import AbResult, paired_changes, side_name
+from harness.compare.ab import AbResult, paired_changes, side_name
 from harness.config import RunConfig
 from harness.errors import BenchError
 from harness.machine.locks import Held

@@ -68,7 +68,7 @@ from harness.claims.outcomes import CheckOutcome, ClaimVerdict
 from harness.claims.schema import DEFAULT_CLAIMS, VERDICTS, Claim, ClaimsFile, Place, Policy, RangeCheck, load_claims
 from harness.claims.verdict import judge_claims
 from harness.claims.view import Figure, select_step
-from harness.present.numbers import number as fmt
+from harness.numbers import number as fmt
 
 __all__ = ["DEFAULT_CLAIMS", "VERDICTS", "CheckOutcome", "Claim", "ClaimVerdict", "ClaimsFile", "Figure", "Place",
            "Policy", "RangeCheck", "fmt", "judge_claims", "load_claims", "select_step"]

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from harness.claims.schema import Policy
 from harness.claims.view import Figure
 from harness.flags import name_and_step
-from harness.present.numbers import number as fmt
+from harness.numbers import number as fmt
 
 GENERATOR_FLAGS = ("loadgen_saturated", "generator_bound")
 RATE_UNIT = "req/s"

@@ -14,7 +14,7 @@ from harness.claims.outcomes import CheckOutcome
 from harness.claims.view import APART_MAX_LEVEL, BOOTSTRAP_KIND, Figure
 from harness.flags import blocking_defaults, name_and_step
 from harness.machine.disturbance import DISTURBED_PCT
-from harness.present.numbers import number as fmt
+from harness.numbers import number as fmt
 from harness.stats import joint_tail, median_order_ci
 
 MAX_TRIALS = 60  # beyond this, "more trials" is no practical step: the median sits too near the bound

@@ -10,7 +10,7 @@ from harness.claims.machine import display
 from harness.claims.outcomes import CheckOutcome, ClaimVerdict
 from harness.claims.schema import BY_INSPECTION, CodeCheck
 from harness.claims.view import Figure
-from harness.present.numbers import number as fmt
+from harness.numbers import number as fmt
 
 
 def figure_words(figure: Figure, with_place: bool = False) -> str:

@@ -4,7 +4,7 @@ that a faster or slower machine would likely give another one."""
 from __future__ import annotations
 
 from harness.claims.view import Figure
-from harness.present.numbers import number as fmt
+from harness.numbers import number as fmt
 
 DISPLAY = {"express": "Express", "fastapi": "FastAPI", "node_raw": "bare Node.js", "asgi_raw": "bare ASGI"}
 

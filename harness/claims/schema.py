@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from harness.errors import BenchError
 from harness.flags import BY_NAME, blocking_defaults
-from harness.present.numbers import number as fmt
+from harness.numbers import number as fmt
 
 DEFAULT_CLAIMS = Path(__file__).resolve().parent.parent.parent / "claims.toml"
 # "by inspection": a reading of the source code stated in the claims file (a code check), not a measurement

@@ -13,7 +13,7 @@ from typing import Any
 from harness.claims.schema import DEFAULT_CLAIMS, Needs, Place
 from harness.config import PROFILES
 from harness.errors import BenchError
-from harness.present.numbers import number as fmt
+from harness.numbers import number as fmt
 
 SCENARIOS_DIR = DEFAULT_CLAIMS.parent / "scenarios"  # the project's scenario files, beside claims.toml
 

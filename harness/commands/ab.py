@@ -76,9 +76,9 @@ def ab_outcome(options: AbOptions, out: Path | None = None, progress: Console | 
     import json
 
     from harness.ab.run import run_ab
-    from harness.compare.export_ab import headline, to_json
-    from harness.compare.exporters import AB_EXPORTERS, write_reports
-    from harness.compare.gated import ab_detail
+    from harness.exporters import AB_EXPORTERS, write_reports
+    from harness.exporters.ab import headline, to_json
+    from harness.exporters.gated import ab_detail
     from harness.terminal import progress_reporter
 
     with progress_reporter(progress or _console()) as report:

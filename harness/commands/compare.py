@@ -23,7 +23,10 @@ import harness
 from harness import compare as cmp
 from harness.commands.output import Outcome, deliver
 from harness.errors import BenchError
+from harness.exporters import compare_json, write_reports
+from harness.exporters import history as history_files
 from harness.history import figure as hist
+from harness.metrics import RPS
 from harness.present.tables import compare_table, history_table, ratio_table
 
 
@@ -140,7 +143,7 @@ def cmd_history(args: argparse.Namespace) -> int:
     if one_figure:
         if len(args.metric or []) > 1 or len(args.scenario or []) > 1:
             raise BenchError("one figure at a time: one --metric and one --scenario (or --page for several)")
-        outcome = history_outcome(args.results_dir, metric=(args.metric or ["rps"])[0],
+        outcome = history_outcome(args.results_dir, metric=(args.metric or [RPS])[0],
                                   scenario=(args.scenario or ["throughput"])[0], step=args.step, out=args.out,
                                   **options)
     else:
@@ -153,7 +156,7 @@ def compare_outcome(base_run: Path, new_run: Path, *, out: Path | None = None, s
                     **options) -> Outcome:
     """Compare and write compare.md/.json and the CI files; the outcome (exit code 0 or 1; bad input raises)."""
     result = cmp.compare_runs(base_run, new_run, **options)
-    paths = cmp.write_reports(result, out or new_run)
+    paths = write_reports(result, out or new_run)
 
     def show(console: Console) -> None:
         console.print(compare_table(result, show_all))
@@ -166,7 +169,7 @@ def compare_outcome(base_run: Path, new_run: Path, *, out: Path | None = None, s
         console.print(f"[{style}]{cmp.headline(result)}[/]. Reports: {', '.join(str(p) for p in paths)}",
                       highlight=False)
 
-    return Outcome("compare", json.loads(cmp.to_json(result)), result.exit_code, paths, show)
+    return Outcome("compare", json.loads(compare_json.to_json(result)), result.exit_code, paths, show)
 
 
 def run_compare(base_run: Path, new_run: Path, *, out: Path | None = None, show_all: bool = False,
@@ -183,7 +186,7 @@ def history_outcome(results_dir: Path, *, out: Path | None = None, **options) ->
     from harness.history import page as history_page
 
     h = hist.history(results_dir, **options)
-    paths = hist.write_reports(h, out or results_dir)
+    paths = history_files.write_reports(h, out or results_dir)
 
     def show(console: Console) -> None:
         console.print(history_table(h))

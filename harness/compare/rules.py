@@ -3,7 +3,7 @@
 For every target × scenario × step × metric, the per-trial values of the base run and of the new run
 go to harness.stats.compare_samples: a change is a regression only when a two-sided Mann-Whitney U
 test finds a difference (p < alpha) AND the median moved by more than the threshold in the metric's
-bad direction (the rule airspeed velocity uses). DIRECTIONS says which way is better; a metric
+bad direction (the rule airspeed velocity uses). harness.metrics says which way is better; a metric
 without a direction is reported but never called a regression.
 
 Machine-independent reading: within each run, the ratio of every target to a reference target
@@ -18,9 +18,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
-from typing import Any, Literal
+from typing import Any
 
 from harness.errors import BenchError
+from harness.metrics import Direction, direction
 from harness.results import FigureKey, ordered_by_trial
 from harness.stats import Comparison, Ratio, compare_samples, min_trials_for_alpha, ratio_estimate
 
@@ -47,52 +48,8 @@ class GateVerdicts:
         return 1 if self.regressions else 0
 
 
-Direction = Literal["higher", "lower", "none"]
-
-# Which way is better, by exact metric name; then by prefix (PREFIX_DIRECTIONS); anything else: "none".
-DIRECTIONS: dict[str, Direction] = {
-    "rps": "higher",
-    "io_efficiency": "higher",
-    "max_concurrency_slo": "higher",
-    "connections_held": "higher",
-    "knee_users": "higher",
-    "usl_peak_users": "higher",
-    "error_rate": "lower",
-    "cold_start_ms": "lower",
-    "listen_ms": "lower",
-    "memory_per_connection_kb": "lower",
-    "server_rss_mb": "lower",
-    "server_rss_peak_mb": "lower",
-    # Reported, never a regression:
-    "latency_max_ms": "none",  # one request's outlier: a scheduling hiccup moves it, not the code
-    "requests": "none",  # rps × duration: judging both would count one change twice
-    "rps_ideal": "none",  # computed from the scenario's parameters, not measured
-    "server_cpu_pct": "none",  # a saturated server is busy either way; more or less is neither good nor bad
-    "loadgen_cpu_pct": "none",
-    "sampler_cpu_pct": "none",
-    "little_law_ratio": "none",  # a consistency check of the measurement, not a property of the server
-    "usl_r2": "none",
-    "rss_cv": "none",
-    "rss_slope_mb_per_min": "none",  # near 0 and of either sign: a percent change of it means nothing
-}
-PREFIX_DIRECTIONS: tuple[tuple[str, Direction], ...] = (
-    ("latency_", "lower"),
-    ("rss_", "lower"),
-    ("uss_", "lower"),
-    ("pss_", "lower"),
-)
 REFERENCE_TARGET = "fastapi"  # the denominator of the ratios when a run has it
 JUDGED_VERDICTS = ("regression", "improvement")
-
-
-def direction(metric: str) -> Direction:
-    """"higher" or "lower" is better, or "none" (reported only) for a metric name."""
-    if metric in DIRECTIONS:
-        return DIRECTIONS[metric]
-    for prefix, value in PREFIX_DIRECTIONS:
-        if metric.startswith(prefix):
-            return value
-    return "none"
 
 
 @dataclass(frozen=True)

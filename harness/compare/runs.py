@@ -1,7 +1,7 @@
 """`bench compare`: two stored runs, metric by metric, judged with the rule of harness.compare.rules.
 
 This module reads stored results only; it never runs a benchmark. Its outputs (compare.md,
-compare.json) are written by harness.compare.exporters.
+compare.json) are written by harness.exporters.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from harness.compare.rules import JUDGED_VERDICTS, MetricChange, RatioChange
 from harness.compare.runs import CompareResult
-from harness.present.numbers import change_pct, number, p_value, percent
+from harness.numbers import change_pct, number, p_value, percent
 
 
 def row_change(row: MetricChange) -> str:

@@ -12,12 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness.compare import Direction, Trials, direction, judge
+from harness.compare import Trials, judge
 from harness.errors import BenchError
-from harness.present.numbers import interval, number
-from harness.report.blocks import Block, Bullets, Heading, Para, Table
-from harness.report.markdown import to_markdown as render
-from harness.results import RunResults, RunView, atomic_write_text, load_results
+from harness.metrics import RPS, Direction, direction
+from harness.numbers import interval, number
+from harness.results import RunResults, RunView, load_results
 from harness.stats import estimate
 
 
@@ -72,7 +71,7 @@ def stored_runs(results_dir: Path) -> tuple[list[RunResults], list[str]]:
     return sorted(runs, key=lambda r: r.created_at), skipped
 
 
-def history(results_dir: Path, metric: str = "rps", scenario: str = "throughput", step: str | None = None,
+def history(results_dir: Path, metric: str = RPS, scenario: str = "throughput", step: str | None = None,
             targets: list[str] | None = None, profile: str | None = None, threshold_pct: float = 5.0,
             alpha: float = 0.05, last: int | None = None, absolute: bool = False) -> History:
     """The series of one scenario × step × metric; profile defaults to the newest run's that has it."""
@@ -139,7 +138,7 @@ def _points(runs: list[RunView], series: tuple[str, str, str], targets: list[str
     return points
 
 
-# ---- exporters ----------------------------------------------------------------------------------------
+# ---- words and cells (the files: harness.exporters.history) --------------------------------------------
 
 
 def title(h: History) -> str:
@@ -165,55 +164,3 @@ def table_rows(h: History) -> list[list[str]]:
         rows.append([run_id, first.created_at[:16].replace("T", " "), (first.git_commit or "?")[:10],
                      *[fmt_point(points[t]) if t in points else "—" for t in h.targets]])
     return rows
-
-
-LEGEND = ("REGRESSION: worse than the previous run as bench compare judges it (Mann-Whitney p < alpha AND beyond "
-          "the threshold, confirmed by the ratio to the reference target when both runs have one). (unconfirmed): a "
-          "change the ratio did not confirm (the machine, not the target?).")
-
-
-def document(h: History) -> list[Block]:
-    blocks: list[Block] = [Heading(title(h), 1), Table(["run", "date (UTC)", "commit", *h.targets], table_rows(h)),
-                           Para(LEGEND)]
-    return blocks + ([Bullets([f"left out: {note}" for note in h.skipped])] if h.skipped else [])
-
-
-def to_markdown(h: History) -> str:
-    return render(document(h), Path("."))
-
-
-def plot(h: History, path: Path) -> Path:
-    """The medians with their CIs per target across runs; regressions circled in red. Agg: no display."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    figure = Figure(figsize=(max(6.0, 0.6 * len(h.runs) + 3), 4.5), layout="constrained")
-    FigureCanvasAgg(figure)
-    axes = figure.add_subplot()
-    index = {run_id: i for i, run_id in enumerate(h.runs)}
-    for target in h.targets:
-        points = [p for p in h.points if p.target == target]
-        x = [index[p.run_id] for p in points]
-        low = [p.median - p.ci_low if p.ci_low is not None else 0.0 for p in points]
-        high = [p.ci_high - p.median if p.ci_high is not None else 0.0 for p in points]
-        axes.errorbar(x, [p.median for p in points], yerr=[low, high], marker="o", capsize=3, label=target)
-        bad = [p for p in points if p.verdict == "regression"]
-        axes.scatter([index[p.run_id] for p in bad], [p.median for p in bad], s=160, facecolors="none",
-                     edgecolors="red", linewidths=2, zorder=3, label=f"{target}: regression" if bad else None)
-    axes.set_xticks(range(len(h.runs)), [r[:24] for r in h.runs], rotation=30, ha="right", fontsize=8)
-    axes.set_ylabel(f"{h.metric} ({h.unit})")
-    axes.set_title(title(h), fontsize=9)
-    axes.grid(alpha=0.3)
-    axes.legend(fontsize=8)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=120)
-    return path
-
-
-def write_reports(h: History, out_dir: Path) -> list[Path]:
-    stem = "-".join(part for part in ("history", h.scenario, h.step.replace(",", "_").replace("=", ""), h.metric)
-                    if part)
-    markdown = out_dir / f"{stem}.md"
-    out_dir.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(markdown, to_markdown(h))
-    return [markdown, plot(h, out_dir / f"{stem}.png")]

@@ -21,10 +21,11 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
-from harness.compare import Direction, direction, judge
+from harness.compare import judge
 from harness.errors import BenchError
 from harness.history.index import IndexedRun, RunIndex, open_index
-from harness.present.numbers import number
+from harness.metrics import Direction, direction
+from harness.numbers import number
 from harness.results import atomic_write_text, ordered_by_trial
 from harness.results.keys import FigureKey, Step
 from harness.stats import estimate

@@ -30,6 +30,7 @@ from harness.machine.disturbance import FOREIGN_SUFFIX, UNEXPLAINED_SUFFIX, WAIT
 from harness.measure import cpu_cost_figures, cpu_s_per_s, endpoint_figures, little_law_ratio, resource_figures
 from harness.rate_sweep import step_is_usable
 from harness.results import HistogramRecord, SampleRow, step_label
+from harness.results.keys import endpoint_step
 from harness.runtime import running
 from harness.runtime.cgroup import memory_bytes
 from harness.runtime.server import Server
@@ -313,7 +314,7 @@ def _record_step(
     for name, endpoint in result.endpoints.items():
         if name != AGGREGATE and not multi_endpoint:
             continue
-        where = label if name == AGGREGATE else f"{label},endpoint={name}"
+        where = endpoint_step(label, name)
         for metric, (value, unit) in endpoint_figures(endpoint, result.duration_s).items():
             outcome.metrics.append(ctx.metric(metric, value, unit, where))
         if endpoint.histogram is not None:

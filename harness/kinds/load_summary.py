@@ -20,8 +20,9 @@ from typing import Any
 import numpy as np
 
 from harness.kinds.realtime_summary import realtime_figures
+from harness.metrics import RPS
 from harness.rate_sweep import RateStep, max_rate_slo
-from harness.results import Metric, Sample, SampleRow, step_params
+from harness.results import Metric, Sample, SampleRow, is_endpoint_step, step_params
 from harness.stats import knee_point, linear_slope, max_under_slo, slo_crossing, usl_fit
 
 MetricFactory = Callable[[str, float, str, str], Metric]
@@ -29,7 +30,7 @@ MetricFactory = Callable[[str, float, str, str], Metric]
 
 def _by_step(metrics: list[Metric], name: str) -> dict[str, float]:
     """step label -> value of one aggregate metric (per-endpoint rows left out)."""
-    return {m.step: m.value for m in metrics if m.metric == name and "endpoint=" not in m.step}
+    return {m.step: m.value for m in metrics if m.metric == name and not is_endpoint_step(m.step)}
 
 
 def _users_series(metrics: list[Metric], *names: str) -> tuple[list[float], list[list[float]]]:
@@ -40,7 +41,7 @@ def _users_series(metrics: list[Metric], *names: str) -> tuple[list[float], list
 
 
 def concurrency_figures(metrics: list[Metric], slo_p99_ms: float, make: MetricFactory) -> list[Metric]:
-    users, (p99, errors, rps) = _users_series(metrics, "latency_p99_ms", "error_rate", "rps")
+    users, (p99, errors, rps) = _users_series(metrics, "latency_p99_ms", "error_rate", RPS)
     if not users:
         return []
     out = []
@@ -106,7 +107,7 @@ def answered_figures(ok: int, failed: int, pending: int) -> dict[str, tuple[floa
 
 def io_figures(metrics: list[Metric], delay_param: str, think_s: float, make: MetricFactory) -> list[Metric]:
     out = []
-    for step, rps in _by_step(metrics, "rps").items():
+    for step, rps in _by_step(metrics, RPS).items():
         params = step_params(step)
         delay_s = float(params[delay_param]) / 1000
         ideal = float(params["users"]) / (delay_s + think_s) if delay_s + think_s > 0 else math.inf

@@ -16,11 +16,12 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from harness.results import Metric, step_params
+from harness.metrics import RPS
+from harness.results import Metric, is_endpoint_step, step_params
 from harness.stats import linear_slope
 
 MetricFactory = Callable[[str, float, str, str], Metric]
-RENAMED = {"rps": ("messages_delivered_per_s", "1/s"), "latency_p50_ms": ("delivery_p50_ms", "ms"),
+RENAMED = {RPS: ("messages_delivered_per_s", "1/s"), "latency_p50_ms": ("delivery_p50_ms", "ms"),
            "latency_p99_ms": ("delivery_p99_ms", "ms")}
 
 
@@ -68,7 +69,7 @@ def max_clients_under_slo(clients: Sequence[float], p99_ms: Sequence[float], sou
 
 
 def _rows(metrics: list[Metric], name: str) -> dict[str, float]:
-    return {m.step: m.value for m in metrics if m.metric == name and m.step and "endpoint=" not in m.step}
+    return {m.step: m.value for m in metrics if m.metric == name and m.step and not is_endpoint_step(m.step)}
 
 
 def step_figures(metrics: list[Metric], make: MetricFactory) -> list[Metric]:

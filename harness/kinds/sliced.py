@@ -30,7 +30,9 @@ from harness.loadgen.driver import AGGREGATE, LoadSpec, sliced_step
 from harness.loadgen.slices import SlicedLoad, SlicePlan, SliceResult, SliceTarget
 from harness.machine.disturbance import is_disturbed
 from harness.measure import endpoint_figures, latency_ms, resource_figures
+from harness.metrics import RPS
 from harness.results import HistogramRecord, Metric, step_label
+from harness.results.keys import endpoint_step
 from harness.runtime import running
 from harness.runtime.server import Server
 from harness.sampler import Reading, Sampler
@@ -134,7 +136,7 @@ def _slice_figures(ctx: TrialContext, pair: int, label: str, piece: SliceResult,
     rps = piece.ok / piece.counted_s
     total = piece.ok + piece.failed
     figures: list[tuple[str, float, str]] = [
-        ("rps", rps, "req/s"), ("requests", float(total), "count"),
+        (RPS, rps, "req/s"), ("requests", float(total), "count"),
         ("error_rate", piece.failed / total if total else 0.0, "ratio"),
         ("stalled", float(piece.stalled), "count"),
     ]
@@ -157,7 +159,7 @@ def _pooled_figures(ctx: TrialContext, pair: int, label: str, sliced: SlicedLoad
     if len(endpoints) <= 2:  # one request name besides the aggregate: the slices already say it
         return []
     duration_s = plan.pairs * plan.counted_s
-    return [Metric(target=name, scenario=ctx.scenario.name, trial=pair, step=f"{label},endpoint={endpoint}",
+    return [Metric(target=name, scenario=ctx.scenario.name, trial=pair, step=endpoint_step(label, endpoint),
                    metric=metric, value=value, unit=unit)
             for endpoint, result in endpoints.items() if endpoint != AGGREGATE
             for metric, (value, unit) in endpoint_figures(result, duration_s).items()]

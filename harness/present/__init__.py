@@ -1,5 +1,5 @@
-"""Presentation: how a figure is written (numbers.py) and the terminal's tables (tables.py).
+"""Presentation: the terminal's tables (tables.py). Numbers are written by harness.numbers.
 
 Documents (the report, compare.md, history .md) are lists of blocks (harness.report.blocks) rendered by
-one exporter per format (harness.report.markdown, harness.report.html).
+one renderer per format (harness.report.markdown, harness.report.html).
 """

@@ -1,5 +1,5 @@
 """Every table the terminal shows (rich), in one place: a run's summary, the claims' verdicts, a
-comparison and its ratios, a history. Numbers are written by harness.present.numbers, flag marks come
+comparison and its ratios, a history. Numbers are written by harness.numbers, flag marks come
 from harness.flags."""
 
 from __future__ import annotations
@@ -10,7 +10,8 @@ from rich import box
 from rich.table import Table
 
 from harness.flags import marks
-from harness.present.numbers import interval, number
+from harness.metrics import RPS
+from harness.numbers import interval, number
 from harness.results import RunResults, RunView, Step, Summary
 from harness.stats import coverage_label
 
@@ -21,7 +22,7 @@ if TYPE_CHECKING:
     from harness.report.side_by_side import RunColumn
 
 HEADLINE = {
-    "load": ["rps", "latency_p50_ms", "latency_p99_ms", "error_rate", "server_cpu_pct", "server_rss_mb",
+    "load": [RPS, "latency_p50_ms", "latency_p99_ms", "error_rate", "server_cpu_pct", "server_rss_mb",
              "loadgen_cpu_pct", "server_foreign_cpu_pct", "loadgen_foreign_cpu_pct"],
     "cold_start": ["cold_start_ms", "listen_ms", "rss_idle_mb", "uss_idle_mb"],
 }

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.claims import ClaimVerdict, judge_claims, load_claims
-from harness.compare import export_ci
+from harness.report.claims_junit import CLAIMS_JUNIT_FILENAME, claims_to_junit
 from harness.report.data import RunData, Skip
 from harness.report.document import Plots, build_document
 from harness.report.html import to_html
@@ -47,8 +47,8 @@ def write_report(run_dir: Path, claims_path: Path | None = None) -> Written:
     written = [write_claims_csv(data.verdicts, run_dir / "claims.csv"), *plots.drawn.values()]
     atomic_write_text(run_dir / "report.md", to_markdown(blocks, run_dir))
     atomic_write_text(run_dir / "report.html", to_html(blocks, f"Benchmark report: {data.results.run_id}"))
-    junit = run_dir / export_ci.CLAIMS_JUNIT_FILENAME  # the claims as test cases, for CI test reporters
-    atomic_write_text(junit, export_ci.claims_to_junit(data.verdicts))
+    junit = run_dir / CLAIMS_JUNIT_FILENAME  # the claims as test cases, for CI test reporters
+    atomic_write_text(junit, claims_to_junit(data.verdicts))
     return Written(data.results.run_id, [*written, run_dir / "report.md", run_dir / "report.html", junit],
                    data.verdicts)
 

@@ -10,6 +10,7 @@ import pandas as pd
 from hdrh.histogram import HdrHistogram
 
 from harness.claims import ClaimVerdict
+from harness.metrics import RPS
 from harness.results import (
     AGGREGATE,
     SAMPLE_COLUMNS,
@@ -85,7 +86,7 @@ class RunData:
         """Per-trial values of one figure."""
         return self.view.values((target, scenario, step, metric))
 
-    def top_step(self, scenario: str, metric: str = "rps") -> str:
+    def top_step(self, scenario: str, metric: str = RPS) -> str:
         """The highest-users step of a scenario that every target has (the one the claims use by default)."""
         per_target = [{s.step for _, s in self.by_users(t, scenario, metric)} for t in self.targets()]
         shared = set.intersection(*per_target) if per_target else set()

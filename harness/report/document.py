@@ -11,7 +11,7 @@ from typing import Any
 from harness.claims import ClaimVerdict, Place, Policy
 from harness.machine.cpus import format_cpu_list
 from harness.machine.idle_hold import describe_hold
-from harness.present.numbers import number as fmt
+from harness.numbers import number as fmt
 from harness.report.blocks import Block, Bullets, Code, Heading, Image, Para, Ref, Table
 from harness.report.data import RunData
 from harness.report.plots import PlotSpec

@@ -20,6 +20,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from harness.claims import RangeCheck
+from harness.metrics import RPS
 from harness.report.axes import (
     VERDICT_COLORS,
     auto_log_y,
@@ -38,7 +39,7 @@ from harness.report.data import RunData, Skip
 def plot_concurrency(data: RunData) -> Figure:
     data.require("concurrency")
     fig, (left, right) = new_figure(2, "Concurrency sweep: GET /json, zero think time")
-    sweep(left, data, "concurrency", "rps", "throughput (successful requests/s")
+    sweep(left, data, "concurrency", RPS, "throughput (successful requests/s")
     left.set_title("Throughput vs concurrency (median and CI; coverage in the tables)")
     sweep(right, data, "concurrency", "latency_p99_ms", "p99 latency (ms")
     right.set_title("p99 latency vs concurrency")
@@ -304,7 +305,7 @@ def _workload_bars(ax: Axes, data: RunData, present: list[tuple[str, str]]) -> N
         labels.append(f"{label}\n({step})")
         medians = {}
         for j, target in enumerate(targets):
-            s = data.summary(target, scenario, step, "rps")
+            s = data.summary(target, scenario, step, RPS)
             if s:
                 medians[target] = s.median
                 ax.bar(i - 0.4 + width * (j + 0.5), s.median, width, yerr=error_bars([s]), capsize=3,
@@ -324,10 +325,10 @@ def _io_panel(ax: Axes, data: RunData) -> None:
     delays = sorted({ms for key in data.view.figure_keys(endpoints=False)
                      if key.scenario == "io" and isinstance(ms := key.step.params.get("ms"), float)})
     for ms in delays:
-        users = sorted({u for t in data.targets() for u, _ in data.by_users(t, "io", "rps", ms=ms)})
+        users = sorted({u for t in data.targets() for u, _ in data.by_users(t, "io", RPS, ms=ms)})
         ax.plot(users, [u / (ms / 1000) for u in users], color="gray", linestyle="--", marker="_", markersize=16,
                 label=f"ideal: users ÷ {ms:g} ms (no server overhead)")
-        sweep(ax, data, "io", "rps", "throughput (successful requests/s", ms=ms)
+        sweep(ax, data, "io", RPS, "throughput (successful requests/s", ms=ms)
     ax.set_title("I/O-bound: GET /io waits without blocking")
     ax.legend()
 
@@ -362,7 +363,7 @@ class PlotSpec:
 PLOTS = [
     PlotSpec("claims_overview", "Claims overview", plot_claims_overview, ()),
     PlotSpec("concurrency", "Throughput and p99 latency vs concurrency", plot_concurrency,
-             (("concurrency", "rps"), ("concurrency", "latency_p99_ms"), ("concurrency", "max_concurrency_slo"))),
+             (("concurrency", RPS), ("concurrency", "latency_p99_ms"), ("concurrency", "max_concurrency_slo"))),
     PlotSpec("realtime", "Delivery latency vs WebSocket clients", plot_realtime,
              (("realtime", "max_clients_slo"), ("realtime", "delivery_p99_ms"),
               ("realtime", "server_cpu_us_per_delivery"), ("realtime", "messages_delivered_per_s"))),
@@ -376,7 +377,7 @@ PLOTS = [
     PlotSpec("memory_over_time", "RSS over time under load", plot_memory_over_time,
              (("memory", "rss_cv"), ("memory", "rss_slope_mb_per_min"), ("memory", "rss_peak_mb"))),
     PlotSpec("throughput_by_workload", "CPU-bound and I/O-bound throughput", plot_throughput_by_workload,
-             (("throughput", "rps"), ("crud", "rps"), ("cpu", "rps"), ("io", "rps"), ("io", "io_efficiency"))),
+             (("throughput", RPS), ("crud", RPS), ("cpu", RPS), ("io", RPS), ("io", "io_efficiency"))),
 ]
 
 

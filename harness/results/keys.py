@@ -103,7 +103,14 @@ def _number_or_text(text: str) -> float | str:
 
 
 def step_label(params: dict[str, Any]) -> str:
+    """{'users': 32, 'ms': 20} -> 'ms=20,users=32': a load step's label, its parameters in name order."""
     return ",".join(f"{key}={params[key]}" for key in sorted(params))
+
+
+def endpoint_step(step: str, endpoint: str) -> str:
+    """The label of one request name's rows within a load step ('users=4,endpoint=GET /users'); the
+    aggregate's rows (endpoint AGGREGATE) carry the step's own label."""
+    return step if endpoint == AGGREGATE else f"{step},{ENDPOINT_KEY}={endpoint}"
 
 
 def is_endpoint_step(step: str) -> bool:

@@ -11,14 +11,11 @@ from dataclasses import dataclass, field
 
 from harness.compare.paired import PairedChange, Way, paired_change
 from harness.compare.rules import GateVerdicts
+from harness.metrics import GATED, direction
 from harness.results import RunResults
 from harness.results.view import RunView
 
 BASE_SUFFIX, HEAD_SUFFIX = "-base", "-head"
-# The gated figures and their better direction. server_cpu_us_per_req is the server's CPU time per
-# response: a neighbour stealing the core lowers rps a lot but it little, so it carries a
-# small slowdown through a noisy machine best; rps and p99 latency are what a user feels.
-GATED: dict[str, Way] = {"rps": "higher", "latency_p99_ms": "lower", "server_cpu_us_per_req": "lower"}
 
 
 def side_name(target: str, side: str) -> str:
@@ -67,7 +64,14 @@ def paired_changes(results: RunResults, threshold_pct: float, alpha: float) -> t
             warnings.append(f"{target} {key.scenario} {key.step} {key.metric}: {len(rounds) - len(pairs)} "
                             "round(s) with a base of 0, left out (no ratio)")
         label = (target, key.scenario, str(key.step), key.metric, view.unit(tuple(key)))
-        changes.append(paired_change([b for b, _ in pairs], [h for _, h in pairs], direction=GATED[key.metric],
+        changes.append(paired_change([b for b, _ in pairs], [h for _, h in pairs], direction=_way(key.metric),
                                      threshold_pct=threshold_pct, alpha=alpha, label=label))
-    changes.sort(key=lambda c: (c.target, c.scenario, c.step, list(GATED).index(c.metric)))
+    changes.sort(key=lambda c: (c.target, c.scenario, c.step, GATED.index(c.metric)))
     return changes, warnings
+
+
+def _way(metric: str) -> Way:
+    way = direction(metric)
+    if way == "none":
+        raise ValueError(f"{metric} is gated but has no better direction in harness.metrics")
+    return way

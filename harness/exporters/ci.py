@@ -1,4 +1,4 @@
-"""The formats CI tools read, from a list of GatedFigure (harness/compare/gated.py).
+"""The formats CI tools read, from a list of GatedFigure (harness/exporters/gated.py).
 
 - Bencher Metric Format (https://bencher.dev/docs/reference/bencher-metric-format, schema
   https://bencher.dev/bmf.json): {benchmark: {measure: {value, lower_value?, upper_value?}}}.
@@ -16,7 +16,7 @@ import json
 import math
 import xml.etree.ElementTree as ET
 
-from harness.compare.gated import GatedFigure
+from harness.exporters.gated import GatedFigure
 
 BMF_FILENAME = "bmf.json"
 BIGGER_FILENAME = "benchmark-bigger.json"  # for tool: customBiggerIsBetter
@@ -69,31 +69,5 @@ def to_junit(figures: list[GatedFigure], suite: str) -> str:
             ET.SubElement(case, "failure", message=f.detail, type="regression").text = f.detail
         else:
             ET.SubElement(case, "system-out").text = f.detail
-    ET.indent(root)
-    return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
-
-
-CLAIMS_JUNIT_FILENAME = "claims-junit.xml"
-
-
-def claims_to_junit(verdicts: list, suite: str = "bench report") -> str:
-    """JUnit XML of the article's claims (harness.claims.ClaimVerdict): a test case per claim; "refuted" is a
-    failure, "inconclusive", "not checkable" and "by inspection" (a reading of the code, not a measurement) are
-    skipped (not judged by the run, which is neither pass nor fail)."""
-    failures = sum(v.verdict == "refuted" for v in verdicts)
-    skipped = sum(v.verdict not in ("supported", "refuted") for v in verdicts)
-    root = ET.Element("testsuites", name=suite, tests=str(len(verdicts)), failures=str(failures), errors="0")
-    testsuite = ET.SubElement(root, "testsuite", name=f"{suite}: claims", tests=str(len(verdicts)),
-                              failures=str(failures), errors="0", skipped=str(skipped), time="0")
-    for v in verdicts:
-        case = ET.SubElement(testsuite, "testcase", classname=f"{suite}.claims", name=f"{v.claim.id}: {v.claim.claim}",
-                             time="0")
-        message = f"{v.verdict}: {v.reason}"
-        if v.verdict == "refuted":
-            ET.SubElement(case, "failure", message=message, type="refuted").text = message
-        elif v.verdict != "supported":
-            ET.SubElement(case, "skipped", message=message)
-        else:
-            ET.SubElement(case, "system-out").text = message
     ET.indent(root)
     return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"

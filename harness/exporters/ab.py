@@ -10,15 +10,15 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from harness.compare.export_json import _no_nan
-from harness.compare.gated import ab_detail
-from harness.present.numbers import change_pct, number, p_value, percent
+from harness.exporters.compare_json import _no_nan
+from harness.exporters.gated import ab_detail
+from harness.numbers import change_pct, number, p_value, percent
 from harness.report.blocks import Block, Bullets, Heading, Para, Table
 from harness.report.markdown import to_markdown as render
 from harness.stats import coverage_label
 
 if TYPE_CHECKING:
-    from harness.ab.gate import AbResult
+    from harness.compare.ab import AbResult
 
 AB_VERSION = 1
 MARKDOWN_FILENAME = "ab.md"

@@ -1,7 +1,7 @@
 """A gated figure as CI tools see it: one name, the new value, its direction and the verdict.
 
 `bench compare` (new run against base run) and `bench ab` (head against base in one run) both reduce
-to a list of GatedFigure, which the CI formats (export_ci.py) render; only figures with a better
+to a list of GatedFigure, which the CI formats (ci.py) render; only figures with a better
 direction are gated, so the undirected ones (requests, CPU %) are left out.
 """
 
@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 from harness.compare.paired import PairedChange
-from harness.present.numbers import change_pct, number, p_value, percent
+from harness.numbers import change_pct, number, p_value, percent
 
 if TYPE_CHECKING:
-    from harness.ab.gate import AbResult
+    from harness.compare.ab import AbResult
     from harness.compare.runs import CompareResult
 
 FAILING = "regression"
