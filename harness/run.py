@@ -17,13 +17,15 @@ from typing import Any
 
 from harness import ceiling, database
 from harness.behaviour import behaviour_checks
+from harness.claims.schema import load_claims
+from harness.claims.stopping import decided
 from harness.config import RunConfig
 from harness.database import place as database_place
 from harness.errors import BenchError
 from harness.eta import Eta
 from harness.kinds.base import LoadGeneratorFactory, Placement, TrialContext, TrialOutcome
 from harness.kinds.sliced import run_sliced_trial
-from harness.kinds.slicing import slicing_record
+from harness.kinds.slicing import sequential_design, slicing_record
 from harness.loadgen.driver import LocustProcesses
 from harness.loadgen.external import ExternalWorkers, external_workers, parse_loadgen
 from harness.machine import idle_hold, protect
@@ -33,7 +35,7 @@ from harness.machine.environment import capture_environment, run_environment
 from harness.machine.locks import Held, lock_cpus
 from harness.machine.speed_probe import METRIC_SUFFIX as PROBE_SUFFIX
 from harness.machine.speed_probe import WAKEUP_METRIC, role_probes, role_wakeup_us
-from harness.results import Metric, ResultsStore, RunResults, TrialRecord, check_run_name
+from harness.results import Metric, ResultsStore, RunResults, RunView, TrialRecord, check_run_name
 from harness.results.records import DiscardedAttemptRecord
 from harness.runtime import Runtime, get_runtime, running
 from harness.runtime.docker_engine import host_pids_visible
@@ -366,10 +368,15 @@ class PreparedRun:
         self.store.save()
 
     def _stopping(self, scenario: str, params: Any, trial: int) -> dict[str, Any]:
-        """Whether the scenario stops after this look (harness.claims.stopping), and why."""
-        if trial >= params.trials:
-            return {"stopped_because": "budget spent: every planned look was run"}
-        return {}
+        """Whether the scenario stops after this look (harness.claims.stopping), and why; each ratio's state."""
+        design = sequential_design(params.slices, params.trials)
+        decision = decided(RunView(self.store.results), scenario, design, load_claims(), params.slices.precision)
+        state: dict[str, Any] = {"ratios": decision.ratios, "open": "" if decision.stop else decision.why}
+        if decision.stop:
+            state["stopped_because"] = decision.why
+        elif trial >= params.trials:
+            state["stopped_because"] = "budget spent: every planned look was run"
+        return state
 
     def _records(self, round_: list[tuple[int, PlannedTrial]]) -> list[TrialRecord]:
         keys = {(p.scenario.name, p.target.name, p.trial) for _, p in round_}

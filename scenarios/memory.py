@@ -11,8 +11,6 @@ SCENARIO = {
     "claims": ["P5", "P6"],
     "stateful": True,  # creates and deletes users: refused with several server workers
     "profiles": {
-        "quick": {"users": [32], "warmup_s": 1, "duration_s": 3, "trials": 3, "after_load_s": 0.5,
-                  "summary": {"memory_series": True}},
         "full": {"users": [64], "warmup_s": 10, "duration_s": 300, "trials": 5, "after_load_s": 5,
                  "summary": {"memory_series": True}},
         "test": {"users": [4], "warmup_s": 0.5, "duration_s": 2, "trials": 1, "after_load_s": 0.5,

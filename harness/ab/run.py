@@ -30,6 +30,7 @@ DEFAULT_ROUNDS = 8  # 5 is the least an exact one-sided test at 0.05 can use; 8 
 # interval is a few percent wide either side on a busy machine, so a 5% threshold lets a 10% slowdown
 # through whenever its rounds spread (docs/regression-tracking.md has the runs this was chosen on).
 DEFAULT_THRESHOLD_PCT = 3.0
+DEFAULT_SLICE_PAIRS = 24
 SIDES = ("base", "head")
 
 
@@ -41,6 +42,9 @@ class AbOptions:
     scenarios: list[str] | None = None  # default: AB_SCENARIOS
     profile: str = "ci"
     rounds: int = DEFAULT_ROUNDS
+    # Closed-model scenarios of one step run as one sliced trial of this many pairs of 1-s slices
+    # (harness.kinds.sliced): base and head a second apart instead of a trial apart. 0: rounds.
+    slice_pairs: int = DEFAULT_SLICE_PAIRS
     threshold_pct: float = DEFAULT_THRESHOLD_PCT
     alpha: float = 0.05
     runtime: str = "native"
@@ -140,5 +144,8 @@ def gate_params(scenario: Scenario, options: AbOptions) -> dict:
     params = {**scenario.profiles[options.profile], "trials": options.rounds}
     if "arrival" in params:
         params["arrival"] = {**params["arrival"], "rate_per_s": [min(params["arrival"]["rate_per_s"])]}
+    elif options.slice_pairs and scenario.kind == "load" and len(params.get("users", [])) == 1 \
+            and all(len(values) == 1 for values in params.get("matrix", {}).values()):
+        params.update(trials=1, slices={"slice_s": 1.0, "settle_s": 0.1, "pairs": options.slice_pairs})
     scenario.params(options.profile)  # the profile as written is valid: say so before changing it
     return params
