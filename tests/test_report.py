@@ -90,8 +90,9 @@ def test_every_file_is_written_into_the_run_directory(rendered):
     names = {p.relative_to(run_dir).as_posix() for p in paths}
     assert {"claims.csv", "report.md", "report.html"} <= names
     plots = sorted(p for p in paths if p.suffix == ".png")
-    assert {p.stem for p in plots} == {"claims_overview", "concurrency", "connections", "latency_percentiles",
-                                       "cold_start", "idle_memory", "memory_over_time", "throughput_by_workload"}
+    assert {p.stem for p in plots} == {"claims_overview", "ratio_forest", "concurrency", "connections",
+                                       "latency_percentiles", "cold_start", "idle_memory", "memory_over_time",
+                                       "throughput_by_workload"}
     for path in plots:
         assert path.parent == run_dir / "plots" and path.read_bytes().startswith(PNG_MAGIC)
         assert path.stat().st_size > 10_000  # something was drawn

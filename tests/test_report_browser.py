@@ -17,6 +17,7 @@ import subprocess
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -109,7 +110,9 @@ class Cdp:
             self.events.append(json.loads(self.ws.recv()))
 
 
-def load_page(devtools: str, page: Path) -> PageLoad:
+@contextmanager
+def opened(devtools: str, page: Path, size: tuple[int, int], mobile: bool) -> Iterator[Cdp]:
+    """A new tab of `size` pixels showing `page`, loaded; closed afterwards."""
     new_tab = urllib.request.Request(f"{devtools}/json/new?about:blank", method="PUT")
     with LOCAL.open(new_tab) as r:
         target = json.loads(r.read())
@@ -117,11 +120,19 @@ def load_page(devtools: str, page: Path) -> PageLoad:
     try:
         for domain in ("Page", "Network", "Runtime", "Log"):
             cdp.call(f"{domain}.enable")
-        cdp.call("Emulation.setDeviceMetricsOverride", width=PHONE[0], height=PHONE[1], deviceScaleFactor=1,
-                 mobile=True)
-        url = page.resolve().as_uri()
-        cdp.call("Page.navigate", url=url)
+        cdp.call("Emulation.setDeviceMetricsOverride", width=size[0], height=size[1], deviceScaleFactor=1,
+                 mobile=mobile)
+        cdp.call("Page.navigate", url=page.resolve().as_uri())
         cdp.wait_for("Page.loadEventFired")
+        yield cdp
+    finally:
+        cdp.ws.close()
+        LOCAL.open(f"{devtools}/json/close/{target['id']}").close()
+
+
+def load_page(devtools: str, page: Path) -> PageLoad:
+    url = page.resolve().as_uri()
+    with opened(devtools, page, PHONE, mobile=True) as cdp:
         result = PageLoad()
         images = cdp.call("Runtime.evaluate", returnByValue=True, expression=(
             "[...document.images].map(i => ({src: i.src.slice(0, 30), complete: i.complete, width: i.naturalWidth}))"))
@@ -136,9 +147,6 @@ def load_page(devtools: str, page: Path) -> PageLoad:
         cdp.call("Runtime.evaluate", expression="0")  # flush events sent before the last answer
         _read_events(cdp.events, url, result)
         return result
-    finally:
-        cdp.ws.close()
-        LOCAL.open(f"{devtools}/json/close/{target['id']}").close()
 
 
 def _read_events(events: list[dict], url: str, result: PageLoad) -> None:
@@ -192,3 +200,42 @@ def test_the_check_sees_a_page_that_fetches_or_fails(browser, tmp_path):
     assert any("broken" in e for e in seen.errors)
     assert seen.images[0]["width"] == 0
     assert seen.page["scrollWidth"] > seen.page["innerWidth"]
+
+
+DESKTOP = (1280, 800)
+FIRST_SCREEN = ("#fig-claims_overview img", "#fig-ratio_forest img")  # the verdicts, and every ratio
+
+
+def boxes(devtools: str, page: Path, size: tuple[int, int], selectors: tuple[str, ...]) -> dict[str, dict]:
+    """Each selector's first element's box in CSS pixels from the page's top (None when absent), once
+    its image has loaded; and a screenshot of the first screen under the key "screenshot"."""
+    with opened(devtools, page, size, mobile=False) as cdp:
+        found = cdp.call("Runtime.evaluate", returnByValue=True, expression=(
+            f"{json.dumps(list(selectors))}.map(s => {{ const e = document.querySelector(s);"
+            " if (!e) return null; const r = e.getBoundingClientRect();"
+            " return {top: r.top + scrollY, bottom: r.bottom + scrollY, width: r.width,"
+            " loaded: !e.naturalWidth || e.complete}; })"))
+        shot = cdp.call("Page.captureScreenshot", format="png")
+    return {**dict(zip(selectors, found["result"]["value"], strict=True)),
+            "screenshot": {"png": base64.b64decode(shot["data"])}}
+
+
+def test_the_first_screen_at_1280_by_800_shows_the_verdicts_and_every_ratio(browser, report):
+    seen = boxes(browser, report, DESKTOP, FIRST_SCREEN)
+    (report.parent / "report-first-screen.png").write_bytes(seen["screenshot"]["png"])
+    for selector in FIRST_SCREEN:
+        box = seen[selector]
+        assert box is not None, f"{selector} is not in report.html"
+        assert box["loaded"] and box["width"] > 300, (selector, box)  # drawn, and wide enough to read
+        assert box["bottom"] <= DESKTOP[1], f"{selector} ends at {box['bottom']:.0f} px, below the first screen"
+
+
+def test_the_first_screen_check_sees_a_figure_below_the_fold(browser, tmp_path):
+    """The same check on a page whose figure starts below 800 px, so that the test above can fail."""
+    page = tmp_path / "low.html"  # its image a 1×1 PNG, shown 400×100
+    page.write_text('<!DOCTYPE html><html><body><div style="height:900px"></div><figure id="fig-ratio_forest">'
+                    '<img width="400" height="100" src="data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABC'
+                    'AQAAAC1HAwCAAAAC0lEQVR42mNk+A8AAQUBAScY42YAAAAASUVORK5CYII="></figure></body></html>')
+    seen = boxes(browser, page, DESKTOP, FIRST_SCREEN)
+    assert seen["#fig-claims_overview img"] is None
+    assert seen["#fig-ratio_forest img"]["bottom"] > DESKTOP[1]

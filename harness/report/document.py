@@ -85,10 +85,12 @@ def claims_rows(verdicts: list[ClaimVerdict], short: bool = True) -> list[list[s
 def _claims_section(data: RunData, plots: Plots) -> list[Block]:
     return [
         Heading("Claims", 2, "claims"),
+        # what a reader came for, on the first screen: the verdicts, and every ratio against its claim's band
+        *plots.show("claims_overview"),
+        *plots.show("ratio_forest"),
         Para("Each claim of the article, judged on this run (details per claim below). Ratios are Express over "
              "FastAPI; values are medians across trials with a CI in brackets, labelled with its real coverage "
              "(e.g. 94% for 5 trials); ratios are medians of per-round ratios."),
-        *plots.show("claims_overview"),  # the verdicts at a glance, above the words and the details
         Bullets([f"{v.claim.id} ({v.verdict}): {v.headline}" for v in data.verdicts]),
         Para("In detail, with the figures' names and the flags:"),
         Table(["id", "claim", "measured", "expected", "verdict", "reason"], claims_rows(data.verdicts)),

@@ -2,12 +2,14 @@
 
 A Content-Security-Policy forbids every fetch but data: images and the inline style, so a browser
 loads nothing from anywhere (tests/test_report_browser.py checks it in Chromium); wide tables scroll
-inside their own box, so the page reads at a phone's width.
+inside their own box, so the page reads at a phone's width. Figures drawn half a page wide, one after
+another, share a row (the report's first screen: the verdicts beside the ratios), and stack on a phone.
 """
 
 from __future__ import annotations
 
 import base64
+import struct
 from functools import singledispatch
 from html import escape
 
@@ -27,6 +29,9 @@ td.na { background: #eee; color: #555; } td.read { background: #dde8f6; font-sty
 img { max-width: 100%; border: 1px solid #ddd; margin: 0.5rem 0 1rem; }
 pre { background: #f6f6f6; padding: 0.8rem; overflow-x: auto; }
 figure { margin: 0; }
+.beside { display: flex; flex-wrap: wrap; gap: 0 1rem; align-items: flex-start; }
+.beside figure { flex: 1 1 28rem; min-width: 0; }
+.beside img { margin-bottom: 0.2rem; }
 @media (max-width: 40rem) { body { margin: 1rem auto; font-size: 14px; } td, th { min-width: 4rem; } }
 """
 # nothing may be fetched: images are data: URIs, the style is inline; no script at all
@@ -83,8 +88,31 @@ def _(block: Code) -> str:
     return f"<pre><code>{escape(block.text)}</code></pre>"
 
 
+HALF_PAGE_PX = 800  # a PNG at most this wide is drawn for half the page (harness.report.plots.HALF_WIDTH_IN)
+
+
+def _half_page(block: Block) -> bool:
+    # a PNG's width is the first field of its IHDR chunk, right after the 8-byte signature and chunk header
+    return isinstance(block, Image) and struct.unpack(">I", block.path.read_bytes()[16:20])[0] <= HALF_PAGE_PX
+
+
+def _rows(blocks: list[Block]) -> list[str]:
+    """Each block's HTML; consecutive half-page figures wrapped in one row."""
+    out: list[str] = []
+    run: list[str] = []
+    for block in [*blocks, Para("")]:  # a last non-figure ends the final run
+        if _half_page(block):
+            run.append(_render(block))
+            continue
+        if run:
+            out.append(f'<div class="beside">{"".join(run)}</div>' if len(run) > 1 else run[0])
+            run = []
+        out.append(_render(block))
+    return out[:-1]
+
+
 def to_html(blocks: list[Block], title: str) -> str:
-    body = "\n".join(_render(block) for block in blocks)
+    body = "\n".join(_rows(blocks))
     return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
             f'<meta http-equiv="Content-Security-Policy" content="{CSP}">'
             '<meta name="viewport" content="width=device-width, initial-scale=1">'

@@ -18,8 +18,11 @@ import numpy as np
 from hdrh.histogram import HdrHistogram
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.ticker import NullFormatter
 
-from harness.claims import RangeCheck
+from harness.claims import ClaimVerdict, RangeCheck
+from harness.claims import Figure as Measured
+from harness.claims.schema import RatioCheck
 from harness.metrics import RPS
 from harness.report.axes import (
     VERDICT_COLORS,
@@ -337,19 +340,106 @@ def plot_claims_overview(data: RunData) -> Figure:
     if not data.verdicts:
         raise Skip("no claims were judged")
     rows = len(data.verdicts)
-    fig, ax = plt.subplots(figsize=(11, 0.5 * rows + 1.0), layout="constrained")
+    # half a page wide, a third of an inch a row: it shares the report's first screen with the ratios' plot
+    fig, ax = plt.subplots(figsize=(HALF_WIDTH_IN, 0.32 * rows + 0.9), layout="constrained")
     fig.suptitle("The article's claims on this run", fontsize=12, fontweight="bold")
     ax.set_xlim(0, 1)
     ax.set_ylim(rows, 0)
     ax.axis("off")
     for i, v in enumerate(data.verdicts):
         ax.text(0.0, i + 0.5, v.claim.id, va="center", fontweight="bold")
-        ax.text(0.115, i + 0.5, v.verdict, va="center", ha="center", color="white", fontweight="bold",
-                bbox={"boxstyle": "round,pad=0.35", "facecolor": VERDICT_COLORS[v.verdict], "edgecolor": "none"})
-        ax.text(0.2, i + 0.5, textwrap.shorten(v.claim.claim, 110, placeholder="…"), va="center", fontsize=9)
+        ax.text(0.2, i + 0.5, v.verdict, va="center", ha="center", color="white", fontweight="bold", fontsize=9,
+                bbox={"boxstyle": "round,pad=0.3", "facecolor": VERDICT_COLORS[v.verdict], "edgecolor": "none"})
+        ax.text(0.35, i + 0.5, textwrap.shorten(v.claim.claim, 62, placeholder="…"), va="center", fontsize=8.5)
     counts = {k: sum(v.verdict == k for v in data.verdicts) for k in VERDICT_COLORS}
-    fig.text(0.01, 0.005, " · ".join(f"{n} {k}" for k, n in counts.items()), fontsize=9, color="dimgray")
+    fig.text(0.01, 0.005, " · ".join(f"{n} {k}" for k, n in counts.items() if n), fontsize=8.5, color="dimgray")
     return fig
+
+
+HALF_WIDTH_IN = 6.2  # two such figures side by side fill report.html's width (harness.report.html)
+
+
+@dataclass(frozen=True)
+class RatioRow:
+    """One ratio check of a claim: the claim's band, and the ratio the run measured (None: not measured)."""
+
+    label: str  # the claim's id and where the ratio was read: "P2 crud users=4 rps"
+    low: float  # the band; 0 and inf where the claim gives no bound
+    high: float
+    figure: Measured | None
+    verdict: str  # the check's own verdict
+
+
+def ratio_rows(verdicts: list[ClaimVerdict]) -> list[RatioRow]:
+    """Every ratio check of every claim, in the claims file's order."""
+    rows = []
+    for v in verdicts:
+        for check, outcome in zip(v.claim.checks, v.outcomes, strict=True):
+            if isinstance(check, RatioCheck):
+                figure = outcome.figures[0] if outcome.figures else None
+                rows.append(RatioRow(f"{v.claim.id} {check.scenario}\n{check.metric}", check.min or 0.0,
+                                     math.inf if check.max is None else check.max, figure, outcome.verdict))
+    return rows
+
+
+def plot_ratio_forest(data: RunData) -> Figure:
+    """A forest plot: each ratio check's Express/FastAPI ratio (the median of per-round ratios) and its
+    interval, against the band the claim states; a log axis, so that 2× and ½× lie as far from 1."""
+    rows = ratio_rows(data.verdicts)
+    if not any(r.figure for r in rows):
+        raise Skip("no ratio of a claim was measured in this run")
+    fig, ax = plt.subplots(figsize=(HALF_WIDTH_IN, 0.42 * len(rows) + 1.3), layout="constrained")
+    fig.suptitle("Every ratio, Express/FastAPI, against the claim's band", fontsize=12, fontweight="bold")
+    left, right = _forest_limits(rows)
+    for i, row in enumerate(rows):
+        _forest_row(ax, i, row, left, right)
+    ax.axvline(1.0, color="black", linewidth=0.8, linestyle="--")
+    ax.set_xscale("log")
+    ax.set_xlim(left, right)
+    ticks = [t for t in RATIO_TICKS if left <= t <= right]
+    ax.set_xticks(ticks, [f"{t:g}×" for t in ticks])
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.set_ylim(len(rows) - 0.5, -0.5)
+    ax.set_yticks(range(len(rows)), [r.label for r in rows], fontsize=8)
+    ax.set_xlabel("median of per-round ratios and its interval (log scale);\n"
+                  "shaded: the claim's band; dashed: equal", fontsize=9)
+    ax.grid(axis="y", visible=False)
+    return fig
+
+
+RATIO_TICKS = (0.1, 0.2, 0.25, 0.33, 0.5, 0.67, 0.8, 1.0, 1.25, 1.5, 2.0, 3.0, 4.0, 5.0, 10.0)
+
+
+def _forest_limits(rows: list[RatioRow]) -> tuple[float, float]:
+    """The x range: 1, every finite band edge, every measured value and interval end, with a margin."""
+    ends = [1.0] + [b for r in rows for b in (r.low, r.high) if 0 < b < math.inf]
+    ends += [x for r in rows if r.figure for x in (r.figure.value, r.figure.low, r.figure.high)
+             if x is not None and 0 < x < math.inf]
+    return min(ends) / 1.3, max(ends) * 1.3
+
+
+def _forest_row(ax: Axes, i: int, row: RatioRow, left: float, right: float) -> None:
+    ax.fill_betweenx([i - 0.38, i + 0.38], max(row.low, left), min(row.high, right), color="gray", alpha=0.2,
+                     linewidth=0)
+    f = row.figure
+    if f is None or math.isnan(f.value):
+        ax.text(left, i, f" {row.verdict}", va="center", fontsize=8, color="dimgray")
+        return
+    c = VERDICT_COLORS.get(row.verdict, "black")
+    if f.has_interval:
+        assert f.low is not None and f.high is not None
+        low, high = max(f.low, left), min(f.high, right)  # an open end runs to the axis' edge
+        ax.plot([low, high], [i, i], color=c, linewidth=2.2, solid_capstyle="butt")
+    x = min(max(f.value, left), right)
+    ax.plot([x], [i], marker="o", color=c, markersize=6)
+    ax.annotate(_forest_words(f), (x, i), xytext=(0, 5), textcoords="offset points", ha="center", va="bottom",
+                fontsize=7.5, color=c)
+
+
+def _forest_words(f: Measured) -> str:
+    """"0.659×", "> 1.2×", "1× (1 round, no CI)": the value above its point; its interval is in the tables."""
+    bound = f"{f.bound} " if f.bound and f.bound != "?" else ""
+    return f"{bound}{f.value:.3g}×" + ("" if f.has_interval else f" ({f.count_text}, no CI)")
 
 
 @dataclass(frozen=True)
@@ -362,6 +452,7 @@ class PlotSpec:
 
 PLOTS = [
     PlotSpec("claims_overview", "Claims overview", plot_claims_overview, ()),
+    PlotSpec("ratio_forest", "Every ratio against the claim's band", plot_ratio_forest, ()),
     PlotSpec("concurrency", "Throughput and p99 latency vs concurrency", plot_concurrency,
              (("concurrency", RPS), ("concurrency", "latency_p99_ms"), ("concurrency", "max_concurrency_slo"))),
     PlotSpec("realtime", "Delivery latency vs WebSocket clients", plot_realtime,
