@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from harness.eta import Eta
@@ -110,8 +111,9 @@ def progress_reporter(console: Console, eta: Eta | None = None, quiet: bool = Fa
 
 def run_header(results: RunResults) -> str:
     env, config = results.environment, results.config
+    # two lines: one would wrap on an 80-column terminal
     line = (f"runtime: {env.get('runtime', '?')} · profile {config.get('profile')} · {env.get('cpu_model')} "
-            f"({env.get('cpu_count_logical')} cores) · server CPUs {config.get('server_cpus')} · "
+            f"({env.get('cpu_count_logical')} cores)\nserver CPUs {config.get('server_cpus')} · "
             f"load generator CPUs {config.get('loadgen_cpus')} · workers {config.get('workers')}")
     line += f"\nprotection: {env.get('protection', 'not recorded')}"
     line += f"\ncpu idle: {describe_hold(env.get('cpu_idle'))}"
@@ -134,29 +136,44 @@ def print_summary(console: Console, results: RunResults, directory: object, full
     for line in (disturbance_lines(results) if full else disturbance_overview(results)) + speed_lines(results):
         console.print(line, highlight=False)
     if not full:
-        console.print(f"the whole summary, every step's figures and each scenario's disturbance: "
-                      f"`bench report {directory} --full`", style="dim", highlight=False)
-    for warning in results.warnings:
+        console.print(f"every step's figures, each scenario's disturbance: `bench report {directory} --full`",
+                      style="dim", highlight=False)
+    shown = results.warnings if full else results.warnings[:SHORT_WARNINGS]
+    for warning in shown:
         console.print(f"[yellow]warning:[/] {warning if full else _cut_to_lines(warning, 2, console.width)}",
                       highlight=False)
+    if len(shown) < len(results.warnings):
+        console.print(f"[yellow]and {len(results.warnings) - len(shown)} more warnings[/] (--full)", highlight=False)
     state = "complete" if results.complete else "[red]incomplete (interrupted or failed)[/]"
     console.print(f"Results ({state}): {directory}")
 
 
 def print_report(console: Console, written: Any, run_dir: Path, full: bool = False) -> None:
-    """After `bench report`: the verdicts in plain words first, then one line per claim (with `full`, the
-    whole claims table and the run's whole summary), then where the report is."""
+    """After `bench report`: the verdicts in plain words first (a line per claim; with `full`, each whole
+    sentence), then the figures each was decided on (with `full`, the whole claims table and the run's
+    whole summary), then where the report is."""
     console.print("In plain words:")
     for v in written.verdicts:
-        console.print(f"  {v.claim.id} ({styled(v.verdict)}): {v.headline}", highlight=False)
+        if full:
+            console.print(f"  {v.claim.id} ({styled(v.verdict)}): {v.headline}", highlight=False)
+        else:
+            claim = _cut(v.claim.claim, console.width - len(f"  {v.claim.id} {v.verdict}: "))
+            console.print(f"  {v.claim.id} {styled(v.verdict)}: {escape(claim)}", highlight=False)
     title = f"{written.run_id}: the article's claims"
     if full:
         console.print(verdicts_table(written.verdicts, title))
         print_summary(console, load_results(run_dir), run_dir, full=True)
     else:
         console.print(compact_verdicts_table(written.verdicts, title, console.width))
+        console.print(f"In whole sentences: report.md, or `bench report {run_dir} --full`", style="dim",
+                      highlight=False)
     files = ", ".join(path.name for path in written.paths if path.parent == run_dir)
-    console.print(f"Report written into {run_dir}: {files} (plots/ beside them)", highlight=False)
+    console.print(f"Report written into {run_dir}:\n  {files} (plots/ beside them)", highlight=False)
+
+
+def _cut(text: str, width: int) -> str:
+    """`text` on one line of `width` columns: a terminal that wraps it would double the lines printed."""
+    return text if len(text) <= width else text[:max(width - 1, 0)] + "…"
 
 
 def ceiling_line(kept: GeneratorCeilingRecord | None) -> str:
@@ -179,6 +196,7 @@ def _cut_to_lines(text: str, lines: int, width: int) -> str:
 
 
 WHOLE = "… (whole: --full)"
+SHORT_WARNINGS = 4  # warnings shown without --full: a run re-run round by round has one a round
 
 
 def disturbance_overview(results: RunResults) -> list[str]:

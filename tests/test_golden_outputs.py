@@ -97,19 +97,30 @@ def test_the_report_of_a_stored_run_is_unchanged(runs: dict[str, Path], run: str
     check_golden(f"{run}-claims-terminal.txt", out.export_text())
 
 
+@pytest.mark.parametrize("columns", [80, 160])
 def test_what_make_bench_prints_after_its_progress_is_compact_with_the_verdicts_before_any_table(
-        runs: dict[str, Path]) -> None:
+        runs: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, columns: int) -> None:
     """`bench run`'s summary, then `bench report`'s: plain words first, one line per claim, no table of every
-    step (that is --full's), at most 80 lines on a 160-column log."""
-    out = Console(record=True, width=160, color_system=None, force_terminal=False)
-    print_summary(out, load_results(runs["stored"]), "RUN_DIR")
+    step (that is --full's), at most 80 lines on a terminal of COLUMNS=80 (no line longer, so none wraps)
+    as of 160. The run is ./RUN_DIR, so that the lines naming it do not change with pytest's folders."""
+    shutil.copytree(SMALL_RUN, tmp_path / "RUN_DIR")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("COLUMNS", str(columns))
+    out = Console(record=True, color_system=None, force_terminal=False)  # as wide as COLUMNS says
+    assert out.width == columns
+    print_summary(out, load_results(Path("RUN_DIR")), Path("RUN_DIR"))
     summary_lines = out.export_text(clear=False).count("\n")
-    written = write_report(runs["stored"])
-    report_console = Console(record=True, width=160, color_system=None, force_terminal=False)
-    print_report(report_console, written, runs["stored"])
-    text = out.export_text() + report_console.export_text().replace(str(runs["stored"]), "RUN_DIR")
-    check_golden("stored-make-bench-terminal.txt", text)
+    print_report(out, write_report(Path("RUN_DIR")), Path("RUN_DIR"))
+    text = out.export_text()
+    if columns == 80:
+        check_golden("stored-make-bench-terminal.txt", text)
     assert "In plain words:" in text and text.index("In plain words:") < text.index("────")
+    # a line per claim in the plain words and in the table: none wrapped (a wrapped line is two)
+    plain = text[text.index("In plain words:"):text.index("────")].splitlines()
+    claims = sum(line.startswith(("  P", "  F", "  E")) for line in plain)
+    assert claims == 14 == len(plain) - 3  # beside them: "In plain words:", the table's title and header
+    table = text[text.index("────"):text.index("In whole sentences")].splitlines()
+    assert len(table) == 1 + 14
     assert summary_lines < 20 and text.count("\n") <= 80, text
 
 

@@ -7,8 +7,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from rich import box
+from rich.markup import escape
 from rich.table import Table
 
+from harness.claims.outcomes import grouped
 from harness.flags import marks
 from harness.metrics import RPS
 from harness.numbers import interval, number
@@ -89,18 +91,34 @@ def verdicts_table(verdicts: list[ClaimVerdict], title: str = "The article's cla
 
 def compact_verdicts_table(verdicts: list[ClaimVerdict], title: str = "The article's claims",
                            width: int = 160) -> Table:
-    """One line per claim within `width` columns (about a screen): its verdict and its figures, cut to the
-    line; the whole text is in verdicts_table (`bench report --full`) and in report.md."""
-    verdict_w = max((len(v.verdict) for v in verdicts), default=7)
-    claim_w = min(40, max(width // 4, 12))
-    measured_w = max(width - (2 + verdict_w + claim_w) - 8, 12)  # two spaces between columns, ids of 2
+    """One line per claim within `width` columns (about a screen): its verdict and the figures it was decided
+    on, cut to the line; the claim itself is in the plain words above it, the whole text in verdicts_table
+    (`bench report --full`) and in report.md. Narrower than NARROW columns, the verdict (also above) goes."""
+    kept = [("id", [v.claim.id for v in verdicts])]
+    if width >= NARROW:
+        kept.append(("verdict", [v.verdict for v in verdicts]))
+    widths = [max(len(name), *map(len, cells)) for name, cells in kept]
+    measured_w = max(width - sum(w + 2 for w in widths), 12)  # two spaces after each column
     table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
-    for column in ("id", "verdict", "claim", "measured (median [CI, coverage])"):
-        table.add_column(column, no_wrap=True)
+    for (name, _), w in zip(kept, widths, strict=True):
+        table.add_column(name, no_wrap=True, min_width=w)
+    table.add_column("decided on (median [CI], coverage, trials)", no_wrap=True)
     for v in verdicts:
-        table.add_row(v.claim.id, styled(v.verdict), _cut(v.claim.claim, claim_w),
-                      _cut(v.measured(short=True) or "—", measured_w))
+        verdict = [styled(v.verdict)] if width >= NARROW else []
+        table.add_row(v.claim.id, *verdict, escape(_cut(decided_on(v), measured_w)))
     return table
+
+
+NARROW = 100  # columns: below it the compact claims table drops its verdict column (the plain words have it)
+
+
+def decided_on(v: ClaimVerdict) -> str:
+    """The figures of the deciding reading's checks, by where they were read: "crud users=32 rps:
+    express/fastapi 0.66× [0.6–0.7] (94% CI, 5 rounds)"; a behaviour's or code's answer; or why none was."""
+    reading = v.decided_by or (v.outcomes[0].reading if v.outcomes else "")
+    outcomes = [o for o in v.outcomes if o.reading == reading]
+    texts = grouped([f for o in outcomes for f in o.shown(short=True)]) + [o.measured_text for o in outcomes]
+    return "; ".join(dict.fromkeys(t for t in texts if t)) or f"not measured: {v.reason}"
 
 
 def _cut(text: str, width: int) -> str:
