@@ -169,3 +169,27 @@ def test_the_label_never_rounds_the_coverage_up():
     assert sequential_label(plan) == f"{int(plan.coverage * 1000) / 10:g}% CI, group-sequential over 4 looks"
     view = RunView(RunResults(run_id="x", created_at="now", config={"slicing": slicing()}))
     assert slicing_design(view, "crud") == plan and slicing_design(view, "cpu") is None
+
+
+def with_trials(results: RunResults, pairs_per_trial: int) -> RunResults:
+    """The slices' records say which trial (a fresh start of both servers) each pair ran in."""
+    for record in results.trials:
+        record.pairing = {"trial": (record.trial - 1) // pairs_per_trial + 1, "position": record.trial % 2}
+    return results
+
+
+def test_a_ratio_whose_trials_disagree_says_by_how_much_it_depends_on_the_trial(tmp_path):
+    a1, b1 = pair_values(8, 1.17, seed=1)
+    a2, b2 = pair_values(8, 1.60, seed=2)
+    run = crud_run(a1 + a2, b1 + b2, {"slicing": slicing(looks=[8, 16])})
+    verdict = judge_one(tmp_path, RATIO, with_trials(run, 8))
+    (note,) = [m for m in verdict.machine if "depends on the trial" in m]
+    assert "trial 1: 1.17×" in note and "trial 2: 1.6×" in note and "37% apart" in note
+
+
+def test_a_ratio_whose_trials_agree_has_no_such_note(tmp_path):
+    a1, b1 = pair_values(8, 1.17, seed=1)
+    a2, b2 = pair_values(8, 1.18, seed=2)
+    run = crud_run(a1 + a2, b1 + b2, {"slicing": slicing(looks=[8, 16])})
+    verdict = judge_one(tmp_path, RATIO, with_trials(run, 8))
+    assert not [m for m in verdict.machine if "depends on the trial" in m]

@@ -5,6 +5,7 @@ This module reads the run; the texts are made by those pure functions."""
 
 from __future__ import annotations
 
+import statistics
 from dataclasses import replace
 
 from harness.claims.decide import Facts, steps_to_decide
@@ -14,6 +15,7 @@ from harness.claims.machine import display, near_edge
 from harness.claims.outcomes import READINGS_DISAGREE, ClaimVerdict
 from harness.claims.schema import CompareCheck, GapCheck, GapPlace, Place, RangeCheck, RatioCheck
 from harness.claims.view import Missing, common_step, read_sample
+from harness.numbers import number as fmt
 from harness.results import Step
 
 FOREIGN = ("server_foreign_cpu_pct", "loadgen_foreign_cpu_pct")  # CPU others took from a role's cores
@@ -23,7 +25,7 @@ def explain(v: ClaimVerdict, ctx: Context) -> ClaimVerdict:
     decide = steps_to_decide(_deciding(v), run_facts(v, ctx))
     if v.verdict == "inconclusive" and v.reason.startswith(READINGS_DISAGREE):  # readings_must_agree, and they did not
         decide.append(f"which definition the article means: {v.reason.removeprefix(READINGS_DISAGREE).split('. ')[0]}")
-    machine = machine_notes(v, ctx)
+    machine = machine_notes(v, ctx) + trial_notes(v, ctx)
     explained = replace(v, decide=decide, machine=machine)
     near = [note for note in machine if "would likely differ" in note]
     return replace(explained, headline=headline(explained) + "".join(f" {note}." for note in near))
@@ -120,6 +122,53 @@ def machine_notes(v: ClaimVerdict, ctx: Context) -> list[str]:
             edge = near_edge(figure, check.min, check.max, ctx.policy.near_edge_fraction)
             notes += [edge] if edge else []
     return notes
+
+
+# Per-trial medians of a sliced ratio further apart than this are reported: more than the precision a
+# sliced scenario is run to (harness.kinds.slicing.Slicing.precision), so pairs alone would hide it.
+TRIAL_SPREAD = 0.05
+MIN_PAIRS_PER_TRIAL = 3  # the fewest pairs of a trial whose median is worth comparing
+
+
+def trial_notes(v: ClaimVerdict, ctx: Context) -> list[str]:
+    """Where a ratio comes from paired slices over several trials (each a fresh start of both servers):
+    whether its per-trial medians differ by more than TRIAL_SPREAD. Pairs cancel the host's changes within
+    a trial, not what a trial's start decides (a JIT's or a pool's state): then the ratio depends on the
+    trial, and the writer is told by how much rather than given one interval that hides it."""
+    notes = []
+    for check in _checks(v):
+        if not isinstance(check, RatioCheck):
+            continue
+        medians = _trial_medians(ctx, check)
+        if len(medians) < 2:
+            continue
+        low, high = min(medians.values()), max(medians.values())
+        if low > 0 and high / low - 1 > TRIAL_SPREAD:
+            each = ", ".join(f"trial {t}: {fmt(m)}×" for t, m in sorted(medians.items()))
+            notes.append(f"{check.numerator}/{check.denominator} {check.scenario} {check.metric} depends on the "
+                         f"trial (a fresh start of both servers): per-trial medians {each}, {high / low - 1:.0%} "
+                         "apart; more trials, not more pairs, would narrow it")
+    return notes
+
+
+def _trial_medians(ctx: Context, check: RatioCheck) -> dict[int, float]:
+    """The median per-pair ratio of each trial of a sliced scenario (pairs grouped by TrialRecord.pairing)."""
+    trial_of = {t.trial: t.pairing["trial"] for t in ctx.view.results.trials
+                if t.scenario == check.scenario and t.target == check.numerator and t.pairing}
+    if not trial_of:
+        return {}
+    try:
+        step = common_step(ctx.view, [check.numerator, check.denominator], check, check.metric)
+    except Missing:
+        return {}
+    sa = read_sample(ctx.view, check.numerator, check, check.metric, step, check.transform)
+    sb = read_sample(ctx.view, check.denominator, check, check.metric, step, check.transform)
+    other = dict(zip(sb.trials, sb.values, strict=True))
+    grouped: dict[int, list[float]] = {}
+    for pair, value in zip(sa.trials, sa.values, strict=True):
+        if other.get(pair) and pair in trial_of:
+            grouped.setdefault(trial_of[pair], []).append(value / other[pair])
+    return {t: statistics.median(r) for t, r in grouped.items() if len(r) >= MIN_PAIRS_PER_TRIAL}
 
 
 __all__ = ["display", "explain"]
