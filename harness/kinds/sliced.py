@@ -109,7 +109,7 @@ def run_sliced_trial(contexts: list[TrialContext]) -> SlicedOutcome:
         for piece in mine:
             number = start + piece.pair - 1
             trial = TrialOutcome(server=records[name], flags=list(block_flags), errors=dict(piece.errors))
-            trial.metrics = _slice_figures(ctx, number, label, piece, sampler, name, other)
+            trial.metrics = slice_figures(ctx, number, label, piece, sampler, name, other)
             outcome.pairs[name][number] = trial
             outcome.pairing[name][number] = {"trial": ctx.trial, "position": piece.position,
                                              "start_s": piece.start_s, "end_s": piece.end_s,
@@ -129,7 +129,7 @@ def _cpu_pct(readings: list[Reading]) -> float | None:
     return sum(r.cpu_pct for r in readings) / len(readings) if readings else None
 
 
-def _slice_figures(ctx: TrialContext, pair: int, label: str, piece: SliceResult, sampler: Sampler, name: str,
+def slice_figures(ctx: TrialContext, pair: int, label: str, piece: SliceResult, sampler: Sampler, name: str,
                    other: str) -> list[Metric]:
     """One slice's figures for its target, as the record of `pair`."""
     span = (piece.counted_start_s, piece.end_s)
