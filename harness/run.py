@@ -27,11 +27,11 @@ from harness.kinds.base import LoadGeneratorFactory, Placement, TrialContext, Tr
 from harness.kinds.sliced import run_sliced_trial
 from harness.kinds.slicing import sequential_design, slicing_record
 from harness.loadgen.driver import LocustProcesses
-from harness.loadgen.external import ExternalWorkers, external_workers, parse_loadgen
+from harness.loadgen.external import ExternalWorkers, external_workers, parse_loadgen, run_topology
 from harness.machine import idle_hold, protect
 from harness.machine.cpus import parse_cpu_list, split_cpus
 from harness.machine.disturbance import MAX_RERUNS, RerunBudget, disturbed_windows, run_until_undisturbed
-from harness.machine.environment import capture_environment, run_environment
+from harness.machine.environment import RunEnvironment, capture_environment, run_environment
 from harness.machine.locks import Held, lock_cpus
 from harness.machine.speed_probe import METRIC_SUFFIX as PROBE_SUFFIX
 from harness.machine.speed_probe import WAKEUP_METRIC, role_probes, role_wakeup_us
@@ -171,6 +171,12 @@ class PreparedRun:
     ceiling_s: float = 0.0  # its measured window; 0: not measured
     on_trial: Callable[[str, TrialOutcome], None] | None = None  # each finished trial, for live figures
     locks: Held | None = None  # the CPUs the run pins (harness.machine.locks), released when it ends
+    environment: RunEnvironment | None = None  # results.json's environment, typed; None: a test's keeps its own
+
+    def _environment(self, **parts: Any) -> None:
+        """Parts of the environment the run reached, handed to its one record (harness.machine.environment)."""
+        if self.environment is not None:
+            self.store.results.environment = self.environment.add(**parts)
 
     def eta(self) -> Eta:
         """The time remaining, from the plan's durations (a kind's Params.planned_s) and what trials take."""
@@ -209,8 +215,7 @@ class PreparedRun:
         try:
             with idle_hold.held(self.config.hold_idle) as hold, \
                     protect.protected(self.store.results.run_id) as protection:
-                self.store.results.environment["cpu_idle"] = hold.record()
-                self.store.results.environment["protection"] = protection.status
+                self._environment(cpu_idle=hold.record(), protection=protection.status)
                 protection.adopt("loadgen", os.getpid())
                 self.protection = protection
                 try:
@@ -219,12 +224,12 @@ class PreparedRun:
                     self.protection = None
                     protection.release()
                     if protection.warnings:
-                        self.store.results.environment["protection_warnings"] = protection.warnings
+                        self._environment(protection_warnings=protection.warnings)
                         for warning in protection.warnings:
                             self.store.results.note(warning)
         finally:
             if hold is not None:  # the hold has ended: its count of deep idle entries is complete
-                self.store.results.environment["cpu_idle"] = hold.record()
+                self._environment(cpu_idle=hold.record())
                 self.store.save()
 
     def _measure(self, progress: Progress | None = None) -> Path:
@@ -236,7 +241,8 @@ class PreparedRun:
             self.measure_ceiling(progress)
             self.check_behaviour()
             with database.for_run(self.config, [p.scenario for p in self.plan], self.placement.server_cpus,
-                                  self.directory / "logs", self.store.results.environment, self.protection) as db:
+                                  self.directory / "logs", self.protection) as db:
+                self._environment(database=db.facts if db is not None else None)
                 budget = RerunBudget(self.max_reruns)  # suspended while a disturbance outlasts a round's re-runs
                 for round_ in plan_rounds(self.plan):
                     if sliced_round(round_, self.config.profile):
@@ -505,8 +511,9 @@ def _prepare(config: RunConfig, targets: list[Target], scenarios: list[Scenario]
         loadgen_workers=config.loadgen_workers, sample_hz=config.sample_hz, memory_limit_mb=config.memory_limit_mb,
         base_images=config.base_images, server_host=config.server_host, server_netns=config.server_netns,
     )  # fmt: skip
-    results = _new_results(config, run_name, runtime, targets, placement, seed, plan)
-    external = external_workers(config, results.environment)  # waits (bounded) for the workers to arrive
+    results, environment = _new_results(config, run_name, runtime, targets, placement, seed, plan)
+    external = external_workers(config)  # waits (bounded) for the workers to arrive
+    results.environment = environment.add(topology=run_topology(config, external))
     store = ResultsStore(directory, results, samples=[])
     if swept:
         store.results.note(f"stopped {len(swept)} process(es) a killed harness left running: " + "; ".join(swept))
@@ -520,8 +527,9 @@ def _prepare(config: RunConfig, targets: list[Target], scenarios: list[Scenario]
     ceilings = {"ceiling_target": available.get(ceiling.BASELINE_TARGET),
                 "ceiling_s": ceiling.ceiling_seconds(config.profile, config.ceiling_s)}
     if external is None:
-        return PreparedRun(config, store, plan, placement, runtime, **ceilings)
-    return PreparedRun(config, store, plan, placement, runtime, load_generator=external.load_generator,
+        return PreparedRun(config, store, plan, placement, runtime, environment=environment, **ceilings)
+    return PreparedRun(config, store, plan, placement, runtime, environment=environment,
+                       load_generator=external.load_generator,
                        external=external, **ceilings)
 
 
@@ -531,7 +539,7 @@ def run_benchmark(config: RunConfig, progress: Progress | None = None) -> Path:
 
 
 def _new_results(config: RunConfig, run_name: str, runtime: Runtime, targets: list[Target], placement: Placement,
-                 seed: int, plan: list[PlannedTrial]) -> RunResults:
+                 seed: int, plan: list[PlannedTrial]) -> tuple[RunResults, RunEnvironment]:
     described = runtime.describe_environment(targets, RuntimeSettings.from_config(config))
     environment = run_environment(capture_environment(Path.cwd(), targets), config.runtime, described)
     resolved = config.model_dump(mode="json")
@@ -542,6 +550,6 @@ def _new_results(config: RunConfig, run_name: str, runtime: Runtime, targets: li
         "scenario_params": {p.scenario.name: p.scenario.params(config.profile).model_dump(mode="json")
                             for p in plan},
     })  # fmt: skip
-    return RunResults(run_id=run_name, created_at=datetime.now(UTC).isoformat(), environment=environment,
-                      config=resolved)
+    return RunResults(run_id=run_name, created_at=datetime.now(UTC).isoformat(), environment=environment.record(),
+                      config=resolved), environment
 

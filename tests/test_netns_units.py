@@ -208,12 +208,11 @@ def test_cold_start_on_a_remote_engine_reads_memory_from_the_engine(tmp_path: Pa
 
 def test_options_that_do_nothing_in_a_layout_are_refused() -> None:
     from harness.config import RunConfig
-    from harness.loadgen.external import external_workers
+    from harness.loadgen.external import external_workers, run_topology
 
     with pytest.raises(BenchError, match="--master-bind needs --loadgen external:N"):
-        external_workers(RunConfig(master_bind="127.0.0.1:5557"), {})
+        external_workers(RunConfig(master_bind="127.0.0.1:5557"))
     with pytest.raises(BenchError, match="--server-netns is for the native runtime"):
-        external_workers(RunConfig(runtime="docker", server_netns="srv"), {})
-    environment: dict = {}
-    assert external_workers(RunConfig(), environment) is None
-    assert environment["topology"]["loadgen"] == "local"
+        external_workers(RunConfig(runtime="docker", server_netns="srv"))
+    assert external_workers(RunConfig()) is None
+    assert run_topology(RunConfig(), None)["loadgen"] == "local"

@@ -71,13 +71,14 @@ def stored_host() -> HostEnvironment:
 
 
 def test_the_environment_is_the_stored_one_key_for_key():
-    environment = run_environment(stored_host(), "native", RuntimeDescription())
+    environment = run_environment(stored_host(), "native", RuntimeDescription()).record()
     assert list(environment.items()) == list(STORED["environment"].items())
 
 
 def test_in_docker_the_versions_that_ran_are_those_inside_the_images():
     inside = {"alpha": {"python": "3.12.1"}}
-    environment = run_environment(stored_host(), "docker", RuntimeDescription({"docker": {"images": {}}}, inside))
+    environment = run_environment(stored_host(), "docker", RuntimeDescription({"docker": {"images": {}}},
+                                                                              inside)).record()
     assert environment["targets"] == inside and environment["host_targets"] == STORED["environment"]["targets"]
     keys = list(environment)
     assert keys.index("targets") < keys.index("runtime") < keys.index("docker") < keys.index("host_targets")

@@ -45,10 +45,10 @@ def for_run(
     scenarios: list[Any],
     server_cpus: list[int],
     log_dir: Path,
-    environment: dict[str, Any],
     protection: Any = None,
 ) -> Iterator[Database | None]:
-    """One PostgreSQL for the run's database scenarios (None when none has one); its facts go to `environment`.
+    """One PostgreSQL for the run's database scenarios (None when none has one); its `facts` are the
+    environment's `database` (harness.machine.environment).
 
     In the Docker runtime it is a harness.database.docker.ContainerDatabase, which has Database's interface.
     """
@@ -63,7 +63,6 @@ def for_run(
         protection=protection, image=config.db_image,
     )  # fmt: skip
     with _running(config.runtime)(options) as database:
-        environment["database"] = database.facts
         yield database
 
 

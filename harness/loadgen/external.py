@@ -201,18 +201,27 @@ def asdict_shallow(spec: LoadSpec) -> dict[str, Any]:
     return {name: getattr(spec, name) for name in LoadSpec.__dataclass_fields__}
 
 
-def external_workers(config: Any, environment: dict[str, Any]) -> ExternalWorkers | None:
-    """For `--loadgen external:N`: the coordinator, once N workers arrived; records the topology either way."""
+def server_place(config: Any) -> dict[str, Any]:
+    """Where the server runs, as environment.topology.server records it."""
+    server = {"address": config.server_host, "netns": config.server_netns, "runtime": config.runtime}
+    if config.runtime == "docker":  # the engine's host itself: environment.docker.engine_host
+        server["engine"] = engine_url()
+    return server
+
+
+def run_topology(config: Any, workers: ExternalWorkers | None) -> dict[str, Any]:
+    """environment.topology: the external workers' (the dict they keep their refusals in), or a local one."""
+    return workers.topology if workers is not None else {"loadgen": "local", "server": server_place(config)}
+
+
+def external_workers(config: Any) -> ExternalWorkers | None:
+    """For `--loadgen external:N`: the coordinator, once N workers arrived, its topology recorded; else None."""
     expected = parse_loadgen(config.loadgen)
     if expected is None and config.master_bind:
         raise BenchError("--master-bind needs --loadgen external:N (local workers reach the master on loopback)")
     if config.server_netns and config.runtime != "native":
         raise BenchError("--server-netns is for the native runtime; a Docker engine's place is its DOCKER_HOST")
-    server = {"address": config.server_host, "netns": config.server_netns, "runtime": config.runtime}
-    if config.runtime == "docker":  # the engine's host itself: environment.docker.engine_host
-        server["engine"] = engine_url()
     if expected is None:
-        environment["topology"] = {"loadgen": "local", "server": server}
         return None
     secret, given = run_secret()
     workers = ExternalWorkers(expected, parse_bind(config.master_bind), config.scenarios_dir, secret)
@@ -227,8 +236,7 @@ def external_workers(config: Any, environment: dict[str, Any]) -> ExternalWorker
     except BaseException:
         workers.close()
         raise
-    environment["topology"] = workers.topology
     workers.topology.update({"loadgen": config.loadgen, "master_bind": f"{workers.bind_host}:{workers.master_port}",
-                             "loadgen_hosts": workers.hosts(), "server": server})
+                             "loadgen_hosts": workers.hosts(), "server": server_place(config)})
     workers.record_refusals({})
     return workers

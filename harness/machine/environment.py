@@ -99,10 +99,43 @@ def capture_environment(root: Path, targets: list[Target]) -> HostEnvironment:
     )
 
 
-def run_environment(host: HostEnvironment, runtime: str, described: RuntimeDescription) -> dict[str, Any]:
-    """results.json's `environment`: the host, the runtime's name and its facts."""
-    environment = {**host.record(), "runtime": runtime, **described.entries}
-    if described.target_versions:  # the versions that ran are those inside the images, not the host's
-        environment["host_targets"] = environment["targets"]
-        environment["targets"] = described.target_versions
-    return environment
+@dataclass
+class RunEnvironment:
+    """results.json's `environment`, typed, and assembled in one place (`record`): the host and the runtime
+    before the first trial, then each part as the run reaches it, from the module that knows it. Parts
+    not reached are left out, so the record's keys are those stored, in the same order."""
+
+    host: HostEnvironment
+    runtime: str  # its name
+    described: RuntimeDescription  # its own entries (e.g. docker), and the versions that ran inside it
+    # where the load generator and the server run (harness.loadgen.external); the workers' coordinator keeps
+    # counting refused messages into this same dict while the run goes
+    topology: dict[str, Any] | None = None
+    cpu_idle: dict[str, Any] | None = None  # the idle hold (harness.machine.idle_hold)
+    protection: str | None = None  # the CPU protection groups' state (harness.machine.protect)
+    database: dict[str, Any] | None = None  # the run's PostgreSQL (harness.database)
+    protection_warnings: list[str] | None = None  # what releasing the protection groups ran into
+
+    def add(self, **parts: Any) -> dict[str, Any]:
+        """Set the parts that arrived (by their field names) and return the whole record."""
+        for name, value in parts.items():
+            if name not in RUN_PARTS:
+                raise TypeError(f"no part {name!r} in a run's environment")
+            setattr(self, name, value)
+        return self.record()
+
+    def record(self) -> dict[str, Any]:
+        environment = {**self.host.record(), "runtime": self.runtime, **self.described.entries}
+        if self.described.target_versions:  # the versions that ran are those inside the images, not the host's
+            environment["host_targets"] = environment["targets"]
+            environment["targets"] = self.described.target_versions
+        parts = {name: getattr(self, name) for name in RUN_PARTS}
+        return {**environment, **{name: value for name, value in parts.items() if value is not None}}
+
+
+RUN_PARTS = ("topology", "cpu_idle", "protection", "database", "protection_warnings")
+
+
+def run_environment(host: HostEnvironment, runtime: str, described: RuntimeDescription) -> RunEnvironment:
+    """A run's environment before its first trial: the host, the runtime's name and its facts."""
+    return RunEnvironment(host, runtime, described)
