@@ -29,8 +29,8 @@ from harness.contract_check import check_contract
 from harness.database import DatabaseOptions
 from harness.database import docker as database_docker
 from harness.errors import BenchError
+from harness.machine.cgroup import memory_bytes
 from harness.runtime import running
-from harness.runtime.cgroup import memory_bytes
 from harness.runtime.docker import DockerRuntime
 from harness.runtime.docker_engine import LABEL, OWNER_LABEL, Engine, engine_url
 from harness.runtime.docker_images import ImageSpec, context_files

@@ -24,11 +24,6 @@ LAYERS: list[tuple[str, ...]] = [
     ("harness.commands",),
 ]
 
-# Package cycles outside the reading side that their owners have yet to cut: runtime/docker.py sets
-# machine/protect.py's weights, machine/protect.py and machine/environment.py read runtime's cgroups and
-# description, and sampler.py (imported by runtime's Docker stats) reads machine/disturbance.py. Listed so
-# that no other cycle can join them; the test below fails once one is cut, to take it off this list.
-KNOWN_PACKAGE_CYCLES: list[list[str]] = [["harness.machine", "harness.runtime", "harness.sampler"]]
 
 Graph = Mapping[str, set[str]]
 
@@ -151,13 +146,8 @@ def test_no_package_imports_a_package_that_imports_it_back():
     graph = harness_graph()
     found = [[f"{m} -> {i}" for m in sorted(graph) if package(m) in c for i in sorted(graph[m])
               if package(i) in c and package(i) != package(m)]
-             for c in cycles(package_graph(graph)) if c not in KNOWN_PACKAGE_CYCLES]
+             for c in cycles(package_graph(graph))]
     assert found == []
-
-
-def test_the_known_package_cycles_are_still_there():
-    """A cut cycle leaves KNOWN_PACKAGE_CYCLES, so it cannot come back unseen."""
-    assert [c for c in KNOWN_PACKAGE_CYCLES if c not in cycles(package_graph(harness_graph()))] == []
 
 
 def test_the_reading_side_never_imports_a_higher_layer():

@@ -34,8 +34,8 @@ from harness.kinds import load
 from harness.kinds.base import Placement, TrialContext, TrialOutcome
 from harness.loadgen.driver import AGGREGATE, EndpointResult, LoadResult, LoadSpec, StepSpec
 from harness.machine.disturbance import MAX_RERUNS
+from harness.machine.environment import RuntimeDescription
 from harness.results import ResultsStore, RunResults
-from harness.runtime import RuntimeDescription
 from harness.runtime.options import LaunchOptions, RuntimeSettings
 from harness.runtime.server import Server, StartTimings
 from harness.sampler import MB, Reading, Sampler

@@ -206,7 +206,7 @@ def test_bench_report_maps_its_arguments_and_prints_the_table(tmp_path, capsys, 
     assert args.func(args) == 0
     assert calls == [(Path("some/run"), claims)]
     out = capsys.readouterr().out
-    assert "Z1" in out and "supported" in out and "into some/run: report.html" in out  # the folder, then its files
+    assert "Z1" in out and "supported" in out and "into some/run:\n  report.html" in out  # the folder, then its files
     args = parser.parse_args(["report", "other"])
     args.func(args)
     assert calls[-1] == (Path("other"), None)

@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.machine.environment import GitState, HostEnvironment, RunEnvironment, run_environment
-from harness.runtime import RuntimeDescription
+from harness.machine.environment import GitState, HostEnvironment, RunEnvironment, RuntimeDescription, run_environment
 
 HARNESS = Path(__file__).resolve().parent.parent / "harness"
 HOST = HostEnvironment("h", "Linux 6", "cpu", 2, 1, [0, 1], 4.0, "3.11.9", None, {}, {"a": {"x": "1"}},

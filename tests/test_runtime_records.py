@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from harness.errors import BenchError
-from harness.machine.environment import GitState, HostEnvironment, run_environment
-from harness.runtime import RuntimeDescription, get_runtime
+from harness.machine.environment import GitState, HostEnvironment, RuntimeDescription, run_environment
+from harness.runtime import get_runtime
 from harness.runtime.docker import ContainerFacts
 from harness.runtime.native import NativeFacts
 from harness.runtime.options import LaunchOptions

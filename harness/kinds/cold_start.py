@@ -12,7 +12,7 @@ import time
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt
 
 from harness.kinds.base import TrialContext, TrialOutcome
-from harness.runtime.cgroup import memory_bytes
+from harness.machine.cgroup import memory_bytes
 from harness.sampler import MB, tree_memory
 
 MIB = 1024 * 1024

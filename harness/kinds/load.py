@@ -26,13 +26,13 @@ from harness.loadgen.driver import AGGREGATE, LoadResult, LoadSpec, StepSpec
 from harness.loadgen.hosts import host_figures
 from harness.loadgen.measures import window_figures
 from harness.loadgen.params import TAIL_S
+from harness.machine.cgroup import memory_bytes
 from harness.machine.disturbance import FOREIGN_SUFFIX, UNEXPLAINED_SUFFIX, WAIT_SUFFIX, is_disturbed
 from harness.measure import cpu_cost_figures, cpu_s_per_s, endpoint_figures, little_law_ratio, resource_figures
 from harness.rate_sweep import step_is_usable
 from harness.results import HistogramRecord, SampleRow, step_label
 from harness.results.keys import endpoint_step
 from harness.runtime import running
-from harness.runtime.cgroup import memory_bytes
 from harness.runtime.server import Server
 from harness.sampler import MB, Reading, Sampler, tree_memory
 from harness.stats import LITTLE_TOLERANCE

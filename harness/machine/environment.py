@@ -9,14 +9,13 @@ import os
 import platform
 import subprocess
 import sys
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import psutil
 
-from harness.runtime import RuntimeDescription
 from harness.targets import Target, framework_versions
 
 HARNESS_PACKAGES = ["locust", "hdrhistogram", "psutil", "scipy", "pandas", "pydantic", "gevent", "geventhttpclient"]
@@ -38,6 +37,15 @@ def _command_output(command: list[str], cwd: Path | None = None) -> str | None:
     except (OSError, subprocess.SubprocessError):
         return None
 
+
+
+@dataclass(frozen=True)
+class RuntimeDescription:
+    """A runtime's facts for the results' environment."""
+
+    entries: dict[str, Any] = field(default_factory=dict)  # added to the environment as they are, e.g. {"docker": …}
+    # The component versions that ran, by target, when they are not the host's (those inside images).
+    target_versions: dict[str, dict[str, str]] = field(default_factory=dict)
 
 @dataclass(frozen=True)
 class GitState:

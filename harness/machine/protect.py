@@ -29,7 +29,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness.runtime.cgroup import PROC, memberships
+from harness.machine.cgroup import PROC, memberships
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 V1_SHARES = 262144  # the kernel's MAX_SHARES; Docker's cpu_shares takes the same scale

@@ -12,10 +12,10 @@ from __future__ import annotations
 import importlib
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
 from harness.errors import BenchError
+from harness.machine.environment import RuntimeDescription
 from harness.runtime.options import LaunchOptions, RuntimeSettings
 from harness.runtime.server import Server
 from harness.targets import Target
@@ -24,15 +24,6 @@ RUNTIMES = {
     "native": "harness.runtime.native:NativeRuntime",
     "docker": "harness.runtime.docker:DockerRuntime",
 }
-
-
-@dataclass(frozen=True)
-class RuntimeDescription:
-    """A runtime's facts for the results' environment."""
-
-    entries: dict[str, Any] = field(default_factory=dict)  # added to the environment as they are, e.g. {"docker": …}
-    # The component versions that ran, by target, when they are not the host's (those inside images).
-    target_versions: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
 class Runtime(Protocol):

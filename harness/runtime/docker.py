@@ -5,7 +5,7 @@ lands in a measurement (harness.runtime.docker_images). Containers use host netw
 app listens on the harness's loopback port as natively), the run's server CPU set
 (`cpuset_cpus`) and memory limit, the highest CPU weight, and are never left behind
 (harness.runtime.docker_containers). Their memory is read from their cgroup
-(harness.runtime.cgroup).
+(harness.machine.cgroup).
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ from typing import Any
 import docker.errors
 
 from harness.errors import BenchError
+from harness.machine import cgroup as cgroups
 from harness.machine import protect
-from harness.runtime import RuntimeDescription
-from harness.runtime import cgroup as cgroups
+from harness.machine.environment import RuntimeDescription
 from harness.runtime.docker_containers import Container, Containers
 from harness.runtime.docker_engine import DEFAULT_HOST, Engine, api_error, engine_url, host_pids_visible, labels
 from harness.runtime.docker_images import Images, ImageSpec

@@ -18,7 +18,8 @@ from typing import Any
 import psutil
 
 from harness.errors import BenchError
-from harness.runtime import RuntimeDescription, running
+from harness.machine.environment import RuntimeDescription
+from harness.runtime import running
 from harness.runtime.options import LaunchOptions, RuntimeSettings
 from harness.runtime.procs import prepare_spawn, spawn
 from harness.runtime.server import Server, check_port_free
