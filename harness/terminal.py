@@ -25,6 +25,7 @@ from harness.present.tables import compact_verdicts_table, styled, summary_table
 from harness.rate_sweep import HEADROOM_FRACTION
 from harness.results import RunResults, is_endpoint_step, load_results
 from harness.results.records import GeneratorCeilingRecord
+from harness.results.slicing import slicing_lines
 from harness.summarize import ROLE_WORDS, probe_values
 
 if TYPE_CHECKING:
@@ -134,6 +135,8 @@ def print_summary(console: Console, results: RunResults, directory: object, full
         console.print(summary_table(results))
         console.print(legend(), style="dim")
     for line in (disturbance_lines(results) if full else disturbance_overview(results)) + speed_lines(results):
+        console.print(line, highlight=False)
+    for line in slicing_lines(results.config):
         console.print(line, highlight=False)
     if not full:
         console.print(f"every step's figures, each scenario's disturbance: `bench report {directory} --full`",

@@ -193,3 +193,13 @@ def test_a_ratio_whose_trials_agree_has_no_such_note(tmp_path):
     run = crud_run(a1 + a2, b1 + b2, {"slicing": slicing(looks=[8, 16])})
     verdict = judge_one(tmp_path, RATIO, with_trials(run, 8))
     assert not [m for m in verdict.machine if "depends on the trial" in m]
+
+
+def test_the_terminal_and_the_report_say_how_many_pairs_each_sliced_scenario_got_and_why_it_stopped():
+    from harness.results.slicing import slicing_lines
+
+    config = {"slicing": {"crud": {**slicing()["crud"], "pairs": 16, "looks": [8, 16, 24],
+                                   "stopped_because": "every ratio decided"}}}
+    assert slicing_lines(config) == ["paired slices · crud: 16 pairs of 1-s slices (looks at 8, 16, 24): "
+                                     "every ratio decided"]
+    assert slicing_lines({}) == []

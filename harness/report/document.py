@@ -16,6 +16,7 @@ from harness.report.blocks import Block, Bullets, Code, Heading, Image, Para, Re
 from harness.report.data import RunData
 from harness.report.plots import PlotSpec
 from harness.report.topology import topology_blocks
+from harness.results.slicing import slicing_lines
 from harness.stats import NOISY_CV
 
 
@@ -151,6 +152,7 @@ def _method(data: RunData, policy: Policy) -> list[Block]:
             "Ratios: a round is one trial of each target back to back; the ratio is the median of the per-round "
             "ratios with the order-statistic CI of that median, so a slow minute hits both sides of a ratio "
             "(trials that cannot be paired: ratio of medians, two-sample percentile bootstrap, 'bootstrap CI').",
+            *_slicing_bullets(config),
             "Units: MB = 10⁶ bytes, MiB = 2²⁰ bytes.",
             "Verdicts: a CI inside the claim's range supports it, outside refutes it, straddling a bound is "
             f"inconclusive; a figure flagged {', '.join(policy.blocking_flags)} can neither support nor refute; "
@@ -165,6 +167,18 @@ def _method(data: RunData, policy: Policy) -> list[Block]:
         Table(["scenario", "steps (users)", "other steps", "warm-up s", "measured s", "think s", "trials"],
               _scenario_rows(config)),
     ]
+
+
+def _slicing_bullets(config: dict[str, Any]) -> list[str]:
+    """Scenarios run in paired slices: how, and each one's pairs and why it stopped (harness.kinds.sliced)."""
+    lines = slicing_lines(config)
+    if not lines:
+        return []
+    return ["Paired slices: both targets' servers at once, one Locust run alternating between them; a pair is "
+            "two adjacent slices in alternating order, a ratio the median of per-pair ratios with the "
+            "group-sequential interval of the design fixed before the first pair (Pocock 1977; exact coverage), "
+            "and a scenario stops adding pairs once every ratio its claims read is decided or known to its "
+            "precision. " + "; ".join(line.removeprefix("paired slices · ") for line in lines) + "."]
 
 
 def _scenario_rows(config: dict[str, Any]) -> list[list[str]]:
