@@ -31,6 +31,7 @@ DEFAULT_ROUNDS = 8  # 5 is the least an exact one-sided test at 0.05 can use; 8 
 # through whenever its rounds spread (docs/regression-tracking.md has the runs this was chosen on).
 DEFAULT_THRESHOLD_PCT = 3.0
 DEFAULT_SLICE_PAIRS = 24
+SLICED_WARMUP_S = 3.0  # both servers' JITs warm in it, alternating (harness.loadgen.slices)
 SIDES = ("base", "head")
 
 
@@ -146,6 +147,8 @@ def gate_params(scenario: Scenario, options: AbOptions) -> dict:
         params["arrival"] = {**params["arrival"], "rate_per_s": [min(params["arrival"]["rate_per_s"])]}
     elif options.slice_pairs and scenario.kind == "load" and len(params.get("users", [])) == 1 \
             and all(len(values) == 1 for values in params.get("matrix", {}).values()):
-        params.update(trials=1, slices={"slice_s": 1.0, "settle_s": 0.1, "pairs": options.slice_pairs})
+        # the warm-up alternates between the two servers, so each gets half of it: at least SLICED_WARMUP_S in all
+        params.update(trials=1, slices={"slice_s": 1.0, "settle_s": 0.1, "pairs": options.slice_pairs},
+                      warmup_s=max(params.get("warmup_s", 0), SLICED_WARMUP_S))
     scenario.params(options.profile)  # the profile as written is valid: say so before changing it
     return params

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 def add_commands(sub: argparse._SubParsersAction, add_common: Callable[[argparse.ArgumentParser], None],
                  positive_int: Callable[[str], int]) -> None:
-    from harness.ab.run import AB_SCENARIOS, DEFAULT_ROUNDS, DEFAULT_THRESHOLD_PCT
+    from harness.ab.run import AB_SCENARIOS, DEFAULT_ROUNDS, DEFAULT_SLICE_PAIRS, DEFAULT_THRESHOLD_PCT
 
     p = sub.add_parser("ab", help="measure two git revisions of the targets in one interleaved run and gate the "
                                   "head: exit 0 no regression, 1 regression, 2 bad input or internal error")
@@ -36,6 +36,9 @@ def add_commands(sub: argparse._SubParsersAction, add_common: Callable[[argparse
     p.add_argument("--profile", choices=PROFILES, default="ci", help="the scenarios' parameters (default ci)")
     p.add_argument("--rounds", type=positive_int, default=DEFAULT_ROUNDS,
                    help=f"rounds, each running base and head once (default {DEFAULT_ROUNDS}; at least 5 at alpha 0.05)")
+    p.add_argument("--slice-pairs", type=int, default=DEFAULT_SLICE_PAIRS, metavar="N",
+                   help="a closed-model scenario of one step runs as N pairs of 1-s paired slices, base and head "
+                        f"a second apart (default {DEFAULT_SLICE_PAIRS}; 0: rounds)")
     p.add_argument("--threshold-pct", type=_percentage, default=DEFAULT_THRESHOLD_PCT,
                    help="percent change the whole interval of the median ratio must exceed, in the bad direction "
                         f"(default {DEFAULT_THRESHOLD_PCT:g})")
@@ -61,7 +64,8 @@ def cmd_ab(args: argparse.Namespace) -> int:
 
     options = AbOptions(
         base_ref=args.base_ref, head_ref=args.head_ref, targets=args.target, scenarios=args.scenario,
-        profile=args.profile, rounds=args.rounds, threshold_pct=args.threshold_pct, alpha=args.alpha,
+        profile=args.profile, rounds=args.rounds, slice_pairs=max(args.slice_pairs, 0),
+        threshold_pct=args.threshold_pct, alpha=args.alpha,
         runtime=args.runtime, build_dir=Path(args.build_dir), results_dir=Path(args.results_dir),
         scenarios_dir=Path(args.scenarios_dir), run_name=args.name, server_cpus=args.server_cpus,
         loadgen_cpus=args.loadgen_cpus, keep=args.keep, max_reruns=args.reruns,
