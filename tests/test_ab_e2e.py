@@ -55,7 +55,8 @@ def test_a_slowed_working_tree_exits_1_and_leaves_only_the_cache(repo: Path, tmp
     build = ROOT / "build" / "ab"  # the cache of the real installs is shared with other runs
     monkeypatch.chdir(repo)
     code = main(["ab", "HEAD", "WORKTREE", "--target", "express", "--scenario", "throughput", "--profile", "test",
-                 "--rounds", "5", "--scenarios-dir", str(ROOT / "scenarios"), "--build-dir", str(build),
+                 "--rounds", "5", "--slice-pairs", "0", "--scenarios-dir", str(ROOT / "scenarios"),
+                 "--build-dir", str(build),
                  "--results-dir", str(tmp_path / "results"), "--name", "ab", "--out", str(tmp_path / "out")])
     assert code == 1
     data = json.loads((tmp_path / "out" / "ab.json").read_text())
@@ -66,6 +67,25 @@ def test_a_slowed_working_tree_exits_1_and_leaves_only_the_cache(repo: Path, tmp
                                                            "express-base"]  # B H, H B
     assert results["config"]["ab"]["head"]["label"] == "worktree"
     assert not (build / "worktree").exists() and not (build / results["config"]["ab"]["base"]["label"]).exists()
+
+
+def test_in_paired_slices_base_and_head_share_one_trial_and_the_slowed_head_exits_1(repo: Path, tmp_path: Path,
+                                                                                   monkeypatch: pytest.MonkeyPatch
+                                                                                   ) -> None:
+    """The default gate of a closed-model step: both sides' servers at once, each pair of 1-s slices a round."""
+    monkeypatch.chdir(repo)
+    code = main(["ab", "HEAD", "WORKTREE", "--target", "express", "--scenario", "throughput", "--profile", "test",
+                 "--slice-pairs", "6", "--scenarios-dir", str(ROOT / "scenarios"), "--build-dir",
+                 str(ROOT / "build" / "ab"), "--results-dir", str(tmp_path / "results"), "--name", "ab",
+                 "--out", str(tmp_path / "out")])
+    assert code == 1
+    data = json.loads((tmp_path / "out" / "ab.json").read_text())
+    cpu = next(c for c in data["changes"] if c["metric"] == "server_cpu_us_per_req")
+    assert cpu["verdict"] == "regression" and cpu["rounds"] == 6 and cpu["ratio"] > 3
+    results = json.loads((tmp_path / "results" / "ab" / "results.json").read_text())
+    assert {(t["target"], t["pairing"]["trial"]) for t in results["trials"]} == {("express-base", 1),
+                                                                                ("express-head", 1)}
+    assert sorted(t["trial"] for t in results["trials"]) == sorted([*range(1, 7)] * 2)
 
 
 @pytest.mark.docker
@@ -84,7 +104,8 @@ def test_on_docker_each_side_is_its_own_image_and_the_slowed_head_exits_1(repo: 
     monkeypatch.chdir(repo)
     code = main(["ab", "HEAD", "WORKTREE", "--runtime", "docker", "--base-image", f"express={base}",
                  "--target", "express", "--scenario", "throughput", "--profile", "test", "--rounds", "5",
-                 "--scenarios-dir", str(ROOT / "scenarios"), "--build-dir", str(tmp_path / "build"),
+                 "--slice-pairs", "0", "--scenarios-dir", str(ROOT / "scenarios"),
+                 "--build-dir", str(tmp_path / "build"),
                  "--results-dir", str(tmp_path / "results"), "--name", "ab", "--out", str(tmp_path / "out")])
     assert code == 1
     results = json.loads((tmp_path / "results" / "ab" / "results.json").read_text())
