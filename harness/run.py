@@ -474,8 +474,8 @@ def prepare_run(config: RunConfig, targets: list[Target] | None = None,
     swept_folders = database_place.sweep_all()  # and their databases' folders, now that nothing runs there
     available = discover_targets(config.targets_dir)
     targets = targets or select_targets(available, config.targets)
-    chosen = scenarios or select_scenarios(discover_scenarios(config.scenarios_dir), config.scenarios,
-                                           config.profile)
+    discovered = discover_scenarios(config.scenarios_dir)
+    chosen = scenarios or select_scenarios(discovered, config.scenarios, config.profile)
     scenarios = check_config(config, chosen)
     if not scenarios:
         raise BenchError(f"no scenario of the {config.profile!r} profile can run with --workers {config.workers}")
@@ -489,6 +489,11 @@ def prepare_run(config: RunConfig, targets: list[Target] | None = None,
         locks = lock_cpus(pinned_cpus(config, server_cpus, loadgen_cpus))  # a second run on these CPUs: one line
         prepared = _prepare(config, targets, scenarios, chosen, available, server_cpus, loadgen_cpus, directory,
                             runtime, swept, swept_folders)
+        if config.scenarios is None:  # the profile's every scenario: those it leaves out are said, with why
+            prepared.store.results.config["skipped_scenarios"].update(
+                {name: f"the {config.profile} profile leaves it out (--profile full runs it)"
+                 for name, s in discovered.items() if config.profile not in s.profiles})
+            prepared.store.save()
     except BaseException:
         if locks is not None:
             locks.release()

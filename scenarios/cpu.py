@@ -8,8 +8,8 @@ SCENARIO = {
     "kind": "load",
     "claims": ["P3"],
     "profiles": {
-        "quick": {"users": [8], "warmup_s": 3, "duration_s": 1.5, "trials": 3, "params": {"n": 10000},
-                  "slices": {"slice_s": 1, "settle_s": 0.1, "pairs": 8}},
+        "quick": {"users": [8], "warmup_s": 3, "duration_s": 1.5, "trials": 2, "params": {"n": 10000},
+                  "slices": {"slice_s": 1, "settle_s": 0.1, "pairs": 10}},
         "full": {"users": [16], "warmup_s": 3, "duration_s": 20, "trials": 5, "params": {"n": 10000}},
         "ci": {"users": [8], "warmup_s": 1, "duration_s": 3, "trials": 5, "params": {"n": 10000}},
         "test": {"users": [2], "warmup_s": 0.5, "duration_s": 1, "trials": 1, "params": {"n": 2000}},

@@ -10,8 +10,8 @@ SCENARIO = {
     "claims": ["P2"],
     "stateful": True,  # writes to the in-memory store: refused with several server workers
     "profiles": {
-        "quick": {"users": [32], "warmup_s": 3, "duration_s": 1, "trials": 3,
-                  "slices": {"slice_s": 1, "settle_s": 0.1, "pairs": 8}},
+        "quick": {"users": [32], "warmup_s": 3, "duration_s": 1, "trials": 2,
+                  "slices": {"slice_s": 1, "settle_s": 0.1, "pairs": 10}},
         "full": {"users": [64], "warmup_s": 5, "duration_s": 30, "trials": 5},
         "ci": {"users": [32], "warmup_s": 1, "duration_s": 3, "trials": 5},
         "test": {"users": [4], "warmup_s": 0.5, "duration_s": 1.5, "trials": 1},

@@ -24,11 +24,6 @@ SCENARIO = {
     "claims": ["P8"],
     "stateful": True,  # rooms live in each server process's memory: refused with several server workers
     "profiles": {
-        "quick": {"users": [1000, 2000, 4000], "warmup_s": 2.5, "duration_s": 1.5, "trials": 1, "spawn_rate": 2000,
-                  "open_files": 65536, "closed_loop": False,
-                  "params": {"room_size": 20, "publishers_per_room": 2, "timed_per_room": 2, "publish_interval_s": 0.25,
-                             "body_bytes": 100, "deadline_s": 1.0, "timeout_s": 5},
-                  "summary": {"delivery_slo_p99_ms": 100}},
         "full": {"users": [1000, 2000, 4000, 6000, 8000], "warmup_s": 6, "duration_s": 15, "trials": 3,
                  "spawn_rate": 1000, "open_files": 65536, "closed_loop": False,
                  "params": {"room_size": 20, "publishers_per_room": 2, "timed_per_room": 2, "publish_interval_s": 0.25,
