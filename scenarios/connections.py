@@ -17,9 +17,6 @@ SCENARIO = {
     "kind": "load",
     "claims": ["P1"],
     "profiles": {
-        "quick": {"users": [250, 1000, 2000], "think_s": 2.0, "think_jitter": 0.2, "keepalive_timeout_s": 10,
-                  "warmup_s": 1.5, "duration_s": 1.5, "trials": 1, "spawn_rate": 1000, "open_files": 65536,
-                  "params": {"timeout_s": 10}, "summary": {"held_success": 0.99}},
         "full": {"users": [500, 1000, 2000, 4000, 8000], "think_s": 5.0, "think_jitter": 0.2,
                  "keepalive_timeout_s": 10, "warmup_s": 15, "duration_s": 20, "trials": 5, "spawn_rate": 1000,
                  "open_files": 65536, "params": {"timeout_s": 10}, "summary": {"held_success": 0.99}},

@@ -13,8 +13,6 @@ SCENARIO = {
     "claims": [],
     "database": "postgres",
     "profiles": {
-        "quick": {"users": [16], "matrix": {"test": ["db", "queries", "updates"]}, "params": {"queries": 20},
-                  "warmup_s": 0.5, "duration_s": 0.5, "trials": 1},
         "full": {"users": [64], "matrix": {"test": ["db", "queries", "updates"]}, "params": {"queries": 20},
                  "warmup_s": 5, "duration_s": 20, "trials": 5},
         "ci": {"users": [16], "matrix": {"test": ["db", "queries", "updates"]}, "params": {"queries": 20},
