@@ -33,6 +33,7 @@ from harness.rate_sweep import step_is_usable
 from harness.results import HistogramRecord, SampleRow, step_label
 from harness.results.keys import endpoint_step
 from harness.runtime import running
+from harness.runtime.options import LaunchOptions
 from harness.runtime.server import Server
 from harness.sampler import MB, Reading, Sampler, tree_memory
 from harness.stats import LITTLE_TOLERANCE
@@ -185,13 +186,7 @@ def run_trial(ctx: TrialContext) -> TrialOutcome:
         first.prestart()
         with database.for_trial(ctx.scenario, ctx.database) as db, \
                 running(ctx.runtime, ctx.target, replace(options, extra_env={**options.extra_env, **db.env})) as server:
-            outcome.server = server.record()
-            outcome.server["keepalive_timeout_s"] = float(options.extra_env[KEEPALIVE_ENV])
-            if db.env:  # a trial without it used each app's default store, memory
-                outcome.server["store"] = "postgres"
-            single_store = ctx.placement.workers == 1 or bool(db.env)
-            outcome.server["contract"] = contract_record(ctx, server, single_store=single_store)
-            outcome.server["processes"] = len(server.pids())  # shows worker parity (--workers N)
+            outcome.server = server_record(ctx, server, options, db)
             for index, (fixed, users) in enumerate(runs):
                 processes = first if index == 0 else _load_generator(ctx, server.base_url, fixed, users)
                 _measure_run(ctx, server, fixed, users, processes, outcome, db)
@@ -200,6 +195,19 @@ def run_trial(ctx: TrialContext) -> TrialOutcome:
     outcome.metrics += trial_figures(summary_settings(params, ctx.generator_ceiling_rps), outcome.metrics,
                                      params.think_s, _factory(ctx))
     return outcome
+
+
+def server_record(ctx: TrialContext, server: Server, options: LaunchOptions,
+                  db: database.TrialDatabase) -> dict[str, Any]:
+    """A trial's record of its server: the runtime's, its keep-alive timeout, its store, the contract check
+    and its processes."""
+    record = server.record()
+    record["keepalive_timeout_s"] = float(options.extra_env[KEEPALIVE_ENV])
+    if db.env:  # a trial without it used each app's default store, memory
+        record["store"] = "postgres"
+    record["contract"] = contract_record(ctx, server, single_store=ctx.placement.workers == 1 or bool(db.env))
+    record["processes"] = len(server.pids())  # shows worker parity (--workers N)
+    return record
 
 
 def contract_record(ctx: TrialContext, server: Server, single_store: bool) -> dict[str, Any]:

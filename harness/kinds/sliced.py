@@ -24,7 +24,7 @@ from typing import Any
 from harness import database
 from harness.errors import BenchError
 from harness.kinds.base import TrialContext, TrialOutcome
-from harness.kinds.load import KEEPALIVE_ENV, contract_record, raise_open_files, server_env, user_params
+from harness.kinds.load import raise_open_files, server_env, server_record, user_params
 from harness.kinds.slicing import Slicing, first_pair
 from harness.loadgen.driver import AGGREGATE, LoadSpec, sliced_step
 from harness.loadgen.slices import SlicedLoad, SlicePlan, SliceResult, SliceTarget
@@ -67,16 +67,8 @@ def run_sliced_trial(contexts: list[TrialContext]) -> SlicedOutcome:
             opts = options[ctx.target.name]
             servers[ctx.target.name] = stack.enter_context(
                 running(ctx.runtime, ctx.target, replace(opts, extra_env={**opts.extra_env, **db.env})))
-        records = {}
-        for ctx in contexts:
-            server = servers[ctx.target.name]
-            record = server.record()
-            record["keepalive_timeout_s"] = float(options[ctx.target.name].extra_env[KEEPALIVE_ENV])
-            if db.env:
-                record["store"] = "postgres"
-            record["contract"] = contract_record(ctx, server, single_store=ctx.placement.workers == 1 or bool(db.env))
-            record["processes"] = len(server.pids())
-            records[ctx.target.name] = record
+        records = {ctx.target.name: server_record(ctx, servers[ctx.target.name], options[ctx.target.name], db)
+                   for ctx in contexts}
         plan = SlicePlan((SliceTarget(a.target.name, servers[a.target.name].base_url),
                           SliceTarget(b.target.name, servers[b.target.name].base_url)),
                          slicing.slice_s, slicing.settle_s, slicing.pairs,
