@@ -1,23 +1,22 @@
 #!/usr/bin/env python3
 """Inject a known slowdown into a target: FRACTION × its CPU µs per request of added CPU per request.
 
-    scripts/inject-slowdown.py TARGET_DIR FRACTION [--cpu-us-per-req US [--overhead-us US] | --from-run RUN_DIR]
-                               [--out DIR]
+    scripts/inject-slowdown.py TARGET_DIR FRACTION [--cpu-us-per-req US | --from-run RUN_DIR]
+                               [--overhead-us US] [--out DIR]
 
 A fraction, not a fixed number of µs, so that "10%" means the same on any machine. The slowdown is
-the apps' test-only knob SLOWDOWN_US (a busy-wait before every request, in
+the apps' test-only knob SLOWDOWN_US (a busy-wait before every request, in tenths of a µs, in
 targets/express_app/app.js and targets/fastapi_app/main.py), written into the manifest's [native]
-env. The knob costs more than its busy-wait: it adds a middleware (a few µs per request, about the
-size of a 5% slowdown: docs/measurements.md), so the busy-wait is FRACTION × CPU − that overhead.
+env. Express's knob sits in a middleware the app has anyway, so it adds its busy-wait and nothing
+else; FastAPI's is a pure ASGI layer of its own, about a µs of a request's hundreds. A knob that
+costs more than its busy-wait can say so with --overhead-us, which is subtracted.
 
-Where the figures come from:
-  default (calibration)  one `bench run --profile ci --scenario throughput` (about a minute) of two
-                         copies of the target, interleaved: as it is, and with SLOWDOWN_US=1. Its CPU
-                         per request is the first's median; the knob's overhead is the median per-round
-                         difference minus the 1 µs of busy-wait.
-  --cpu-us-per-req US    given, with --overhead-us US (default 0: the knob's cost is not subtracted);
+Where the CPU per request comes from:
+  default (calibration)  one `bench run --profile ci --scenario throughput` of the target as it is
+                         (about a minute): the median of its trials.
+  --cpu-us-per-req US    given;
   --from-run RUN_DIR     the median `server_cpu_us_per_req` of the target's throughput step in a stored
-                         run, with --overhead-us.
+                         run.
 With --out, TARGET_DIR is copied there first (node_modules and .venv left out) and the copy is changed;
 otherwise TARGET_DIR itself is. Prints what it set. Exit 2 with one line on bad input.
 """
@@ -66,7 +65,7 @@ def cpu_us_from_run(run_dir: Path, target: str) -> float:
     return statistics.median(metric_by_trial(run_dir, target).values())
 
 
-def _copy_as(target_dir: Path, folder: Path, name: str, knob_us: int | None) -> None:
+def _copy_as(target_dir: Path, folder: Path, name: str, knob_us: float | None) -> None:
     """A copy of the target named `name`, its installed dependencies linked, not copied."""
     shutil.copytree(target_dir, folder, ignore=shutil.ignore_patterns(*LEFT_OUT))
     for left_out in LEFT_OUT:
@@ -79,37 +78,32 @@ def _copy_as(target_dir: Path, folder: Path, name: str, knob_us: int | None) -> 
         set_knob(manifest, knob_us)
 
 
-def calibrate(target_dir: Path, target: str, bench: Path) -> tuple[float, float]:
-    """(CPU µs per request, the knob's own overhead in µs), from one interleaved run of two copies."""
+def calibrate(target_dir: Path, target: str, bench: Path) -> float:
+    """The target's CPU µs per request: the median of one short run's throughput trials."""
     with tempfile.TemporaryDirectory(prefix="calibrate-") as tmp:
         targets = Path(tmp) / "targets"
-        plain, knob = f"{target}-plain", f"{target}-knob"
+        plain = f"{target}-plain"
         _copy_as(target_dir, targets / "plain", plain, None)
-        _copy_as(target_dir, targets / "knob", knob, 1)
-        command = [str(bench), "run", "--profile", "ci", "--scenario", SCENARIO, "--target", plain, "--target", knob,
+        command = [str(bench), "run", "--profile", "ci", "--scenario", SCENARIO, "--target", plain,
                    "--targets-dir", str(targets), "--scenarios-dir", str(SCENARIOS_DIR),
-                   "--results-dir", str(Path(tmp) / "results"), "--name", "calibration"]
+                   "--results-dir", str(Path(tmp) / "results"), "--name", "calibration", "--quiet"]
         done = subprocess.run(command, capture_output=True, text=True, check=False)
         if done.returncode != 0:
             raise Refused(f"calibration run failed: {(done.stderr.strip().splitlines() or ['?'])[-1]}")
-        run = Path(tmp) / "results" / "calibration"
-        base, slowed = metric_by_trial(run, plain), metric_by_trial(run, knob)
-    rounds = sorted(set(base) & set(slowed))
-    overhead = statistics.median(slowed[r] - base[r] for r in rounds) - 1.0
-    return statistics.median(base.values()), max(0.0, overhead)
+        return cpu_us_from_run(Path(tmp) / "results" / "calibration", plain)
 
 
-def set_knob(manifest: Path, microseconds: int) -> None:
+def set_knob(manifest: Path, microseconds: float) -> None:
     """Write SLOWDOWN_US into the manifest's `env = { ... }` inline table of [native] (replacing one there)."""
     text = manifest.read_text()
-    entry = f'{KNOB} = "{microseconds}"'
-    if re.search(rf"{KNOB}\s*=\s*\"\d*\"", text):
-        text = re.sub(rf"{KNOB}\s*=\s*\"\d*\"", entry, text, count=1)
+    entry = f'{KNOB} = "{microseconds:g}"'
+    if re.search(rf"{KNOB}\s*=\s*\"[\d.]*\"", text):
+        text = re.sub(rf"{KNOB}\s*=\s*\"[\d.]*\"", entry, text, count=1)
     elif re.search(r"^env\s*=\s*\{", text, flags=re.MULTILINE):
         text = re.sub(r"^env\s*=\s*\{\s*", f"env = {{ {entry}, ", text, count=1, flags=re.MULTILINE)
     else:
         raise Refused(f"{manifest} has no `env = {{ ... }}` line in [native] to add {KNOB} to")
-    if tomllib.loads(text)["native"]["env"].get(KNOB) != str(microseconds):  # the edit landed where meant
+    if tomllib.loads(text)["native"]["env"].get(KNOB) != f"{microseconds:g}":  # the edit landed where meant
         raise Refused(f"could not set {KNOB} in [native] env of {manifest}")
     manifest.write_text(text)
 
@@ -122,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     source.add_argument("--cpu-us-per-req", type=float, help="the target's CPU µs per request, if known")
     source.add_argument("--from-run", type=Path, help="a stored run to read the target's CPU µs per request from")
     parser.add_argument("--overhead-us", type=float, default=0.0,
-                        help="with --cpu-us-per-req or --from-run: the knob's own cost per request, subtracted")
+                        help="the knob's own cost per request beyond its busy-wait, subtracted (default 0)")
     parser.add_argument("--out", type=Path, help="copy TARGET_DIR here and change the copy")
     parser.add_argument("--bench", type=Path, default=Path(sys.executable).parent / "bench",
                         help="the bench command for the calibration run (default: beside this Python)")
@@ -140,11 +134,11 @@ def main(argv: list[str] | None = None) -> int:
         elif args.from_run is not None:
             cpu_us = cpu_us_from_run(args.from_run, name)
         else:
-            cpu_us, overhead = calibrate(args.target_dir, name, args.bench)
+            cpu_us = calibrate(args.target_dir, name, args.bench)
         if cpu_us <= 0:
             raise Refused(f"CPU per request must be positive, got {cpu_us}")
-        microseconds = round(args.fraction * cpu_us - overhead)
-        if microseconds < 1:
+        microseconds = round(args.fraction * cpu_us - overhead, 1)
+        if microseconds < 0.1:
             raise Refused(f"{args.fraction:.0%} of {cpu_us:.1f} µs is {args.fraction * cpu_us:.1f} µs, less than the "
                           f"knob's own cost of {overhead:.1f} µs: a slowdown that small cannot be injected this way")
         folder = args.target_dir
@@ -156,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"inject-slowdown: error: {exc}", file=sys.stderr)
         return 2
     share = f"{args.fraction:.0%} of {cpu_us:.1f} µs CPU per request, less the knob's {overhead:.1f} µs"
-    print(f"{name}: {KNOB}={microseconds} ({share}) in {folder / MANIFEST}")
+    print(f"{name}: {KNOB}={microseconds:g} ({share}) in {folder / MANIFEST}")
     return 0
 
 

@@ -34,9 +34,9 @@ def add_commands(sub: argparse._SubParsersAction, add_common: Callable[[argparse
     p.add_argument("--scenario", action="append",
                    help=f"only this scenario (repeatable; default: {', '.join(AB_SCENARIOS)})")
     p.add_argument("--profile", choices=PROFILES, default="ci", help="the scenarios' parameters (default ci)")
-    p.add_argument("--rounds", type=positive_int, default=DEFAULT_ROUNDS,
+    p.add_argument("--rounds", type=_at_most_exact(positive_int), default=DEFAULT_ROUNDS,
                    help=f"rounds, each running base and head once (default {DEFAULT_ROUNDS}; at least 5 at alpha 0.05)")
-    p.add_argument("--slice-pairs", type=int, default=DEFAULT_SLICE_PAIRS, metavar="N",
+    p.add_argument("--slice-pairs", type=_at_most_exact(int), default=DEFAULT_SLICE_PAIRS, metavar="N",
                    help="a closed-model scenario of one step runs as N pairs of 1-s paired slices, base and head "
                         f"a second apart (default {DEFAULT_SLICE_PAIRS}; 0: rounds)")
     p.add_argument("--threshold-pct", type=_percentage, default=DEFAULT_THRESHOLD_PCT,
@@ -57,6 +57,20 @@ def add_commands(sub: argparse._SubParsersAction, add_common: Callable[[argparse
                    help="re-run a round a neighbour disturbed up to N times (default 0: the ratios carry the drift)")
     p.add_argument("--keep", action="store_true", help="keep the revisions' folders under --build-dir")
     p.set_defaults(func=_internal_errors("ab", cmd_ab))
+
+
+def _at_most_exact(parse: Callable[[str], int]) -> Callable[[str], int]:
+    """A count of rounds or pairs the exact signed-rank test can take (harness.compare.paired)."""
+    from harness.compare.paired import MAX_EXACT_ROUNDS
+
+    def bounded(text: str) -> int:
+        value = parse(text)
+        if value > MAX_EXACT_ROUNDS:
+            raise argparse.ArgumentTypeError(f"at most {MAX_EXACT_ROUNDS} (the exact test's limit), not {value}")
+        return value
+
+    bounded.__name__ = getattr(parse, "__name__", "count")
+    return bounded
 
 
 def cmd_ab(args: argparse.Namespace) -> int:

@@ -377,7 +377,7 @@ class Slowdown:
     A pure ASGI middleware, so that it adds the busy-wait and nothing else.
     """
 
-    def __init__(self, app: ASGIApp, microseconds: int) -> None:
+    def __init__(self, app: ASGIApp, microseconds: float) -> None:
         self.app = app
         self.seconds = microseconds / 1_000_000
 
@@ -389,7 +389,7 @@ class Slowdown:
         await self.app(scope, receive, send)
 
 
-# Unset or 0 installs nothing, so the measured app carries no trace of the knob.
-_slowdown_us = int(os.environ.get("SLOWDOWN_US") or 0)
+# Unset or 0 installs nothing, so the measured app carries no trace of the knob. Decimals allowed.
+_slowdown_us = float(os.environ.get("SLOWDOWN_US") or 0)
 if _slowdown_us > 0:
     app.add_middleware(Slowdown, microseconds=_slowdown_us)
