@@ -114,6 +114,17 @@ def test_steps_name_the_loadgen_the_quiet_machine_the_trials_and_the_sweep():
     assert any("more or longer trials" in s and "at most 4%" in s for s in steps)
 
 
+def test_a_sliced_ratio_is_told_pairs_and_a_paired_one_rounds_not_trials():
+    values = [1.02, 1.06, 1.09, 1.11, 1.13, 1.15, 1.18, 1.2, 1.22, 1.25]
+    for counted, paired, word in (("pair", True, "pairs"), ("", True, "rounds"), ("", False, "trials")):
+        figure = Figure("express/fastapi", "crud users=32 rps", 1.13, 1.05, 1.2, "×", 10, interval_kind="97% CI",
+                        paired=paired, counted=counted)
+        (step,) = steps_to_decide([CheckOutcome("main", "", "inconclusive", "", [figure])],
+                                  Facts(values={0: values}, bounds={0: (1.1, None)}))
+        assert step.startswith("about ") and f" {word} instead of 10" in step, step
+        assert ("profile's `slices`" in step) == (counted == "pair")
+
+
 def test_a_decided_outcome_needs_no_step():
     assert steps_to_decide([CheckOutcome("main", "", "supported", "", [EXPRESS])], Facts()) == []
 

@@ -155,8 +155,11 @@ def _figure_steps(index: int, outcome: CheckOutcome, figure: Figure, facts: Fact
     lo, hi = facts.bounds.get(index, (None, None))
     n = trials_needed(facts.values.get(index, []), lo, hi)
     if n is not None:
-        return [f"about {n} trials instead of {figure.n}: at the spread observed, the exact interval of {n} "
-                f"(at least 95% coverage) would clear the claim's bound"]
+        what = figure.counted or ("round" if figure.paired else "trial")
+        more = (" (more pairs or looks in the profile's `slices`; the sequential design widens each look "
+                "a little beyond this)") if figure.counted else ""
+        return [f"about {n} {what}s instead of {figure.n}{more}: at the spread observed, the exact interval of "
+                f"{n} (at least 95% coverage) would clear the claim's bound"]
     if index in facts.values:
         return [_why_not_more_trials(figure.label, facts.values[index], lo, hi)]
     return []
