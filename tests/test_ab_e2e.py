@@ -61,7 +61,7 @@ def test_a_slowed_working_tree_exits_1_and_leaves_only_the_cache(repo: Path, tmp
     assert code == 1
     data = json.loads((tmp_path / "out" / "ab.json").read_text())
     cpu = next(c for c in data["changes"] if c["metric"] == "server_cpu_us_per_req")
-    assert cpu["verdict"] == "regression" and cpu["rounds"] == 5 and cpu["ratio"] > 3
+    assert cpu["verdict"] == "regression" and cpu["rounds"] == 5 and cpu["ratio"] > 3 and cpu["counted"] == "round"
     results = json.loads((tmp_path / "results" / "ab" / "results.json").read_text())
     assert [t["target"] for t in results["trials"]][:4] == ["express-base", "express-head", "express-head",
                                                            "express-base"]  # B H, H B
@@ -81,7 +81,8 @@ def test_in_paired_slices_base_and_head_share_one_trial_and_the_slowed_head_exit
     assert code == 1
     data = json.loads((tmp_path / "out" / "ab.json").read_text())
     cpu = next(c for c in data["changes"] if c["metric"] == "server_cpu_us_per_req")
-    assert cpu["verdict"] == "regression" and cpu["rounds"] == 6 and cpu["ratio"] > 3
+    assert cpu["verdict"] == "regression" and cpu["rounds"] == 6 and cpu["ratio"] > 3 and cpu["counted"] == "pair"
+    assert "over 6 pairs" in (tmp_path / "out" / "ab.md").read_text()
     results = json.loads((tmp_path / "results" / "ab" / "results.json").read_text())
     assert {(t["target"], t["pairing"]["trial"]) for t in results["trials"]} == {("express-base", 1),
                                                                                 ("express-head", 1)}

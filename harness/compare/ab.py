@@ -64,8 +64,9 @@ def paired_changes(results: RunResults, threshold_pct: float, alpha: float) -> t
             warnings.append(f"{target} {key.scenario} {key.step} {key.metric}: {len(rounds) - len(pairs)} "
                             "round(s) with a base of 0, left out (no ratio)")
         label = (target, key.scenario, str(key.step), key.metric, view.unit(tuple(key)))
+        counted = "pair" if key.scenario in results.config.get("slicing", {}) else "round"
         changes.append(paired_change([b for b, _ in pairs], [h for _, h in pairs], direction=_way(key.metric),
-                                     threshold_pct=threshold_pct, alpha=alpha, label=label))
+                                     threshold_pct=threshold_pct, alpha=alpha, label=label, counted=counted))
     changes.sort(key=lambda c: (c.target, c.scenario, c.step, GATED.index(c.metric)))
     return changes, warnings
 

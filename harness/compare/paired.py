@@ -117,6 +117,7 @@ class PairedChange:
     min_detectable_pct: float | None
     verdict: str  # "regression" | "improvement" | "no change" | "too few rounds"
     ratios: tuple[float, ...] = ()
+    counted: str = "round"  # what `rounds` counts: "round" (a trial of each side) or "pair" (of slices)
 
     @property
     def change_pct(self) -> float | None:
@@ -124,16 +125,17 @@ class PairedChange:
 
 
 def paired_change(base: Sequence[float], head: Sequence[float], *, direction: Way, threshold_pct: float,
-                  alpha: float, label: tuple[str, str, str, str, str]) -> PairedChange:
+                  alpha: float, label: tuple[str, str, str, str, str], counted: str = "round") -> PairedChange:
     """Judge head against base, round by round (see the module's rule). base[i] and head[i] are round i.
-    label: (target, scenario, step, metric, unit). Raises ValueError on unequal lengths or a zero base."""
+    label: (target, scenario, step, metric, unit); counted: what a round is ("round", or "pair" of slices).
+    Raises ValueError on unequal lengths or a zero base."""
     b, h = np.asarray(base, dtype=float), np.asarray(head, dtype=float)
     if len(b) != len(h):
         raise ValueError(f"paired_change needs one value of each side per round: {len(b)} != {len(h)}")
     if np.any(b <= 0) or np.any(h < 0) or not np.all(np.isfinite(h)):
         raise ValueError("paired_change needs positive base values and finite head values >= 0 (a ratio per round)")
     n = len(b)
-    common = dict(zip(("target", "scenario", "step", "metric", "unit"), label, strict=True))
+    common = {**dict(zip(("target", "scenario", "step", "metric", "unit"), label, strict=True)), "counted": counted}
     medians = {"base_median": float(np.median(b)) if n else math.nan,
                "head_median": float(np.median(h)) if n else math.nan}
     if n < min_rounds_for_alpha(alpha):

@@ -37,7 +37,10 @@ def headline(result: AbResult) -> str:
 def rule(result: AbResult) -> str:
     coverages = sorted({c.ci_coverage for c in result.changes if c.ci_coverage is not None})
     shown = ", ".join(coverage_label(c) for c in coverages) or "no CI"
-    return (f"Base and head ran in the same rounds (B H, H B, …); each round gives head/base. A regression: "
+    sliced = sorted({c.scenario for c in result.changes if c.counted == "pair"})
+    pairs = (f" In {', '.join(sliced)}, both sides' servers ran at once and the load alternated between them "
+             "every second: a round is a pair of adjacent 1-s slices (harness/kinds/sliced.py).") if sliced else ""
+    return (f"Base and head ran in the same rounds (B H, H B, …); each round gives head/base.{pairs} A regression: "
             f"the exact one-sided Wilcoxon signed-rank test on the rounds' log ratios gives p < {result.alpha:g} "
             f"AND the median ratio's order-statistic interval ({shown}, each end a one-sided "
             f"{1 - result.alpha:.0%} bound) lies wholly beyond {result.threshold_pct:g}% in the bad direction. "

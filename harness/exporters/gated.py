@@ -79,6 +79,6 @@ def ab_detail(c: PairedChange) -> str:
     """"9812 → 8790 req/s over 8 rounds: −10.4% [−12.1%, −8.0%], p 0.0039, detectable 3.1%; regression"."""
     low = None if c.ci_low is None else (c.ci_low - 1) * 100
     high = None if c.ci_high is None else (c.ci_high - 1) * 100
-    return (f"{number(c.base_median)} → {number(c.head_median)} {c.unit} over {c.rounds} rounds: "
+    return (f"{number(c.base_median)} → {number(c.head_median)} {c.unit} over {c.rounds} {c.counted}s: "
             f"{change_pct(c.change_pct, low, high)}, p {p_value(c.p_value)}, "
             f"detectable {percent(c.min_detectable_pct)}; {c.verdict}")
