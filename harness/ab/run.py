@@ -30,10 +30,10 @@ DEFAULT_ROUNDS = 8  # 5 is the least an exact one-sided test at 0.05 can use; 8 
 # interval is a few percent wide either side on a busy machine, so a 5% threshold lets a 10% slowdown
 # through whenever its rounds spread (docs/regression-tracking.md has the runs this was chosen on).
 DEFAULT_THRESHOLD_PCT = 3.0
-# 48 pairs (about 100 s of load): per-pair ratios of Express's CPU per request spread about 4% here, and a
-# resampling of 144 A/A pairs gave the gate 94% power at a true 5% with 48 pairs, 66% with 24, no false
-# alarm with either (docs/regression-tracking.md).
-DEFAULT_SLICE_PAIRS = 48
+# 64 pairs, about 130 s of load: enough for the gate to catch a 5% rise of CPU per request most of the time
+# on a 2-vCPU VM, in under 4 minutes for one target. How this was chosen (runs, and a resampling of A/A
+# runs by scripts/ab-power.py) is in docs/regression-tracking.md.
+DEFAULT_SLICE_PAIRS = 64
 SLICED_WARMUP_S = 3.0  # both servers' JITs warm in it, alternating (harness.loadgen.slices)
 SIDES = ("base", "head")
 
