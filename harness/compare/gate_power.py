@@ -6,7 +6,9 @@ bootstrap: Efron & Tibshirani 1993, "An Introduction to the Bootstrap", ch. 6), 
 given change, they make simulated runs of any size, each judged by the gate itself
 (harness.compare.paired.paired_change). The share judged a regression is the gate's power at that
 change and size on that machine; at a change of 0, its false-alarm rate. It assumes pairs are
-exchangeable within and across the runs pooled, which slices a second apart come close to.
+exchangeable within and across the runs pooled. Centring each run on its own median removes what
+differs between runs (each run's server processes: their JIT, their heap), so a real run varies more
+than a drawn one and the power is overstated, the more so the more pairs (docs/regression-tracking.md).
 """
 
 from __future__ import annotations
