@@ -29,11 +29,11 @@ def ratios_of(path: Path, scenario: str, metric: str) -> list[float]:
     try:
         changes = json.loads(path.read_text())["changes"]
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise SystemExit(f"ab-power: error: cannot read the changes of {path}: {exc}") from None
+        raise ValueError(f"cannot read the changes of {path}: {exc}") from None
     for change in changes:
         if change.get("scenario") == scenario and change.get("metric") == metric:
             return list(change.get("ratios") or [])
-    raise SystemExit(f"ab-power: error: {path} has no {scenario} {metric}")
+    raise ValueError(f"{path} has no {scenario} {metric}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -59,9 +59,6 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         logs = centred_logs([ratios_of(path, args.scenario, args.metric) for path in args.ab_json])
-    except SystemExit as exc:
-        print(exc, file=sys.stderr)
-        return 2
     except ValueError as exc:
         print(f"ab-power: error: {exc}", file=sys.stderr)
         return 2

@@ -65,7 +65,7 @@ def cpu_us_from_run(run_dir: Path, target: str) -> float:
     return statistics.median(metric_by_trial(run_dir, target).values())
 
 
-def _copy_as(target_dir: Path, folder: Path, name: str, knob_us: float | None) -> None:
+def _copy_as(target_dir: Path, folder: Path, name: str) -> None:
     """A copy of the target named `name`, its installed dependencies linked, not copied."""
     shutil.copytree(target_dir, folder, ignore=shutil.ignore_patterns(*LEFT_OUT))
     for left_out in LEFT_OUT:
@@ -74,8 +74,6 @@ def _copy_as(target_dir: Path, folder: Path, name: str, knob_us: float | None) -
     manifest = folder / MANIFEST
     manifest.write_text(re.sub(r'^name\s*=\s*"[^"]*"', f'name = "{name}"', manifest.read_text(), count=1,
                                flags=re.MULTILINE))
-    if knob_us is not None:
-        set_knob(manifest, knob_us)
 
 
 def calibrate(target_dir: Path, target: str, bench: Path) -> float:
@@ -83,7 +81,7 @@ def calibrate(target_dir: Path, target: str, bench: Path) -> float:
     with tempfile.TemporaryDirectory(prefix="calibrate-") as tmp:
         targets = Path(tmp) / "targets"
         plain = f"{target}-plain"
-        _copy_as(target_dir, targets / "plain", plain, None)
+        _copy_as(target_dir, targets / "plain", plain)
         command = [str(bench), "run", "--profile", "ci", "--scenario", SCENARIO, "--target", plain,
                    "--targets-dir", str(targets), "--scenarios-dir", str(SCENARIOS_DIR),
                    "--results-dir", str(Path(tmp) / "results"), "--name", "calibration", "--quiet"]
